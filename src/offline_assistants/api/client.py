@@ -1,0 +1,70 @@
+"""``Client``: the Python API, shaped like ``openai.OpenAI`` (``client.beta.assistants``, ...).
+
+One Client owns one data directory: it opens the database, recovers runs a
+killed process left behind, and starts the worker that executes runs. Close it
+(or use it as a context manager) to release the data directory.
+"""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+
+from ..config import Settings
+from ..engine import EngineFactory
+from ..service import Runtime
+from .assistants import Assistants
+from .threads import Threads
+
+
+class Beta:
+    def __init__(self, runtime: Runtime) -> None:
+        self.assistants = Assistants(runtime)
+        self.threads = Threads(runtime)
+
+
+class Client:
+    """An offline Assistants API.
+
+    Args:
+        data_dir: where the database lives; default ``OFFLINE_ASSISTANTS_DATA_DIR`` or the
+            per-user data directory.
+        model: the .gguf file that serves ``model="default"``.
+        n_threads: CPU threads for generation; default all cores.
+        n_ctx: context window cap in tokens.
+        engine_factory: how to load a model file (tests pass scripted engines here).
+    """
+
+    def __init__(
+        self,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        model: str | os.PathLike[str] | None = None,
+        n_threads: int | None = None,
+        n_ctx: int | None = None,
+        engine_factory: EngineFactory | None = None,
+    ) -> None:
+        settings = Settings.from_env(
+            data_dir=data_dir, default_model=model, n_threads=n_threads, n_ctx=n_ctx
+        )
+        self.runtime = Runtime(settings, engine_factory)
+        self.beta = Beta(self.runtime)
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
+
+    def close(self) -> None:
+        """Stop the worker (an unfinished run ends ``failed``) and release the data directory."""
+        self.runtime.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,139 @@
+"""``client.beta.threads.runs``: the SDK's Runs resource, in process, with its poll helpers.
+
+``create`` returns the ``queued`` run at once. ``poll`` and ``create_and_poll``
+wait like the SDK helpers, but wake on the run's own events instead of
+sleeping a fixed interval, so a finished run is seen the moment it finishes.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from openai.types.beta.threads.run import Run
+
+from ..runs import POLL_STOP
+from ..service import Runtime
+from ._common import OMIT, CursorPage, given, paged
+from .steps import Steps
+
+
+class Runs:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._service = runtime.runs
+        self.steps = Steps(runtime)
+
+    def create(
+        self,
+        thread_id: str,
+        *,
+        assistant_id: str,
+        additional_instructions: str | None = OMIT,
+        additional_messages: list[Any] | None = OMIT,
+        include: list[str] | None = OMIT,
+        instructions: str | None = OMIT,
+        max_completion_tokens: int | None = OMIT,
+        max_prompt_tokens: int | None = OMIT,
+        metadata: dict[str, str] | None = OMIT,
+        model: str | None = OMIT,
+        parallel_tool_calls: bool = OMIT,
+        reasoning_effort: str | None = OMIT,
+        response_format: Any = OMIT,
+        temperature: float | None = OMIT,
+        tool_choice: Any = OMIT,
+        tools: list[Any] | None = OMIT,
+        top_p: float | None = OMIT,
+        truncation_strategy: Any = OMIT,
+    ) -> Run:
+        return self._service.create(
+            thread_id,
+            assistant_id=assistant_id,
+            **given(
+                additional_instructions=additional_instructions,
+                additional_messages=additional_messages,
+                include=include,
+                instructions=instructions,
+                max_completion_tokens=max_completion_tokens,
+                max_prompt_tokens=max_prompt_tokens,
+                metadata=metadata,
+                model=model,
+                parallel_tool_calls=parallel_tool_calls,
+                reasoning_effort=reasoning_effort,
+                response_format=response_format,
+                temperature=temperature,
+                tool_choice=tool_choice,
+                tools=tools,
+                top_p=top_p,
+                truncation_strategy=truncation_strategy,
+            ),
+        )
+
+    def create_and_poll(
+        self,
+        *,
+        thread_id: str,
+        assistant_id: str,
+        poll_interval_ms: int | None = None,
+        **params: Any,
+    ) -> Run:
+        """Create a run and wait until it completes, fails, is cancelled, expires or needs action."""
+        run = self.create(thread_id, assistant_id=assistant_id, **params)
+        return self.poll(run.id, thread_id=thread_id, poll_interval_ms=poll_interval_ms)
+
+    def poll(
+        self,
+        run_id: str,
+        thread_id: str,
+        poll_interval_ms: int | None = None,
+        timeout: float | None = None,
+    ) -> Run:
+        """Wait for ``run_id`` to reach a status the SDK's poll helper stops at.
+
+        ``timeout`` (seconds) bounds the wait; on expiry the run is returned as it is.
+        """
+        interval = (poll_interval_ms or self._runtime.settings.poll_interval_ms) / 1000
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._runtime.bus.subscribe(run_id) as events:
+            while True:
+                run = self._service.retrieve(run_id, thread_id=thread_id)
+                if run.status in POLL_STOP:
+                    return run
+                if deadline is not None and time.monotonic() >= deadline:
+                    return run
+                _wait_for_status_event(events, interval)
+
+    def retrieve(self, run_id: str, *, thread_id: str) -> Run:
+        return self._service.retrieve(run_id, thread_id=thread_id)
+
+    def update(
+        self, run_id: str, *, thread_id: str, metadata: dict[str, str] | None = None
+    ) -> Run:
+        return self._service.update(run_id, thread_id=thread_id, metadata=metadata)
+
+    def list(
+        self,
+        thread_id: str,
+        *,
+        limit: int | None = None,
+        order: str | None = None,
+        after: str | None = None,
+        before: str | None = None,
+    ) -> CursorPage[Run]:
+        return paged(
+            self._service.list, thread_id, limit=limit, order=order, after=after, before=before
+        )
+
+    def cancel(self, run_id: str, *, thread_id: str) -> Run:
+        return self._service.cancel(run_id, thread_id=thread_id)
+
+
+def _wait_for_status_event(events: Any, interval: float) -> None:
+    """Block until the run changes status (not merely streams a token), or ``interval`` passes."""
+    deadline = time.monotonic() + interval
+    while (left := deadline - time.monotonic()) > 0:
+        event = events.get(timeout=left)
+        if event is None or (
+            event.event.startswith("thread.run.") and not event.event.startswith("thread.run.step")
+        ):
+            return

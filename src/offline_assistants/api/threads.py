@@ -1,0 +1,93 @@
+"""``client.beta.threads``: the SDK's Threads resource (with messages, runs, create_and_run)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openai.types.beta.thread import Thread
+from openai.types.beta.thread_deleted import ThreadDeleted
+from openai.types.beta.threads.run import Run
+
+from ..service import Runtime
+from ._common import OMIT, given
+from .messages import Messages
+from .runs import Runs
+
+
+class Threads:
+    def __init__(self, runtime: Runtime) -> None:
+        self._service = runtime.threads
+        self._runs_service = runtime.runs
+        self.messages = Messages(runtime)
+        self.runs = Runs(runtime)
+
+    def create(
+        self,
+        *,
+        messages: list[Any] | None = None,
+        metadata: dict[str, str] | None = None,
+        tool_resources: Any = None,
+    ) -> Thread:
+        return self._service.create(messages=messages, metadata=metadata, tool_resources=tool_resources)
+
+    def retrieve(self, thread_id: str) -> Thread:
+        return self._service.retrieve(thread_id)
+
+    def update(
+        self,
+        thread_id: str,
+        *,
+        metadata: dict[str, str] | None = None,
+        tool_resources: Any = None,
+    ) -> Thread:
+        return self._service.update(thread_id, metadata=metadata, tool_resources=tool_resources)
+
+    def delete(self, thread_id: str) -> ThreadDeleted:
+        return self._service.delete(thread_id)
+
+    def create_and_run(
+        self,
+        *,
+        assistant_id: str,
+        thread: dict[str, Any] | None = None,
+        instructions: str | None = OMIT,
+        max_completion_tokens: int | None = OMIT,
+        max_prompt_tokens: int | None = OMIT,
+        metadata: dict[str, str] | None = OMIT,
+        model: str | None = OMIT,
+        parallel_tool_calls: bool = OMIT,
+        response_format: Any = OMIT,
+        temperature: float | None = OMIT,
+        tool_choice: Any = OMIT,
+        tool_resources: Any = OMIT,
+        tools: list[Any] | None = OMIT,
+        top_p: float | None = OMIT,
+        truncation_strategy: Any = OMIT,
+    ) -> Run:
+        if tool_resources:
+            thread = {**(thread or {}), "tool_resources": tool_resources}
+        return self._runs_service.create_and_run(
+            assistant_id=assistant_id,
+            thread=thread,
+            **given(
+                instructions=instructions,
+                max_completion_tokens=max_completion_tokens,
+                max_prompt_tokens=max_prompt_tokens,
+                metadata=metadata,
+                model=model,
+                parallel_tool_calls=parallel_tool_calls,
+                response_format=response_format,
+                temperature=temperature,
+                tool_choice=tool_choice,
+                tools=tools,
+                top_p=top_p,
+                truncation_strategy=truncation_strategy,
+            ),
+        )
+
+    def create_and_run_poll(
+        self, *, assistant_id: str, poll_interval_ms: int | None = None, **params: Any
+    ) -> Run:
+        """Create a thread and a run on it, then wait like ``runs.poll``."""
+        run = self.create_and_run(assistant_id=assistant_id, **params)
+        return self.runs.poll(run.id, thread_id=run.thread_id, poll_interval_ms=poll_interval_ms)

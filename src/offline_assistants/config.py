@@ -1,0 +1,91 @@
+"""Settings: the one place that reads the environment.
+
+Everything else receives a frozen :class:`Settings`. Precedence for each value:
+explicit argument (``Client(data_dir=...)``) > environment variable > default.
+
+Environment variables:
+
+- ``OFFLINE_ASSISTANTS_DATA_DIR``    where the DuckDB file (and later files, indexes) live;
+                                     default: the per-user data dir (platformdirs).
+- ``OFFLINE_ASSISTANTS_MODEL``       the .gguf used for ``model="default"``;
+                                     default: SmolLM2-135M-Instruct Q4_1 under ``models/``.
+- ``OFFLINE_ASSISTANTS_MODELS_DIR``  where bare model names (``model="foo"`` → ``foo.gguf``) are looked up.
+- ``OFFLINE_ASSISTANTS_THREADS``     CPU threads for the engine; default: all cores.
+- ``OFFLINE_ASSISTANTS_N_CTX``       context window cap in tokens; default 8192 (never above the model's).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import platformdirs
+
+DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+DEFAULT_MODEL_NAME = "default"
+
+
+def _repo_models_dir() -> Path:
+    """``models/`` at the top of the source checkout (where ``scripts/setup`` extracts models)."""
+    return Path(__file__).resolve().parents[2] / "models"
+
+
+def _cpu_count() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved configuration of one runtime instance."""
+
+    data_dir: Path
+    default_model: Path
+    models_dir: Path
+    n_threads: int
+    n_ctx: int = 8192
+    # How long run polling helpers sleep between looks when no event wakes them (ms).
+    poll_interval_ms: int = 1000
+    # Flush a growing assistant message to the store at most this often (seconds).
+    message_flush_interval: float = 0.25
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "offline-assistants.duckdb"
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        data_dir: str | os.PathLike[str] | None = None,
+        default_model: str | os.PathLike[str] | None = None,
+        n_threads: int | None = None,
+        n_ctx: int | None = None,
+    ) -> Settings:
+        env = os.environ if environ is None else environ
+        models_dir = Path(env.get("OFFLINE_ASSISTANTS_MODELS_DIR") or _repo_models_dir())
+        resolved_data_dir = Path(
+            data_dir
+            or env.get("OFFLINE_ASSISTANTS_DATA_DIR")
+            or platformdirs.user_data_dir("offline-assistants")
+        )
+        model = Path(
+            default_model or env.get("OFFLINE_ASSISTANTS_MODEL") or models_dir / DEFAULT_MODEL_FILE
+        )
+        threads = n_threads or int(env.get("OFFLINE_ASSISTANTS_THREADS") or _cpu_count())
+        ctx = n_ctx or int(env.get("OFFLINE_ASSISTANTS_N_CTX") or 8192)
+        return cls(
+            data_dir=resolved_data_dir.expanduser(),
+            default_model=model.expanduser(),
+            models_dir=models_dir.expanduser(),
+            n_threads=max(1, threads),
+            n_ctx=max(256, ctx),
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]

@@ -1,0 +1,192 @@
+"""llama-cpp-python behind the Engine protocol: the only module that imports ``llama_cpp``.
+
+Loads any GGUF file (progress bar while the weights are read from disk, clear
+:class:`~offline_assistants.errors.ModelFileError` for a missing or invalid
+file), renders prompts with the chat template stored in the file's metadata,
+and samples token by token so callers can stop between tokens. Output
+constraints (``json_object``, ``json_schema``) become llama.cpp grammars.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from ..errors import ModelFileError
+from .base import (
+    ChatMessage,
+    JsonObjectFormat,
+    JsonSchemaFormat,
+    OutputConstraint,
+    Sampling,
+    TokenStream,
+)
+
+GGUF_MAGIC = b"GGUF"
+# Used when a GGUF file carries no chat template: ChatML, the most common format.
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
+def check_model_file(path: Path) -> None:
+    """Raise :class:`ModelFileError` naming ``path`` unless it is a readable GGUF file."""
+    if not path.is_file():
+        raise ModelFileError(
+            f"Model file not found: {path}. Run scripts/setup to fetch the default model, "
+            "or pass model= a path to a .gguf file.",
+            param="model",
+            code="model_not_found",
+        )
+    with path.open("rb") as handle:
+        magic = handle.read(4)
+    if magic != GGUF_MAGIC:
+        raise ModelFileError(
+            f"Not a GGUF model file: {path} (it does not start with the GGUF magic bytes). "
+            "Pass model= a path to a .gguf file.",
+            param="model",
+            code="invalid_model",
+        )
+
+
+def _read_with_progress(path: Path, label: str) -> None:
+    """Read the file once with a progress bar, so the memory-mapped load that follows is fast."""
+    size = path.stat().st_size
+    with (
+        path.open("rb") as handle,
+        tqdm(total=size, unit="B", unit_scale=True, desc=label, leave=False) as bar,
+    ):
+        while block := handle.read(8 << 20):
+            bar.update(len(block))
+
+
+class LlamaEngine:
+    """One GGUF model loaded with llama-cpp-python."""
+
+    def __init__(self, path: Path, *, n_threads: int, n_ctx: int, progress: bool = True) -> None:
+        import llama_cpp
+        from llama_cpp import llama_chat_format
+
+        check_model_file(path)
+        if progress:
+            _read_with_progress(path, f"Loading {path.name}")
+        try:
+            self._llama = llama_cpp.Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_batch=512,
+                n_threads=n_threads,
+                n_threads_batch=n_threads,
+                use_mmap=True,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise ModelFileError(
+                f"Could not load model file {path}: {exc}. Is it a complete, supported GGUF file?",
+                param="model",
+                code="invalid_model",
+            ) from exc
+        self._llama_cpp = llama_cpp
+        self._path = path
+        self._context_length = min(n_ctx, self._llama._model.n_ctx_train())
+        llama = self._llama
+        eos = llama.token_eos()
+        bos = llama.token_bos()
+        self._formatter = llama_chat_format.Jinja2ChatFormatter(
+            template=llama.metadata.get("tokenizer.chat_template", CHATML_TEMPLATE),
+            eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
+            bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
+            add_generation_prompt=True,
+        )
+        self._grammars: dict[str, Any] = {}
+
+    @property
+    def model_path(self) -> str:
+        return str(self._path)
+
+    @property
+    def context_length(self) -> int:
+        return self._context_length
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+        rendered = self._formatter(
+            messages=[{"role": m.role, "content": m.content} for m in messages]  # type: ignore[misc]
+        )
+        return list(self._llama.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True))
+
+    def generate(
+        self,
+        prompt: list[int],
+        *,
+        max_tokens: int,
+        sampling: Sampling,
+        constraint: OutputConstraint | None = None,
+    ) -> TokenStream:
+        stream = TokenStream(pieces=iter(()))
+        stream.pieces = self._pieces(stream, prompt, max_tokens, sampling, constraint)
+        return stream
+
+    def _pieces(
+        self,
+        stream: TokenStream,
+        prompt: list[int],
+        max_tokens: int,
+        sampling: Sampling,
+        constraint: OutputConstraint | None,
+    ) -> Iterator[str]:
+        llama = self._llama
+        vocab = llama._model.vocab
+        if sampling.seed is not None:
+            llama.set_seed(sampling.seed)
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        generated: list[int] = []
+        tokens = llama.generate(
+            prompt,
+            temp=sampling.temperature,
+            top_p=sampling.top_p,
+            top_k=0,
+            min_p=0.0,
+            repeat_penalty=1.0,
+            grammar=self._grammar(constraint),
+        )
+        stream.finish_reason = "length"
+        try:
+            for token in tokens:
+                if self._llama_cpp.llama_vocab_is_eog(vocab, token):
+                    stream.finish_reason = "stop"
+                    break
+                piece = llama.detokenize([token], prev_tokens=prompt + generated)
+                generated.append(token)
+                stream.completion_tokens = len(generated)
+                yield decoder.decode(piece)
+                if len(generated) >= max_tokens:
+                    break
+        finally:
+            tokens.close()
+        tail = decoder.decode(b"", final=True)
+        if tail:
+            yield tail
+
+    def _grammar(self, constraint: OutputConstraint | None) -> Any:
+        if constraint is None:
+            return None
+        from llama_cpp import llama_grammar
+
+        if isinstance(constraint, JsonObjectFormat):
+            source = llama_grammar.JSON_GBNF
+        elif isinstance(constraint, JsonSchemaFormat):
+            source = llama_grammar.json_schema_to_gbnf(json.dumps(constraint.schema))
+        else:  # pragma: no cover - exhaustive
+            raise TypeError(constraint)
+        if source not in self._grammars:
+            self._grammars[source] = llama_grammar.LlamaGrammar.from_string(source, verbose=False)
+        return self._grammars[source]
+

@@ -1,0 +1,72 @@
+"""Model names → GGUF files, and the loaded engines the worker keeps.
+
+``model`` on an assistant or run may be:
+
+- ``"default"``: the configured default model (SmolLM2-135M-Instruct Q4_1 unless overridden);
+- a path to a ``.gguf`` file (absolute, ``~``-relative, or relative to the working directory);
+- a bare name ``NAME`` with ``NAME.gguf`` in the models directory;
+- any other name (e.g. ``"gpt-4o"`` from an app written for the hosted API): the default
+  model serves it, so such apps run unchanged.
+
+A path that does not exist or is not GGUF is a :class:`ModelFileError` naming it.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+from ..config import DEFAULT_MODEL_NAME, Settings
+from .base import Engine
+from .llama import LlamaEngine, check_model_file
+
+EngineFactory = Callable[[Path], Engine]
+
+
+def looks_like_path(model: str) -> bool:
+    return model.endswith(".gguf") or "/" in model or model.startswith("~")
+
+
+def resolve_model(model: str, settings: Settings) -> Path:
+    """The GGUF file that serves ``model``, checked to exist and to be GGUF."""
+    if model == DEFAULT_MODEL_NAME:
+        path = settings.default_model
+    elif looks_like_path(model):
+        path = Path(model).expanduser().resolve()
+    elif (settings.models_dir / f"{model}.gguf").is_file():
+        path = settings.models_dir / f"{model}.gguf"
+    else:
+        path = settings.default_model
+    check_model_file(path)
+    return path
+
+
+class EngineCache:
+    """Loaded engines by file, least recently used dropped first. Owned by the worker thread."""
+
+    def __init__(self, factory: EngineFactory, capacity: int = 1) -> None:
+        self._factory = factory
+        self._capacity = capacity
+        self._engines: OrderedDict[Path, Engine] = OrderedDict()
+
+    def get(self, path: Path) -> Engine:
+        if path in self._engines:
+            self._engines.move_to_end(path)
+            return self._engines[path]
+        while len(self._engines) >= self._capacity:
+            self._engines.popitem(last=False)
+        engine = self._factory(path)
+        self._engines[path] = engine
+        return engine
+
+    def put(self, path: Path, engine: Engine) -> None:
+        self._engines[path] = engine
+        self._engines.move_to_end(path)
+
+
+def llama_factory(settings: Settings, progress: bool = True) -> EngineFactory:
+    def load(path: Path) -> Engine:
+        return LlamaEngine(path, n_threads=settings.n_threads, n_ctx=settings.n_ctx, progress=progress)
+
+    return load

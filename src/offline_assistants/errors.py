@@ -1,0 +1,95 @@
+"""One exception tree for the whole runtime; each error knows its HTTP status and OpenAI type.
+
+    OfflineAssistantsError            500  server_error           (base; never raised bare)
+    ├── InvalidRequestError           400  invalid_request_error  (bad parameter: names `param`)
+    │   ├── ModelFileError            400  invalid_request_error  (missing or invalid .gguf; names the path)
+    │   └── ConflictError             400  invalid_request_error  (object busy: a run is active, as OpenAI answers)
+    ├── NotFoundError                 404  invalid_request_error  (unknown id)
+    ├── DataDirLockedError            409  invalid_request_error  (another process owns the database)
+    └── InternalError                 500  server_error
+
+The Python API raises these; the HTTP server turns them into OpenAI's envelope
+``{"error": {"message", "type", "param", "code"}}`` with ``status_code``, so the
+official client raises its own matching class (BadRequestError, NotFoundError, ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class OfflineAssistantsError(Exception):
+    """Base of every error this package raises on purpose."""
+
+    status_code: ClassVar[int] = 500
+    type: ClassVar[str] = "server_error"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        self.code = code
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error in OpenAI's wire envelope."""
+        return {
+            "error": {
+                "message": self.message,
+                "type": self.type,
+                "param": self.param,
+                "code": self.code,
+            }
+        }
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.message!r}, param={self.param!r}, code={self.code!r})"
+
+
+class InvalidRequestError(OfflineAssistantsError):
+    """A parameter is missing, malformed or out of range; ``param`` names it."""
+
+    status_code = 400
+    type = "invalid_request_error"
+
+
+class ModelFileError(InvalidRequestError):
+    """A model path that does not exist or is not a GGUF file; the message names the path."""
+
+
+class NotFoundError(OfflineAssistantsError):
+    """No object with that id (in that parent)."""
+
+    status_code = 404
+    type = "invalid_request_error"
+
+
+class ConflictError(InvalidRequestError):
+    """The object exists but is busy: e.g. adding a message while a run is active.
+
+    OpenAI answers these with 400, so we do too.
+    """
+
+
+class DataDirLockedError(OfflineAssistantsError):
+    """Another process already has the data directory's database open."""
+
+    status_code = 409
+    type = "invalid_request_error"
+
+
+class InternalError(OfflineAssistantsError):
+    """A bug or an unexpected failure inside the runtime."""
+
+    status_code = 500
+    type = "server_error"
+
+
+__all__ = [
+    "ConflictError",
+    "DataDirLockedError",
+    "InternalError",
+    "InvalidRequestError",
+    "ModelFileError",
+    "NotFoundError",
+    "OfflineAssistantsError",
+]

@@ -1,0 +1,16 @@
+"""Object ids in OpenAI's style: a prefix naming the kind, then 24 random base62 characters."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Literal
+
+_ALPHABET = string.ascii_letters + string.digits
+
+Prefix = Literal["asst", "thread", "msg", "run", "step", "call", "file", "vs"]
+
+
+def new_id(prefix: Prefix) -> str:
+    """A fresh id such as ``asst_4Kq...``; collisions are as likely as guessing 143 random bits."""
+    return prefix + "_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))

@@ -1,0 +1,24 @@
+"""Run lifecycle: the state table, the journal (persist + publish), the executor, the worker."""
+
+from .events import EventBus, RunEvent, Subscription
+from .executor import RunExecutor
+from .journal import RunJournal
+from .recovery import recover_interrupted_runs
+from .states import POLL_STOP, TERMINAL, TRANSITIONS, IllegalTransition, check_transition, is_legal
+from .worker import RunWorker
+
+__all__ = [
+    "POLL_STOP",
+    "TERMINAL",
+    "TRANSITIONS",
+    "EventBus",
+    "IllegalTransition",
+    "RunEvent",
+    "RunExecutor",
+    "RunJournal",
+    "RunWorker",
+    "Subscription",
+    "check_transition",
+    "is_legal",
+    "recover_interrupted_runs",
+]

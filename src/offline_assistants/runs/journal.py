@@ -1,0 +1,121 @@
+"""The run journal: every change to a run, its steps and its message is persisted, then published.
+
+Callers (the run service and the executor) never write runs, steps or
+run-created messages directly; they go through the journal so that the
+store (what polling sees) and the event bus (what waiters and streams see)
+always tell the same story, and every status change obeys the state table.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from openai.types.beta.threads.message import Message
+from openai.types.beta.threads.message_delta_event import MessageDeltaEvent
+from openai.types.beta.threads.run import Run
+from openai.types.beta.threads.run_status import RunStatus
+from openai.types.beta.threads.runs.run_step import RunStep
+
+from ..errors import NotFoundError
+from ..store import Store
+from .events import EventBus
+from .states import check_transition
+
+# The timestamp field a run gets when it enters a status.
+_RUN_STAMPS: dict[str, str] = {
+    "in_progress": "started_at",
+    "completed": "completed_at",
+    "failed": "failed_at",
+    "cancelled": "cancelled_at",
+    "incomplete": "completed_at",
+}
+_STEP_STAMPS: dict[str, str] = {
+    "completed": "completed_at",
+    "failed": "failed_at",
+    "cancelled": "cancelled_at",
+    "expired": "expired_at",
+}
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def now() -> int:
+    return int(time.time())
+
+
+def updated(model: M, **fields: Any) -> M:
+    """A validated copy of ``model`` with ``fields`` replaced (dicts become the nested types)."""
+    return type(model).model_validate({**model.model_dump(), **fields})
+
+
+class RunJournal:
+    def __init__(self, store: Store, bus: EventBus) -> None:
+        self.store = store
+        self.bus = bus
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def run_created(self, run: Run) -> None:
+        self.bus.publish(run.id, "thread.run.created", run)
+
+    def transition(self, run_id: str, status: RunStatus, **fields: Any) -> Run:
+        """Move the run to ``status`` (checked against the state table) and set ``fields``."""
+        with self.store.db.transaction():
+            current = self.store.runs.get(run_id)
+            if current is None:
+                raise NotFoundError(f"No run found with id '{run_id}'.")
+            check_transition(current.status, status)
+            stamp = _RUN_STAMPS.get(status)
+            if stamp is not None and stamp not in fields:
+                fields[stamp] = now()
+            run = updated(current, status=status, **fields)
+            self.store.runs.update(run)
+        self.bus.publish(run.id, f"thread.run.{status}", run)
+        return run
+
+    def try_transition(self, run_id: str, expected: RunStatus, status: RunStatus) -> Run | None:
+        """Transition only if the run is still ``expected`` (races with cancel); else None."""
+        with self.store.db.transaction():
+            current = self.store.runs.get(run_id)
+            if current is None or current.status != expected:
+                return None
+            return self.transition(run_id, status)
+
+    # -- steps -----------------------------------------------------------------------------
+
+    def step_created(self, step: RunStep) -> None:
+        self.store.steps.insert(step)
+        self.bus.publish(step.run_id, "thread.run.step.created", step)
+        self.bus.publish(step.run_id, "thread.run.step.in_progress", step)
+
+    def step_finished(self, step: RunStep, status: str, **fields: Any) -> RunStep:
+        stamp = _STEP_STAMPS.get(status)
+        if stamp is not None:
+            fields.setdefault(stamp, now())
+        step = updated(step, status=status, **fields)
+        self.store.steps.update(step)
+        self.bus.publish(step.run_id, f"thread.run.step.{status}", step)
+        return step
+
+    # -- messages --------------------------------------------------------------------------
+
+    def message_created(self, run_id: str, message: Message) -> None:
+        self.store.messages.insert(message)
+        self.bus.publish(run_id, "thread.message.created", message)
+        self.bus.publish(run_id, "thread.message.in_progress", message)
+
+    def message_delta(self, run_id: str, delta: MessageDeltaEvent) -> None:
+        self.bus.publish(run_id, "thread.message.delta", delta)
+
+    def message_saved(self, message: Message) -> None:
+        """Persist the growing message so polling readers see the text so far."""
+        self.store.messages.update(message)
+
+    def message_finished(self, run_id: str, message: Message) -> None:
+        self.store.messages.update(message)
+        self.bus.publish(run_id, f"thread.message.{message.status}", message)
+

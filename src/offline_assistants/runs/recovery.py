@@ -1,0 +1,42 @@
+"""Start-up recovery: close what a killed process left open.
+
+Runs found ``queued``, ``in_progress`` or ``cancelling`` when the runtime
+starts cannot be executing (one process owns the database), so they become
+``failed`` with ``last_error.code = "server_error"``; their in-progress
+messages become ``incomplete`` (``run_failed``) and their in-progress steps
+``failed``. ``requires_action`` runs wait for the caller and are left alone.
+Nothing else is touched.
+"""
+
+from __future__ import annotations
+
+from ..store import Store
+from .journal import RunJournal, now, updated
+
+INTERRUPTED = ("queued", "in_progress", "cancelling")
+MESSAGE = "The runtime stopped (crashed or was killed) while this run was active."
+
+
+def recover_interrupted_runs(store: Store, journal: RunJournal) -> list[str]:
+    """Fail every run a previous process left active; returns their ids."""
+    error = {"code": "server_error", "message": MESSAGE}
+    recovered = []
+    for run in store.runs.with_status(*INTERRUPTED):
+        with store.db.transaction():
+            for step in store.steps.in_run(run.id):
+                if step.status == "in_progress":
+                    journal.step_finished(step, "failed", last_error=error)
+            for message in store.messages.in_thread(run.thread_id):
+                if message.run_id == run.id and message.status == "in_progress":
+                    journal.message_finished(
+                        run.id,
+                        updated(
+                            message,
+                            status="incomplete",
+                            incomplete_at=now(),
+                            incomplete_details={"reason": "run_failed"},
+                        ),
+                    )
+            journal.transition(run.id, "failed", last_error=error)
+        recovered.append(run.id)
+    return recovered

@@ -1,0 +1,133 @@
+"""Assistants: create, retrieve, update, delete, list — validation and storage, no HTTP, no SDK plumbing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openai.types.beta.assistant import Assistant
+from openai.types.beta.assistant_deleted import AssistantDeleted
+
+from ..config import Settings
+from ..engine import resolve_model
+from ..errors import InvalidRequestError, NotFoundError
+from ..ids import new_id
+from ..runs.journal import now, updated
+from ..store import Slice, Store
+from .formats import check_tool_resources, check_tools, parse_response_format
+from .validation import check_list_params, check_metadata, check_number, check_text
+
+
+class AssistantService:
+    def __init__(self, store: Store, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+
+    def create(
+        self,
+        *,
+        model: Any,
+        name: Any = None,
+        description: Any = None,
+        instructions: Any = None,
+        metadata: Any = None,
+        response_format: Any = None,
+        temperature: Any = None,
+        top_p: Any = None,
+        tools: Any = None,
+        tool_resources: Any = None,
+    ) -> Assistant:
+        given = {
+            "name": name,
+            "description": description,
+            "instructions": instructions,
+            "metadata": metadata,
+            "response_format": response_format,
+            "temperature": temperature,
+            "top_p": top_p,
+            "tools": tools,
+            "tool_resources": tool_resources,
+        }
+        fields = self._checked(
+            model=model, **{key: value for key, value in given.items() if value is not None}
+        )
+        fields.setdefault("temperature", 1.0)
+        fields.setdefault("top_p", 1.0)
+        fields.setdefault("response_format", "auto")
+        fields.setdefault("metadata", {})
+        fields.setdefault("tools", [])
+        assistant = Assistant.model_validate(
+            {
+                "id": new_id("asst"),
+                "object": "assistant",
+                "created_at": now(),
+                "tool_resources": {},
+                "name": None,
+                "description": None,
+                "instructions": None,
+                **fields,
+            }
+        )
+        self.store.assistants.insert(assistant)
+        return assistant
+
+    def retrieve(self, assistant_id: str) -> Assistant:
+        assistant = self.store.assistants.get(assistant_id)
+        if assistant is None:
+            raise NotFoundError(f"No assistant found with id '{assistant_id}'.", param="assistant_id")
+        return assistant
+
+    def update(self, assistant_id: str, **changes: Any) -> Assistant:
+        current = self.retrieve(assistant_id)
+        fields = self._checked(**changes)
+        assistant = updated(current, **fields)
+        self.store.assistants.update(assistant)
+        return assistant
+
+    def delete(self, assistant_id: str) -> AssistantDeleted:
+        if not self.store.assistants.delete(assistant_id):
+            raise NotFoundError(f"No assistant found with id '{assistant_id}'.", param="assistant_id")
+        return AssistantDeleted(id=assistant_id, deleted=True, object="assistant.deleted")
+
+    def list(
+        self, *, limit: Any = None, order: Any = None, after: Any = None, before: Any = None
+    ) -> Slice[Assistant]:
+        params = check_list_params(limit, order, after, before)
+        return self.store.assistants.page(
+            limit=params.limit, order=params.order, after=params.after, before=params.before
+        )
+
+    def _checked(self, **given: Any) -> dict[str, Any]:
+        """Validate the fields that were passed; unknown names are rejected like the API does."""
+        known = {
+            "model", "name", "description", "instructions", "metadata", "response_format",
+            "temperature", "top_p", "tools", "tool_resources",
+        }  # fmt: skip
+        unknown = set(given) - known
+        if unknown:
+            name = sorted(unknown)[0]
+            raise InvalidRequestError(f"Unrecognized request argument supplied: {name}", param=name)
+        out: dict[str, Any] = {}
+        if "model" in given:
+            model = check_text(given["model"], "model", 1024, required=True)
+            assert model is not None
+            resolve_model(model, self.settings)
+            out["model"] = model
+        if "name" in given:
+            out["name"] = check_text(given["name"], "name", 256)
+        if "description" in given:
+            out["description"] = check_text(given["description"], "description", 512)
+        if "instructions" in given:
+            out["instructions"] = check_text(given["instructions"], "instructions", 256_000)
+        if "metadata" in given:
+            out["metadata"] = check_metadata(given["metadata"])
+        if "response_format" in given:
+            out["response_format"] = parse_response_format(given["response_format"])
+        if "temperature" in given:
+            out["temperature"] = check_number(given["temperature"], "temperature", 0.0, 2.0)
+        if "top_p" in given:
+            out["top_p"] = check_number(given["top_p"], "top_p", 0.0, 1.0)
+        if "tools" in given:
+            out["tools"] = check_tools(given["tools"])
+        if "tool_resources" in given:
+            check_tool_resources(given["tool_resources"])
+        return out

@@ -1,0 +1,121 @@
+"""Messages of a thread: create, retrieve, update (metadata), delete, list (optionally by run)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openai.types.beta.threads.message import Message
+from openai.types.beta.threads.message_deleted import MessageDeleted
+
+from ..errors import ConflictError, InvalidRequestError, NotFoundError
+from ..ids import new_id
+from ..runs.journal import now, updated
+from ..store import Slice, Store
+from .formats import parse_content
+from .validation import check_list_params, check_metadata
+
+
+def new_user_message(
+    thread_id: str,
+    *,
+    role: Any,
+    content: Any,
+    attachments: Any = None,
+    metadata: Any = None,
+    param: str = "",
+) -> Message:
+    """A validated message ready to store (``param`` prefixes errors, e.g. ``messages[2].``)."""
+    if role not in ("user", "assistant"):
+        raise InvalidRequestError(
+            f"Invalid '{param}role': {role!r}; expected 'user' or 'assistant'.", param=f"{param}role"
+        )
+    if attachments:
+        raise InvalidRequestError(
+            f"Invalid '{param}attachments': file attachments are not available in this version of "
+            "offline-assistants yet.",
+            param=f"{param}attachments",
+            code="unsupported_tool",
+        )
+    return Message.model_validate(
+        {
+            "id": new_id("msg"),
+            "object": "thread.message",
+            "created_at": now(),
+            "thread_id": thread_id,
+            "role": role,
+            "content": parse_content(content, f"{param}content"),
+            "attachments": [],
+            "metadata": check_metadata(metadata, f"{param}metadata"),
+            "status": "completed",
+            "completed_at": None,
+            "assistant_id": None,
+            "run_id": None,
+        }
+    )
+
+
+class MessageService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def _thread(self, thread_id: str) -> None:
+        if self.store.threads.get(thread_id) is None:
+            raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id")
+
+    def create(
+        self, thread_id: str, *, role: Any, content: Any, attachments: Any = None, metadata: Any = None
+    ) -> Message:
+        message = new_user_message(
+            thread_id, role=role, content=content, attachments=attachments, metadata=metadata
+        )
+        with self.store.db.transaction():
+            self._thread(thread_id)
+            active = self.store.runs.active_in_thread(thread_id)
+            if active is not None:
+                raise ConflictError(
+                    f"Can't add messages to {thread_id} while a run {active.id} is active.",
+                    param="thread_id",
+                )
+            self.store.messages.insert(message)
+        return message
+
+    def retrieve(self, message_id: str, *, thread_id: str) -> Message:
+        self._thread(thread_id)
+        message = self.store.messages.get(message_id, thread_id)
+        if message is None:
+            raise NotFoundError(f"No message found with id '{message_id}'.", param="message_id")
+        return message
+
+    def update(self, message_id: str, *, thread_id: str, metadata: Any = None) -> Message:
+        checked = check_metadata(metadata)
+        with self.store.db.transaction():
+            message = updated(self.retrieve(message_id, thread_id=thread_id), metadata=checked)
+            self.store.messages.update(message)
+        return message
+
+    def delete(self, message_id: str, *, thread_id: str) -> MessageDeleted:
+        self._thread(thread_id)
+        if not self.store.messages.delete(message_id, thread_id):
+            raise NotFoundError(f"No message found with id '{message_id}'.", param="message_id")
+        return MessageDeleted(id=message_id, deleted=True, object="thread.message.deleted")
+
+    def list(
+        self,
+        thread_id: str,
+        *,
+        limit: Any = None,
+        order: Any = None,
+        after: Any = None,
+        before: Any = None,
+        run_id: Any = None,
+    ) -> Slice[Message]:
+        params = check_list_params(limit, order, after, before)
+        self._thread(thread_id)
+        return self.store.messages.page(
+            thread_id,
+            run_id=run_id,
+            limit=params.limit,
+            order=params.order,
+            after=params.after,
+            before=params.before,
+        )

@@ -1,0 +1,222 @@
+"""Runs: create (and create_and_run), retrieve, update (metadata), list, cancel.
+
+``create`` validates everything, stores a ``queued`` run (plus any
+``additional_messages``) in one transaction, hands the id to the worker and
+returns at once. Execution lives in :mod:`offline_assistants.runs`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from openai.types.beta.threads.run import Run
+
+from ..config import Settings
+from ..engine import resolve_model
+from ..errors import ConflictError, InvalidRequestError, NotFoundError
+from ..ids import new_id
+from ..runs import RunJournal
+from ..runs.journal import now, updated
+from ..store import RunOptions, Slice, Store
+from .formats import check_tools, parse_response_format, parse_truncation
+from .messages import new_user_message
+from .threads import ThreadService
+from .validation import (
+    check_list_params,
+    check_metadata,
+    check_number,
+    check_positive_int,
+    check_text,
+)
+
+RUN_EXPIRY_SECONDS = 600
+INCLUDABLE = ("step_details.tool_calls[*].file_search.results[*].content",)
+
+
+class RunQueue(Protocol):
+    def submit(self, run_id: str) -> None: ...
+    def request_cancel(self, run_id: str) -> None: ...
+
+
+class RunService:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        journal: RunJournal,
+        queue: RunQueue,
+        threads: ThreadService,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.journal = journal
+        self.queue = queue
+        self.threads = threads
+
+    def create(self, thread_id: str, *, assistant_id: Any, **params: Any) -> Run:
+        run, options, extra_messages = self._build(thread_id, assistant_id, params)
+        with self.store.db.transaction():
+            if self.store.threads.get(thread_id) is None:
+                raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id")
+            active = self.store.runs.active_in_thread(thread_id)
+            if active is not None:
+                raise ConflictError(
+                    f"Thread {thread_id} already has an active run {active.id}.", param="thread_id"
+                )
+            for message in extra_messages:
+                self.store.messages.insert(message)
+            self.store.runs.insert(run, options)
+        return self._enqueue(run)
+
+    def create_and_run(
+        self, *, assistant_id: Any, thread: Any = None, **params: Any
+    ) -> Run:
+        thread_params = dict(thread or {})
+        unknown = set(thread_params) - {"messages", "metadata", "tool_resources"}
+        if unknown:
+            raise InvalidRequestError(
+                f"Invalid 'thread': unknown field '{sorted(unknown)[0]}'.", param="thread"
+            )
+        new_thread, messages = self.threads.build(**thread_params)
+        run, options, extra = self._build(new_thread.id, assistant_id, params)
+        with self.store.db.transaction():
+            self.threads.store_new(new_thread, [*messages, *extra])
+            self.store.runs.insert(run, options)
+        return self._enqueue(run)
+
+    def _enqueue(self, run: Run) -> Run:
+        self.journal.run_created(run)
+        self.journal.bus.publish(run.id, "thread.run.queued", run)
+        self.queue.submit(run.id)
+        return run
+
+    def retrieve(self, run_id: str, *, thread_id: str) -> Run:
+        run = self.store.runs.get(run_id, thread_id)
+        if run is None:
+            raise NotFoundError(f"No run found with id '{run_id}'.", param="run_id")
+        return run
+
+    def update(self, run_id: str, *, thread_id: str, metadata: Any = None) -> Run:
+        checked = check_metadata(metadata)
+        with self.store.db.transaction():
+            run = updated(self.retrieve(run_id, thread_id=thread_id), metadata=checked)
+            self.store.runs.update(run)
+        return run
+
+    def list(
+        self, thread_id: str, *, limit: Any = None, order: Any = None, after: Any = None, before: Any = None
+    ) -> Slice[Run]:
+        params = check_list_params(limit, order, after, before)
+        self.threads.retrieve(thread_id)
+        return self.store.runs.page(
+            thread_id, limit=params.limit, order=params.order, after=params.after, before=params.before
+        )
+
+    def cancel(self, run_id: str, *, thread_id: str) -> Run:
+        with self.store.db.transaction():
+            run = self.retrieve(run_id, thread_id=thread_id)
+            if run.status == "cancelling":
+                return run
+            if run.status not in ("queued", "in_progress", "requires_action"):
+                raise InvalidRequestError(
+                    f"Cannot cancel run with status '{run.status}'.", param="run_id"
+                )
+            executing = run.status == "in_progress"
+            run = self.journal.transition(run_id, "cancelling")
+            if not executing:  # nothing is generating: the cancel completes now
+                run = self.journal.transition(run_id, "cancelled")
+        self.queue.request_cancel(run_id)
+        return run
+
+    def _build(
+        self, thread_id: str, assistant_id: Any, params: dict[str, Any]
+    ) -> tuple[Run, RunOptions, list[Any]]:
+        known = {
+            "model", "instructions", "additional_instructions", "additional_messages", "tools",
+            "metadata", "temperature", "top_p", "max_prompt_tokens", "max_completion_tokens",
+            "truncation_strategy", "response_format", "tool_choice", "parallel_tool_calls",
+            "include", "reasoning_effort",
+        }  # fmt: skip
+        unknown = set(params) - known
+        if unknown:
+            name = sorted(unknown)[0]
+            raise InvalidRequestError(f"Unrecognized request argument supplied: {name}", param=name)
+        if not isinstance(assistant_id, str) or not assistant_id:
+            raise InvalidRequestError("Missing required parameter: 'assistant_id'.", param="assistant_id")
+        assistant = self.store.assistants.get(assistant_id)
+        if assistant is None:
+            raise NotFoundError(f"No assistant found with id '{assistant_id}'.", param="assistant_id")
+        p = {key: value for key, value in params.items() if value is not None}
+        model = check_text(p.get("model", assistant.model), "model", 1024, required=True)
+        assert model is not None
+        resolve_model(model, self.settings)
+        instructions = check_text(p.get("instructions"), "instructions", 256_000)
+        additional = check_text(p.get("additional_instructions"), "additional_instructions", 256_000)
+        tools = check_tools(p["tools"]) if "tools" in p else assistant.tools
+        tool_choice = p.get("tool_choice", "auto")
+        if tool_choice not in ("none", "auto"):
+            raise InvalidRequestError(
+                f"Invalid 'tool_choice': {tool_choice!r} needs tools, and this run has none; "
+                "use 'none' or 'auto'.",
+                param="tool_choice",
+            )
+        include = p.get("include", [])
+        if not isinstance(include, list) or any(item not in INCLUDABLE for item in include):
+            raise InvalidRequestError(
+                f"Invalid 'include': supported values are {list(INCLUDABLE)}.", param="include"
+            )
+        parallel = p.get("parallel_tool_calls", True)
+        if not isinstance(parallel, bool):
+            raise InvalidRequestError(
+                "Invalid type for 'parallel_tool_calls': expected a boolean.", param="parallel_tool_calls"
+            )
+        messages = p.get("additional_messages", [])
+        if not isinstance(messages, list | tuple):
+            raise InvalidRequestError(
+                "Invalid 'additional_messages': expected a list of messages.", param="additional_messages"
+            )
+        extra = [
+            new_user_message(
+                thread_id,
+                role=item.get("role") if isinstance(item, dict) else None,
+                content=item.get("content") if isinstance(item, dict) else None,
+                attachments=item.get("attachments") if isinstance(item, dict) else None,
+                metadata=item.get("metadata") if isinstance(item, dict) else None,
+                param=f"additional_messages[{index}].",
+            )
+            for index, item in enumerate(messages)
+        ]
+        created = now()
+        temperature = check_number(p.get("temperature"), "temperature", 0.0, 2.0)
+        top_p = check_number(p.get("top_p"), "top_p", 0.0, 1.0)
+        run = Run.model_validate(
+            {
+                "id": new_id("run"),
+                "object": "thread.run",
+                "created_at": created,
+                "assistant_id": assistant.id,
+                "thread_id": thread_id,
+                "status": "queued",
+                "expires_at": created + RUN_EXPIRY_SECONDS,
+                "instructions": instructions
+                if instructions is not None
+                else (assistant.instructions or ""),
+                "model": model,
+                "tools": tools,
+                "metadata": check_metadata(p.get("metadata")),
+                "temperature": temperature if temperature is not None else assistant.temperature,
+                "top_p": top_p if top_p is not None else assistant.top_p,
+                "max_prompt_tokens": check_positive_int(p.get("max_prompt_tokens"), "max_prompt_tokens"),
+                "max_completion_tokens": check_positive_int(
+                    p.get("max_completion_tokens"), "max_completion_tokens"
+                ),
+                "truncation_strategy": parse_truncation(p.get("truncation_strategy")),
+                "response_format": parse_response_format(p["response_format"])
+                if "response_format" in p
+                else (assistant.response_format or "auto"),
+                "tool_choice": tool_choice,
+                "parallel_tool_calls": parallel,
+                "usage": None,
+            }
+        )
+        return run, RunOptions(additional_instructions=additional, include=include), extra

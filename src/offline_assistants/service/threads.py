@@ -1,0 +1,102 @@
+"""Threads: create (with initial messages), retrieve, update (metadata), delete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openai.types.beta.thread import Thread
+from openai.types.beta.thread_deleted import ThreadDeleted
+
+from ..errors import ConflictError, InvalidRequestError, NotFoundError
+from ..ids import new_id
+from ..runs.journal import now, updated
+from ..store import Store
+from .formats import check_tool_resources
+from .messages import new_user_message
+from .validation import check_metadata
+
+MAX_INITIAL_MESSAGES = 32
+
+
+class ThreadService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def build(self, *, messages: Any = None, metadata: Any = None, tool_resources: Any = None):  # type: ignore[no-untyped-def]
+        """A validated thread and its initial messages, not yet stored."""
+        check_tool_resources(tool_resources)
+        thread = Thread(
+            id=new_id("thread"),
+            object="thread",
+            created_at=now(),
+            metadata=check_metadata(metadata),
+            tool_resources={},  # type: ignore[arg-type]
+        )
+        items = list(messages or [])
+        if len(items) > MAX_INITIAL_MESSAGES:
+            raise InvalidRequestError(
+                f"Invalid 'messages': at most {MAX_INITIAL_MESSAGES} messages at creation.",
+                param="messages",
+            )
+        built = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict):
+                raise InvalidRequestError(
+                    f"Invalid 'messages[{index}]': expected an object.", param="messages"
+                )
+            extra = set(item) - {"role", "content", "attachments", "metadata"}
+            if extra:
+                raise InvalidRequestError(
+                    f"Invalid 'messages[{index}]': unknown field '{sorted(extra)[0]}'.",
+                    param="messages",
+                )
+            built.append(
+                new_user_message(
+                    thread.id,
+                    role=item.get("role"),
+                    content=item.get("content"),
+                    attachments=item.get("attachments"),
+                    metadata=item.get("metadata"),
+                    param=f"messages[{index}].",
+                )
+            )
+        return thread, built
+
+    def store_new(self, thread: Thread, messages: list[Any]) -> None:
+        with self.store.db.transaction():
+            self.store.threads.insert(thread)
+            for message in messages:
+                self.store.messages.insert(message)
+
+    def create(self, *, messages: Any = None, metadata: Any = None, tool_resources: Any = None) -> Thread:
+        thread, built = self.build(messages=messages, metadata=metadata, tool_resources=tool_resources)
+        self.store_new(thread, built)
+        return thread
+
+    def retrieve(self, thread_id: str) -> Thread:
+        thread = self.store.threads.get(thread_id)
+        if thread is None:
+            raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id")
+        return thread
+
+    def update(self, thread_id: str, *, metadata: Any = None, tool_resources: Any = None) -> Thread:
+        checked = check_metadata(metadata) if metadata is not None else None
+        check_tool_resources(tool_resources)
+        with self.store.db.transaction():
+            thread = self.retrieve(thread_id)
+            if checked is not None:
+                thread = updated(thread, metadata=checked)
+            self.store.threads.update(thread)
+        return thread
+
+    def delete(self, thread_id: str) -> ThreadDeleted:
+        with self.store.db.transaction():
+            self.retrieve(thread_id)
+            active = self.store.runs.active_in_thread(thread_id)
+            if active is not None:
+                raise ConflictError(
+                    f"Can't delete {thread_id} while a run {active.id} is active; cancel it first.",
+                    param="thread_id",
+                )
+            self.store.threads.delete(thread_id)
+        return ThreadDeleted(id=thread_id, deleted=True, object="thread.deleted")

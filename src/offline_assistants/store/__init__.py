@@ -1,0 +1,33 @@
+"""Persistence: one DuckDB file, one repository per object kind.
+
+``Store`` bundles the repositories over a single :class:`Database`; callers
+group writes with ``store.db.transaction()`` so a failed call changes nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .assistants import AssistantRepository
+from .database import Database
+from .messages import MessageRepository
+from .run_steps import RunStepRepository
+from .runs import RunOptions, RunRepository
+from .table import Order, Slice
+from .threads import ThreadRepository
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        self.db = Database(path)
+        self.assistants = AssistantRepository(self.db)
+        self.threads = ThreadRepository(self.db)
+        self.messages = MessageRepository(self.db)
+        self.runs = RunRepository(self.db)
+        self.steps = RunStepRepository(self.db)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+__all__ = ["Database", "Order", "RunOptions", "Slice", "Store"]

@@ -1,0 +1,124 @@
+"""A typed table of wire objects: the shared mechanics behind each repository module.
+
+A row is ``id``, ``seq`` (a global sequence giving a stable creation order even
+within one second), a few filter columns, and ``body``: the object's exact JSON.
+Lists follow the API's cursor rules (``limit``, ``order``, ``after``,
+``before``) and report whether more objects lie beyond the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel
+
+from ..errors import InvalidRequestError
+from .database import Database
+
+T = TypeVar("T", bound=BaseModel)
+
+Order = Literal["asc", "desc"]
+
+
+@dataclass(frozen=True)
+class Slice(Generic[T]):
+    """One page of a list: the objects in the requested order, and whether more lie beyond."""
+
+    data: list[T]
+    has_more: bool
+
+
+class Table(Generic[T]):
+    """Rows of one object kind, stored as wire JSON, filtered by simple equality columns."""
+
+    def __init__(self, db: Database, name: str, model: type[T], columns: tuple[str, ...] = ()):
+        self.db = db
+        self.name = name
+        self.model = model
+        self.columns = columns
+
+    def insert(self, obj: T, **columns: Any) -> None:
+        names = ["id", "seq", "body", *columns]
+        marks = ["?", "nextval('object_seq')", "?", *("?" for _ in columns)]
+        self.db.execute(
+            f"INSERT INTO {self.name} ({', '.join(names)}) VALUES ({', '.join(marks)})",
+            [obj.id, obj.model_dump_json(), *columns.values()],  # type: ignore[attr-defined]
+        )
+
+    def update(self, obj: T, **columns: Any) -> None:
+        sets = ", ".join(["body = ?", *(f"{name} = ?" for name in columns)])
+        self.db.execute(
+            f"UPDATE {self.name} SET {sets} WHERE id = ?",
+            [obj.model_dump_json(), *columns.values(), obj.id],  # type: ignore[attr-defined]
+        )
+
+    def get(self, object_id: str, **where: Any) -> T | None:
+        clause, params = _where({"id": object_id, **where})
+        row = self.db.fetchone(f"SELECT body FROM {self.name} WHERE {clause}", params)
+        return None if row is None else self.model.model_validate_json(row[0])
+
+    def get_column(self, object_id: str, column: str) -> Any:
+        row = self.db.fetchone(f"SELECT {column} FROM {self.name} WHERE id = ?", [object_id])
+        return None if row is None else row[0]
+
+    def delete(self, **where: Any) -> int:
+        clause, params = _where(where)
+        return len(self.db.fetchall(f"DELETE FROM {self.name} WHERE {clause} RETURNING id", params))
+
+    def select(self, where: Mapping[str, Any], order: Order = "asc") -> list[T]:
+        clause, params = _where(where)
+        direction = "ASC" if order == "asc" else "DESC"
+        rows = self.db.fetchall(
+            f"SELECT body FROM {self.name} WHERE {clause} ORDER BY seq {direction}", params
+        )
+        return [self.model.model_validate_json(row[0]) for row in rows]
+
+    def page(
+        self,
+        where: Mapping[str, Any],
+        *,
+        limit: int,
+        order: Order,
+        after: str | None,
+        before: str | None,
+    ) -> Slice[T]:
+        """The API's cursor pagination: ``after``/``before`` are ids in the listed order."""
+        clause, params = _where(where)
+        ascending = order == "asc"
+        for name, cursor, beyond in (("after", after, ascending), ("before", before, not ascending)):
+            if cursor is None:
+                continue
+            seq = self._cursor_seq(cursor, name, clause, params)
+            clause += f" AND seq {'>' if beyond else '<'} ?"
+            params.append(seq)
+        # With only `before`, read backwards from the cursor so the page touches it.
+        backwards = before is not None and after is None
+        read_ascending = ascending != backwards
+        rows = self.db.fetchall(
+            f"SELECT body FROM {self.name} WHERE {clause}"
+            f" ORDER BY seq {'ASC' if read_ascending else 'DESC'} LIMIT ?",
+            [*params, limit + 1],
+        )
+        has_more = len(rows) > limit
+        rows = rows[:limit]
+        if backwards:
+            rows.reverse()
+        return Slice([self.model.model_validate_json(row[0]) for row in rows], has_more)
+
+    def _cursor_seq(self, cursor: str, name: str, clause: str, params: list[Any]) -> int:
+        row = self.db.fetchone(
+            f"SELECT seq FROM {self.name} WHERE {clause} AND id = ?", [*params, cursor]
+        )
+        if row is None:
+            raise InvalidRequestError(
+                f"Invalid '{name}': no object with id '{cursor}' in this list.", param=name
+            )
+        return int(row[0])
+
+
+def _where(conditions: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    if not conditions:
+        return "TRUE", []
+    return " AND ".join(f"{name} = ?" for name in conditions), list(conditions.values())

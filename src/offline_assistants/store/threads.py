@@ -1,0 +1,29 @@
+"""Threads in DuckDB. Deleting a thread removes its messages, runs and steps with it."""
+
+from __future__ import annotations
+
+from openai.types.beta.thread import Thread
+
+from .database import Database
+from .table import Table
+
+
+class ThreadRepository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.table = Table(db, "threads", Thread)
+
+    def insert(self, thread: Thread) -> None:
+        self.table.insert(thread)
+
+    def update(self, thread: Thread) -> None:
+        self.table.update(thread)
+
+    def get(self, thread_id: str) -> Thread | None:
+        return self.table.get(thread_id)
+
+    def delete(self, thread_id: str) -> bool:
+        with self.db.transaction():
+            for child in ("run_steps", "runs", "messages"):
+                self.db.execute(f"DELETE FROM {child} WHERE thread_id = ?", [thread_id])
+            return self.table.delete(id=thread_id) > 0
