@@ -68,14 +68,14 @@ class RunExecutor:
         if run is None:
             self._settle_unstarted(run_id)
             return
-        draft: Draft | None = None
+        opened: list[Draft] = []  # the draft, once there is one, for the failure path
         try:
-            draft = self._run(run)
+            self._run(run, opened)
         except RuntimeShutDown as exc:
-            self.fail(run_id, str(exc), draft)
+            self.fail(run_id, str(exc), opened[0] if opened else None)
         except Exception as exc:  # noqa: BLE001 - every failure must close the run
             log.exception("run %s failed", run_id)
-            self.fail(run_id, f"{type(exc).__name__}: {exc}", draft)
+            self.fail(run_id, f"{type(exc).__name__}: {exc}", opened[0] if opened else None)
 
     def shut_down(self, run_id: str) -> None:
         """Close a run the worker will never start because the runtime is stopping."""
@@ -92,15 +92,16 @@ class RunExecutor:
         if current is not None and current.status == "cancelling":
             self.journal.transition(run_id, "cancelled")
 
-    def _run(self, run: Run) -> Draft | None:
+    def _run(self, run: Run, opened: list[Draft]) -> None:
         engine = self.engines.get(resolve_model(run.model, self.settings))
         options = self.store.runs.options(run.id)
         history = self.store.messages.in_thread(run.thread_id)
         prompt = build_prompt(engine, run, options.additional_instructions, history)
         if prompt is None:
             self._finish(run.id, None, "incomplete", 0, 0, reason="max_prompt_tokens")
-            return None
+            return
         draft = self._open_draft(run)
+        opened.append(draft)
         room = engine.context_length - len(prompt.tokens)
         max_tokens = min(run.max_completion_tokens or room, room)
         stream = engine.generate(
@@ -125,7 +126,6 @@ class RunExecutor:
             self._finish(run.id, draft, "incomplete", *usage, reason="max_completion_tokens")
         else:
             self._finish(run.id, draft, "completed", *usage)
-        return draft
 
     def _open_draft(self, run: Run) -> Draft:
         message_id = new_id("msg")

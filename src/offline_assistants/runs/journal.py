@@ -47,9 +47,9 @@ def now() -> int:
     return int(time.time())
 
 
-def updated(model: M, **fields: Any) -> M:
-    """A validated copy of ``model`` with ``fields`` replaced (dicts become the nested types)."""
-    return type(model).model_validate({**model.model_dump(), **fields})
+def updated(obj: M, /, **fields: Any) -> M:
+    """A validated copy of ``obj`` with ``fields`` replaced (dicts become the nested types)."""
+    return type(obj).model_validate({**obj.model_dump(by_alias=True), **fields})
 
 
 class RunJournal:

@@ -48,7 +48,7 @@ def check_metadata(metadata: Any, param: str = "metadata") -> dict[str, str]:
 
 
 def check_text(value: Any, param: str, max_length: int, *, required: bool = False) -> str | None:
-    if value is None:
+    if value is None or (required and value == ""):
         if required:
             raise InvalidRequestError(f"Missing required parameter: '{param}'.", param=param)
         return None

@@ -44,14 +44,14 @@ class Table(Generic[T]):
         marks = ["?", "nextval('object_seq')", "?", *("?" for _ in columns)]
         self.db.execute(
             f"INSERT INTO {self.name} ({', '.join(names)}) VALUES ({', '.join(marks)})",
-            [obj.id, obj.model_dump_json(), *columns.values()],  # type: ignore[attr-defined]
+            [obj.id, obj.model_dump_json(by_alias=True), *columns.values()],  # type: ignore[attr-defined]
         )
 
     def update(self, obj: T, **columns: Any) -> None:
         sets = ", ".join(["body = ?", *(f"{name} = ?" for name in columns)])
         self.db.execute(
             f"UPDATE {self.name} SET {sets} WHERE id = ?",
-            [obj.model_dump_json(), *columns.values(), obj.id],  # type: ignore[attr-defined]
+            [obj.model_dump_json(by_alias=True), *columns.values(), obj.id],  # type: ignore[attr-defined]
         )
 
     def get(self, object_id: str, **where: Any) -> T | None:

@@ -1,0 +1,53 @@
+"""Shared fixtures: the real tiny GGUF model loaded once per session, a fresh data dir per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from offline_assistants import Client
+from offline_assistants.config import Settings
+from offline_assistants.engine import Engine
+from offline_assistants.engine.llama import LlamaEngine
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+
+MATH_TUTOR = "You are a personal math tutor. Answer questions briefly, in a sentence or less."
+EQUATION = "I need to solve the equation `3x + 11 = 14`. Can you help me?"
+# At temperature 0 the default model keeps counting until stopped: a long, steady generation.
+ENDLESS = "Count from 1 to 1000, separated by commas."
+
+
+@pytest.fixture(scope="session")
+def model_path() -> Path:
+    path = Settings.from_env().default_model
+    if not path.is_file():
+        pytest.fail(f"default model missing at {path}: run scripts/setup")
+    return path
+
+
+@pytest.fixture(scope="session")
+def real_engine(model_path: Path) -> LlamaEngine:
+    settings = Settings.from_env()
+    return LlamaEngine(model_path, n_threads=settings.n_threads, n_ctx=4096, progress=False)
+
+
+@pytest.fixture
+def client(tmp_path: Path, real_engine: LlamaEngine) -> Iterator[Client]:
+    """A Client on a fresh DuckDB file whose worker uses the session's real engine."""
+
+    def shared(path: Path) -> Engine:
+        return real_engine
+
+    with Client(data_dir=tmp_path / "data", engine_factory=shared) as c:
+        yield c
+
+
+@pytest.fixture
+def tutor(client: Client):  # type: ignore[no-untyped-def]
+    return client.beta.assistants.create(
+        name="Math Tutor", instructions=MATH_TUTOR, model="default", temperature=0
+    )
