@@ -148,6 +148,10 @@ class LlamaEngine:
             llama.set_seed(sampling.seed)
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         generated: list[int] = []
+        # Evaluate the whole prompt every time: re-using a cached prefix evaluates the
+        # tail in a different batch shape, which changes logits enough to flip greedy
+        # choices. Prefix reuse that keeps outputs identical is its own piece of work.
+        llama.reset()
         tokens = llama.generate(
             prompt,
             temp=sampling.temperature,

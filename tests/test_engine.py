@@ -1,0 +1,90 @@
+"""The llama-cpp-python engine: model files, chat template from metadata, threads, generation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from offline_assistants import ModelFileError
+from offline_assistants.config import Settings
+from offline_assistants.engine import ChatMessage, JsonObjectFormat, Sampling, resolve_model
+from offline_assistants.engine.llama import LlamaEngine
+
+
+def test_missing_model_file_names_the_path(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.gguf"
+    with pytest.raises(ModelFileError) as caught:
+        LlamaEngine(missing, n_threads=1, n_ctx=512)
+    assert str(missing) in caught.value.message and "scripts/setup" in caught.value.message
+
+
+def test_truncated_gguf_is_a_clear_error(tmp_path: Path, model_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(model_path.read_bytes()[:4096])
+    with pytest.raises(ModelFileError) as caught:
+        LlamaEngine(broken, n_threads=1, n_ctx=512, progress=False)
+    assert str(broken) in caught.value.message
+
+
+def test_prompt_uses_the_files_chat_template(real_engine: LlamaEngine) -> None:
+    template = real_engine._llama.metadata["tokenizer.chat_template"]
+    assert "<|im_start|>" in template  # SmolLM2 ships a ChatML template
+    tokens = real_engine.prompt_tokens([ChatMessage("system", "S"), ChatMessage("user", "U")])
+    text = real_engine._llama.detokenize(tokens, special=True).decode()
+    assert text == "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n"
+
+
+def test_generation_is_deterministic_at_temperature_zero(real_engine: LlamaEngine) -> None:
+    prompt = real_engine.prompt_tokens([ChatMessage("user", "Name a colour.")])
+    outputs = []
+    for _ in range(2):
+        stream = real_engine.generate(prompt, max_tokens=12, sampling=Sampling(temperature=0.0))
+        outputs.append("".join(stream))
+        assert stream.completion_tokens <= 12 and stream.finish_reason in ("stop", "length")
+    assert outputs[0] == outputs[1] and outputs[0]
+
+
+def test_stopping_early_stops_generation(real_engine: LlamaEngine) -> None:
+    prompt = real_engine.prompt_tokens([ChatMessage("user", "Count from 1 to 1000.")])
+    stream = real_engine.generate(prompt, max_tokens=500, sampling=Sampling(temperature=0.0))
+    for count, _ in enumerate(stream, start=1):
+        if count == 3:
+            break
+    assert stream.completion_tokens == 3
+
+
+def test_json_object_constraint(real_engine: LlamaEngine) -> None:
+    import json
+
+    prompt = real_engine.prompt_tokens(
+        [
+            ChatMessage("system", "You are a personal math tutor. Answer questions briefly, in a sentence or less."),
+            ChatMessage("user", "Describe a cat as JSON."),
+        ]
+    )
+    stream = real_engine.generate(
+        prompt, max_tokens=400, sampling=Sampling(temperature=0.0), constraint=JsonObjectFormat()
+    )
+    text = "".join(stream)
+    assert stream.finish_reason == "stop"
+    assert isinstance(json.loads(text), dict)
+
+
+def test_model_resolution(tmp_path: Path) -> None:
+    settings = Settings.from_env()
+    assert resolve_model("default", settings) == settings.default_model
+    assert resolve_model("gpt-4o", settings) == settings.default_model
+    assert resolve_model(str(settings.default_model), settings) == settings.default_model.resolve()
+    with pytest.raises(ModelFileError):
+        resolve_model(str(tmp_path / "x.gguf"), settings)
+
+
+def test_settings_use_every_core_by_default(tmp_path: Path) -> None:
+    import os
+
+    settings = Settings.from_env({"OFFLINE_ASSISTANTS_DATA_DIR": str(tmp_path)})
+    assert settings.n_threads == len(os.sched_getaffinity(0))
+    assert settings.data_dir == tmp_path
+    explicit = Settings.from_env({"OFFLINE_ASSISTANTS_DATA_DIR": "/elsewhere"}, data_dir=tmp_path)
+    assert explicit.data_dir == tmp_path  # the argument wins over the environment
