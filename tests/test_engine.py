@@ -32,7 +32,10 @@ def test_prompt_uses_the_files_chat_template(real_engine: LlamaEngine) -> None:
     assert "<|im_start|>" in template  # SmolLM2 ships a ChatML template
     tokens = real_engine.prompt_tokens([ChatMessage("system", "S"), ChatMessage("user", "U")])
     text = real_engine._llama.detokenize(tokens, special=True).decode()
-    assert text == "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n"
+    assert (
+        text
+        == "<|im_start|>system\nS<|im_end|>\n<|im_start|>user\nU<|im_end|>\n<|im_start|>assistant\n"
+    )
 
 
 def test_generation_is_deterministic_at_temperature_zero(real_engine: LlamaEngine) -> None:
@@ -59,7 +62,10 @@ def test_json_object_constraint(real_engine: LlamaEngine) -> None:
 
     prompt = real_engine.prompt_tokens(
         [
-            ChatMessage("system", "You are a personal math tutor. Answer questions briefly, in a sentence or less."),
+            ChatMessage(
+                "system",
+                "You are a personal math tutor. Answer questions briefly, in a sentence or less.",
+            ),
             ChatMessage("user", "Describe a cat as JSON."),
         ]
     )

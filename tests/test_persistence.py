@@ -52,13 +52,19 @@ def test_a_second_process_reads_everything_identical(client: Client, tutor: Assi
         thread_id=thread.id,
         assistant_id=tutor.id,
         max_completion_tokens=20,
-        response_format={"type": "json_schema", "json_schema": {"name": "n", "schema": {"type": "object"}}},
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "n", "schema": {"type": "object"}},
+        },
         truncation_strategy={"type": "last_messages", "last_messages": 4},
     )
     expected = {
         "assistant": tutor.model_dump_json(by_alias=True),
         "thread": thread.model_dump_json(by_alias=True),
-        "messages": [m.model_dump_json(by_alias=True) for m in client.beta.threads.messages.list(thread_id=thread.id)],
+        "messages": [
+            m.model_dump_json(by_alias=True)
+            for m in client.beta.threads.messages.list(thread_id=thread.id)
+        ],
         "run": run.model_dump_json(by_alias=True),
         "steps": [
             s.model_dump_json(by_alias=True)
@@ -83,7 +89,9 @@ def test_second_client_on_the_same_data_dir_gets_a_clear_error(client: Client) -
 
 def test_migrations_are_recorded_once(tmp_path: Path) -> None:
     with Client(data_dir=tmp_path) as c:
-        rows = c.runtime.store.db.fetchall("SELECT version, name FROM schema_migrations ORDER BY version")
+        rows = c.runtime.store.db.fetchall(
+            "SELECT version, name FROM schema_migrations ORDER BY version"
+        )
     assert rows == [(version, fn.__name__) for version, fn in MIGRATIONS]
     with Client(data_dir=tmp_path) as c:
         again = c.runtime.store.db.fetchall("SELECT version FROM schema_migrations")

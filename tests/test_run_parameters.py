@@ -31,14 +31,18 @@ def test_instructions_override_and_additional(client: Client, tutor: Assistant) 
     )
     thread_id = ask(client)
     override = client.beta.threads.runs.create_and_poll(
-        thread_id=thread_id, assistant_id=tutor.id, instructions="Reply in French.",
+        thread_id=thread_id,
+        assistant_id=tutor.id,
+        instructions="Reply in French.",
         max_completion_tokens=5,
     )
     assert override.instructions == "Reply in French."
     thread_id = ask(client)
     extra = client.beta.threads.runs.create_and_poll(
-        thread_id=thread_id, assistant_id=tutor.id,
-        additional_instructions="Always end with a smiley face emoji.", max_completion_tokens=5,
+        thread_id=thread_id,
+        assistant_id=tutor.id,
+        additional_instructions="Always end with a smiley face emoji.",
+        max_completion_tokens=5,
     )
     assert extra.instructions == tutor.instructions
     assert base.usage and override.usage and extra.usage
@@ -80,7 +84,9 @@ def test_max_prompt_tokens_too_small(client: Client, tutor: Assistant) -> None:
         thread_id=thread_id, assistant_id=tutor.id, max_prompt_tokens=10
     )
     assert run.status == "incomplete"
-    assert run.incomplete_details is not None and run.incomplete_details.reason == "max_prompt_tokens"
+    assert (
+        run.incomplete_details is not None and run.incomplete_details.reason == "max_prompt_tokens"
+    )
     # No reply was written.
     assert [m.role for m in client.beta.threads.messages.list(thread_id=thread_id).data] == ["user"]
 
@@ -96,7 +102,9 @@ def test_truncation_strategies(client: Client, tutor: Assistant) -> None:
         thread_id=thread.id, assistant_id=tutor.id, max_completion_tokens=3
     )
     last = client.beta.threads.runs.create_and_poll(
-        thread_id=thread.id, assistant_id=tutor.id, max_completion_tokens=3,
+        thread_id=thread.id,
+        assistant_id=tutor.id,
+        max_completion_tokens=3,
         truncation_strategy={"type": "last_messages", "last_messages": 1},
     )
     assert full.usage and last.usage
@@ -105,7 +113,10 @@ def test_truncation_strategies(client: Client, tutor: Assistant) -> None:
     # auto drops the oldest messages to fit max_prompt_tokens instead of failing.
     budget = full.usage.prompt_tokens // 2
     auto = client.beta.threads.runs.create_and_poll(
-        thread_id=thread.id, assistant_id=tutor.id, max_completion_tokens=3, max_prompt_tokens=budget,
+        thread_id=thread.id,
+        assistant_id=tutor.id,
+        max_completion_tokens=3,
+        max_prompt_tokens=budget,
     )
     assert auto.status in ("completed", "incomplete") and auto.usage
     assert auto.incomplete_details is None or auto.incomplete_details.reason != "max_prompt_tokens"
@@ -115,7 +126,9 @@ def test_truncation_strategies(client: Client, tutor: Assistant) -> None:
 def test_response_format_json_object(client: Client, tutor: Assistant) -> None:
     thread_id = ask(client, "Describe a cat as JSON.")
     run = client.beta.threads.runs.create_and_poll(
-        thread_id=thread_id, assistant_id=tutor.id, response_format={"type": "json_object"},
+        thread_id=thread_id,
+        assistant_id=tutor.id,
+        response_format={"type": "json_object"},
         max_completion_tokens=200,
     )
     assert run.status == "completed", run.incomplete_details
@@ -137,7 +150,10 @@ def test_response_format_json_schema(client: Client, tutor: Assistant) -> None:
     run = client.beta.threads.runs.create_and_poll(
         thread_id=thread_id,
         assistant_id=tutor.id,
-        response_format={"type": "json_schema", "json_schema": {"name": "solution", "schema": schema}},
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "solution", "schema": schema},
+        },
         max_completion_tokens=300,
     )
     assert run.status == "completed", run.incomplete_details
@@ -157,7 +173,9 @@ def test_metadata_update_and_list(client: Client, tutor: Assistant) -> None:
     )
     listed = client.beta.threads.runs.list(thread_id=thread_id)
     assert [r.id for r in listed.data] == [second.id, run.id]
-    assert [r.id for r in client.beta.threads.runs.list(thread_id=thread_id, order="asc", limit=1).data] == [run.id]
+    assert [
+        r.id for r in client.beta.threads.runs.list(thread_id=thread_id, order="asc", limit=1).data
+    ] == [run.id]
 
 
 @pytest.mark.parametrize(
@@ -172,7 +190,10 @@ def test_metadata_update_and_list(client: Client, tutor: Assistant) -> None:
         ({"response_format": {"type": "json_schema"}}, "response_format"),
         ({"metadata": {"k": "v" * 513}}, "metadata"),
         ({"tool_choice": "required"}, "tool_choice"),
-        ({"additional_messages": [{"role": "system", "content": "x"}]}, "additional_messages[0].role"),
+        (
+            {"additional_messages": [{"role": "system", "content": "x"}]},
+            "additional_messages[0].role",
+        ),
         ({"model": "/nonexistent/model.gguf"}, "model"),
         ({"include": ["everything"]}, "include"),
     ],

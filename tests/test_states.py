@@ -56,6 +56,13 @@ def test_transition(old: RunStatus, new: RunStatus) -> None:
 
 
 def test_terminal_and_poll_stop_statuses() -> None:
-    assert TERMINAL == {"cancelled", "failed", "completed", "incomplete", "expired"}
+    assert {"cancelled", "failed", "completed", "incomplete", "expired"} == TERMINAL
     # The SDK's poll helpers stop at exactly these.
-    assert POLL_STOP == {"requires_action", "cancelled", "completed", "failed", "expired", "incomplete"}
+    assert {
+        "requires_action",
+        "cancelled",
+        "completed",
+        "failed",
+        "expired",
+        "incomplete",
+    } == POLL_STOP

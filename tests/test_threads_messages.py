@@ -45,7 +45,10 @@ def test_bad_thread_input_stores_nothing(client: Client) -> None:
         ([good, {"role": "user", "content": []}], "messages[1].content"),
         ([good, {"role": "user", "content": 42}], "messages[1].content"),
         ([{"role": "user", "content": [{"type": "audio"}]}], "messages[0].content"),
-        ([good, {"role": "user", "content": "x", "metadata": {"k": "v" * 600}}], "messages[1].metadata"),
+        (
+            [good, {"role": "user", "content": "x", "metadata": {"k": "v" * 600}}],
+            "messages[1].metadata",
+        ),
     ]:
         with pytest.raises(InvalidRequestError) as caught:
             client.beta.threads.create(messages=messages)
@@ -66,7 +69,9 @@ def test_message_crud(client: Client) -> None:
     assert message.status == "completed" and message.run_id is None
     assert client.beta.threads.messages.retrieve(message.id, thread_id=thread.id) == message
 
-    changed = client.beta.threads.messages.update(message.id, thread_id=thread.id, metadata={"b": "2"})
+    changed = client.beta.threads.messages.update(
+        message.id, thread_id=thread.id, metadata={"b": "2"}
+    )
     assert changed.metadata == {"b": "2"}
     assert changed.content == message.content
     assert client.beta.threads.messages.retrieve(message.id, thread_id=thread.id) == changed

@@ -57,7 +57,7 @@ def test_math_tutor_walkthrough(client: Client) -> None:
     assert prompt is not None
     assert run.usage is not None
     assert run.usage.prompt_tokens == len(prompt.tokens)
-    assert 0 < run.usage.completion_tokens
+    assert run.usage.completion_tokens > 0
     assert run.usage.total_tokens == run.usage.prompt_tokens + run.usage.completion_tokens
     assert step.usage is not None and step.usage.model_dump() == run.usage.model_dump()
 

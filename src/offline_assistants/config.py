@@ -50,8 +50,9 @@ class Settings:
     n_ctx: int = 8192
     # How long run polling helpers sleep between looks when no event wakes them (ms).
     poll_interval_ms: int = 1000
-    # Flush a growing assistant message to the store at most this often (seconds).
-    message_flush_interval: float = 0.25
+    # Flush a growing assistant message to the store at most this often (seconds);
+    # the SDK polls once a second, and every flush pauses generation briefly.
+    message_flush_interval: float = 1.0
 
     @property
     def database_path(self) -> Path:

@@ -13,6 +13,7 @@ from typing import Any
 from openai.types.beta.threads.run import Run
 
 from ..runs import POLL_STOP
+from ..runs.events import run_status_events
 from ..service import Runtime
 from ._common import OMIT, CursorPage, given, paged
 from .steps import Steps
@@ -94,21 +95,19 @@ class Runs:
         """
         interval = (poll_interval_ms or self._runtime.settings.poll_interval_ms) / 1000
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._runtime.bus.subscribe(run_id) as events:
+        with self._runtime.bus.subscribe(run_id, run_status_events) as events:
             while True:
                 run = self._service.retrieve(run_id, thread_id=thread_id)
                 if run.status in POLL_STOP:
                     return run
                 if deadline is not None and time.monotonic() >= deadline:
                     return run
-                _wait_for_status_event(events, interval)
+                events.get(timeout=interval)
 
     def retrieve(self, run_id: str, *, thread_id: str) -> Run:
         return self._service.retrieve(run_id, thread_id=thread_id)
 
-    def update(
-        self, run_id: str, *, thread_id: str, metadata: dict[str, str] | None = None
-    ) -> Run:
+    def update(self, run_id: str, *, thread_id: str, metadata: dict[str, str] | None = None) -> Run:
         return self._service.update(run_id, thread_id=thread_id, metadata=metadata)
 
     def list(
@@ -127,13 +126,3 @@ class Runs:
     def cancel(self, run_id: str, *, thread_id: str) -> Run:
         return self._service.cancel(run_id, thread_id=thread_id)
 
-
-def _wait_for_status_event(events: Any, interval: float) -> None:
-    """Block until the run changes status (not merely streams a token), or ``interval`` passes."""
-    deadline = time.monotonic() + interval
-    while (left := deadline - time.monotonic()) > 0:
-        event = events.get(timeout=left)
-        if event is None or (
-            event.event.startswith("thread.run.") and not event.event.startswith("thread.run.step")
-        ):
-            return

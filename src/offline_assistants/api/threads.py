@@ -28,7 +28,9 @@ class Threads:
         metadata: dict[str, str] | None = None,
         tool_resources: Any = None,
     ) -> Thread:
-        return self._service.create(messages=messages, metadata=metadata, tool_resources=tool_resources)
+        return self._service.create(
+            messages=messages, metadata=metadata, tool_resources=tool_resources
+        )
 
     def retrieve(self, thread_id: str) -> Thread:
         return self._service.retrieve(thread_id)

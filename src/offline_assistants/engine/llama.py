@@ -120,7 +120,9 @@ class LlamaEngine:
         rendered = self._formatter(
             messages=[{"role": m.role, "content": m.content} for m in messages]  # type: ignore[misc]
         )
-        return list(self._llama.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True))
+        return list(
+            self._llama.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True)
+        )
 
     def generate(
         self,
@@ -151,7 +153,7 @@ class LlamaEngine:
         # Evaluate the whole prompt every time: re-using a cached prefix evaluates the
         # tail in a different batch shape, which changes logits enough to flip greedy
         # choices. Prefix reuse that keeps outputs identical is its own piece of work.
-        llama.reset()
+        llama.reset()  # type: ignore[no-untyped-call]
         tokens = llama.generate(
             prompt,
             temp=sampling.temperature,
@@ -193,4 +195,3 @@ class LlamaEngine:
         if source not in self._grammars:
             self._grammars[source] = llama_grammar.LlamaGrammar.from_string(source, verbose=False)
         return self._grammars[source]
-

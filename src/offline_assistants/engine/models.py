@@ -67,6 +67,8 @@ class EngineCache:
 
 def llama_factory(settings: Settings, progress: bool = True) -> EngineFactory:
     def load(path: Path) -> Engine:
-        return LlamaEngine(path, n_threads=settings.n_threads, n_ctx=settings.n_ctx, progress=progress)
+        return LlamaEngine(
+            path, n_threads=settings.n_threads, n_ctx=settings.n_ctx, progress=progress
+        )
 
     return load

@@ -3,14 +3,15 @@
 Events carry the API's event names (``thread.run.completed``,
 ``thread.message.delta``, ...) and the wire object as data, so a subscriber
 can forward them unchanged. Publishing never blocks: each subscription is an
-unbounded queue drained by its owner.
+unbounded queue drained by its owner. A subscription may filter by event name,
+so a poller waiting for a status change is not woken by every token.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -24,9 +25,18 @@ class RunEvent:
     data: BaseModel
 
 
+EventFilter = Callable[[str], bool]
+
+
+def run_status_events(event: str) -> bool:
+    """Only the run's own status changes (``thread.run.completed``, ...), no steps or deltas."""
+    return event.startswith("thread.run.") and not event.startswith("thread.run.step")
+
+
 class Subscription:
-    def __init__(self, run_id: str) -> None:
+    def __init__(self, run_id: str, wants: EventFilter | None = None) -> None:
         self.run_id = run_id
+        self.wants = wants
         self._queue: queue.SimpleQueue[RunEvent] = queue.SimpleQueue()
 
     def put(self, event: RunEvent) -> None:
@@ -46,23 +56,39 @@ class EventBus:
         self._subscriptions: dict[str, list[Subscription]] = {}
 
     @contextmanager
-    def subscribe(self, run_id: str) -> Iterator[Subscription]:
-        subscription = Subscription(run_id)
+    def subscribe(self, run_id: str, wants: EventFilter | None = None) -> Iterator[Subscription]:
+        """Receive the run's events (only those ``wants`` accepts) until the block exits."""
+        subscription = Subscription(run_id, wants)
         with self._lock:
             self._subscriptions.setdefault(run_id, []).append(subscription)
         try:
             yield subscription
         finally:
             with self._lock:
-                remaining = [s for s in self._subscriptions.get(run_id, []) if s is not subscription]
+                remaining = [
+                    s for s in self._subscriptions.get(run_id, []) if s is not subscription
+                ]
                 if remaining:
                     self._subscriptions[run_id] = remaining
                 else:
                     self._subscriptions.pop(run_id, None)
 
+    def wanted(self, run_id: str, event: str) -> bool:
+        """Whether any subscriber would receive ``event``: lets publishers skip building it."""
+        with self._lock:
+            return any(
+                s.wants is None or s.wants(event) for s in self._subscriptions.get(run_id, ())
+            )
+
     def publish(self, run_id: str, event: str, data: BaseModel) -> None:
         with self._lock:
-            targets = list(self._subscriptions.get(run_id, ()))
+            targets = [
+                s
+                for s in self._subscriptions.get(run_id, ())
+                if s.wants is None or s.wants(event)
+            ]
+        if not targets:
+            return
         item = RunEvent(run_id, event, data)
         for subscription in targets:
             subscription.put(item)

@@ -19,11 +19,21 @@ from dataclasses import dataclass, field
 from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.message_delta_event import MessageDeltaEvent
 from openai.types.beta.threads.run import Run
+from openai.types.beta.threads.runs.message_creation_step_details import (
+    MessageCreation,
+    MessageCreationStepDetails,
+)
 from openai.types.beta.threads.runs.run_step import RunStep
 
 from ..config import Settings
-from ..engine import EngineCache, JsonObjectFormat, JsonSchemaFormat, OutputConstraint, Sampling
-from ..engine import resolve_model
+from ..engine import (
+    EngineCache,
+    JsonObjectFormat,
+    JsonSchemaFormat,
+    OutputConstraint,
+    Sampling,
+    resolve_model,
+)
 from ..ids import new_id
 from ..store import Store
 from .context import build_prompt
@@ -139,7 +149,9 @@ class RunExecutor:
             thread_id=run.thread_id,
             status="in_progress",
             type="message_creation",
-            step_details={"type": "message_creation", "message_creation": {"message_id": message_id}},
+            step_details=MessageCreationStepDetails(
+                type="message_creation", message_creation=MessageCreation(message_id=message_id)
+            ),
         )
         message = Message(
             id=message_id,
@@ -161,14 +173,15 @@ class RunExecutor:
 
     def _append(self, run_id: str, draft: Draft, piece: str) -> None:
         draft.text.append(piece)
-        delta = MessageDeltaEvent.model_validate(
-            {
-                "id": draft.message.id,
-                "object": "thread.message.delta",
-                "delta": {"content": [{"index": 0, "type": "text", "text": {"value": piece}}]},
-            }
-        )
-        self.journal.message_delta(run_id, delta)
+        if self.journal.bus.wanted(run_id, "thread.message.delta"):
+            delta = MessageDeltaEvent.model_validate(
+                {
+                    "id": draft.message.id,
+                    "object": "thread.message.delta",
+                    "delta": {"content": [{"index": 0, "type": "text", "text": {"value": piece}}]},
+                }
+            )
+            self.journal.message_delta(run_id, delta)
         if time.monotonic() - draft.flushed_at >= self.settings.message_flush_interval:
             draft.message = _with_text(draft.message, "".join(draft.text))
             self.journal.message_saved(draft.message)
@@ -205,9 +218,14 @@ class RunExecutor:
         if status == "completed":
             message = updated(message, status="completed", completed_at=now())
         else:
-            why = {"cancelled": "run_cancelled", "incomplete": "max_tokens"}.get(status, "run_failed")
+            why = {"cancelled": "run_cancelled", "incomplete": "max_tokens"}.get(
+                status, "run_failed"
+            )
             message = updated(
-                message, status="incomplete", incomplete_at=now(), incomplete_details={"reason": why}
+                message,
+                status="incomplete",
+                incomplete_at=now(),
+                incomplete_details={"reason": why},
             )
         draft.message = message
         self.journal.message_finished(run_id, message)

@@ -11,13 +11,12 @@ from __future__ import annotations
 import time
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
-
 from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.message_delta_event import MessageDeltaEvent
 from openai.types.beta.threads.run import Run
 from openai.types.beta.threads.run_status import RunStatus
 from openai.types.beta.threads.runs.run_step import RunStep
+from pydantic import BaseModel
 
 from ..errors import NotFoundError
 from ..store import Store
@@ -118,4 +117,3 @@ class RunJournal:
     def message_finished(self, run_id: str, message: Message) -> None:
         self.store.messages.update(message)
         self.bus.publish(run_id, f"thread.message.{message.status}", message)
-

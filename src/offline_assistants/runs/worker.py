@@ -31,7 +31,9 @@ class RunWorker:
 
     def start(self, executor: RunExecutor) -> None:
         self._executor = executor
-        self._thread = threading.Thread(target=self._loop, name="offline-assistants-runs", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name="offline-assistants-runs", daemon=True
+        )
         self._thread.start()
 
     def submit(self, run_id: str) -> None:

@@ -73,7 +73,9 @@ class AssistantService:
     def retrieve(self, assistant_id: str) -> Assistant:
         assistant = self.store.assistants.get(assistant_id)
         if assistant is None:
-            raise NotFoundError(f"No assistant found with id '{assistant_id}'.", param="assistant_id")
+            raise NotFoundError(
+                f"No assistant found with id '{assistant_id}'.", param="assistant_id"
+            )
         return assistant
 
     def update(self, assistant_id: str, **changes: Any) -> Assistant:
@@ -85,7 +87,9 @@ class AssistantService:
 
     def delete(self, assistant_id: str) -> AssistantDeleted:
         if not self.store.assistants.delete(assistant_id):
-            raise NotFoundError(f"No assistant found with id '{assistant_id}'.", param="assistant_id")
+            raise NotFoundError(
+                f"No assistant found with id '{assistant_id}'.", param="assistant_id"
+            )
         return AssistantDeleted(id=assistant_id, deleted=True, object="assistant.deleted")
 
     def list(

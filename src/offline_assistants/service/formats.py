@@ -33,7 +33,11 @@ def parse_content(content: Any, param: str = "content") -> list[MessageContent]:
     blocks: list[MessageContent] = []
     for index, part in enumerate(parts):
         where = f"{param}[{index}]"
-        if not isinstance(part, dict) or part.get("type") not in ("text", "image_url", "image_file"):
+        if not isinstance(part, dict) or part.get("type") not in (
+            "text",
+            "image_url",
+            "image_file",
+        ):
             raise InvalidRequestError(
                 f"Invalid '{where}': expected a part of type 'text', 'image_url' or 'image_file'.",
                 param=param,
@@ -41,7 +45,9 @@ def parse_content(content: Any, param: str = "content") -> list[MessageContent]:
         if part["type"] == "text":
             text = part.get("text")
             if not isinstance(text, str):
-                raise InvalidRequestError(f"Invalid '{where}.text': expected a string.", param=param)
+                raise InvalidRequestError(
+                    f"Invalid '{where}.text': expected a string.", param=param
+                )
             part = {"type": "text", "text": {"value": text, "annotations": []}}
         blocks.append(validate_as(MessageContent, part, param))
     return blocks
@@ -97,10 +103,11 @@ def parse_truncation(value: Any, param: str = "truncation_strategy") -> Truncati
     if value is None:
         return TruncationStrategy(type="auto", last_messages=None)
     parsed: TruncationStrategy = validate_as(TruncationStrategy, value, param)
-    if parsed.type == "last_messages":
-        if parsed.last_messages is None or parsed.last_messages < 1:
-            raise InvalidRequestError(
-                f"Invalid '{param}.last_messages': required and at least 1 with type 'last_messages'.",
-                param=param,
-            )
+    if parsed.type == "last_messages" and (
+        parsed.last_messages is None or parsed.last_messages < 1
+    ):
+        raise InvalidRequestError(
+            f"Invalid '{param}.last_messages': required and at least 1 with type 'last_messages'.",
+            param=param,
+        )
     return parsed

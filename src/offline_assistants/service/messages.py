@@ -27,7 +27,8 @@ def new_user_message(
     """A validated message ready to store (``param`` prefixes errors, e.g. ``messages[2].``)."""
     if role not in ("user", "assistant"):
         raise InvalidRequestError(
-            f"Invalid '{param}role': {role!r}; expected 'user' or 'assistant'.", param=f"{param}role"
+            f"Invalid '{param}role': {role!r}; expected 'user' or 'assistant'.",
+            param=f"{param}role",
         )
     if attachments:
         raise InvalidRequestError(
@@ -63,7 +64,13 @@ class MessageService:
             raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id")
 
     def create(
-        self, thread_id: str, *, role: Any, content: Any, attachments: Any = None, metadata: Any = None
+        self,
+        thread_id: str,
+        *,
+        role: Any,
+        content: Any,
+        attachments: Any = None,
+        metadata: Any = None,
     ) -> Message:
         message = new_user_message(
             thread_id, role=role, content=content, attachments=attachments, metadata=metadata

@@ -7,8 +7,10 @@ returns at once. Execution lives in :mod:`offline_assistants.runs`.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any, Protocol
 
+from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.run import Run
 
 from ..config import Settings
@@ -68,9 +70,7 @@ class RunService:
             self.store.runs.insert(run, options)
         return self._enqueue(run)
 
-    def create_and_run(
-        self, *, assistant_id: Any, thread: Any = None, **params: Any
-    ) -> Run:
+    def create_and_run(self, *, assistant_id: Any, thread: Any = None, **params: Any) -> Run:
         thread_params = dict(thread or {})
         unknown = set(thread_params) - {"messages", "metadata", "tool_resources"}
         if unknown:
@@ -104,12 +104,22 @@ class RunService:
         return run
 
     def list(
-        self, thread_id: str, *, limit: Any = None, order: Any = None, after: Any = None, before: Any = None
+        self,
+        thread_id: str,
+        *,
+        limit: Any = None,
+        order: Any = None,
+        after: Any = None,
+        before: Any = None,
     ) -> Slice[Run]:
         params = check_list_params(limit, order, after, before)
         self.threads.retrieve(thread_id)
         return self.store.runs.page(
-            thread_id, limit=params.limit, order=params.order, after=params.after, before=params.before
+            thread_id,
+            limit=params.limit,
+            order=params.order,
+            after=params.after,
+            before=params.before,
         )
 
     def cancel(self, run_id: str, *, thread_id: str) -> Run:
@@ -130,7 +140,7 @@ class RunService:
 
     def _build(
         self, thread_id: str, assistant_id: Any, params: dict[str, Any]
-    ) -> tuple[Run, RunOptions, list[Any]]:
+    ) -> tuple[Run, RunOptions, builtins.list[Message]]:
         known = {
             "model", "instructions", "additional_instructions", "additional_messages", "tools",
             "metadata", "temperature", "top_p", "max_prompt_tokens", "max_completion_tokens",
@@ -142,16 +152,22 @@ class RunService:
             name = sorted(unknown)[0]
             raise InvalidRequestError(f"Unrecognized request argument supplied: {name}", param=name)
         if not isinstance(assistant_id, str) or not assistant_id:
-            raise InvalidRequestError("Missing required parameter: 'assistant_id'.", param="assistant_id")
+            raise InvalidRequestError(
+                "Missing required parameter: 'assistant_id'.", param="assistant_id"
+            )
         assistant = self.store.assistants.get(assistant_id)
         if assistant is None:
-            raise NotFoundError(f"No assistant found with id '{assistant_id}'.", param="assistant_id")
+            raise NotFoundError(
+                f"No assistant found with id '{assistant_id}'.", param="assistant_id"
+            )
         p = {key: value for key, value in params.items() if value is not None}
         model = check_text(p.get("model", assistant.model), "model", 1024, required=True)
         assert model is not None
         resolve_model(model, self.settings)
         instructions = check_text(p.get("instructions"), "instructions", 256_000)
-        additional = check_text(p.get("additional_instructions"), "additional_instructions", 256_000)
+        additional = check_text(
+            p.get("additional_instructions"), "additional_instructions", 256_000
+        )
         tools = check_tools(p["tools"]) if "tools" in p else assistant.tools
         tool_choice = p.get("tool_choice", "auto")
         if tool_choice not in ("none", "auto"):
@@ -168,12 +184,14 @@ class RunService:
         parallel = p.get("parallel_tool_calls", True)
         if not isinstance(parallel, bool):
             raise InvalidRequestError(
-                "Invalid type for 'parallel_tool_calls': expected a boolean.", param="parallel_tool_calls"
+                "Invalid type for 'parallel_tool_calls': expected a boolean.",
+                param="parallel_tool_calls",
             )
         messages = p.get("additional_messages", [])
         if not isinstance(messages, list | tuple):
             raise InvalidRequestError(
-                "Invalid 'additional_messages': expected a list of messages.", param="additional_messages"
+                "Invalid 'additional_messages': expected a list of messages.",
+                param="additional_messages",
             )
         extra = [
             new_user_message(
@@ -206,7 +224,9 @@ class RunService:
                 "metadata": check_metadata(p.get("metadata")),
                 "temperature": temperature if temperature is not None else assistant.temperature,
                 "top_p": top_p if top_p is not None else assistant.top_p,
-                "max_prompt_tokens": check_positive_int(p.get("max_prompt_tokens"), "max_prompt_tokens"),
+                "max_prompt_tokens": check_positive_int(
+                    p.get("max_prompt_tokens"), "max_prompt_tokens"
+                ),
                 "max_completion_tokens": check_positive_int(
                     p.get("max_completion_tokens"), "max_completion_tokens"
                 ),

@@ -6,6 +6,7 @@ from typing import Any
 
 from openai.types.beta.thread import Thread
 from openai.types.beta.thread_deleted import ThreadDeleted
+from openai.types.beta.threads.message import Message
 
 from ..errors import ConflictError, InvalidRequestError, NotFoundError
 from ..ids import new_id
@@ -22,7 +23,9 @@ class ThreadService:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def build(self, *, messages: Any = None, metadata: Any = None, tool_resources: Any = None):  # type: ignore[no-untyped-def]
+    def build(
+        self, *, messages: Any = None, metadata: Any = None, tool_resources: Any = None
+    ) -> tuple[Thread, list[Message]]:
         """A validated thread and its initial messages, not yet stored."""
         check_tool_resources(tool_resources)
         thread = Thread(
@@ -38,7 +41,7 @@ class ThreadService:
                 f"Invalid 'messages': at most {MAX_INITIAL_MESSAGES} messages at creation.",
                 param="messages",
             )
-        built = []
+        built: list[Message] = []
         for index, item in enumerate(items):
             if not isinstance(item, dict):
                 raise InvalidRequestError(
@@ -62,14 +65,18 @@ class ThreadService:
             )
         return thread, built
 
-    def store_new(self, thread: Thread, messages: list[Any]) -> None:
+    def store_new(self, thread: Thread, messages: list[Message]) -> None:
         with self.store.db.transaction():
             self.store.threads.insert(thread)
             for message in messages:
                 self.store.messages.insert(message)
 
-    def create(self, *, messages: Any = None, metadata: Any = None, tool_resources: Any = None) -> Thread:
-        thread, built = self.build(messages=messages, metadata=metadata, tool_resources=tool_resources)
+    def create(
+        self, *, messages: Any = None, metadata: Any = None, tool_resources: Any = None
+    ) -> Thread:
+        thread, built = self.build(
+            messages=messages, metadata=metadata, tool_resources=tool_resources
+        )
         self.store_new(thread, built)
         return thread
 

@@ -5,6 +5,7 @@ These run before anything is written, so a rejected call changes nothing.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
@@ -23,7 +24,9 @@ def check_metadata(metadata: Any, param: str = "metadata") -> dict[str, str]:
     if metadata is None:
         return {}
     if not isinstance(metadata, Mapping):
-        raise InvalidRequestError(f"Invalid '{param}': expected an object of string pairs.", param=param)
+        raise InvalidRequestError(
+            f"Invalid '{param}': expected an object of string pairs.", param=param
+        )
     if len(metadata) > MAX_METADATA_KEYS:
         raise InvalidRequestError(
             f"Invalid '{param}': too many keys ({len(metadata)}); at most {MAX_METADATA_KEYS}.",
@@ -54,7 +57,8 @@ def check_text(value: Any, param: str, max_length: int, *, required: bool = Fals
         return None
     if not isinstance(value, str):
         raise InvalidRequestError(
-            f"Invalid type for '{param}': expected a string, got {type(value).__name__}.", param=param
+            f"Invalid type for '{param}': expected a string, got {type(value).__name__}.",
+            param=param,
         )
     if len(value) > max_length:
         raise InvalidRequestError(
@@ -69,7 +73,8 @@ def check_number(value: Any, param: str, low: float, high: float) -> float | Non
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidRequestError(
-            f"Invalid type for '{param}': expected a number, got {type(value).__name__}.", param=param
+            f"Invalid type for '{param}': expected a number, got {type(value).__name__}.",
+            param=param,
         )
     if not low <= value <= high:
         raise InvalidRequestError(
@@ -131,10 +136,15 @@ def check_list_params(
     return ListParams(limit, cast(Literal["asc", "desc"], order), after, before)
 
 
+@functools.cache
+def _adapter(type_: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(type_)
+
+
 def validate_as(type_: Any, value: Any, param: str) -> Any:
     """Validate ``value`` against an SDK type; the first error becomes an InvalidRequestError."""
     try:
-        return TypeAdapter(type_).validate_python(value)
+        return _adapter(type_).validate_python(value)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])

@@ -13,7 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -38,6 +38,7 @@ class Database:
             raise
         self._lock = threading.RLock()
         self._depth = 0
+        self._undo: list[Callable[[], None]] = []
         apply_migrations(self)
 
     # -- queries ---------------------------------------------------------------------------
@@ -68,10 +69,20 @@ class Database:
                 self._depth -= 1
                 if outermost:
                     self._connection.execute("ROLLBACK")
+                    undo, self._undo = self._undo, []
+                    for step in reversed(undo):
+                        step()
                 raise
             self._depth -= 1
             if outermost:
                 self._connection.execute("COMMIT")
+                self._undo = []
+
+    def on_rollback(self, undo: Callable[[], None]) -> None:
+        """Run ``undo`` if the current transaction rolls back (for in-memory caches)."""
+        with self._lock:
+            if self._depth > 0:
+                self._undo.append(undo)
 
     def close(self) -> None:
         with self._lock:

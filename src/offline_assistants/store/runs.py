@@ -1,14 +1,20 @@
-"""Runs in DuckDB, with the status column indexed for start-up recovery and active-run checks.
+"""Runs in DuckDB, with the active ones also held in memory.
+
+Runs are read constantly while they execute (polling, the executor, the
+active-run check on every new message), and each DuckDB query costs about half
+a millisecond. Since one process owns the database, this repository keeps
+every *active* run (queued, in_progress, requires_action, cancelling) in a
+write-through dict: loaded at open, updated on every write, restored if a
+transaction rolls back. Finished runs are read from DuckDB.
 
 ``RunOptions`` keeps the run parameters the wire ``Run`` object does not show
-(``additional_instructions``, ``include``) so the worker can execute it after a
-restart of the queue.
+(``additional_instructions``, ``include``).
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel
 from openai.types.beta.threads.run import Run
+from pydantic import BaseModel
 
 from .database import Database
 from .table import Order, Slice, Table
@@ -25,31 +31,61 @@ class RunRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.table = Table(db, "runs", Run)
+        self._active: dict[str, tuple[Run, RunOptions]] = {}
+        marks = ", ".join("?" for _ in ACTIVE_STATUSES)
+        for body, options in db.fetchall(
+            f"SELECT body, options FROM runs WHERE status IN ({marks}) ORDER BY seq",
+            list(ACTIVE_STATUSES),
+        ):
+            run = Run.model_validate_json(body)
+            self._active[run.id] = (run, RunOptions.model_validate_json(options))
 
     def insert(self, run: Run, options: RunOptions) -> None:
         self.table.insert(
             run, thread_id=run.thread_id, status=run.status, options=options.model_dump_json()
         )
+        self._remember(run, options)
 
     def update(self, run: Run) -> None:
         self.table.update(run, status=run.status)
+        self._remember(run, self.options(run.id))
 
     def get(self, run_id: str, thread_id: str | None = None) -> Run | None:
+        cached = self._active.get(run_id)
+        if cached is not None:
+            run = cached[0]
+            return run if thread_id is None or run.thread_id == thread_id else None
         if thread_id is None:
             return self.table.get(run_id)
         return self.table.get(run_id, thread_id=thread_id)
 
     def options(self, run_id: str) -> RunOptions:
+        cached = self._active.get(run_id)
+        if cached is not None:
+            return cached[1]
         raw = self.table.get_column(run_id, "options")
         return RunOptions() if raw is None else RunOptions.model_validate_json(raw)
 
     def active_in_thread(self, thread_id: str) -> Run | None:
-        marks = ", ".join("?" for _ in ACTIVE_STATUSES)
-        row = self.db.fetchone(
-            f"SELECT body FROM runs WHERE thread_id = ? AND status IN ({marks}) ORDER BY seq LIMIT 1",
-            [thread_id, *ACTIVE_STATUSES],
-        )
-        return None if row is None else Run.model_validate_json(row[0])
+        for run, _ in self._active.values():
+            if run.thread_id == thread_id:
+                return run
+        return None
+
+    def _remember(self, run: Run, options: RunOptions) -> None:
+        previous = self._active.get(run.id)
+        if run.status in ACTIVE_STATUSES:
+            self._active[run.id] = (run, options)
+        else:
+            self._active.pop(run.id, None)
+
+        def undo() -> None:
+            if previous is None:
+                self._active.pop(run.id, None)
+            else:
+                self._active[run.id] = previous
+
+        self.db.on_rollback(undo)
 
     def with_status(self, *statuses: str) -> list[Run]:
         marks = ", ".join("?" for _ in statuses)

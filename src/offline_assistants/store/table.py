@@ -87,7 +87,10 @@ class Table(Generic[T]):
         """The API's cursor pagination: ``after``/``before`` are ids in the listed order."""
         clause, params = _where(where)
         ascending = order == "asc"
-        for name, cursor, beyond in (("after", after, ascending), ("before", before, not ascending)):
+        for name, cursor, beyond in (
+            ("after", after, ascending),
+            ("before", before, not ascending),
+        ):
             if cursor is None:
                 continue
             seq = self._cursor_seq(cursor, name, clause, params)

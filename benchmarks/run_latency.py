@@ -1,0 +1,203 @@
+"""Run overhead: a full run (create → completed, message stored) against raw llama-cpp-python.
+
+For the same prompt and model, alternately time
+  raw:  llama_cpp.Llama.create_chat_completion (temperature 0, same max_tokens), and
+  run:  client.beta.threads.runs.create on a fresh thread, waited on until completed,
+        then the stored message listed,
+and report medians, the overhead ratio run/raw, and per-run bookkeeping: the run's
+wall time less the time spent inside the engine (prompt rendering and generation).
+Both sides evaluate the whole prompt every time (the raw Llama's prefix cache is
+reset before each call), so the comparison is like for like.
+
+    .venv/bin/python benchmarks/run_latency.py [--reps 7] [--model PATH]
+
+Prints a table and writes benchmarks/results/run_latency.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import llama_cpp
+from tqdm import tqdm
+
+from offline_assistants import Client
+from offline_assistants.config import Settings
+from offline_assistants.engine import ChatMessage, OutputConstraint, Sampling, TokenStream
+from offline_assistants.engine.llama import LlamaEngine
+
+RESULTS = Path(__file__).resolve().parent / "results"
+CASES = {
+    "tutor": (
+        "You are a personal math tutor. Answer questions briefly, in a sentence or less.",
+        "I need to solve the equation `3x + 11 = 14`. Can you help me?",
+        64,
+    ),
+    "long": ("You are a helpful assistant.", "Count from 1 to 1000, separated by commas.", 128),
+}
+
+
+class TimedEngine:
+    """Delegates to the real engine and adds up the time spent inside it."""
+
+    def __init__(self, inner: LlamaEngine) -> None:
+        self.inner = inner
+        self.seconds = 0.0
+
+    @property
+    def model_path(self) -> str:
+        return self.inner.model_path
+
+    @property
+    def context_length(self) -> int:
+        return self.inner.context_length
+
+    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+        started = time.perf_counter()
+        try:
+            return self.inner.prompt_tokens(messages)
+        finally:
+            self.seconds += time.perf_counter() - started
+
+    def generate(
+        self,
+        prompt: list[int],
+        *,
+        max_tokens: int,
+        sampling: Sampling,
+        constraint: OutputConstraint | None = None,
+    ) -> TokenStream:
+        stream = self.inner.generate(
+            prompt, max_tokens=max_tokens, sampling=sampling, constraint=constraint
+        )
+        inner_pieces = stream.pieces
+
+        def timed() -> Iterator[str]:
+            while True:
+                started = time.perf_counter()
+                try:
+                    piece = next(inner_pieces)
+                except StopIteration:
+                    self.seconds += time.perf_counter() - started
+                    return
+                self.seconds += time.perf_counter() - started
+                yield piece
+
+        stream.pieces = timed()
+        return stream
+
+
+def time_raw(llm: llama_cpp.Llama, system: str, user: str, max_tokens: int) -> tuple[float, int]:
+    llm.reset()
+    started = time.perf_counter()
+    out: Any = llm.create_chat_completion(
+        messages=[{"role": "system", "content": system}, {"role": "user", "content": user}],
+        temperature=0.0,
+        top_p=1.0,
+        top_k=0,
+        min_p=0.0,
+        repeat_penalty=1.0,
+        max_tokens=max_tokens,
+    )
+    return time.perf_counter() - started, int(out["usage"]["completion_tokens"])
+
+
+def time_run(
+    client: Client, engine: TimedEngine, assistant_id: str, user: str, max_tokens: int
+) -> tuple[float, float, int]:
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": user}])
+    engine.seconds = 0.0
+    started = time.perf_counter()
+    run = client.beta.threads.runs.create(
+        thread_id=thread.id, assistant_id=assistant_id, max_completion_tokens=max_tokens
+    )
+    run = client.beta.threads.runs.poll(run.id, thread_id=thread.id)
+    client.beta.threads.messages.list(thread_id=thread.id, limit=1)
+    wall = time.perf_counter() - started
+    assert run.status in ("completed", "incomplete"), run.last_error
+    assert run.usage is not None
+    return wall, wall - engine.seconds, run.usage.completion_tokens
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run overhead against raw llama-cpp-python.")
+    parser.add_argument("--reps", type=int, default=7, help="repetitions per case (7)")
+    parser.add_argument("--model", type=Path, help="GGUF file (default: the default model)")
+    args = parser.parse_args()
+    settings = Settings.from_env(default_model=args.model)
+    n_ctx = 4096
+    raw = llama_cpp.Llama(
+        model_path=str(settings.default_model),
+        n_ctx=n_ctx,
+        n_batch=512,
+        n_threads=settings.n_threads,
+        n_threads_batch=settings.n_threads,
+        verbose=False,
+    )
+    engine = TimedEngine(
+        LlamaEngine(settings.default_model, n_threads=settings.n_threads, n_ctx=n_ctx)
+    )
+    report: dict[str, Any] = {
+        "model": settings.default_model.name,
+        "n_threads": settings.n_threads,
+        "reps": args.reps,
+        "cases": {},
+    }
+    with (
+        tempfile.TemporaryDirectory() as data_dir,
+        Client(
+            data_dir=data_dir, model=settings.default_model, engine_factory=lambda path: engine
+        ) as client,
+    ):
+        for name, (system, user, max_tokens) in CASES.items():
+            assistant = client.beta.assistants.create(
+                model="default", instructions=system, temperature=0
+            )
+            # Warm both paths once (page cache, first-call allocations).
+            time_raw(raw, system, user, max_tokens)
+            time_run(client, engine, assistant.id, user, max_tokens)
+            raws, runs, books, tokens = [], [], [], set()
+            for _ in tqdm(range(args.reps), desc=name, leave=False):
+                seconds, raw_tokens = time_raw(raw, system, user, max_tokens)
+                wall, bookkeeping, run_tokens = time_run(
+                    client, engine, assistant.id, user, max_tokens
+                )
+                raws.append(seconds)
+                runs.append(wall)
+                books.append(bookkeeping)
+                tokens.add((raw_tokens, run_tokens))
+            raw_median, run_median = statistics.median(raws), statistics.median(runs)
+            report["cases"][name] = {
+                "completion_tokens (raw, run)": sorted(tokens),
+                "raw_median_s": raw_median,
+                "run_median_s": run_median,
+                "ratio_run_over_raw": run_median / raw_median,
+                "bookkeeping_median_ms": statistics.median(books) * 1000,
+                "bookkeeping_max_ms": max(books) * 1000,
+            }
+    print(f"model {report['model']}, {report['n_threads']} threads, {args.reps} reps each\n")
+    print(
+        f"{'case':8} {'tokens raw/run':>15} {'raw p50 s':>10} {'run p50 s':>10} "
+        f"{'run/raw':>8} {'bookkeeping p50 ms':>19} {'max ms':>7}"
+    )
+    for name, row in report["cases"].items():
+        toks = ",".join(f"{a}/{b}" for a, b in row["completion_tokens (raw, run)"])
+        print(
+            f"{name:8} {toks:>15} {row['raw_median_s']:>10.3f} {row['run_median_s']:>10.3f} "
+            f"{row['ratio_run_over_raw']:>8.3f} {row['bookkeeping_median_ms']:>19.2f} "
+            f"{row['bookkeeping_max_ms']:>7.2f}"
+        )
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "run_latency.json").write_text(json.dumps(report, indent=2))
+    print(f"\nwrote {RESULTS / 'run_latency.json'}")
+
+
+if __name__ == "__main__":
+    main()
