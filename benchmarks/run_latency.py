@@ -2,8 +2,8 @@
 
 For the same prompt and model, alternately time
   raw:  llama_cpp.Llama.create_chat_completion (temperature 0, same max_tokens), and
-  run:  client.beta.threads.runs.create on a fresh thread, waited on until completed,
-        then the stored message listed,
+  run:  client.beta.threads.runs.create on a fresh thread, waited on (runs.poll) until
+        completed, by which time the reply message is stored (checked after timing),
 and report medians, the overhead ratio run/raw, and per-run bookkeeping: the run's
 wall time less the time spent inside the engine (prompt rendering and generation).
 Both sides evaluate the whole prompt every time (the raw Llama's prefix cache is
@@ -119,9 +119,10 @@ def time_run(
         thread_id=thread.id, assistant_id=assistant_id, max_completion_tokens=max_tokens
     )
     run = client.beta.threads.runs.poll(run.id, thread_id=thread.id)
-    client.beta.threads.messages.list(thread_id=thread.id, limit=1)
     wall = time.perf_counter() - started
     assert run.status in ("completed", "incomplete"), run.last_error
+    reply = client.beta.threads.messages.list(thread_id=thread.id, limit=1).data[0]
+    assert reply.run_id == run.id and reply.status == run.status  # the message is stored
     assert run.usage is not None
     return wall, wall - engine.seconds, run.usage.completion_tokens
 
