@@ -125,4 +125,3 @@ class Runs:
 
     def cancel(self, run_id: str, *, thread_id: str) -> Run:
         return self._service.cancel(run_id, thread_id=thread_id)
-

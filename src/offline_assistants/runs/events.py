@@ -83,9 +83,7 @@ class EventBus:
     def publish(self, run_id: str, event: str, data: BaseModel) -> None:
         with self._lock:
             targets = [
-                s
-                for s in self._subscriptions.get(run_id, ())
-                if s.wants is None or s.wants(event)
+                s for s in self._subscriptions.get(run_id, ()) if s.wants is None or s.wants(event)
             ]
         if not targets:
             return
