@@ -10,7 +10,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Sequence
 
-from offline_assistants.engine import ChatMessage, OutputConstraint, Sampling, TokenStream
+from offline_assistants.engine import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
+from offline_assistants.engine.tool_format import HermesFormat
 
 
 class GatedEngine:
@@ -31,7 +32,13 @@ class GatedEngine:
     def context_length(self) -> int:
         return 2048
 
-    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+    @property
+    def tool_format(self) -> HermesFormat:
+        return HermesFormat(native=False)
+
+    def prompt_tokens(
+        self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec] = ()
+    ) -> list[int]:
         return [len(m.content) for m in messages]
 
     def release(self, count: int = 1) -> None:
@@ -44,7 +51,7 @@ class GatedEngine:
         *,
         max_tokens: int,
         sampling: Sampling,
-        constraint: OutputConstraint | None = None,
+        grammar: Grammar | None = None,
     ) -> TokenStream:
         stream = TokenStream(pieces=iter(()))
 

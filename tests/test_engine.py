@@ -8,7 +8,8 @@ import pytest
 
 from offline_assistants import ModelFileError
 from offline_assistants.config import Settings
-from offline_assistants.engine import ChatMessage, JsonObjectFormat, Sampling, resolve_model
+from offline_assistants.engine import ChatMessage, Grammar, Sampling, resolve_model
+from offline_assistants.engine.grammar import GrammarBuilder
 from offline_assistants.engine.llama import LlamaEngine
 
 
@@ -70,7 +71,7 @@ def test_json_object_constraint(real_engine: LlamaEngine) -> None:
         ]
     )
     stream = real_engine.generate(
-        prompt, max_tokens=400, sampling=Sampling(temperature=0.0), constraint=JsonObjectFormat()
+        prompt, max_tokens=400, sampling=Sampling(temperature=0.0), grammar=json_object()
     )
     text = "".join(stream)
     assert stream.finish_reason == "stop"
@@ -94,3 +95,8 @@ def test_settings_use_every_core_by_default(tmp_path: Path) -> None:
     assert settings.data_dir == tmp_path
     explicit = Settings.from_env({"OFFLINE_ASSISTANTS_DATA_DIR": "/elsewhere"}, data_dir=tmp_path)
     assert explicit.data_dir == tmp_path  # the argument wins over the environment
+
+
+def json_object() -> Grammar:
+    builder = GrammarBuilder()
+    return Grammar(builder.render(builder.primitive("object")))

@@ -11,7 +11,7 @@ from openai.types.beta.threads.run import Run
 from openai.types.beta.threads.runs.run_step import RunStep
 
 from offline_assistants import Client
-from offline_assistants.runs.context import build_prompt
+from offline_assistants.runs.context import build_prompt, conversation
 
 from .conftest import EQUATION, MATH_TUTOR
 
@@ -53,7 +53,7 @@ def test_math_tutor_walkthrough(client: Client) -> None:
 
     # Usage counts come from the model's own tokenizer.
     engine = client.runtime.engines.get(client.settings.default_model)
-    prompt = build_prompt(engine, run, None, [user])
+    prompt = build_prompt(engine, run, None, conversation([(0, user)], [], run.id))
     assert prompt is not None
     assert run.usage is not None
     assert run.usage.prompt_tokens == len(prompt.tokens)

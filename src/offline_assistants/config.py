@@ -12,6 +12,7 @@ Environment variables:
 - ``OFFLINE_ASSISTANTS_MODELS_DIR``  where bare model names (``model="foo"`` → ``foo.gguf``) are looked up.
 - ``OFFLINE_ASSISTANTS_THREADS``     CPU threads for the engine; default: all cores.
 - ``OFFLINE_ASSISTANTS_N_CTX``       context window cap in tokens; default 8192 (never above the model's).
+- ``OFFLINE_ASSISTANTS_RUN_EXPIRY_SECONDS``  how long a run waits for tool outputs; default 600.
 """
 
 from __future__ import annotations
@@ -53,6 +54,8 @@ class Settings:
     # Flush a growing assistant message to the store at most this often (seconds);
     # the SDK polls once a second, and every flush pauses generation briefly.
     message_flush_interval: float = 1.0
+    # How long a run waits in requires_action for tool outputs before it expires.
+    run_expiry_seconds: int = 600
 
     @property
     def database_path(self) -> Path:
@@ -67,6 +70,7 @@ class Settings:
         default_model: str | os.PathLike[str] | None = None,
         n_threads: int | None = None,
         n_ctx: int | None = None,
+        run_expiry_seconds: int | None = None,
     ) -> Settings:
         env = os.environ if environ is None else environ
         models_dir = Path(env.get("OFFLINE_ASSISTANTS_MODELS_DIR") or _repo_models_dir())
@@ -80,12 +84,14 @@ class Settings:
         )
         threads = n_threads or int(env.get("OFFLINE_ASSISTANTS_THREADS") or _cpu_count())
         ctx = n_ctx or int(env.get("OFFLINE_ASSISTANTS_N_CTX") or 8192)
+        expiry = run_expiry_seconds or int(env.get("OFFLINE_ASSISTANTS_RUN_EXPIRY_SECONDS") or 600)
         return cls(
             data_dir=resolved_data_dir.expanduser(),
             default_model=model.expanduser(),
             models_dir=models_dir.expanduser(),
             n_threads=max(1, threads),
             n_ctx=max(256, ctx),
+            run_expiry_seconds=max(1, expiry),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

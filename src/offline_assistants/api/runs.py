@@ -8,6 +8,7 @@ sleeping a fixed interval, so a finished run is seen the moment it finishes.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from openai.types.beta.threads.run import Run
@@ -125,3 +126,23 @@ class Runs:
 
     def cancel(self, run_id: str, *, thread_id: str) -> Run:
         return self._service.cancel(run_id, thread_id=thread_id)
+
+    def submit_tool_outputs(
+        self, run_id: str, *, thread_id: str, tool_outputs: Sequence[dict[str, str]]
+    ) -> Run:
+        """Answer the calls of a ``requires_action`` run; it resumes in the background."""
+        return self._service.submit_tool_outputs(
+            run_id, thread_id=thread_id, tool_outputs=tool_outputs
+        )
+
+    def submit_tool_outputs_and_poll(
+        self,
+        *,
+        tool_outputs: Sequence[dict[str, str]],
+        run_id: str,
+        thread_id: str,
+        poll_interval_ms: int | None = None,
+    ) -> Run:
+        """Submit tool outputs, then wait like ``poll``."""
+        run = self.submit_tool_outputs(run_id, thread_id=thread_id, tool_outputs=tool_outputs)
+        return self.poll(run.id, thread_id=thread_id, poll_interval_ms=poll_interval_ms)

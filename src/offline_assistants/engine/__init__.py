@@ -4,11 +4,13 @@ from .base import (
     ChatMessage,
     Engine,
     FinishReason,
-    JsonObjectFormat,
-    JsonSchemaFormat,
-    OutputConstraint,
+    FunctionSpec,
+    Grammar,
     Sampling,
     TokenStream,
+    ToolCall,
+    ToolChoice,
+    ToolFormat,
 )
 from .models import EngineCache, EngineFactory, llama_factory, resolve_model
 
@@ -18,11 +20,13 @@ __all__ = [
     "EngineCache",
     "EngineFactory",
     "FinishReason",
-    "JsonObjectFormat",
-    "JsonSchemaFormat",
-    "OutputConstraint",
+    "FunctionSpec",
+    "Grammar",
     "Sampling",
     "TokenStream",
+    "ToolCall",
+    "ToolChoice",
+    "ToolFormat",
     "llama_factory",
     "resolve_model",
 ]

@@ -1,9 +1,11 @@
 """The Engine protocol: what the run executor needs from a language model, and nothing more.
 
-An engine turns chat messages into prompt tokens with the model's own chat
-template, counts tokens with the model's own tokenizer, and streams generated
-text one token at a time so the executor can stop between tokens (cancel,
-``max_completion_tokens``). :mod:`.llama` is the real implementation; tests may
+An engine turns conversation turns (and the functions on offer) into prompt
+tokens with the model's own chat template, counts tokens with the model's own
+tokenizer, and streams generated text one token at a time so the executor can
+stop between tokens (cancel, ``max_completion_tokens``). Generation may run
+under a :class:`Grammar`, which is how tool calls and JSON output are made
+valid by construction. :mod:`.llama` is the real implementation; tests may
 implement this protocol with a scripted fake to drive executor edge cases.
 """
 
@@ -13,29 +15,62 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-Role = Literal["system", "user", "assistant"]
+Role = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "cancelled"]
 
 
 @dataclass(frozen=True)
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # JSON text, as the API carries it
+
+
+@dataclass(frozen=True)
 class ChatMessage:
+    """One conversation turn; assistant turns may carry tool calls, tool turns their result."""
+
     role: Role
-    content: str
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    tool_call_id: str | None = None
+    name: str | None = None
 
 
 @dataclass(frozen=True)
-class JsonObjectFormat:
-    """Output must be one JSON object (``response_format={"type": "json_object"}``)."""
+class FunctionSpec:
+    """A function the model may call (from an assistant's or a run's ``tools``)."""
+
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] | None = None
+    strict: bool = False
+
+    def as_tool(self) -> dict[str, Any]:
+        function: dict[str, Any] = {"name": self.name}
+        if self.description:
+            function["description"] = self.description
+        function["parameters"] = self.parameters or {"type": "object", "properties": {}}
+        return {"type": "function", "function": function}
 
 
 @dataclass(frozen=True)
-class JsonSchemaFormat:
-    """Output must validate against ``schema`` (``response_format`` of type json_schema)."""
+class ToolChoice:
+    mode: Literal["none", "auto", "required", "function"] = "auto"
+    function: str | None = None
 
-    schema: dict[str, Any]
 
+@dataclass(frozen=True)
+class Grammar:
+    """Generate under the GBNF grammar ``gbnf``.
 
-OutputConstraint = JsonObjectFormat | JsonSchemaFormat
+    With ``free_unless`` set, the grammar is dropped as soon as the output stops
+    being a prefix of that text: the model chose to write a message rather than
+    a call, and free text needs no grammar (which would halve generation speed).
+    """
+
+    gbnf: str
+    free_unless: str | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +96,20 @@ class TokenStream:
         return self.pieces
 
 
+class ToolFormat(Protocol):
+    """How tools are shown to a model and how its calls are read back."""
+
+    def template_inputs(
+        self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]: ...
+
+    def grammar(
+        self, functions: Sequence[FunctionSpec], choice: ToolChoice, parallel: bool
+    ) -> Grammar: ...
+
+    def parse(self, text: str) -> list[tuple[str, dict[str, Any]]]: ...
+
+
 class Engine(Protocol):
     """A loaded model, owned by one worker thread at a time."""
 
@@ -70,7 +119,12 @@ class Engine(Protocol):
     @property
     def context_length(self) -> int: ...
 
-    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+    @property
+    def tool_format(self) -> ToolFormat: ...
+
+    def prompt_tokens(
+        self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec] = ()
+    ) -> list[int]:
         """The chat template applied to ``messages`` (with the generation prompt), tokenized."""
         ...
 
@@ -80,5 +134,5 @@ class Engine(Protocol):
         *,
         max_tokens: int,
         sampling: Sampling,
-        constraint: OutputConstraint | None = None,
+        grammar: Grammar | None = None,
     ) -> TokenStream: ...

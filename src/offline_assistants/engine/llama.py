@@ -10,7 +10,6 @@ constraints (``json_object``, ``json_schema``) become llama.cpp grammars.
 from __future__ import annotations
 
 import codecs
-import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,8 @@ from typing import Any
 from tqdm import tqdm
 
 from ..errors import ModelFileError
-from .base import (
-    ChatMessage,
-    JsonObjectFormat,
-    JsonSchemaFormat,
-    OutputConstraint,
-    Sampling,
-    TokenStream,
-)
+from .base import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
+from .tool_format import HermesFormat, template_knows_tools
 
 GGUF_MAGIC = b"GGUF"
 # Used when a GGUF file carries no chat template: ChatML, the most common format.
@@ -71,7 +64,15 @@ def _read_with_progress(path: Path, label: str) -> None:
 class LlamaEngine:
     """One GGUF model loaded with llama-cpp-python."""
 
-    def __init__(self, path: Path, *, n_threads: int, n_ctx: int, progress: bool = True) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        n_threads: int,
+        n_ctx: int,
+        progress: bool = True,
+        chat_template: str | None = None,
+    ) -> None:
         import llama_cpp
         from llama_cpp import llama_chat_format
 
@@ -100,8 +101,10 @@ class LlamaEngine:
         llama = self._llama
         eos = llama.token_eos()
         bos = llama.token_bos()
+        template = chat_template or llama.metadata.get("tokenizer.chat_template", CHATML_TEMPLATE)
+        self._tool_format = HermesFormat(native=template_knows_tools(template))
         self._formatter = llama_chat_format.Jinja2ChatFormatter(
-            template=llama.metadata.get("tokenizer.chat_template", CHATML_TEMPLATE),
+            template=template,
             eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
             bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
             add_generation_prompt=True,
@@ -116,10 +119,15 @@ class LlamaEngine:
     def context_length(self) -> int:
         return self._context_length
 
-    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
-        rendered = self._formatter(
-            messages=[{"role": m.role, "content": m.content} for m in messages]  # type: ignore[misc]
-        )
+    @property
+    def tool_format(self) -> HermesFormat:
+        return self._tool_format
+
+    def prompt_tokens(
+        self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec] = ()
+    ) -> list[int]:
+        rendered_messages, tools = self._tool_format.template_inputs(messages, functions)
+        rendered = self._formatter(messages=rendered_messages, tools=tools)  # type: ignore[arg-type]
         return list(
             self._llama.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True)
         )
@@ -130,10 +138,10 @@ class LlamaEngine:
         *,
         max_tokens: int,
         sampling: Sampling,
-        constraint: OutputConstraint | None = None,
+        grammar: Grammar | None = None,
     ) -> TokenStream:
         stream = TokenStream(pieces=iter(()))
-        stream.pieces = self._pieces(stream, prompt, max_tokens, sampling, constraint)
+        stream.pieces = self._pieces(stream, prompt, max_tokens, sampling, grammar)
         return stream
 
     def _pieces(
@@ -142,56 +150,59 @@ class LlamaEngine:
         prompt: list[int],
         max_tokens: int,
         sampling: Sampling,
-        constraint: OutputConstraint | None,
+        grammar: Grammar | None,
     ) -> Iterator[str]:
         llama = self._llama
         vocab = llama._model.vocab
         if sampling.seed is not None:
             llama.set_seed(sampling.seed)
+        params: dict[str, Any] = {
+            "temp": sampling.temperature,
+            "top_p": sampling.top_p,
+            "top_k": 0,
+            "min_p": 0.0,
+            "repeat_penalty": 1.0,
+        }
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         generated: list[int] = []
         # Evaluate the whole prompt every time: re-using a cached prefix evaluates the
         # tail in a different batch shape, which changes logits enough to flip greedy
         # choices. Prefix reuse that keeps outputs identical is its own piece of work.
         llama.reset()  # type: ignore[no-untyped-call]
-        tokens = llama.generate(
-            prompt,
-            temp=sampling.temperature,
-            top_p=sampling.top_p,
-            top_k=0,
-            min_p=0.0,
-            repeat_penalty=1.0,
-            grammar=self._grammar(constraint),
-        )
+        compiled = None if grammar is None else self._compile(grammar.gbnf)
+        undecided = None if grammar is None else grammar.free_unless
+        tokens = llama.generate(prompt, grammar=compiled, **params)
+        text = ""
         stream.finish_reason = "length"
         try:
-            for token in tokens:
+            while len(generated) < max_tokens:
+                token = next(tokens)
                 if self._llama_cpp.llama_vocab_is_eog(vocab, token):
                     stream.finish_reason = "stop"
                     break
-                piece = llama.detokenize([token], prev_tokens=prompt + generated)
+                piece = decoder.decode(llama.detokenize([token], special=compiled is not None))
                 generated.append(token)
                 stream.completion_tokens = len(generated)
-                yield decoder.decode(piece)
-                if len(generated) >= max_tokens:
-                    break
+                yield piece
+                if undecided is not None:
+                    text += piece
+                    if text.startswith(undecided):
+                        undecided = None  # committed to the constrained branch
+                    elif not undecided.startswith(text):
+                        # The model is writing a message: continue from here without the
+                        # grammar. The sampled token is not evaluated yet; evaluate it next.
+                        tokens.close()
+                        tokens = llama.generate([token], reset=False, **params)
+                        undecided = None
         finally:
             tokens.close()
         tail = decoder.decode(b"", final=True)
         if tail:
             yield tail
 
-    def _grammar(self, constraint: OutputConstraint | None) -> Any:
-        if constraint is None:
-            return None
+    def _compile(self, gbnf: str) -> Any:
         from llama_cpp import llama_grammar
 
-        if isinstance(constraint, JsonObjectFormat):
-            source = llama_grammar.JSON_GBNF
-        elif isinstance(constraint, JsonSchemaFormat):
-            source = llama_grammar.json_schema_to_gbnf(json.dumps(constraint.schema))
-        else:  # pragma: no cover - exhaustive
-            raise TypeError(constraint)
-        if source not in self._grammars:
-            self._grammars[source] = llama_grammar.LlamaGrammar.from_string(source, verbose=False)
-        return self._grammars[source]
+        if gbnf not in self._grammars:
+            self._grammars[gbnf] = llama_grammar.LlamaGrammar.from_string(gbnf, verbose=False)
+        return self._grammars[gbnf]

@@ -1,11 +1,15 @@
-"""What the model sees for a run: instructions, then the thread, truncated to fit.
+"""What the model sees for a run: instructions, the tools, then the thread, truncated to fit.
 
-``truncation_strategy`` ``last_messages`` keeps the n most recent messages;
-``auto`` drops the oldest messages until the prompt fits the budget
-(``max_prompt_tokens``, or the context window less room to answer). Token
-counts come from the engine's own tokenizer applied to the fully templated
-prompt, so the budget is exact. ``None`` means even the newest message alone
-does not fit: the run ends ``incomplete`` (``max_prompt_tokens``).
+The conversation is the thread's messages interleaved, in creation order, with
+the function calls earlier runs (and this one) made and the outputs they got.
+A call and its outputs form one unit, never split by truncation.
+
+``truncation_strategy`` ``last_messages`` keeps the n most recent messages (and
+the tool units after them); ``auto`` drops the oldest units until the prompt
+fits the budget (``max_prompt_tokens``, or the context window less room to
+answer). Token counts come from the engine's own tokenizer applied to the
+fully templated prompt, so the budget is exact. ``None`` means even the newest
+unit alone does not fit: the run ends ``incomplete`` (``max_prompt_tokens``).
 """
 
 from __future__ import annotations
@@ -15,15 +19,18 @@ from dataclasses import dataclass
 
 from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.run import Run
+from openai.types.beta.threads.runs.run_step import RunStep
 
-from ..engine import ChatMessage, Engine
+from ..engine import ChatMessage, Engine, FunctionSpec, ToolCall
+
+Unit = tuple[ChatMessage, ...]
 
 
 @dataclass(frozen=True)
 class Prompt:
     tokens: list[int]
-    kept_messages: int
-    dropped_messages: int
+    kept_units: int
+    dropped_units: int
 
 
 def message_text(message: Message) -> str:
@@ -43,6 +50,42 @@ def system_text(run: Run, additional_instructions: str | None) -> str:
     return "\n\n".join(part for part in (run.instructions, additional_instructions) if part)
 
 
+def tool_unit(step: RunStep) -> Unit:
+    """A tool_calls step as turns: the assistant's calls, then one tool turn per output."""
+    details = step.step_details
+    if details.type != "tool_calls":
+        return ()
+    calls = [c for c in details.tool_calls if c.type == "function"]
+    turns = [
+        ChatMessage(
+            "assistant",
+            tool_calls=tuple(ToolCall(c.id, c.function.name, c.function.arguments) for c in calls),
+        )
+    ]
+    for call in calls:
+        if call.function.output is not None:
+            turns.append(
+                ChatMessage(
+                    "tool", call.function.output, tool_call_id=call.id, name=call.function.name
+                )
+            )
+    return tuple(turns)
+
+
+def conversation(
+    messages: Sequence[tuple[int, Message]], steps: Sequence[tuple[int, RunStep]], run_id: str
+) -> list[tuple[bool, Unit]]:
+    """Units in creation order, each flagged True when it is a message."""
+    items: list[tuple[int, bool, Unit]] = [
+        (seq, True, (ChatMessage(m.role, message_text(m)),)) for seq, m in messages
+    ]
+    for seq, step in steps:
+        if step.type == "tool_calls" and (step.status == "completed" or step.run_id == run_id):
+            items.append((seq, False, tool_unit(step)))
+    items.sort(key=lambda item: item[0])
+    return [(is_message, unit) for _, is_message, unit in items]
+
+
 def answer_reserve(run: Run, context_length: int) -> int:
     """Tokens kept free for the answer when no ``max_prompt_tokens`` is set."""
     wanted = run.max_completion_tokens or 512
@@ -50,28 +93,36 @@ def answer_reserve(run: Run, context_length: int) -> int:
 
 
 def build_prompt(
-    engine: Engine, run: Run, additional_instructions: str | None, history: Sequence[Message]
+    engine: Engine,
+    run: Run,
+    additional_instructions: str | None,
+    history: Sequence[tuple[bool, Unit]],
+    functions: Sequence[FunctionSpec] = (),
 ) -> Prompt | None:
     system = system_text(run, additional_instructions)
     head = [ChatMessage("system", system)] if system else []
-    turns = [ChatMessage(m.role, message_text(m)) for m in history]
+    units = list(history)
     strategy = run.truncation_strategy
-    if strategy is not None and strategy.type == "last_messages" and strategy.last_messages:
-        turns = turns[-strategy.last_messages :]
+    last_messages = strategy is not None and strategy.type == "last_messages"
+    if last_messages and strategy is not None and strategy.last_messages:
+        message_positions = [i for i, (is_message, _) in enumerate(units) if is_message]
+        if len(message_positions) > strategy.last_messages:
+            units = units[message_positions[-strategy.last_messages] :]
     limit = engine.context_length - answer_reserve(run, engine.context_length)
     if run.max_prompt_tokens is not None:
         limit = min(limit, run.max_prompt_tokens)
 
     def render(start: int) -> list[int]:
-        return engine.prompt_tokens([*head, *turns[start:]])
+        turns = [turn for _, unit in units[start:] for turn in unit]
+        return engine.prompt_tokens([*head, *turns], functions)
 
     tokens = render(0)
     if len(tokens) <= limit:
-        return Prompt(tokens, len(turns), len(history) - len(turns))
-    if strategy is not None and strategy.type == "last_messages" or len(turns) <= 1:
+        return Prompt(tokens, len(units), len(history) - len(units))
+    if last_messages or len(units) <= 1:
         return None
-    # Fewest dropped messages that fit: prompt length only shrinks as `start` grows.
-    low, high = 1, len(turns) - 1
+    # Fewest dropped units that fit: the prompt only shrinks as `start` grows.
+    low, high = 1, len(units) - 1
     best: list[int] | None = None
     best_start = high
     while low <= high:
@@ -83,5 +134,5 @@ def build_prompt(
             low = middle + 1
     if best is None:
         return None
-    kept = len(turns) - best_start
+    kept = len(units) - best_start
     return Prompt(best, kept, len(history) - kept)

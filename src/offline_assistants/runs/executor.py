@@ -1,59 +1,37 @@
-"""The run loop: take one queued run to a final status, token by token.
+"""The run loop: take a run from queued (or resumed) to its next resting status.
 
-    queued → in_progress → (message_creation step + assistant message) → generate →
-        completed | incomplete (max tokens) | cancelled (cancel between tokens) | failed
+    queued → in_progress → turn ─┬─ message → completed | incomplete (max tokens)
+                                 ├─ calls   → requires_action (waits for tool outputs)
+                                 ├─ cancel  → cancelled
+                                 └─ error   → failed (last_error)
 
-The executor composes the store (through the journal), the engine and the
-prompt builder; it owns no state beyond the run it is executing. Any exception
-fails the run with ``last_error`` and closes its step and message, so no run
-is ever left ``in_progress``.
+After ``submit_tool_outputs`` the run is queued to the worker again and
+resumes here with the outputs in its prompt. The executor composes the store
+(through the journal), the engine, the prompt builder and the turn runner; any
+exception fails the run with ``last_error`` and closes its step and message,
+so no run is ever left ``in_progress``.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from typing import Any
 
-from openai.types.beta.threads.message import Message
-from openai.types.beta.threads.message_delta_event import MessageDeltaEvent
 from openai.types.beta.threads.run import Run
-from openai.types.beta.threads.runs.message_creation_step_details import (
-    MessageCreation,
-    MessageCreationStepDetails,
-)
 from openai.types.beta.threads.runs.run_step import RunStep
 
 from ..config import Settings
-from ..engine import (
-    EngineCache,
-    JsonObjectFormat,
-    JsonSchemaFormat,
-    OutputConstraint,
-    Sampling,
-    resolve_model,
-)
+from ..engine import Engine, EngineCache, FunctionSpec, Grammar, ToolChoice, resolve_model
+from ..engine.grammar import GrammarBuilder
 from ..ids import new_id
 from ..store import Store
-from .context import build_prompt
+from .context import build_prompt, conversation
 from .journal import RunJournal, now, updated
+from .turn import Draft, RuntimeShutDown, Turn, TurnResult, TurnRunner, with_text
 
 log = logging.getLogger(__name__)
-
-
-class RuntimeShutDown(Exception):
-    """The worker is stopping: the current run ends as failed, saying so."""
-
-
-@dataclass
-class Draft:
-    """The assistant message and its step while a run writes them."""
-
-    message: Message
-    step: RunStep
-    text: list[str] = field(default_factory=list)
-    flushed_at: float = 0.0
 
 
 class RunExecutor:
@@ -70,22 +48,29 @@ class RunExecutor:
         self.journal = journal
         self.engines = engines
         self.settings = settings
-        self.cancel_requested = cancel_requested
-        self.stopping = stopping
+        self.turns = TurnRunner(journal, settings, cancel_requested, stopping)
 
     def execute(self, run_id: str) -> None:
         run = self.journal.try_transition(run_id, "queued", "in_progress")
         if run is None:
-            self._settle_unstarted(run_id)
-            return
+            current = self.store.runs.get(run_id)
+            if current is None or current.status != "in_progress":  # cancelled while queued
+                self._settle_unstarted(run_id)
+                return
+            run = current  # resumed after submit_tool_outputs
         opened: list[Draft] = []  # the draft, once there is one, for the failure path
         try:
-            self._run(run, opened)
+            self._turn(run, opened)
         except RuntimeShutDown as exc:
             self.fail(run_id, str(exc), opened[0] if opened else None)
         except Exception as exc:  # noqa: BLE001 - every failure must close the run
             log.exception("run %s failed", run_id)
             self.fail(run_id, f"{type(exc).__name__}: {exc}", opened[0] if opened else None)
+
+    def _settle_unstarted(self, run_id: str) -> None:
+        current = self.store.runs.get(run_id)
+        if current is not None and current.status == "cancelling":
+            self.journal.transition(run_id, "cancelled")
 
     def shut_down(self, run_id: str) -> None:
         """Close a run the worker will never start because the runtime is stopping."""
@@ -94,127 +79,135 @@ class RunExecutor:
             return
         if current.status == "cancelling":
             self.journal.transition(run_id, "cancelled")
-        elif current.status == "queued":
-            self.fail(run_id, "The runtime shut down before this run started.")
+        elif current.status in ("queued", "in_progress"):
+            self.fail(run_id, "The runtime shut down before this run could continue.")
 
-    def _settle_unstarted(self, run_id: str) -> None:
-        current = self.store.runs.get(run_id)
-        if current is not None and current.status == "cancelling":
-            self.journal.transition(run_id, "cancelled")
-
-    def _run(self, run: Run, opened: list[Draft]) -> None:
+    def _turn(self, run: Run, opened: list[Draft]) -> None:
         engine = self.engines.get(resolve_model(run.model, self.settings))
         options = self.store.runs.options(run.id)
-        history = self.store.messages.in_thread(run.thread_id)
-        prompt = build_prompt(engine, run, options.additional_instructions, history)
+        choice = tool_choice(run)
+        functions = run_functions(run) if choice.mode != "none" else []
+        history = conversation(
+            self.store.messages.in_thread_with_seq(run.thread_id),
+            self.store.steps.in_thread_with_seq(run.thread_id),
+            run.id,
+        )
+        prompt = build_prompt(engine, run, options.additional_instructions, history, functions)
+        used = usage_so_far(self.store.steps.in_run(run.id))
         if prompt is None:
-            self._finish(run.id, None, "incomplete", 0, 0, reason="max_prompt_tokens")
+            self._finish(run.id, None, "incomplete", used, reason="max_prompt_tokens")
             return
-        draft = self._open_draft(run)
-        opened.append(draft)
         room = engine.context_length - len(prompt.tokens)
-        max_tokens = min(run.max_completion_tokens or room, room)
-        stream = engine.generate(
-            prompt.tokens,
-            max_tokens=max_tokens,
-            sampling=Sampling(temperature=_or(run.temperature, 1.0), top_p=_or(run.top_p, 1.0)),
-            constraint=output_constraint(run),
+        budget = run.max_completion_tokens - used[1] if run.max_completion_tokens else room
+        if budget <= 0:
+            self._finish(run.id, None, "incomplete", used, reason="max_completion_tokens")
+            return
+        turn = Turn(
+            run=run,
+            engine=engine,
+            prompt=prompt.tokens,
+            max_tokens=min(budget, room),
+            grammar=self._grammar(engine, run, choice, functions),
+            functions=functions,
         )
-        cancelled = False
-        for piece in stream:
-            if self.stopping():
-                raise RuntimeShutDown("The runtime shut down during this run.")
-            if self.cancel_requested(run.id):
-                cancelled = True
-                break
-            if piece:
-                self._append(run.id, draft, piece)
-        usage = (len(prompt.tokens), stream.completion_tokens)
-        if cancelled:
-            self._finish(run.id, draft, "cancelled", *usage)
-        elif stream.finish_reason == "length":
-            self._finish(run.id, draft, "incomplete", *usage, reason="max_completion_tokens")
+        result = self.turns.run(turn, opened)
+        total = (used[0] + result.prompt_tokens, used[1] + result.completion_tokens)
+        current = self.store.runs.get(run.id)
+        if current is not None and current.status == "cancelling":
+            result.outcome = "cancelled"  # cancelled while the last tokens were generated
+        if result.outcome == "calls":
+            self._require_action(run, result)
+        elif result.outcome == "cancelled":
+            self._finish(run.id, result.draft, "cancelled", total, turn=result)
+        elif result.outcome == "length":
+            self._finish(
+                run.id,
+                result.draft,
+                "incomplete",
+                total,
+                turn=result,
+                reason="max_completion_tokens",
+            )
         else:
-            self._finish(run.id, draft, "completed", *usage)
+            self._finish(run.id, result.draft, "completed", total, turn=result)
 
-    def _open_draft(self, run: Run) -> Draft:
-        message_id = new_id("msg")
-        created = now()
-        step = RunStep(
-            id=new_id("step"),
-            assistant_id=run.assistant_id,
-            created_at=created,
-            object="thread.run.step",
-            run_id=run.id,
-            thread_id=run.thread_id,
-            status="in_progress",
-            type="message_creation",
-            step_details=MessageCreationStepDetails(
-                type="message_creation", message_creation=MessageCreation(message_id=message_id)
-            ),
-        )
-        message = Message(
-            id=message_id,
-            assistant_id=run.assistant_id,
-            attachments=[],
-            content=[],
-            created_at=created,
-            metadata={},
-            object="thread.message",
-            role="assistant",
-            run_id=run.id,
-            status="in_progress",
-            thread_id=run.thread_id,
+    def _grammar(
+        self, engine: Engine, run: Run, choice: ToolChoice, functions: list[FunctionSpec]
+    ) -> Grammar | None:
+        if functions:
+            return engine.tool_format.grammar(functions, choice, run.parallel_tool_calls)
+        return response_grammar(run)
+
+    def _require_action(self, run: Run, result: TurnResult) -> None:
+        calls: list[dict[str, Any]] = [
+            {
+                "id": new_id("call"),
+                "type": "function",
+                "function": {"name": name, "arguments": _json(args)},
+            }
+            for name, args in result.calls
+        ]
+        step = RunStep.model_validate(
+            {
+                "id": new_id("step"),
+                "object": "thread.run.step",
+                "assistant_id": run.assistant_id,
+                "created_at": now(),
+                "run_id": run.id,
+                "thread_id": run.thread_id,
+                "status": "in_progress",
+                "type": "tool_calls",
+                "step_details": {
+                    "type": "tool_calls",
+                    "tool_calls": [
+                        {**call, "function": {**call["function"], "output": None}} for call in calls
+                    ],
+                },
+                "usage": {
+                    "prompt_tokens": result.prompt_tokens,
+                    "completion_tokens": result.completion_tokens,
+                    "total_tokens": result.prompt_tokens + result.completion_tokens,
+                },
+            }
         )
         with self.store.db.transaction():
             self.journal.step_created(step)
-            self.journal.message_created(run.id, message)
-        return Draft(message, step, flushed_at=time.monotonic())
-
-    def _append(self, run_id: str, draft: Draft, piece: str) -> None:
-        draft.text.append(piece)
-        if self.journal.bus.wanted(run_id, "thread.message.delta"):
-            delta = MessageDeltaEvent.model_validate(
-                {
-                    "id": draft.message.id,
-                    "object": "thread.message.delta",
-                    "delta": {"content": [{"index": 0, "type": "text", "text": {"value": piece}}]},
-                }
+            self.journal.transition(
+                run.id,
+                "requires_action",
+                required_action={
+                    "type": "submit_tool_outputs",
+                    "submit_tool_outputs": {"tool_calls": calls},
+                },
+                expires_at=now() + self.settings.run_expiry_seconds,
             )
-            self.journal.message_delta(run_id, delta)
-        if time.monotonic() - draft.flushed_at >= self.settings.message_flush_interval:
-            draft.message = _with_text(draft.message, "".join(draft.text))
-            self.journal.message_saved(draft.message)
-            draft.flushed_at = time.monotonic()
 
     def _finish(
         self,
         run_id: str,
         draft: Draft | None,
         status: str,
-        prompt_tokens: int,
-        completion_tokens: int,
+        usage: tuple[int, int],
         *,
+        turn: TurnResult | None = None,
         reason: str | None = None,
     ) -> None:
-        usage = {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        }
+        run_usage = _usage(*usage)
         with self.store.db.transaction():
-            if draft is not None:
-                self._close_draft(run_id, draft, status, usage)
-            run_fields: dict[str, object] = {"usage": usage}
+            if draft is not None and turn is not None:
+                self._close_draft(
+                    run_id, draft, status, _usage(turn.prompt_tokens, turn.completion_tokens)
+                )
+            fields: dict[str, Any] = {"usage": run_usage}
             if status == "incomplete":
-                run_fields["incomplete_details"] = {"reason": reason}
+                fields["incomplete_details"] = {"reason": reason}
             current = self.store.runs.get(run_id)
             if status == "cancelled" and current is not None and current.status == "in_progress":
                 self.journal.transition(run_id, "cancelling")
-            self.journal.transition(run_id, status, **run_fields)  # type: ignore[arg-type]
+            self.journal.transition(run_id, status, **fields)  # type: ignore[arg-type]
 
     def _close_draft(self, run_id: str, draft: Draft, status: str, usage: dict[str, int]) -> None:
-        message = _with_text(draft.message, "".join(draft.text))
+        message = with_text(draft.message, "".join(draft.text))
         if status == "completed":
             message = updated(message, status="completed", completed_at=now())
         else:
@@ -239,34 +232,83 @@ class RunExecutor:
             with self.store.db.transaction():
                 if draft is not None and draft.message.status == "in_progress":
                     message = updated(
-                        _with_text(draft.message, "".join(draft.text)),
+                        with_text(draft.message, "".join(draft.text)),
                         status="incomplete",
                         incomplete_at=now(),
                         incomplete_details={"reason": "run_failed"},
                     )
                     self.journal.message_finished(run_id, message)
-                    self.journal.step_finished(draft.step, "failed", last_error=error)
+                self.journal.close_open_steps(run_id, "failed", last_error=error)
                 self.journal.transition(run_id, "failed", last_error=error)
         except Exception:  # noqa: BLE001
             log.exception("could not record the failure of run %s", run_id)
 
+    def expire_due(self) -> list[str]:
+        """Expire runs that waited for tool outputs past ``expires_at``."""
+        expired = []
+        moment = now()
+        for run in self.store.runs.active():
+            if (
+                run.status == "requires_action"
+                and run.expires_at is not None
+                and run.expires_at <= moment
+            ):
+                with self.store.db.transaction():
+                    self.journal.close_open_steps(run.id, "expired")
+                    self.journal.transition(run.id, "expired", required_action=None)
+                expired.append(run.id)
+        return expired
 
-def output_constraint(run: Run) -> OutputConstraint | None:
+
+def tool_choice(run: Run) -> ToolChoice:
+    choice = run.tool_choice
+    if choice is None or choice == "auto":
+        return ToolChoice("auto")
+    if isinstance(choice, str):
+        return ToolChoice(choice)
+    if choice.type == "function" and choice.function is not None:
+        return ToolChoice("function", choice.function.name)
+    return ToolChoice("auto")
+
+
+def run_functions(run: Run) -> list[FunctionSpec]:
+    return [
+        FunctionSpec(
+            name=tool.function.name,
+            description=tool.function.description,
+            parameters=dict(tool.function.parameters) if tool.function.parameters else None,
+            strict=bool(tool.function.strict),
+        )
+        for tool in run.tools
+        if tool.type == "function"
+    ]
+
+
+def response_grammar(run: Run) -> Grammar | None:
     fmt = run.response_format
-    if fmt is None or isinstance(fmt, str):
+    if fmt is None or isinstance(fmt, str) or fmt.type == "text":
         return None
+    builder = GrammarBuilder()
     if fmt.type == "json_object":
-        return JsonObjectFormat()
-    if fmt.type == "json_schema":
-        return JsonSchemaFormat(dict(fmt.json_schema.schema_ or {}))
-    return None
+        return Grammar(builder.render(builder.primitive("object")))
+    schema = fmt.json_schema.schema_ or {}
+    root = builder.schema(dict(schema), "response", strict=bool(fmt.json_schema.strict))
+    return Grammar(builder.render(root))
 
 
-def _with_text(message: Message, text: str) -> Message:
-    if not text and not message.content:
-        return message
-    return updated(message, content=[{"type": "text", "text": {"value": text, "annotations": []}}])
+def usage_so_far(steps: list[RunStep]) -> tuple[int, int]:
+    prompt = sum(s.usage.prompt_tokens for s in steps if s.usage is not None)
+    completion = sum(s.usage.completion_tokens for s in steps if s.usage is not None)
+    return prompt, completion
 
 
-def _or(value: float | None, default: float) -> float:
-    return default if value is None else value
+def _usage(prompt: int, completion: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
+
+
+def _json(arguments: dict[str, object]) -> str:
+    return json.dumps(arguments, ensure_ascii=False)

@@ -100,6 +100,14 @@ class RunJournal:
         self.bus.publish(step.run_id, f"thread.run.step.{status}", step)
         return step
 
+    def close_open_steps(self, run_id: str, status: str, **fields: Any) -> list[RunStep]:
+        """Finish every in-progress step of the run with ``status`` (failed, cancelled, ...)."""
+        return [
+            self.step_finished(step, status, **fields)
+            for step in self.store.steps.in_run(run_id)
+            if step.status == "in_progress"
+        ]
+
     # -- messages --------------------------------------------------------------------------
 
     def message_created(self, run_id: str, message: Message) -> None:

@@ -1,7 +1,8 @@
 """The worker: one background thread that owns the model and executes runs FIFO.
 
 ``submit`` queues a run id and returns at once; ``request_cancel`` raises a flag
-the executor checks between tokens. ``stop`` drains nothing: the run being
+the executor checks between tokens. Between runs (and every second when idle)
+the worker expires runs that waited too long for tool outputs. ``stop`` drains nothing: the run being
 executed is interrupted and, like every run still queued, closed as failed with
 a message saying the runtime shut down, so no run outlives its process as
 ``queued`` or ``in_progress``.
@@ -18,6 +19,8 @@ from .executor import RunExecutor
 log = logging.getLogger(__name__)
 
 _STOP = object()
+# How often an idle worker looks for runs whose wait for tool outputs has expired.
+EXPIRY_CHECK_SECONDS = 1.0
 
 
 class RunWorker:
@@ -61,7 +64,11 @@ class RunWorker:
     def _loop(self) -> None:
         assert self._executor is not None
         while True:
-            item = self._queue.get()
+            try:
+                item = self._queue.get(timeout=EXPIRY_CHECK_SECONDS)
+            except queue.Empty:
+                self._expire()
+                continue
             if item is _STOP:
                 return
             run_id = str(item)
@@ -75,3 +82,11 @@ class RunWorker:
             finally:
                 with self._lock:
                     self._cancelled.discard(run_id)
+            self._expire()
+
+    def _expire(self) -> None:
+        assert self._executor is not None
+        try:
+            self._executor.expire_due()
+        except Exception:  # noqa: BLE001
+            log.exception("worker: expiring runs failed")

@@ -20,9 +20,10 @@ from ..ids import new_id
 from ..runs import RunJournal
 from ..runs.journal import now, updated
 from ..store import RunOptions, Slice, Store
-from .formats import check_tools, parse_response_format, parse_truncation
+from .formats import check_tool_choice, check_tools, parse_response_format, parse_truncation
 from .messages import new_user_message
 from .threads import ThreadService
+from .tool_outputs import check_tool_outputs
 from .validation import (
     check_list_params,
     check_metadata,
@@ -31,7 +32,6 @@ from .validation import (
     check_text,
 )
 
-RUN_EXPIRY_SECONDS = 600
 INCLUDABLE = ("step_details.tool_calls[*].file_search.results[*].content",)
 
 
@@ -134,8 +134,38 @@ class RunService:
             executing = run.status == "in_progress"
             run = self.journal.transition(run_id, "cancelling")
             if not executing:  # nothing is generating: the cancel completes now
-                run = self.journal.transition(run_id, "cancelled")
-        self.queue.request_cancel(run_id)
+                self.journal.close_open_steps(run_id, "cancelled")
+                run = self.journal.transition(run_id, "cancelled", required_action=None)
+        if executing:
+            self.queue.request_cancel(run_id)
+        return run
+
+    def submit_tool_outputs(self, run_id: str, *, thread_id: str, tool_outputs: Any) -> Run:
+        """Record the outputs of the calls a run is waiting for, and resume it."""
+        with self.store.db.transaction():
+            run = self.retrieve(run_id, thread_id=thread_id)
+            if run.status == "requires_action" and (run.expires_at or 0) <= now():
+                self.journal.close_open_steps(run_id, "expired")
+                self.journal.transition(run_id, "expired", required_action=None)
+        with self.store.db.transaction():
+            run = self.retrieve(run_id, thread_id=thread_id)
+            if run.status != "requires_action" or run.required_action is None:
+                raise InvalidRequestError(
+                    f"Runs in status '{run.status}' do not accept tool outputs.", param="run_id"
+                )
+            pending = [c.id for c in run.required_action.submit_tool_outputs.tool_calls]
+            outputs = check_tool_outputs(tool_outputs, pending)
+            step = next(
+                s
+                for s in reversed(self.store.steps.in_run(run_id))
+                if s.type == "tool_calls" and s.status == "in_progress"
+            )
+            details = step.step_details.model_dump(by_alias=True)
+            for call in details["tool_calls"]:
+                call["function"]["output"] = outputs[call["id"]]
+            self.journal.step_finished(step, "completed", step_details=details)
+            run = self.journal.transition(run_id, "in_progress", required_action=None)
+        self.queue.submit(run_id)
         return run
 
     def _build(
@@ -169,13 +199,7 @@ class RunService:
             p.get("additional_instructions"), "additional_instructions", 256_000
         )
         tools = check_tools(p["tools"]) if "tools" in p else assistant.tools
-        tool_choice = p.get("tool_choice", "auto")
-        if tool_choice not in ("none", "auto"):
-            raise InvalidRequestError(
-                f"Invalid 'tool_choice': {tool_choice!r} needs tools, and this run has none; "
-                "use 'none' or 'auto'.",
-                param="tool_choice",
-            )
+        tool_choice = check_tool_choice(p.get("tool_choice"), tools)
         include = p.get("include", [])
         if not isinstance(include, list) or any(item not in INCLUDABLE for item in include):
             raise InvalidRequestError(
@@ -215,7 +239,7 @@ class RunService:
                 "assistant_id": assistant.id,
                 "thread_id": thread_id,
                 "status": "queued",
-                "expires_at": created + RUN_EXPIRY_SECONDS,
+                "expires_at": created + self.settings.run_expiry_seconds,
                 "instructions": instructions
                 if instructions is not None
                 else (assistant.instructions or ""),

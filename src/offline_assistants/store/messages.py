@@ -28,6 +28,9 @@ class MessageRepository:
         """Every message of the thread, oldest first (the model's view of the conversation)."""
         return self.table.select({"thread_id": thread_id}, order="asc")
 
+    def in_thread_with_seq(self, thread_id: str) -> list[tuple[int, Message]]:
+        return self.table.select_with_seq({"thread_id": thread_id})
+
     def in_progress(self) -> list[Message]:
         return [m for m in self.table.select({}) if m.status == "in_progress"]
 

@@ -24,6 +24,9 @@ class RunStepRepository:
     def in_run(self, run_id: str) -> list[RunStep]:
         return self.table.select({"run_id": run_id})
 
+    def in_thread_with_seq(self, thread_id: str) -> list[tuple[int, RunStep]]:
+        return self.table.select_with_seq({"thread_id": thread_id})
+
     def page(
         self,
         thread_id: str,

@@ -72,6 +72,10 @@ class RunRepository:
                 return run
         return None
 
+    def active(self) -> list[Run]:
+        """Every run that is queued, in progress, waiting for tool outputs or cancelling."""
+        return [run for run, _ in self._active.values()]
+
     def _remember(self, run: Run, options: RunOptions) -> None:
         previous = self._active.get(run.id)
         if run.status in ACTIVE_STATUSES:

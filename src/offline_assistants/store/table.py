@@ -75,6 +75,14 @@ class Table(Generic[T]):
         )
         return [self.model.model_validate_json(row[0]) for row in rows]
 
+    def select_with_seq(self, where: Mapping[str, Any]) -> list[tuple[int, T]]:
+        """Rows with their global sequence number, oldest first (to merge across tables)."""
+        clause, params = _where(where)
+        rows = self.db.fetchall(
+            f"SELECT seq, body FROM {self.name} WHERE {clause} ORDER BY seq", params
+        )
+        return [(int(row[0]), self.model.model_validate_json(row[1])) for row in rows]
+
     def page(
         self,
         where: Mapping[str, Any],

@@ -1,0 +1,165 @@
+"""How tools reach the model and how its calls come back: prompt format, grammar, parser.
+
+One format today, in two flavours, chosen from the model's own chat template:
+
+- **native** Hermes/Qwen: the template itself knows ``tools``, assistant
+  ``tool_calls`` and ``tool`` messages; we hand it those and let it render.
+- **generic**: for templates that know nothing of tools (SmolLM2's ChatML),
+  the tool list and the calling convention go into the system message, and
+  earlier calls and results are rendered as plain text turns.
+
+Both ask the model for ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``
+blocks, and generation runs under a grammar (see :mod:`.grammar`) that admits
+only declared functions with arguments valid for their schemas, so
+:meth:`HermesFormat.parse` never meets a malformed call.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from .base import ChatMessage, FunctionSpec, Grammar, ToolCall, ToolChoice
+from .grammar import GrammarBuilder, literal
+
+OPENER = "<tool_call>"
+CLOSER = "</tool_call>"
+MAX_PARALLEL_CALLS = 8
+_CALL_RE = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.DOTALL)
+
+
+class HermesFormat:
+    """``<tool_call>`` JSON blocks; ``native`` when the chat template renders tools itself."""
+
+    opener = OPENER
+
+    def __init__(self, native: bool) -> None:
+        self.native = native
+
+    # -- prompt ----------------------------------------------------------------------------
+
+    def template_inputs(
+        self, turns: Sequence[ChatMessage], functions: Sequence[FunctionSpec]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+        """Messages (and the ``tools`` argument) for the Jinja chat template."""
+        if self.native:
+            return [self._native_message(t) for t in turns], (
+                [f.as_tool() for f in functions] if functions else None
+            )
+        return self._generic_messages(turns, functions), None
+
+    def _native_message(self, turn: ChatMessage) -> dict[str, Any]:
+        message: dict[str, Any] = {"role": turn.role, "content": turn.content}
+        if turn.tool_calls:
+            message["tool_calls"] = [
+                {
+                    "id": call.id,
+                    "type": "function",
+                    "function": {"name": call.name, "arguments": _loads(call.arguments)},
+                }
+                for call in turn.tool_calls
+            ]
+        if turn.role == "tool":
+            message["tool_call_id"] = turn.tool_call_id
+            message["name"] = turn.name
+        return message
+
+    def _generic_messages(
+        self, turns: Sequence[ChatMessage], functions: Sequence[FunctionSpec]
+    ) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        system = turns[0].content if turns and turns[0].role == "system" else ""
+        if functions:
+            system = (system + "\n\n" if system else "") + tools_prompt(functions)
+        if system:
+            out.append({"role": "system", "content": system})
+        for turn in turns:
+            if turn.role == "system":
+                continue
+            if turn.role == "tool":
+                block = f"<tool_response>\n{turn.content}\n</tool_response>"
+                if out and out[-1].get("tool_responses"):
+                    out[-1]["content"] += "\n" + block
+                else:
+                    out.append({"role": "user", "content": block, "tool_responses": True})
+                continue
+            content = turn.content
+            if turn.tool_calls:
+                content = "\n".join(
+                    [content] * bool(content) + [render_call(c) for c in turn.tool_calls]
+                )
+            out.append({"role": turn.role, "content": content})
+        for message in out:
+            message.pop("tool_responses", None)
+        return out
+
+    # -- output ----------------------------------------------------------------------------
+
+    def grammar(
+        self, functions: Sequence[FunctionSpec], choice: ToolChoice, parallel: bool
+    ) -> Grammar:
+        builder = GrammarBuilder()
+        offered = [f for f in functions if choice.mode != "function" or f.name == choice.function]
+        alternatives = []
+        for index, function in enumerate(offered):
+            schema = function.parameters or {"type": "object", "properties": {}}
+            if (
+                function.strict
+                and isinstance(schema, dict)
+                and "additionalProperties" not in schema
+            ):
+                schema = {**schema, "additionalProperties": False}
+            arguments = builder.schema(schema, f"fn{index}-args", strict=function.strict)
+            head = literal(json.dumps(function.name) + ', "arguments": ')
+            alternatives.append(builder.add(f"fn{index}", f"{head} {arguments}"))
+        call = builder.add(
+            "call",
+            f"{literal(OPENER + chr(10) + '{' + chr(34) + 'name' + chr(34) + ': ')} "
+            f"( {' | '.join(alternatives)} ) {literal('}' + chr(10) + CLOSER)}",
+        )
+        calls = f'{call} ( "\\n" {call} ){{0,{MAX_PARALLEL_CALLS - 1}}}' if parallel else call
+        if choice.mode == "auto":
+            text = builder.add("text", r"[^<] [^\x01]*")
+            return Grammar(builder.render(f"( {calls} ) | {text}"), free_unless=OPENER)
+        return Grammar(builder.render(calls))
+
+    def parse(self, text: str) -> list[tuple[str, dict[str, Any]]]:
+        """The (name, arguments) calls in the model's output; empty: it wrote a message."""
+        if not text.lstrip().startswith(OPENER):
+            return []
+        calls = []
+        for match in _CALL_RE.finditer(text):
+            payload = json.loads(match.group(1))
+            calls.append((str(payload["name"]), dict(payload.get("arguments") or {})))
+        return calls
+
+
+def render_call(call: ToolCall) -> str:
+    body = json.dumps({"name": call.name, "arguments": _loads(call.arguments)})
+    return f"{OPENER}\n{body}\n{CLOSER}"
+
+
+def tools_prompt(functions: Sequence[FunctionSpec]) -> str:
+    listing = "\n".join(json.dumps(f.as_tool()) for f in functions)
+    return (
+        "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+        f"You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n"
+        f"{listing}\n</tools>\n\n"
+        "For each function call, return a json object with function name and arguments "
+        "within <tool_call></tool_call> XML tags:\n<tool_call>\n"
+        '{"name": <function-name>, "arguments": <args-json-object>}\n</tool_call>'
+    )
+
+
+def template_knows_tools(template: str) -> bool:
+    """Whether a chat template renders tools and calls itself (Hermes/Qwen style)."""
+    return "tools" in template and OPENER in template and "tool_calls" in template
+
+
+def _loads(arguments: str) -> Any:
+    try:
+        return json.loads(arguments)
+    except ValueError:
+        return arguments

@@ -1,0 +1,184 @@
+"""One model turn of a run: prompt → generation → either a message or function calls.
+
+The turn streams text into an assistant message (opened on the first piece
+that cannot be the start of a call) or, when the model opens a call, collects
+the calls, which the grammar guarantees to parse and to fit their schemas.
+It reports what happened; the executor decides what the run does next.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from openai.types.beta.threads.message import Message
+from openai.types.beta.threads.message_delta_event import MessageDeltaEvent
+from openai.types.beta.threads.run import Run
+from openai.types.beta.threads.runs.message_creation_step_details import (
+    MessageCreation,
+    MessageCreationStepDetails,
+)
+from openai.types.beta.threads.runs.run_step import RunStep
+
+from ..config import Settings
+from ..engine import Engine, FunctionSpec, Grammar, Sampling
+from ..engine.tool_format import OPENER
+from ..ids import new_id
+from .journal import RunJournal, now, updated
+
+Outcome = Literal["message", "calls", "length", "cancelled"]
+
+
+class RuntimeShutDown(Exception):
+    """The worker is stopping: the current run ends as failed, saying so."""
+
+
+@dataclass
+class Draft:
+    """The assistant message and its step while a turn writes them."""
+
+    message: Message
+    step: RunStep
+    text: list[str] = field(default_factory=list)
+    flushed_at: float = 0.0
+
+
+@dataclass
+class TurnResult:
+    outcome: Outcome
+    prompt_tokens: int
+    completion_tokens: int
+    draft: Draft | None = None
+    calls: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+
+
+@dataclass
+class Turn:
+    """Everything one generation needs; ``run`` is the run as it stands."""
+
+    run: Run
+    engine: Engine
+    prompt: list[int]
+    max_tokens: int
+    grammar: Grammar | None
+    functions: Sequence[FunctionSpec]
+
+
+class TurnRunner:
+    def __init__(
+        self,
+        journal: RunJournal,
+        settings: Settings,
+        cancel_requested: Callable[[str], bool],
+        stopping: Callable[[], bool],
+    ) -> None:
+        self.journal = journal
+        self.settings = settings
+        self.cancel_requested = cancel_requested
+        self.stopping = stopping
+
+    def run(self, turn: Turn, opened: list[Draft]) -> TurnResult:
+        run = turn.run
+        stream = turn.engine.generate(
+            turn.prompt,
+            max_tokens=turn.max_tokens,
+            sampling=Sampling(temperature=_or(run.temperature, 1.0), top_p=_or(run.top_p, 1.0)),
+            grammar=turn.grammar,
+        )
+        calls_possible = bool(turn.functions) and turn.grammar is not None
+        held = ""  # text that may still be the start of a call
+        draft: Draft | None = None
+        cancelled = False
+        for piece in stream:
+            if self.stopping():
+                raise RuntimeShutDown("The runtime shut down during this run.")
+            if self.cancel_requested(run.id):
+                cancelled = True
+                break
+            if draft is None:
+                held += piece
+                stripped = held.lstrip()
+                if calls_possible and (OPENER.startswith(stripped) or stripped.startswith(OPENER)):
+                    continue
+                draft = self._open_draft(run)
+                opened.append(draft)
+                piece, held = held, ""
+            if piece:
+                self._append(run.id, draft, piece)
+        result = TurnResult("message", len(turn.prompt), stream.completion_tokens, draft)
+        if cancelled:
+            result.outcome = "cancelled"
+        elif stream.finish_reason == "length":
+            result.outcome = "length"
+        elif draft is None and calls_possible:
+            result.calls = turn.engine.tool_format.parse(held)
+            result.outcome = "calls" if result.calls else "message"
+        if result.outcome == "message" and draft is None:
+            draft = self._open_draft(run)  # an empty answer is still a message
+            opened.append(draft)
+            if held:
+                self._append(run.id, draft, held)
+            result.draft = draft
+        return result
+
+    def _open_draft(self, run: Run) -> Draft:
+        message_id = new_id("msg")
+        created = now()
+        step = RunStep(
+            id=new_id("step"),
+            assistant_id=run.assistant_id,
+            created_at=created,
+            object="thread.run.step",
+            run_id=run.id,
+            thread_id=run.thread_id,
+            status="in_progress",
+            type="message_creation",
+            step_details=MessageCreationStepDetails(
+                type="message_creation", message_creation=MessageCreation(message_id=message_id)
+            ),
+        )
+        message = Message(
+            id=message_id,
+            assistant_id=run.assistant_id,
+            attachments=[],
+            content=[],
+            created_at=created,
+            metadata={},
+            object="thread.message",
+            role="assistant",
+            run_id=run.id,
+            status="in_progress",
+            thread_id=run.thread_id,
+        )
+        with self.journal.store.db.transaction():
+            self.journal.step_created(step)
+            self.journal.message_created(run.id, message)
+        return Draft(message, step, flushed_at=time.monotonic())
+
+    def _append(self, run_id: str, draft: Draft, piece: str) -> None:
+        draft.text.append(piece)
+        if self.journal.bus.wanted(run_id, "thread.message.delta"):
+            delta = MessageDeltaEvent.model_validate(
+                {
+                    "id": draft.message.id,
+                    "object": "thread.message.delta",
+                    "delta": {"content": [{"index": 0, "type": "text", "text": {"value": piece}}]},
+                }
+            )
+            self.journal.message_delta(run_id, delta)
+        if time.monotonic() - draft.flushed_at >= self.settings.message_flush_interval:
+            draft.message = with_text(draft.message, "".join(draft.text))
+            self.journal.message_saved(draft.message)
+            draft.flushed_at = time.monotonic()
+
+
+def with_text(message: Message, text: str) -> Message:
+    if not text and not message.content:
+        return message
+    return updated(message, content=[{"type": "text", "text": {"value": text, "annotations": []}}])
+
+
+def _or(value: float | None, default: float) -> float:
+    return default if value is None else value
