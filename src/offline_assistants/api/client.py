@@ -33,6 +33,7 @@ class Client:
         n_threads: CPU threads for generation; default all cores.
         n_ctx: context window cap in tokens.
         engine_factory: how to load a model file (tests pass scripted engines here).
+        settings: complete settings, instead of the arguments above and the environment.
     """
 
     def __init__(
@@ -43,8 +44,9 @@ class Client:
         n_threads: int | None = None,
         n_ctx: int | None = None,
         engine_factory: EngineFactory | None = None,
+        settings: Settings | None = None,
     ) -> None:
-        settings = Settings.from_env(
+        settings = settings or Settings.from_env(
             data_dir=data_dir, default_model=model, n_threads=n_threads, n_ctx=n_ctx
         )
         self.runtime = Runtime(settings, engine_factory)

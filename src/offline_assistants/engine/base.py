@@ -78,6 +78,9 @@ class Sampling:
     temperature: float = 1.0
     top_p: float = 1.0
     seed: int | None = None
+    # >1 discourages repeating recent tokens. Used for tool calls, where a small model
+    # can loop inside an argument string until the token budget runs out.
+    repeat_penalty: float = 1.0
 
 
 @dataclass

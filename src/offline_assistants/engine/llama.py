@@ -161,7 +161,7 @@ class LlamaEngine:
             "top_p": sampling.top_p,
             "top_k": 0,
             "min_p": 0.0,
-            "repeat_penalty": 1.0,
+            "repeat_penalty": sampling.repeat_penalty,
         }
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         generated: list[int] = []

@@ -21,7 +21,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from .base import ChatMessage, FunctionSpec, Grammar, ToolCall, ToolChoice
+from .base import ChatMessage, FunctionSpec, Grammar, ToolChoice
 from .grammar import GrammarBuilder, literal
 
 OPENER = "<tool_call>"
@@ -69,30 +69,35 @@ class HermesFormat:
     def _generic_messages(
         self, turns: Sequence[ChatMessage], functions: Sequence[FunctionSpec]
     ) -> list[dict[str, Any]]:
+        """Plain turns for a template that knows nothing of tools.
+
+        Earlier calls and their results are told in prose, not as ``<tool_call>``
+        blocks: a model never trained on tools otherwise copies the block it just
+        saw and calls again instead of answering with the results.
+        """
         out: list[dict[str, Any]] = []
         system = turns[0].content if turns and turns[0].role == "system" else ""
         if functions:
             system = (system + "\n\n" if system else "") + tools_prompt(functions)
         if system:
             out.append({"role": "system", "content": system})
+        results: list[str] = []
         for turn in turns:
             if turn.role == "system":
                 continue
             if turn.role == "tool":
-                block = f"<tool_response>\n{turn.content}\n</tool_response>"
-                if out and out[-1].get("tool_responses"):
-                    out[-1]["content"] += "\n" + block
-                else:
-                    out.append({"role": "user", "content": block, "tool_responses": True})
+                results.append(f"{turn.name} returned: {turn.content}")
                 continue
+            if results:
+                out.append({"role": "user", "content": results_text(results)})
+                results = []
             content = turn.content
             if turn.tool_calls:
-                content = "\n".join(
-                    [content] * bool(content) + [render_call(c) for c in turn.tool_calls]
-                )
+                told = [f"I called {c.name} with {c.arguments}" for c in turn.tool_calls]
+                content = "\n".join([content] * bool(content) + told)
             out.append({"role": turn.role, "content": content})
-        for message in out:
-            message.pop("tool_responses", None)
+        if results:
+            out.append({"role": "user", "content": results_text(results)})
         return out
 
     # -- output ----------------------------------------------------------------------------
@@ -136,9 +141,8 @@ class HermesFormat:
         return calls
 
 
-def render_call(call: ToolCall) -> str:
-    body = json.dumps({"name": call.name, "arguments": _loads(call.arguments)})
-    return f"{OPENER}\n{body}\n{CLOSER}"
+def results_text(results: list[str]) -> str:
+    return "\n".join(results) + "\nUse these results to answer my request."
 
 
 def tools_prompt(functions: Sequence[FunctionSpec]) -> str:

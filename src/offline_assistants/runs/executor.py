@@ -85,7 +85,10 @@ class RunExecutor:
     def _turn(self, run: Run, opened: list[Draft]) -> None:
         engine = self.engines.get(resolve_model(run.model, self.settings))
         options = self.store.runs.options(run.id)
+        steps = self.store.steps.in_run(run.id)
         choice = tool_choice(run)
+        if choice.mode in ("required", "function") and any(s.type == "tool_calls" for s in steps):
+            choice = ToolChoice("auto")  # the call was made; now the model may answer
         functions = run_functions(run) if choice.mode != "none" else []
         history = conversation(
             self.store.messages.in_thread_with_seq(run.thread_id),
@@ -93,7 +96,7 @@ class RunExecutor:
             run.id,
         )
         prompt = build_prompt(engine, run, options.additional_instructions, history, functions)
-        used = usage_so_far(self.store.steps.in_run(run.id))
+        used = usage_so_far(steps)
         if prompt is None:
             self._finish(run.id, None, "incomplete", used, reason="max_prompt_tokens")
             return

@@ -29,6 +29,9 @@ from ..ids import new_id
 from .journal import RunJournal, now, updated
 
 Outcome = Literal["message", "calls", "length", "cancelled"]
+# A mild penalty on recently used tokens while tools are on offer: small models otherwise
+# loop inside argument strings. Validity comes from the grammar, not from this.
+TOOL_CALL_REPEAT_PENALTY = 1.1
 
 
 class RuntimeShutDown(Exception):
@@ -84,7 +87,11 @@ class TurnRunner:
         stream = turn.engine.generate(
             turn.prompt,
             max_tokens=turn.max_tokens,
-            sampling=Sampling(temperature=_or(run.temperature, 1.0), top_p=_or(run.top_p, 1.0)),
+            sampling=Sampling(
+                temperature=_or(run.temperature, 1.0),
+                top_p=_or(run.top_p, 1.0),
+                repeat_penalty=TOOL_CALL_REPEAT_PENALTY if turn.functions else 1.0,
+            ),
             grammar=turn.grammar,
         )
         calls_possible = bool(turn.functions) and turn.grammar is not None
