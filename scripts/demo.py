@@ -1,18 +1,27 @@
-"""The Math Tutor walkthrough of the Assistants API overview, offline.
+"""The Assistants API overview, offline: the Math Tutor, then its quiz function.
 
-Three turns on one thread with the local default model, printed the way the
-overview's ``pretty_print`` prints them, followed by each run's steps. Run it
-through ``scripts/demo`` (which sets everything up first).
+1. Tutor: three turns on one thread with the local default model, printed the
+   way the overview's ``pretty_print`` prints them, with each run's steps.
+2. Quiz function: the assistant gets the overview's ``display_quiz`` function;
+   the run stops in ``requires_action`` with a call whose arguments always
+   parse and fit the schema; we "show" the quiz, submit the student's answers,
+   and the run finishes with the assistant's reply.
+
+Run it through ``scripts/demo`` (which sets everything up first).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+from openai.types.beta.assistant import Assistant
 from openai.types.beta.threads.message import Message
+from openai.types.beta.threads.run import Run
 
 from offline_assistants import Client
 
@@ -22,6 +31,39 @@ TURNS = [
     "Could you explain this to me?",
     "Thank you!",
 ]
+QUIZ_REQUEST = (
+    "Make a quiz with 2 questions: One open ended, one multiple choice. "
+    "Then, give me feedback for the responses."
+)
+DISPLAY_QUIZ: dict[str, Any] = {
+    "name": "display_quiz",
+    "description": "Displays a quiz to the student, and returns the student's response. "
+    "A single quiz can have multiple questions.",
+    "parameters": {
+        "type": "object",
+        "properties": {
+            "title": {"type": "string"},
+            "questions": {
+                "type": "array",
+                "description": "An array of questions, each with a title and potentially "
+                "options (if multiple choice).",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "question_text": {"type": "string"},
+                        "question_type": {
+                            "type": "string",
+                            "enum": ["MULTIPLE_CHOICE", "FREE_RESPONSE"],
+                        },
+                        "choices": {"type": "array", "items": {"type": "string"}},
+                    },
+                    "required": ["question_text"],
+                },
+            },
+        },
+        "required": ["title", "questions"],
+    },
+}
 
 
 def pretty_print(messages: list[Message]) -> None:
@@ -30,6 +72,84 @@ def pretty_print(messages: list[Message]) -> None:
         text = m.content[0].text.value if m.content and m.content[0].type == "text" else ""
         print(f"{m.role}: {text.strip()}")
     print()
+
+
+def show_run(client: Client, run: Run, elapsed: float) -> None:
+    usage = run.usage
+    print(
+        f"# Run {run.id}: {run.status} in {elapsed:.2f}s"
+        + (
+            f", {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens"
+            if usage
+            else ""
+        )
+    )
+    steps = client.beta.threads.runs.steps.list(thread_id=run.thread_id, run_id=run.id, order="asc")
+    for step in steps:
+        detail = step.step_details
+        if detail.type == "message_creation":
+            what = f"message {detail.message_creation.message_id}"
+        else:
+            what = ", ".join(
+                f"{c.function.name}(...) -> output {'recorded' if c.function.output else 'pending'}"
+                for c in detail.tool_calls
+                if c.type == "function"
+            )
+        print(f"  step {step.id}: {step.type} {step.status} -> {what}")
+    print()
+
+
+def tutor(client: Client, assistant: Assistant) -> None:
+    print("== 1. The Math Tutor ==\n")
+    thread = client.beta.threads.create()
+    for question in TURNS:
+        client.beta.threads.messages.create(thread_id=thread.id, role="user", content=question)
+        started = time.perf_counter()
+        run = client.beta.threads.runs.create_and_poll(
+            thread_id=thread.id, assistant_id=assistant.id
+        )
+        elapsed = time.perf_counter() - started
+        pretty_print(list(client.beta.threads.messages.list(thread_id=thread.id, order="asc")))
+        show_run(client, run, elapsed)
+
+
+def display_quiz(title: str, questions: list[dict[str, Any]]) -> list[str]:
+    """Show the quiz; the 'student' answers the way the overview's does."""
+    print(f"Quiz: {title}")
+    for q in questions:
+        print(f"  - {q['question_text']}")
+        for choice in q.get("choices", [])[:4]:
+            print(f"      * {choice}")
+    responses = ["I don't know.", "a"]
+    print(f"  student answers: {responses}\n")
+    return responses
+
+
+def quiz(client: Client, assistant: Assistant) -> None:
+    print("== 2. The quiz function ==\n")
+    assistant = client.beta.assistants.update(
+        assistant.id, tools=[{"type": "function", "function": DISPLAY_QUIZ}]
+    )
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": QUIZ_REQUEST}])
+    started = time.perf_counter()
+    # The tiny default model seldom chooses a tool on its own ("auto"); larger models do.
+    run = client.beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=assistant.id, tool_choice="required"
+    )
+    show_run(client, run, time.perf_counter() - started)
+    if run.status != "requires_action" or run.required_action is None:
+        print(f"The run ended {run.status} without calling the function.")
+        return
+    outputs = []
+    for call in run.required_action.submit_tool_outputs.tool_calls:
+        arguments = json.loads(call.function.arguments)  # always parses, always fits the schema
+        outputs.append({"tool_call_id": call.id, "output": json.dumps(display_quiz(**arguments))})
+    started = time.perf_counter()
+    run = client.beta.threads.runs.submit_tool_outputs_and_poll(
+        thread_id=thread.id, run_id=run.id, tool_outputs=outputs
+    )
+    pretty_print(list(client.beta.threads.messages.list(thread_id=thread.id, order="asc")))
+    show_run(client, run, time.perf_counter() - started)
 
 
 def main() -> None:
@@ -51,40 +171,8 @@ def main() -> None:
                 temperature=args.temperature,
             )
             print(f"Assistant {assistant.id} ({assistant.name}) on model {assistant.model!r}\n")
-            thread = client.beta.threads.create()
-            for question in TURNS:
-                client.beta.threads.messages.create(
-                    thread_id=thread.id, role="user", content=question
-                )
-                started = time.perf_counter()
-                run = client.beta.threads.runs.create_and_poll(
-                    thread_id=thread.id, assistant_id=assistant.id
-                )
-                elapsed = time.perf_counter() - started
-                pretty_print(
-                    list(client.beta.threads.messages.list(thread_id=thread.id, order="asc"))
-                )
-                usage = run.usage
-                print(
-                    f"# Run {run.id}: {run.status} in {elapsed:.2f}s"
-                    + (
-                        f", {usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens"
-                        if usage
-                        else ""
-                    )
-                )
-                steps = client.beta.threads.runs.steps.list(
-                    thread_id=thread.id, run_id=run.id, order="asc"
-                )
-                for step in steps:
-                    detail = step.step_details
-                    what = (
-                        f"message {detail.message_creation.message_id}"
-                        if detail.type == "message_creation"
-                        else detail.type
-                    )
-                    print(f"  step {step.id}: {step.type} {step.status} -> {what}")
-                print()
+            tutor(client, assistant)
+            quiz(client, assistant)
             print(f"Data kept in {data_dir}" if args.data_dir else "Done (data was temporary).")
 
 

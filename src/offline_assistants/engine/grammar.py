@@ -369,25 +369,26 @@ def _number_range(
 ) -> str | None:
     """A sound GBNF for numbers within the bounds: whole numbers, and fractions where safe.
 
-    ``k.ddd`` lies in [k, k+1), so it is allowed for k >= 0 when k + 1 <= the upper bound;
-    ``-k.ddd`` lies in (-(k+1), -k], allowed for k >= 1 when -(k+1) >= the lower bound.
-    The grammar accepts a subset of the range, never a value outside it. None when that
-    subset is empty.
+    A fraction always ends in a non-zero digit, so ``k.ddd`` lies strictly inside
+    (k, k+1): allowed for k >= 0 when k >= the lower bound and k + 1 <= the upper
+    bound. ``-k.ddd`` lies strictly inside (-(k+1), -k): allowed when -k <= the upper
+    bound and -(k+1) >= the lower bound. The grammar accepts a subset of the range,
+    never a value outside it; None when that subset is empty.
     """
     lowers = [float(v) for v in (minimum, exclusive_minimum) if v is not None]
     uppers = [float(v) for v in (maximum, exclusive_maximum) if v is not None]
     lower = max(lowers) if lowers else None
     upper = min(uppers) if uppers else None
     int_low, int_high = _int_bounds_of(minimum, exclusive_minimum, maximum, exclusive_maximum)
-    fraction = '"." [0-9]{1,6}'
+    fraction = '"." [0-9]{0,5} [1-9]'
     parts = []
     if int_low is None or int_high is None or int_low <= int_high:
         parts.append(f"( {_integer_range(int_low, int_high)} )")
-    positive_low = 0 if int_low is None else max(int_low, 0)
+    positive_low = 0 if lower is None or lower <= 0 else math.ceil(lower)
     positive_high = None if upper is None else math.floor(upper) - 1
     if positive_high is None or positive_high >= positive_low:
         parts.append(f"( {_magnitudes(positive_low, positive_high)} ) {fraction}")
-    negative_low = 1 if int_high is None or int_high >= -1 else -int_high
+    negative_low = 0 if upper is None or upper >= 0 else math.ceil(-upper)
     negative_high = None if lower is None else math.floor(-lower) - 1
     if negative_high is None or negative_high >= negative_low:
         parts.append(f'"-" ( {_magnitudes(negative_low, negative_high)} ) {fraction}')

@@ -17,7 +17,6 @@ only declared functions with arguments valid for their schemas, so
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,7 +26,6 @@ from .grammar import GrammarBuilder, literal
 OPENER = "<tool_call>"
 CLOSER = "</tool_call>"
 MAX_PARALLEL_CALLS = 8
-_CALL_RE = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.DOTALL)
 
 
 class HermesFormat:
@@ -132,12 +130,24 @@ class HermesFormat:
 
     def parse(self, text: str) -> list[tuple[str, dict[str, Any]]]:
         """The (name, arguments) calls in the model's output; empty: it wrote a message."""
-        if not text.lstrip().startswith(OPENER):
+        text = text.lstrip()
+        if not text.startswith(OPENER):
             return []
+        decoder = json.JSONDecoder()
         calls = []
-        for match in _CALL_RE.finditer(text):
-            payload = json.loads(match.group(1))
+        position = 0
+        while text.startswith(OPENER, position):
+            # Decode exactly one JSON object: argument strings may contain anything,
+            # even "</tool_call>", so no pattern can find where the object ends.
+            start = text.index("{", position + len(OPENER))
+            payload, end = decoder.raw_decode(text, start)
             calls.append((str(payload["name"]), dict(payload.get("arguments") or {})))
+            closer = text.find(CLOSER, end)
+            if closer < 0:
+                break
+            position = closer + len(CLOSER)
+            while position < len(text) and text[position].isspace():
+                position += 1
         return calls
 
 
