@@ -58,20 +58,27 @@ class EventBus:
     @contextmanager
     def subscribe(self, run_id: str, wants: EventFilter | None = None) -> Iterator[Subscription]:
         """Receive the run's events (only those ``wants`` accepts) until the block exits."""
-        subscription = Subscription(run_id, wants)
-        with self._lock:
-            self._subscriptions.setdefault(run_id, []).append(subscription)
+        subscription = self.open(run_id, wants)
         try:
             yield subscription
         finally:
-            with self._lock:
-                remaining = [
-                    s for s in self._subscriptions.get(run_id, []) if s is not subscription
-                ]
-                if remaining:
-                    self._subscriptions[run_id] = remaining
-                else:
-                    self._subscriptions.pop(run_id, None)
+            self.close(subscription)
+
+    def open(self, run_id: str, wants: EventFilter | None = None) -> Subscription:
+        """Start receiving the run's events; the caller must ``close`` the subscription."""
+        subscription = Subscription(run_id, wants)
+        with self._lock:
+            self._subscriptions.setdefault(run_id, []).append(subscription)
+        return subscription
+
+    def close(self, subscription: Subscription) -> None:
+        with self._lock:
+            run_id = subscription.run_id
+            remaining = [s for s in self._subscriptions.get(run_id, []) if s is not subscription]
+            if remaining:
+                self._subscriptions[run_id] = remaining
+            else:
+                self._subscriptions.pop(run_id, None)
 
     def wanted(self, run_id: str, event: str) -> bool:
         """Whether any subscriber would receive ``event``: lets publishers skip building it."""

@@ -21,6 +21,7 @@ from typing import Any
 
 from openai.types.beta.threads.run import Run
 from openai.types.beta.threads.runs.run_step import RunStep
+from openai.types.beta.threads.runs.run_step_delta_event import RunStepDeltaEvent
 
 from ..config import Settings
 from ..engine import Engine, EngineCache, FunctionSpec, Grammar, ToolChoice, resolve_model
@@ -173,8 +174,21 @@ class RunExecutor:
                 },
             }
         )
+        delta = RunStepDeltaEvent.model_validate(
+            {
+                "id": step.id,
+                "object": "thread.run.step.delta",
+                "delta": {
+                    "step_details": {
+                        "type": "tool_calls",
+                        "tool_calls": [{**call, "index": i} for i, call in enumerate(calls)],
+                    }
+                },
+            }
+        )
         with self.store.db.transaction():
             self.journal.step_created(step)
+            self.journal.bus.publish(run.id, "thread.run.step.delta", delta)
             self.journal.transition(
                 run.id,
                 "requires_action",

@@ -18,6 +18,7 @@ from ..engine import resolve_model
 from ..errors import ConflictError, InvalidRequestError, NotFoundError
 from ..ids import new_id
 from ..runs import RunJournal
+from ..runs.events import Subscription
 from ..runs.journal import now, updated
 from ..store import RunOptions, Slice, Store
 from .formats import check_tool_choice, check_tools, parse_response_format, parse_truncation
@@ -56,6 +57,19 @@ class RunService:
         self.threads = threads
 
     def create(self, thread_id: str, *, assistant_id: Any, **params: Any) -> Run:
+        return self._create(thread_id, assistant_id, params, watch=False)[0]
+
+    def create_watched(
+        self, thread_id: str, *, assistant_id: Any, **params: Any
+    ) -> tuple[Run, Subscription]:
+        """``create``, with a subscription to the run's events opened before any is published."""
+        run, subscription = self._create(thread_id, assistant_id, params, watch=True)
+        assert subscription is not None
+        return run, subscription
+
+    def _create(
+        self, thread_id: str, assistant_id: Any, params: dict[str, Any], watch: bool
+    ) -> tuple[Run, Subscription | None]:
         run, options, extra_messages = self._build(thread_id, assistant_id, params)
         with self.store.db.transaction():
             if self.store.threads.get(thread_id) is None:
@@ -68,9 +82,21 @@ class RunService:
             for message in extra_messages:
                 self.store.messages.insert(message)
             self.store.runs.insert(run, options)
-        return self._enqueue(run)
+        return self._enqueue(run, watch)
 
     def create_and_run(self, *, assistant_id: Any, thread: Any = None, **params: Any) -> Run:
+        return self._create_and_run(assistant_id, thread, params, watch=False)[0]
+
+    def create_and_run_watched(
+        self, *, assistant_id: Any, thread: Any = None, **params: Any
+    ) -> tuple[Run, Subscription]:
+        run, subscription = self._create_and_run(assistant_id, thread, params, watch=True)
+        assert subscription is not None
+        return run, subscription
+
+    def _create_and_run(
+        self, assistant_id: Any, thread: Any, params: dict[str, Any], watch: bool
+    ) -> tuple[Run, Subscription | None]:
         thread_params = dict(thread or {})
         unknown = set(thread_params) - {"messages", "metadata", "tool_resources"}
         if unknown:
@@ -82,13 +108,14 @@ class RunService:
         with self.store.db.transaction():
             self.threads.store_new(new_thread, [*messages, *extra])
             self.store.runs.insert(run, options)
-        return self._enqueue(run)
+        return self._enqueue(run, watch)
 
-    def _enqueue(self, run: Run) -> Run:
+    def _enqueue(self, run: Run, watch: bool) -> tuple[Run, Subscription | None]:
+        subscription = self.journal.bus.open(run.id) if watch else None
         self.journal.run_created(run)
         self.journal.bus.publish(run.id, "thread.run.queued", run)
         self.queue.submit(run.id)
-        return run
+        return run, subscription
 
     def retrieve(self, run_id: str, *, thread_id: str) -> Run:
         run = self.store.runs.get(run_id, thread_id)
@@ -142,6 +169,18 @@ class RunService:
 
     def submit_tool_outputs(self, run_id: str, *, thread_id: str, tool_outputs: Any) -> Run:
         """Record the outputs of the calls a run is waiting for, and resume it."""
+        return self._submit(run_id, thread_id, tool_outputs, watch=False)[0]
+
+    def submit_tool_outputs_watched(
+        self, run_id: str, *, thread_id: str, tool_outputs: Any
+    ) -> tuple[Run, Subscription]:
+        run, subscription = self._submit(run_id, thread_id, tool_outputs, watch=True)
+        assert subscription is not None
+        return run, subscription
+
+    def _submit(
+        self, run_id: str, thread_id: str, tool_outputs: Any, watch: bool
+    ) -> tuple[Run, Subscription | None]:
         with self.store.db.transaction():
             run = self.retrieve(run_id, thread_id=thread_id)
             if run.status == "requires_action" and (run.expires_at or 0) <= now():
@@ -163,10 +202,11 @@ class RunService:
             details = step.step_details.model_dump(by_alias=True)
             for call in details["tool_calls"]:
                 call["function"]["output"] = outputs[call["id"]]
+            subscription = self.journal.bus.open(run_id) if watch else None
             self.journal.step_finished(step, "completed", step_details=details)
             run = self.journal.transition(run_id, "in_progress", required_action=None)
         self.queue.submit(run_id)
-        return run
+        return run, subscription
 
     def _build(
         self, thread_id: str, assistant_id: Any, params: dict[str, Any]

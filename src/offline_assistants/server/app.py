@@ -1,0 +1,56 @@
+"""The FastAPI app factory: routes mirroring ``/v1`` paths over one :class:`Runtime`.
+
+``create_app(runtime)`` wires the routes modules, the error envelope and the
+security guard (Host allowlist, optional API key). CORS is off unless origins
+are configured. The app closes the runtime when it shuts down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from ..service import Runtime
+from . import errors
+from .routes import assistants, messages, runs, steps, threads
+from .security import LOOPBACK_HOSTS, Guard
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    api_key: str | None = None,
+    allowed_hosts: Iterable[str] = (),
+    cors_origins: Iterable[str] = (),
+    close_runtime: bool = True,
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if close_runtime:
+            runtime.close()
+
+    app = FastAPI(
+        title="offline-assistants",
+        description="The OpenAI Assistants API (v2), offline.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    # threads.router first: its /v1/threads/runs must win over /v1/threads/{thread_id}.
+    for router in (threads.router, assistants.router, messages.router, runs.router, steps.router):
+        app.include_router(router)
+    origins = list(cors_origins)
+    if origins:
+        app.add_middleware(
+            CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"]
+        )
+    app.add_middleware(
+        Guard, allowed_hosts=frozenset(LOOPBACK_HOSTS | set(allowed_hosts)), api_key=api_key
+    )
+    return app

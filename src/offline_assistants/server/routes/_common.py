@@ -1,0 +1,51 @@
+"""What every routes module uses: the runtime from the app, JSON out, list pages out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from ...service import Runtime
+from ...store import Slice
+from ..body import json_body
+
+# Polling courtesy: how soon the SDK's poll helpers should look again at a run.
+POLL_AFTER_MS = "250"
+
+
+def runtime(request: Request) -> Runtime:
+    return request.app.state.runtime  # type: ignore[no-any-return]
+
+
+def respond(obj: BaseModel, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse(obj.model_dump(mode="json", by_alias=True), headers=headers)
+
+
+def respond_page(page: Slice[Any]) -> JSONResponse:
+    data = [item.model_dump(mode="json", by_alias=True) for item in page.data]
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+            "has_more": page.has_more,
+        }
+    )
+
+
+def list_query(
+    limit: int | None = None,
+    order: str | None = None,
+    after: str | None = None,
+    before: str | None = None,
+) -> dict[str, Any]:
+    return {"limit": limit, "order": order, "after": after, "before": before}
+
+
+# Parameter types for route handlers: the parsed JSON body and the cursor query parameters.
+Body = Annotated[dict[str, Any], Depends(json_body)]
+ListQuery = Annotated[dict[str, Any], Depends(list_query)]

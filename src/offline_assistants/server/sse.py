@@ -1,0 +1,47 @@
+"""Server-Sent Events for a run: the API's event names and payloads, then ``done``.
+
+The stream reads a subscription opened *before* the run's first event was
+published, so nothing is missed. It ends after the run reaches a status where
+the caller must act or the run is over (``requires_action``, ``completed``, ...).
+If the client goes away, the generator is closed and the subscription with it;
+the run itself carries on in the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi.responses import StreamingResponse
+
+from ..runs import POLL_STOP, EventBus
+from ..runs.events import Subscription
+
+KEEPALIVE_SECONDS = 15.0
+
+
+def event_stream(bus: EventBus, subscription: Subscription) -> StreamingResponse:
+    return StreamingResponse(
+        _frames(bus, subscription),
+        media_type="text/event-stream",
+        headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    )
+
+
+def _frames(bus: EventBus, subscription: Subscription) -> Iterator[bytes]:
+    try:
+        while True:
+            event = subscription.get(timeout=KEEPALIVE_SECONDS)
+            if event is None:
+                yield b": keep-alive\n\n"
+                continue
+            data = event.data.model_dump_json(by_alias=True)
+            yield f"event: {event.event}\ndata: {data}\n\n".encode()
+            if event.event.startswith("thread.run.") and _status(event.event) in POLL_STOP:
+                break
+        yield b"event: done\ndata: [DONE]\n\n"
+    finally:
+        bus.close(subscription)
+
+
+def _status(event: str) -> str:
+    return event.removeprefix("thread.run.")
