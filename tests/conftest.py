@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,6 +13,9 @@ from offline_assistants import Client
 from offline_assistants.config import Settings
 from offline_assistants.engine import Engine
 from offline_assistants.engine.llama import LlamaEngine
+from offline_assistants.service import Runtime
+
+from .http_harness import HttpClient
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
@@ -35,15 +39,29 @@ def real_engine(model_path: Path) -> LlamaEngine:
     return LlamaEngine(model_path, n_threads=settings.n_threads, n_ctx=4096, progress=False)
 
 
-@pytest.fixture
-def client(tmp_path: Path, real_engine: LlamaEngine) -> Iterator[Client]:
-    """A Client on a fresh DuckDB file whose worker uses the session's real engine."""
+@pytest.fixture(params=["python", "http"])
+def client(
+    request: pytest.FixtureRequest, tmp_path: Path, real_engine: LlamaEngine
+) -> Iterator[Any]:
+    """The API under test, on a fresh DuckDB file, with the session's real engine.
+
+    Runs every test that uses it twice: against the Python API, and through the
+    official ``openai`` client against the real server (see tests/http_harness.py).
+    """
 
     def shared(path: Path) -> Engine:
         return real_engine
 
-    with Client(data_dir=tmp_path / "data", engine_factory=shared) as c:
-        yield c
+    if request.param == "python":
+        with Client(data_dir=tmp_path / "data", engine_factory=shared) as c:
+            yield c
+        return
+    runtime = Runtime(Settings.from_env(data_dir=tmp_path / "data"), engine_factory=shared)
+    http = HttpClient(runtime)
+    try:
+        yield http
+    finally:
+        http.close()
 
 
 @pytest.fixture

@@ -91,6 +91,8 @@ def test_list_cursor_parameters(client: Client) -> None:
     ],
 )
 def test_bad_list_parameters(client: Client, params: dict[str, object], param: str) -> None:
+    if params.get("limit") == "5" and not isinstance(client, Client):
+        pytest.skip("over HTTP every query value is a string; '5' is a valid limit there")
     make(client)
     with pytest.raises(InvalidRequestError) as caught:
         client.beta.assistants.list(**params)  # type: ignore[arg-type]

@@ -66,8 +66,11 @@ class NotFoundError(OfflineAssistantsError):
 class ConflictError(InvalidRequestError):
     """The object exists but is busy: e.g. adding a message while a run is active.
 
-    OpenAI answers these with 400, so we do too.
+    OpenAI answers these with 400, so we do too; ``code`` is ``"active_run"``.
     """
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = "active_run"):
+        super().__init__(message, param=param, code=code)
 
 
 class DataDirLockedError(OfflineAssistantsError):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from ..body import only, required
@@ -19,14 +17,14 @@ def create(
     request: Request,
     thread_id: str,
     body: Body,
-    include: Annotated[list[str] | None, Query()] = None,
 ) -> Response:
     rt = runtime(request)
     params = dict(body)
     stream = params.pop("stream", False)
     assistant_id = required(params, "assistant_id")
     params.pop("assistant_id")
-    if include is not None:
+    include = request.query_params.getlist("include") + request.query_params.getlist("include[]")
+    if include:
         params["include"] = include
     if stream:
         run, subscription = rt.runs.create_watched(thread_id, assistant_id=assistant_id, **params)
