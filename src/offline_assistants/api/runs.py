@@ -11,6 +11,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from openai.lib.streaming import AssistantEventHandler, AssistantStreamManager
 from openai.types.beta.threads.run import Run
 
 from ..runs import POLL_STOP
@@ -18,6 +19,7 @@ from ..runs.events import run_status_events
 from ..service import Runtime
 from ._common import OMIT, CursorPage, given, paged
 from .steps import Steps
+from .streaming import EventStream
 
 
 class Runs:
@@ -47,28 +49,46 @@ class Runs:
         tools: list[Any] | None = OMIT,
         top_p: float | None = OMIT,
         truncation_strategy: Any = OMIT,
-    ) -> Run:
-        return self._service.create(
-            thread_id,
-            assistant_id=assistant_id,
-            **given(
-                additional_instructions=additional_instructions,
-                additional_messages=additional_messages,
-                include=include,
-                instructions=instructions,
-                max_completion_tokens=max_completion_tokens,
-                max_prompt_tokens=max_prompt_tokens,
-                metadata=metadata,
-                model=model,
-                parallel_tool_calls=parallel_tool_calls,
-                reasoning_effort=reasoning_effort,
-                response_format=response_format,
-                temperature=temperature,
-                tool_choice=tool_choice,
-                tools=tools,
-                top_p=top_p,
-                truncation_strategy=truncation_strategy,
-            ),
+        stream: bool = False,
+    ) -> Any:
+        """Create a run; with ``stream=True``, an iterable of its events instead."""
+        params = given(
+            additional_instructions=additional_instructions,
+            additional_messages=additional_messages,
+            include=include,
+            instructions=instructions,
+            max_completion_tokens=max_completion_tokens,
+            max_prompt_tokens=max_prompt_tokens,
+            metadata=metadata,
+            model=model,
+            parallel_tool_calls=parallel_tool_calls,
+            reasoning_effort=reasoning_effort,
+            response_format=response_format,
+            temperature=temperature,
+            tool_choice=tool_choice,
+            tools=tools,
+            top_p=top_p,
+            truncation_strategy=truncation_strategy,
+        )
+        if stream:
+            _, subscription = self._service.create_watched(
+                thread_id, assistant_id=assistant_id, **params
+            )
+            return EventStream(self._runtime.bus, subscription)
+        return self._service.create(thread_id, assistant_id=assistant_id, **params)
+
+    def stream(
+        self,
+        *,
+        thread_id: str,
+        assistant_id: str,
+        event_handler: AssistantEventHandler | None = None,
+        **params: Any,
+    ) -> AssistantStreamManager[Any]:
+        """Like the SDK's ``runs.stream``: ``with ... as stream: stream.until_done()``."""
+        return AssistantStreamManager(
+            lambda: self.create(thread_id, assistant_id=assistant_id, stream=True, **params),
+            event_handler=event_handler or AssistantEventHandler(),
         )
 
     def create_and_poll(
@@ -128,11 +148,39 @@ class Runs:
         return self._service.cancel(run_id, thread_id=thread_id)
 
     def submit_tool_outputs(
-        self, run_id: str, *, thread_id: str, tool_outputs: Sequence[dict[str, str]]
-    ) -> Run:
-        """Answer the calls of a ``requires_action`` run; it resumes in the background."""
+        self,
+        run_id: str,
+        *,
+        thread_id: str,
+        tool_outputs: Sequence[dict[str, str]],
+        stream: bool = False,
+    ) -> Any:
+        """Answer the calls of a ``requires_action`` run; it resumes in the background.
+
+        With ``stream=True``, an iterable of the resumed run's events instead.
+        """
+        if stream:
+            _, subscription = self._service.submit_tool_outputs_watched(
+                run_id, thread_id=thread_id, tool_outputs=tool_outputs
+            )
+            return EventStream(self._runtime.bus, subscription)
         return self._service.submit_tool_outputs(
             run_id, thread_id=thread_id, tool_outputs=tool_outputs
+        )
+
+    def submit_tool_outputs_stream(
+        self,
+        *,
+        tool_outputs: Sequence[dict[str, str]],
+        run_id: str,
+        thread_id: str,
+        event_handler: AssistantEventHandler | None = None,
+    ) -> AssistantStreamManager[Any]:
+        return AssistantStreamManager(
+            lambda: self.submit_tool_outputs(
+                run_id, thread_id=thread_id, tool_outputs=tool_outputs, stream=True
+            ),
+            event_handler=event_handler or AssistantEventHandler(),
         )
 
     def submit_tool_outputs_and_poll(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openai.lib.streaming import AssistantEventHandler, AssistantStreamManager
 from openai.types.beta.thread import Thread
 from openai.types.beta.thread_deleted import ThreadDeleted
 from openai.types.beta.threads.run import Run
@@ -12,12 +13,14 @@ from ..service import Runtime
 from ._common import OMIT, given
 from .messages import Messages
 from .runs import Runs
+from .streaming import EventStream
 
 
 class Threads:
     def __init__(self, runtime: Runtime) -> None:
         self._service = runtime.threads
         self._runs_service = runtime.runs
+        self._bus = runtime.bus
         self.messages = Messages(runtime)
         self.runs = Runs(runtime)
 
@@ -65,26 +68,42 @@ class Threads:
         tools: list[Any] | None = OMIT,
         top_p: float | None = OMIT,
         truncation_strategy: Any = OMIT,
-    ) -> Run:
+        stream: bool = False,
+    ) -> Any:
+        """Create a thread and run it; with ``stream=True``, an iterable of the run's events."""
         if tool_resources:
             thread = {**(thread or {}), "tool_resources": tool_resources}
-        return self._runs_service.create_and_run(
-            assistant_id=assistant_id,
-            thread=thread,
-            **given(
-                instructions=instructions,
-                max_completion_tokens=max_completion_tokens,
-                max_prompt_tokens=max_prompt_tokens,
-                metadata=metadata,
-                model=model,
-                parallel_tool_calls=parallel_tool_calls,
-                response_format=response_format,
-                temperature=temperature,
-                tool_choice=tool_choice,
-                tools=tools,
-                top_p=top_p,
-                truncation_strategy=truncation_strategy,
-            ),
+        params = given(
+            instructions=instructions,
+            max_completion_tokens=max_completion_tokens,
+            max_prompt_tokens=max_prompt_tokens,
+            metadata=metadata,
+            model=model,
+            parallel_tool_calls=parallel_tool_calls,
+            response_format=response_format,
+            temperature=temperature,
+            tool_choice=tool_choice,
+            tools=tools,
+            top_p=top_p,
+            truncation_strategy=truncation_strategy,
+        )
+        if stream:
+            _, subscription = self._runs_service.create_and_run_watched(
+                assistant_id=assistant_id, thread=thread, **params
+            )
+            return EventStream(self._bus, subscription)
+        return self._runs_service.create_and_run(assistant_id=assistant_id, thread=thread, **params)
+
+    def create_and_run_stream(
+        self,
+        *,
+        assistant_id: str,
+        event_handler: AssistantEventHandler | None = None,
+        **params: Any,
+    ) -> AssistantStreamManager[Any]:
+        return AssistantStreamManager(
+            lambda: self.create_and_run(assistant_id=assistant_id, stream=True, **params),
+            event_handler=event_handler or AssistantEventHandler(),
         )
 
     def create_and_run_poll(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -97,3 +97,27 @@ class EventBus:
         item = RunEvent(run_id, event, data)
         for subscription in targets:
             subscription.put(item)
+
+
+def until_settled(
+    bus: EventBus, subscription: Subscription, keepalive: float
+) -> Generator[RunEvent | None, None, None]:
+    """The run's events until it needs the caller or is over; None every ``keepalive`` seconds
+    of silence (so a stream can show it is alive). Closes the subscription when done or dropped.
+    """
+    try:
+        while True:
+            event = subscription.get(timeout=keepalive)
+            yield event
+            if event is not None and run_status_events(event.event):
+                status = event.event.removeprefix("thread.run.")
+                if status in _SETTLED:
+                    return
+    finally:
+        bus.close(subscription)
+
+
+# Statuses after which a stream ends: the run needs the caller, or is over.
+_SETTLED = frozenset(
+    {"requires_action", "cancelled", "completed", "failed", "expired", "incomplete"}
+)

@@ -187,7 +187,8 @@ class RunExecutor:
             }
         )
         with self.store.db.transaction():
-            self.journal.step_created(step)
+            empty = updated(step, step_details={"type": "tool_calls", "tool_calls": []})
+            self.journal.step_created(step, announce=empty)
             self.journal.bus.publish(run.id, "thread.run.step.delta", delta)
             self.journal.transition(
                 run.id,

@@ -86,10 +86,12 @@ class RunJournal:
 
     # -- steps -----------------------------------------------------------------------------
 
-    def step_created(self, step: RunStep) -> None:
+    def step_created(self, step: RunStep, announce: RunStep | None = None) -> None:
+        """Store ``step``; publish ``announce`` instead when the stream must build it up
+        from deltas (a tool_calls step is announced empty, its calls follow as a delta)."""
         self.store.steps.insert(step)
-        self.bus.publish(step.run_id, "thread.run.step.created", step)
-        self.bus.publish(step.run_id, "thread.run.step.in_progress", step)
+        self.bus.publish(step.run_id, "thread.run.step.created", announce or step)
+        self.bus.publish(step.run_id, "thread.run.step.in_progress", announce or step)
 
     def step_finished(self, step: RunStep, status: str, **fields: Any) -> RunStep:
         stamp = _STEP_STAMPS.get(status)

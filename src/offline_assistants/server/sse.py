@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 from fastapi.responses import StreamingResponse
 
-from ..runs import POLL_STOP, EventBus
-from ..runs.events import Subscription
+from ..runs import EventBus
+from ..runs.events import Subscription, until_settled
 
 KEEPALIVE_SECONDS = 15.0
 
@@ -28,20 +28,10 @@ def event_stream(bus: EventBus, subscription: Subscription) -> StreamingResponse
 
 
 def _frames(bus: EventBus, subscription: Subscription) -> Iterator[bytes]:
-    try:
-        while True:
-            event = subscription.get(timeout=KEEPALIVE_SECONDS)
-            if event is None:
-                yield b": keep-alive\n\n"
-                continue
-            data = event.data.model_dump_json(by_alias=True)
-            yield f"event: {event.event}\ndata: {data}\n\n".encode()
-            if event.event.startswith("thread.run.") and _status(event.event) in POLL_STOP:
-                break
-        yield b"event: done\ndata: [DONE]\n\n"
-    finally:
-        bus.close(subscription)
-
-
-def _status(event: str) -> str:
-    return event.removeprefix("thread.run.")
+    for event in until_settled(bus, subscription, KEEPALIVE_SECONDS):
+        if event is None:
+            yield b": keep-alive\n\n"
+            continue
+        data = event.data.model_dump_json(by_alias=True)
+        yield f"event: {event.event}\ndata: {data}\n\n".encode()
+    yield b"event: done\ndata: [DONE]\n\n"
