@@ -134,7 +134,11 @@ def test_stream_function_calls_and_outputs(client: Any) -> None:
         stream.until_done()
     names = collapse(after.names)
     assert names[:2] == ["thread.run.step.completed", "thread.run.in_progress"]
-    assert names[-1] in ("thread.run.completed", "thread.run.requires_action", "thread.run.incomplete")
+    assert names[-1] in (
+        "thread.run.completed",
+        "thread.run.requires_action",
+        "thread.run.incomplete",
+    )
 
 
 def test_create_and_run_stream(client: Any, tutor: Assistant) -> None:

@@ -39,6 +39,14 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # Offline means offline: no OpenTelemetry, not even if the environment asks for it.
+        telemetry={
+            "tracing": False,
+            "metrics": False,
+            "logs": False,
+            "operation_spans": False,
+            "auto_configure": False,
+        },
     )
     app.state.runtime = runtime
     errors.install(app)

@@ -5,17 +5,21 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ..body import required
+from ..body import only, required
 from ._common import Body, ListQuery, respond, respond_page, runtime
 
 router = APIRouter(prefix="/v1/assistants")
+ASSISTANT_FIELDS = (
+    "model", "name", "description", "instructions", "metadata", "response_format",
+    "temperature", "top_p", "tools", "tool_resources",
+)  # fmt: skip
 
 
 @router.post("")
 def create(request: Request, body: Body) -> JSONResponse:
-    service = runtime(request).assistants
+    only(body, ASSISTANT_FIELDS)
     required(body, "model")
-    return respond(service.create(**body))
+    return respond(runtime(request).assistants.create(**body))
 
 
 @router.get("")

@@ -1,0 +1,204 @@
+"""The HTTP server's own behaviour: error envelopes, Host allowlist, API key, CORS, headers, CLI.
+
+Every request here goes to a server the test itself started on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import openai
+import pytest
+
+from offline_assistants.config import Settings
+from offline_assistants.engine import Engine
+from offline_assistants.engine.llama import LlamaEngine
+from offline_assistants.server import create_app
+from offline_assistants.service import Runtime
+
+from .http_harness import running_server
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, real_engine: LlamaEngine) -> Iterator[Runtime]:
+    def shared(path: Path) -> Engine:
+        return real_engine
+
+    rt = Runtime(Settings.from_env(data_dir=tmp_path / "data"), engine_factory=shared)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def base_url(runtime: Runtime) -> Iterator[str]:
+    with running_server(create_app(runtime, close_runtime=False)) as url:
+        yield url
+
+
+def error(response: httpx2.Response) -> dict[str, Any]:
+    body = response.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"message", "type", "param", "code"}
+    return body["error"]  # type: ignore[no-any-return]
+
+
+def test_malformed_and_wrong_input_are_400s(base_url: str) -> None:
+    cases = [
+        ("post", "/assistants", {"content": b"{not json"}, None, "could not parse the JSON"),
+        ("post", "/assistants", {"content": b"[1, 2]"}, None, "must be a JSON object"),
+        ("post", "/assistants", {"json": {}}, "model", "Missing required parameter"),
+        ("post", "/assistants", {"json": {"model": "default", "temperature": "hot"}}, "temperature", "expected a number"),
+        ("post", "/assistants", {"json": {"model": "default", "colour": "red"}}, "colour", "Unrecognized request argument"),
+        ("post", "/threads", {"json": {"messages": "hello"}}, None, "messages"),
+        ("get", "/assistants?limit=abc", {}, "limit", "Invalid 'limit'"),
+        ("get", "/assistants?limit=1000", {}, "limit", "from 1 to 100"),
+        ("get", "/assistants?order=sideways", {}, "order", "'asc' or 'desc'"),
+    ]  # fmt: skip
+    for method, path, kwargs, param, fragment in cases:
+        response = getattr(httpx2, method)(base_url + path, **kwargs)
+        assert response.status_code == 400, (path, response.text)
+        body = error(response)
+        assert body["type"] == "invalid_request_error"
+        assert fragment in body["message"], (path, body)
+        if param is not None:
+            assert body["param"] == param, (path, body)
+
+
+def test_unknown_ids_routes_and_methods(base_url: str) -> None:
+    for path in ("/assistants/asst_nope", "/threads/thread_nope", "/threads/thread_nope/messages"):
+        response = httpx2.get(base_url + path)
+        assert response.status_code == 404 and "No " in error(response)["message"]
+    response = httpx2.get(base_url + "/nothing/here")
+    assert response.status_code == 404 and "Unknown request URL" in error(response)["message"]
+    response = httpx2.put(base_url + "/assistants")
+    assert response.status_code == 405 and error(response)["type"] == "invalid_request_error"
+
+
+def test_nothing_changes_when_a_request_fails(base_url: str) -> None:
+    client = openai.OpenAI(base_url=base_url, api_key="local", max_retries=0)
+    assistant = client.beta.assistants.create(model="default", name="keep")
+    with pytest.raises(openai.BadRequestError):
+        client.beta.assistants.update(assistant.id, name="x" * 300)
+    with pytest.raises(openai.BadRequestError):
+        client.beta.assistants.update(assistant.id, extra_body={"unknown": 1})
+    assert client.beta.assistants.retrieve(assistant.id).name == "keep"
+
+
+def test_host_header_allowlist(base_url: str) -> None:
+    port = base_url.split(":")[2].split("/")[0]
+    for host in (f"localhost:{port}", f"127.0.0.1:{port}", f"[::1]:{port}", "localhost"):
+        assert httpx2.get(base_url + "/assistants", headers={"host": host}).status_code == 200
+    for host in ("evil.example", f"evil.example:{port}", "", "127.0.0.1.evil.example"):
+        response = httpx2.get(base_url + "/assistants", headers={"host": host})
+        assert response.status_code == 400, host
+        assert error(response)["code"] == "invalid_host"
+
+
+def test_api_key_when_configured(runtime: Runtime) -> None:
+    with running_server(create_app(runtime, api_key="s3cret", close_runtime=False)) as url:
+        with pytest.raises(openai.AuthenticationError) as caught:
+            openai.OpenAI(base_url=url, api_key="wrong", max_retries=0).beta.assistants.list()
+        assert caught.value.status_code == 401 and caught.value.code == "invalid_api_key"
+        assert httpx2.get(url + "/assistants").status_code == 401
+        good = openai.OpenAI(base_url=url, api_key="s3cret", max_retries=0)
+        assert good.beta.assistants.list().data == []
+
+
+def test_cors_only_when_configured(runtime: Runtime, base_url: str) -> None:
+    origin = {"origin": "http://app.example", "access-control-request-method": "GET"}
+    plain = httpx2.options(base_url + "/assistants", headers=origin)
+    assert "access-control-allow-origin" not in plain.headers
+    with running_server(
+        create_app(runtime, cors_origins=["http://app.example"], close_runtime=False)
+    ) as url:
+        allowed = httpx2.options(url + "/assistants", headers=origin)
+        assert allowed.headers.get("access-control-allow-origin") == "http://app.example"
+
+
+def test_poll_after_header_and_beta_header(base_url: str) -> None:
+    client = openai.OpenAI(base_url=base_url, api_key="local", max_retries=0)
+    assistant = client.beta.assistants.create(model="default", temperature=0)
+    run = client.beta.threads.create_and_run(
+        assistant_id=assistant.id,
+        thread={"messages": [{"role": "user", "content": "hi"}]},
+        max_completion_tokens=3,
+    )
+    response = httpx2.get(
+        f"{base_url}/threads/{run.thread_id}/runs/{run.id}",
+        headers={"OpenAI-Beta": "assistants=v2"},
+    )
+    assert response.status_code == 200
+    assert int(response.headers["openai-poll-after-ms"]) > 0
+    client.beta.threads.runs.poll(run.id, thread_id=run.thread_id)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "offline_assistants", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        **kwargs,
+    )
+
+
+def test_cli_help() -> None:
+    result = cli("serve", "--help")
+    assert result.returncode == 0
+    for option in ("--model", "--host", "--port", "--data-dir", "--api-key", "127.0.0.1"):
+        assert option in result.stdout
+
+
+def test_cli_refuses_a_public_bind_without_a_key(tmp_path: Path) -> None:
+    result = cli("serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path))
+    assert result.returncode == 2 and "--api-key" in result.stderr
+
+
+def test_a_second_server_on_the_same_data_dir_gets_a_clear_message(tmp_path: Path) -> None:
+    port = free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    first = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "offline_assistants",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx2.get(f"http://127.0.0.1:{port}/v1/assistants").status_code == 200:
+                    break
+            except httpx2.TransportError:
+                time.sleep(0.1)
+        second = cli("serve", "--port", str(free_port()), "--data-dir", str(tmp_path), env=env)
+        assert second.returncode == 2
+        assert "in use by another offline-assistants process" in second.stderr
+        assert "Traceback" not in second.stderr
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.wait(30)
