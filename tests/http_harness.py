@@ -1,7 +1,7 @@
 """Run the API test suite through the official ``openai`` client against the real server.
 
 ``running_server`` serves an app with uvicorn on a socket it binds itself on
-127.0.0.1 (port chosen by the OS) in a background thread. ``HttpClient`` looks
+127.0.0.1 (port chosen by the OS) in a background thread (BackgroundServer). ``HttpClient`` looks
 like our ``Client`` to the tests: ``.beta`` is the official SDK's resource tree
 pointed at that server, and errors the SDK raises are translated back into our
 exception classes after checking the wire envelope (status, type), so one set
@@ -10,16 +10,12 @@ of assertions serves both faces.
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import openai
-import uvicorn
 
 from offline_assistants.errors import (
     ConflictError,
@@ -31,46 +27,18 @@ from offline_assistants.errors import (
     OfflineAssistantsError,
 )
 from offline_assistants.server import create_app
+from offline_assistants.server.background import BackgroundServer
 from offline_assistants.service import Runtime
 
 warnings.filterwarnings("ignore", category=DeprecationWarning, module="openai")
 warnings.filterwarnings("ignore", message=".*Assistants API is deprecated.*")
 
 
-class ServerThread:
-    """uvicorn serving ``app`` on a socket bound here to 127.0.0.1 (the OS picks the port)."""
-
-    def __init__(self, app: Any) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.base_url = f"http://127.0.0.1:{self.sock.getsockname()[1]}/v1"
-        self.server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-        self.thread = threading.Thread(
-            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
-        )
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        if self.thread.is_alive():
-            self.server.should_exit = True
-            self.thread.join(30)
-        self.sock.close()
-
-
 @contextmanager
 def running_server(app: Any) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 at a free port; yields the ``/v1`` base URL."""
-    server = ServerThread(app)
-    try:
+    with BackgroundServer(app) as server:
         yield server.base_url
-    finally:
-        server.stop()
 
 
 def translate(exc: openai.APIStatusError) -> OfflineAssistantsError:
@@ -120,7 +88,7 @@ class HttpClient:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
-        self.server = ServerThread(create_app(runtime))
+        self.server = BackgroundServer(create_app(runtime))
         self.sdk = openai.OpenAI(
             base_url=self.server.base_url, api_key="local", max_retries=0, timeout=120
         )
