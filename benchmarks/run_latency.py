@@ -30,8 +30,9 @@ from tqdm import tqdm
 
 from offline_assistants import Client
 from offline_assistants.config import Settings
-from offline_assistants.engine import ChatMessage, OutputConstraint, Sampling, TokenStream
+from offline_assistants.engine import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
 from offline_assistants.engine.llama import LlamaEngine
+from offline_assistants.engine.tool_format import HermesFormat
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CASES = {
@@ -59,10 +60,16 @@ class TimedEngine:
     def context_length(self) -> int:
         return self.inner.context_length
 
-    def prompt_tokens(self, messages: Sequence[ChatMessage]) -> list[int]:
+    @property
+    def tool_format(self) -> HermesFormat:
+        return self.inner.tool_format
+
+    def prompt_tokens(
+        self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec] = ()
+    ) -> list[int]:
         started = time.perf_counter()
         try:
-            return self.inner.prompt_tokens(messages)
+            return self.inner.prompt_tokens(messages, functions)
         finally:
             self.seconds += time.perf_counter() - started
 
@@ -72,10 +79,10 @@ class TimedEngine:
         *,
         max_tokens: int,
         sampling: Sampling,
-        constraint: OutputConstraint | None = None,
+        grammar: Grammar | None = None,
     ) -> TokenStream:
         stream = self.inner.generate(
-            prompt, max_tokens=max_tokens, sampling=sampling, constraint=constraint
+            prompt, max_tokens=max_tokens, sampling=sampling, grammar=grammar
         )
         inner_pieces = stream.pieces
 

@@ -86,14 +86,15 @@ class RunExecutor:
     def _turn(self, run: Run, opened: list[Draft]) -> None:
         engine = self.engines.get(resolve_model(run.model, self.settings))
         options = self.store.runs.options(run.id)
-        steps = self.store.steps.in_run(run.id)
+        thread_steps = self.store.steps.in_thread_with_seq(run.thread_id)
+        steps = [step for _, step in thread_steps if step.run_id == run.id]
         choice = tool_choice(run)
         if choice.mode in ("required", "function") and any(s.type == "tool_calls" for s in steps):
             choice = ToolChoice("auto")  # the call was made; now the model may answer
         functions = run_functions(run) if choice.mode != "none" else []
         history = conversation(
             self.store.messages.in_thread_with_seq(run.thread_id),
-            self.store.steps.in_thread_with_seq(run.thread_id),
+            thread_steps,
             run.id,
         )
         prompt = build_prompt(engine, run, options.additional_instructions, history, functions)
