@@ -152,45 +152,12 @@ class RunExecutor:
             }
             for name, args in result.calls
         ]
-        step = RunStep.model_validate(
-            {
-                "id": new_id("step"),
-                "object": "thread.run.step",
-                "assistant_id": run.assistant_id,
-                "created_at": now(),
-                "run_id": run.id,
-                "thread_id": run.thread_id,
-                "status": "in_progress",
-                "type": "tool_calls",
-                "step_details": {
-                    "type": "tool_calls",
-                    "tool_calls": [
-                        {**call, "function": {**call["function"], "output": None}} for call in calls
-                    ],
-                },
-                "usage": {
-                    "prompt_tokens": result.prompt_tokens,
-                    "completion_tokens": result.completion_tokens,
-                    "total_tokens": result.prompt_tokens + result.completion_tokens,
-                },
-            }
-        )
-        delta = RunStepDeltaEvent.model_validate(
-            {
-                "id": step.id,
-                "object": "thread.run.step.delta",
-                "delta": {
-                    "step_details": {
-                        "type": "tool_calls",
-                        "tool_calls": [{**call, "index": i} for i, call in enumerate(calls)],
-                    }
-                },
-            }
-        )
+        step = tool_calls_step(run, calls, _usage(result.prompt_tokens, result.completion_tokens))
         with self.store.db.transaction():
+            # Streams see the step arrive empty and its calls as a delta, as the API sends them.
             empty = updated(step, step_details={"type": "tool_calls", "tool_calls": []})
             self.journal.step_created(step, announce=empty)
-            self.journal.bus.publish(run.id, "thread.run.step.delta", delta)
+            self.journal.bus.publish(run.id, "thread.run.step.delta", calls_delta(step.id, calls))
             self.journal.transition(
                 run.id,
                 "requires_action",
@@ -277,6 +244,44 @@ class RunExecutor:
                     self.journal.transition(run.id, "expired", required_action=None)
                 expired.append(run.id)
         return expired
+
+
+def tool_calls_step(run: Run, calls: list[dict[str, Any]], usage: dict[str, int]) -> RunStep:
+    """An in-progress tool_calls step for ``calls`` (outputs still to come)."""
+    return RunStep.model_validate(
+        {
+            "id": new_id("step"),
+            "object": "thread.run.step",
+            "assistant_id": run.assistant_id,
+            "created_at": now(),
+            "run_id": run.id,
+            "thread_id": run.thread_id,
+            "status": "in_progress",
+            "type": "tool_calls",
+            "step_details": {
+                "type": "tool_calls",
+                "tool_calls": [
+                    {**call, "function": {**call["function"], "output": None}} for call in calls
+                ],
+            },
+            "usage": usage,
+        }
+    )
+
+
+def calls_delta(step_id: str, calls: list[dict[str, Any]]) -> RunStepDeltaEvent:
+    return RunStepDeltaEvent.model_validate(
+        {
+            "id": step_id,
+            "object": "thread.run.step.delta",
+            "delta": {
+                "step_details": {
+                    "type": "tool_calls",
+                    "tool_calls": [{**call, "index": i} for i, call in enumerate(calls)],
+                }
+            },
+        }
+    )
 
 
 def tool_choice(run: Run) -> ToolChoice:

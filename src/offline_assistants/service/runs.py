@@ -14,26 +14,20 @@ from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.run import Run
 
 from ..config import Settings
-from ..engine import resolve_model
 from ..errors import ConflictError, InvalidRequestError, NotFoundError
 from ..ids import new_id
 from ..runs import RunJournal
 from ..runs.events import Subscription
 from ..runs.journal import now, updated
 from ..store import RunOptions, Slice, Store
-from .formats import check_tool_choice, check_tools, parse_response_format, parse_truncation
-from .messages import new_user_message
+from .run_params import additional_messages, check_include, check_known, run_fields
 from .threads import ThreadService
 from .tool_outputs import check_tool_outputs
 from .validation import (
     check_list_params,
     check_metadata,
-    check_number,
-    check_positive_int,
     check_text,
 )
-
-INCLUDABLE = ("step_details.tool_calls[*].file_search.results[*].content",)
 
 
 class RunQueue(Protocol):
@@ -211,16 +205,7 @@ class RunService:
     def _build(
         self, thread_id: str, assistant_id: Any, params: dict[str, Any]
     ) -> tuple[Run, RunOptions, builtins.list[Message]]:
-        known = {
-            "model", "instructions", "additional_instructions", "additional_messages", "tools",
-            "metadata", "temperature", "top_p", "max_prompt_tokens", "max_completion_tokens",
-            "truncation_strategy", "response_format", "tool_choice", "parallel_tool_calls",
-            "include", "reasoning_effort",
-        }  # fmt: skip
-        unknown = set(params) - known
-        if unknown:
-            name = sorted(unknown)[0]
-            raise InvalidRequestError(f"Unrecognized request argument supplied: {name}", param=name)
+        p = check_known(params)
         if not isinstance(assistant_id, str) or not assistant_id:
             raise InvalidRequestError(
                 "Missing required parameter: 'assistant_id'.", param="assistant_id"
@@ -230,47 +215,15 @@ class RunService:
             raise NotFoundError(
                 f"No assistant found with id '{assistant_id}'.", param="assistant_id"
             )
-        p = {key: value for key, value in params.items() if value is not None}
-        model = check_text(p.get("model", assistant.model), "model", 1024, required=True)
-        assert model is not None
-        resolve_model(model, self.settings)
-        instructions = check_text(p.get("instructions"), "instructions", 256_000)
-        additional = check_text(
-            p.get("additional_instructions"), "additional_instructions", 256_000
+        fields = run_fields(assistant, p, self.settings)
+        options = RunOptions(
+            additional_instructions=check_text(
+                p.get("additional_instructions"), "additional_instructions", 256_000
+            ),
+            include=check_include(p.get("include", [])),
         )
-        tools = check_tools(p["tools"]) if "tools" in p else assistant.tools
-        tool_choice = check_tool_choice(p.get("tool_choice"), tools)
-        include = p.get("include", [])
-        if not isinstance(include, list) or any(item not in INCLUDABLE for item in include):
-            raise InvalidRequestError(
-                f"Invalid 'include': supported values are {list(INCLUDABLE)}.", param="include"
-            )
-        parallel = p.get("parallel_tool_calls", True)
-        if not isinstance(parallel, bool):
-            raise InvalidRequestError(
-                "Invalid type for 'parallel_tool_calls': expected a boolean.",
-                param="parallel_tool_calls",
-            )
-        messages = p.get("additional_messages", [])
-        if not isinstance(messages, list | tuple):
-            raise InvalidRequestError(
-                "Invalid 'additional_messages': expected a list of messages.",
-                param="additional_messages",
-            )
-        extra = [
-            new_user_message(
-                thread_id,
-                role=item.get("role") if isinstance(item, dict) else None,
-                content=item.get("content") if isinstance(item, dict) else None,
-                attachments=item.get("attachments") if isinstance(item, dict) else None,
-                metadata=item.get("metadata") if isinstance(item, dict) else None,
-                param=f"additional_messages[{index}].",
-            )
-            for index, item in enumerate(messages)
-        ]
+        extra = additional_messages(thread_id, p.get("additional_messages", []))
         created = now()
-        temperature = check_number(p.get("temperature"), "temperature", 0.0, 2.0)
-        top_p = check_number(p.get("top_p"), "top_p", 0.0, 1.0)
         run = Run.model_validate(
             {
                 "id": new_id("run"),
@@ -280,27 +233,8 @@ class RunService:
                 "thread_id": thread_id,
                 "status": "queued",
                 "expires_at": created + self.settings.run_expiry_seconds,
-                "instructions": instructions
-                if instructions is not None
-                else (assistant.instructions or ""),
-                "model": model,
-                "tools": tools,
-                "metadata": check_metadata(p.get("metadata")),
-                "temperature": temperature if temperature is not None else assistant.temperature,
-                "top_p": top_p if top_p is not None else assistant.top_p,
-                "max_prompt_tokens": check_positive_int(
-                    p.get("max_prompt_tokens"), "max_prompt_tokens"
-                ),
-                "max_completion_tokens": check_positive_int(
-                    p.get("max_completion_tokens"), "max_completion_tokens"
-                ),
-                "truncation_strategy": parse_truncation(p.get("truncation_strategy")),
-                "response_format": parse_response_format(p["response_format"])
-                if "response_format" in p
-                else (assistant.response_format or "auto"),
-                "tool_choice": tool_choice,
-                "parallel_tool_calls": parallel,
                 "usage": None,
+                **fields,
             }
         )
-        return run, RunOptions(additional_instructions=additional, include=include), extra
+        return run, options, extra
