@@ -118,3 +118,74 @@ def test_parse_reads_whole_json_objects(real_engine: LlamaEngine) -> None:
         ("b", {}),
     ]
     assert real_engine.tool_format.parse("Hello <tool_call> there") == []
+
+
+LLAMA3_TEMPLATE = (Path(__file__).parent / "data" / "llama3_template.jinja").read_text()
+
+
+@pytest.fixture(scope="module")
+def llama3_engine(model_path: Path) -> LlamaEngine:
+    settings = Settings.from_env()
+    return LlamaEngine(
+        model_path,
+        n_threads=settings.n_threads,
+        n_ctx=4096,
+        progress=False,
+        chat_template=LLAMA3_TEMPLATE,
+    )
+
+
+def test_llama3_template_gets_the_llama3_format(llama3_engine: LlamaEngine) -> None:
+    from offline_assistants.engine.tool_format import Llama3Format
+
+    assert isinstance(llama3_engine.tool_format, Llama3Format)
+    text = rendered(llama3_engine)
+    assert "Environment: ipython" in text and '"name": "get_weather"' in text
+    assert (
+        '<|start_header_id|>assistant<|end_header_id|>\n\n{"name": "get_weather", "parameters": {"city": "Oslo"}}<|eot_id|>'
+        in text
+    )
+    assert '<|start_header_id|>ipython<|end_header_id|>\n\n{"temp": -3}<|eot_id|>' in text
+
+
+def test_a_full_run_through_the_llama3_format(tmp_path: Path, llama3_engine: LlamaEngine) -> None:
+    with Client(data_dir=tmp_path / "data", engine_factory=lambda path: llama3_engine) as client:
+        assistant = client.beta.assistants.create(
+            model="default", temperature=0, tools=[{"type": "function", "function": GET_WEATHER}]
+        )
+        thread = client.beta.threads.create(
+            messages=[{"role": "user", "content": "Weather in Oslo?"}]
+        )
+        run = client.beta.threads.runs.create_and_poll(
+            thread_id=thread.id, assistant_id=assistant.id, tool_choice="required"
+        )
+        assert run.status == "requires_action", run.last_error
+        calls = run.required_action.submit_tool_outputs.tool_calls  # type: ignore[union-attr]
+        assert len(calls) == 1 and calls[0].function.name == "get_weather"
+        jsonschema.validate(json.loads(calls[0].function.arguments), GET_WEATHER["parameters"])
+        run = client.beta.threads.runs.submit_tool_outputs_and_poll(
+            run_id=run.id,
+            thread_id=thread.id,
+            tool_outputs=[{"tool_call_id": calls[0].id, "output": '{"temp": -3}'}],
+        )
+        assert run.status in ("completed", "requires_action", "incomplete"), run.last_error
+
+
+def test_llama3_parse(llama3_engine: LlamaEngine) -> None:
+    fmt = llama3_engine.tool_format
+    assert fmt.parse('{"name": "f", "parameters": {"a": "}"}}') == [("f", {"a": "}"})]
+    assert fmt.parse("Hello {there}") == []
+
+
+def test_llama3_auto_grammar_admits_text_or_a_call(llama3_engine: LlamaEngine) -> None:
+    from offline_assistants.engine import Sampling, ToolChoice
+
+    fmt = llama3_engine.tool_format
+    grammar = fmt.grammar([WEATHER], ToolChoice("auto"), parallel=True)
+    assert grammar.free_unless == "{"
+    prompt = llama3_engine.prompt_tokens([ChatMessage("user", "Hi!")], [WEATHER])
+    stream = llama3_engine.generate(
+        prompt, max_tokens=30, sampling=Sampling(temperature=0.0), grammar=grammar
+    )
+    text = "".join(stream)
+    assert text and (fmt.parse(text) or not text.lstrip().startswith("{"))

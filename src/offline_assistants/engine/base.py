@@ -102,6 +102,11 @@ class TokenStream:
 class ToolFormat(Protocol):
     """How tools are shown to a model and how its calls are read back."""
 
+    @property
+    def opener(self) -> str:
+        """How a call begins: output that cannot start this way is a message."""
+        ...
+
     def template_inputs(
         self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec]
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]: ...

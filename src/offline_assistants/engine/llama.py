@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from ..errors import ModelFileError
 from .base import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
-from .tool_format import HermesFormat, template_knows_tools
+from .tool_format import ToolFormatChoice, format_for_template
 
 GGUF_MAGIC = b"GGUF"
 # Used when a GGUF file carries no chat template: ChatML, the most common format.
@@ -102,7 +102,7 @@ class LlamaEngine:
         eos = llama.token_eos()
         bos = llama.token_bos()
         template = chat_template or llama.metadata.get("tokenizer.chat_template", CHATML_TEMPLATE)
-        self._tool_format = HermesFormat(native=template_knows_tools(template))
+        self._tool_format = format_for_template(template)
         self._formatter = llama_chat_format.Jinja2ChatFormatter(
             template=template,
             eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
@@ -120,7 +120,7 @@ class LlamaEngine:
         return self._context_length
 
     @property
-    def tool_format(self) -> HermesFormat:
+    def tool_format(self) -> ToolFormatChoice:
         return self._tool_format
 
     def prompt_tokens(

@@ -167,9 +167,66 @@ def tools_prompt(functions: Sequence[FunctionSpec]) -> str:
     )
 
 
-def template_knows_tools(template: str) -> bool:
-    """Whether a chat template renders tools and calls itself (Hermes/Qwen style)."""
-    return "tools" in template and OPENER in template and "tool_calls" in template
+class Llama3Format:
+    """Llama 3.1+ JSON calls ``{"name": ..., "parameters": {...}}``, rendered by the template.
+
+    Llama 3.x emits one call per turn, so ``parallel_tool_calls`` yields a single call.
+    Results go back as ``tool`` messages, which the template shows as ``ipython`` turns.
+    """
+
+    opener = "{"
+    native = True
+
+    def template_inputs(
+        self, turns: Sequence[ChatMessage], functions: Sequence[FunctionSpec]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+        return [HermesFormat(native=True)._native_message(t) for t in turns], (
+            [f.as_tool() for f in functions] if functions else None
+        )
+
+    def grammar(
+        self, functions: Sequence[FunctionSpec], choice: ToolChoice, parallel: bool
+    ) -> Grammar:
+        builder = GrammarBuilder()
+        alternatives = []
+        offered = [f for f in functions if choice.mode != "function" or f.name == choice.function]
+        for index, function in enumerate(offered):
+            arguments = builder.schema(
+                _arguments_schema(function), f"fn{index}-args", strict=function.strict
+            )
+            head = literal(json.dumps(function.name) + ', "parameters": ')
+            alternatives.append(builder.add(f"fn{index}", f"{head} {arguments}"))
+        call = builder.add("call", f'"{{\\"name\\": " ( {" | ".join(alternatives)} ) "}}"')
+        if choice.mode == "auto":
+            text = builder.add("text", r"[^{] [^\x01]*")
+            return Grammar(builder.render(f"{call} | {text}"), free_unless=self.opener)
+        return Grammar(builder.render(call))
+
+    def parse(self, text: str) -> list[tuple[str, dict[str, Any]]]:
+        text = text.lstrip()
+        if not text.startswith(self.opener):
+            return []
+        payload, _ = json.JSONDecoder().raw_decode(text)
+        return [(str(payload["name"]), dict(payload.get("parameters") or {}))]
+
+
+def _arguments_schema(function: FunctionSpec) -> dict[str, Any]:
+    schema = function.parameters or {"type": "object", "properties": {}}
+    if function.strict and "additionalProperties" not in schema:
+        schema = {**schema, "additionalProperties": False}
+    return schema
+
+
+ToolFormatChoice = HermesFormat | Llama3Format
+
+
+def format_for_template(template: str) -> ToolFormatChoice:
+    """The tool format a chat template speaks: Hermes/Qwen, Llama 3.x, or generic."""
+    if "tools" in template and OPENER in template and "tool_calls" in template:
+        return HermesFormat(native=True)
+    if "tools" in template and ("<|python_tag|>" in template or "ipython" in template):
+        return Llama3Format()
+    return HermesFormat(native=False)
 
 
 def _loads(arguments: str) -> Any:

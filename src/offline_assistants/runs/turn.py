@@ -24,7 +24,6 @@ from openai.types.beta.threads.runs.run_step import RunStep
 
 from ..config import Settings
 from ..engine import Engine, FunctionSpec, Grammar, Sampling
-from ..engine.tool_format import OPENER
 from ..ids import new_id
 from .journal import RunJournal, now, updated
 
@@ -95,6 +94,7 @@ class TurnRunner:
             grammar=turn.grammar,
         )
         calls_possible = bool(turn.functions) and turn.grammar is not None
+        opener = turn.engine.tool_format.opener
         held = ""  # text that may still be the start of a call
         draft: Draft | None = None
         cancelled = False
@@ -107,7 +107,7 @@ class TurnRunner:
             if draft is None:
                 held += piece
                 stripped = held.lstrip()
-                if calls_possible and (OPENER.startswith(stripped) or stripped.startswith(OPENER)):
+                if calls_possible and (opener.startswith(stripped) or stripped.startswith(opener)):
                     continue
                 draft = self._open_draft(run)
                 opened.append(draft)
