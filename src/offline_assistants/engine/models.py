@@ -60,10 +60,6 @@ class EngineCache:
         self._engines[path] = engine
         return engine
 
-    def put(self, path: Path, engine: Engine) -> None:
-        self._engines[path] = engine
-        self._engines.move_to_end(path)
-
 
 def llama_factory(settings: Settings, progress: bool = True) -> EngineFactory:
     def load(path: Path) -> Engine:

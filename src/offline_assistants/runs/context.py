@@ -29,8 +29,6 @@ Unit = tuple[ChatMessage, ...]
 @dataclass(frozen=True)
 class Prompt:
     tokens: list[int]
-    kept_units: int
-    dropped_units: int
 
 
 def message_text(message: Message) -> str:
@@ -118,21 +116,17 @@ def build_prompt(
 
     tokens = render(0)
     if len(tokens) <= limit:
-        return Prompt(tokens, len(units), len(history) - len(units))
+        return Prompt(tokens)
     if last_messages or len(units) <= 1:
         return None
     # Fewest dropped units that fit: the prompt only shrinks as `start` grows.
     low, high = 1, len(units) - 1
     best: list[int] | None = None
-    best_start = high
     while low <= high:
         middle = (low + high) // 2
         candidate = render(middle)
         if len(candidate) <= limit:
-            best, best_start, high = candidate, middle, middle - 1
+            best, high = candidate, middle - 1
         else:
             low = middle + 1
-    if best is None:
-        return None
-    kept = len(units) - best_start
-    return Prompt(best, kept, len(history) - kept)
+    return None if best is None else Prompt(best)

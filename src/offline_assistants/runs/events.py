@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from .states import POLL_STOP
+
 
 @dataclass(frozen=True)
 class RunEvent:
@@ -109,15 +111,11 @@ def until_settled(
         while True:
             event = subscription.get(timeout=keepalive)
             yield event
-            if event is not None and run_status_events(event.event):
-                status = event.event.removeprefix("thread.run.")
-                if status in _SETTLED:
-                    return
+            if (
+                event is not None
+                and run_status_events(event.event)
+                and event.event.removeprefix("thread.run.") in POLL_STOP
+            ):
+                return
     finally:
         bus.close(subscription)
-
-
-# Statuses after which a stream ends: the run needs the caller, or is over.
-_SETTLED = frozenset(
-    {"requires_action", "cancelled", "completed", "failed", "expired", "incomplete"}
-)

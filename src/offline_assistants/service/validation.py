@@ -99,14 +99,6 @@ def check_positive_int(value: Any, param: str, minimum: int = 1) -> int | None:
     return value
 
 
-def check_id(value: Any, param: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise InvalidRequestError(
-            f"Invalid '{param}': expected a non-empty id string, got {value!r}.", param=param
-        )
-    return value
-
-
 @dataclass(frozen=True)
 class ListParams:
     limit: int

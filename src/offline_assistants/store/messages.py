@@ -31,9 +31,6 @@ class MessageRepository:
     def in_thread_with_seq(self, thread_id: str) -> list[tuple[int, Message]]:
         return self.table.select_with_seq({"thread_id": thread_id})
 
-    def in_progress(self) -> list[Message]:
-        return [m for m in self.table.select({}) if m.status == "in_progress"]
-
     def page(
         self,
         thread_id: str,
