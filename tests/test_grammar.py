@@ -6,14 +6,15 @@ import itertools
 import re
 
 import pytest
-from llama_cpp.llama_grammar import LlamaGrammar
 
+from offline_assistants import InternalError
 from offline_assistants.engine.grammar import (
     GrammarBuilder,
     UnsupportedSchema,
     _integer_range,
     _number_range,
 )
+from offline_assistants.engine.llama import LlamaEngine
 
 from .gbnf_regex import to_regex
 
@@ -99,8 +100,14 @@ def build(schema: object) -> str:
         {"type": "string", "description": "annotations are fine", "format": "date-time"},
     ],
 )
-def test_llama_cpp_accepts_the_grammar(schema: object) -> None:
-    LlamaGrammar.from_string(build(schema), verbose=False)
+def test_llama_cpp_accepts_the_grammar(real_engine: LlamaEngine, schema: object) -> None:
+    gbnf = build(schema)
+    assert real_engine._compile(gbnf) is real_engine._compile(gbnf)  # parsed once, then cached
+
+
+def test_a_grammar_llama_cpp_rejects_is_an_error(real_engine: LlamaEngine) -> None:
+    with pytest.raises(InternalError, match="rejected a generated grammar"):
+        real_engine._compile('root ::= ( "unclosed"')
 
 
 def test_optional_members_keep_commas_right() -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from tqdm import tqdm
 
-from ..errors import ModelFileError
+from ..errors import InternalError, ModelFileError
 from .base import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
 from .tool_format import ToolFormatChoice, format_for_template
 
@@ -201,8 +201,16 @@ class LlamaEngine:
             yield tail
 
     def _compile(self, gbnf: str) -> Any:
+        """The grammar, parsed once by llama.cpp here, so a bad one is an error, not a crash
+        (llama-cpp-python only parses it inside the sampler chain, where NULL is not checked)."""
         from llama_cpp import llama_grammar
 
         if gbnf not in self._grammars:
+            sampler = self._llama_cpp.llama_sampler_init_grammar(
+                self._llama._model.vocab, gbnf.encode("utf-8"), b"root"
+            )
+            if not sampler:
+                raise InternalError(f"llama.cpp rejected a generated grammar:\n{gbnf[:2000]}")
+            self._llama_cpp.llama_sampler_free(sampler)
             self._grammars[gbnf] = llama_grammar.LlamaGrammar.from_string(gbnf, verbose=False)
         return self._grammars[gbnf]
