@@ -54,7 +54,10 @@ class Subscription:
 
 class EventBus:
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # Re-entrant: an abandoned stream's generator may be finalised by the garbage
+        # collector on whatever thread happens to allocate, even one already inside the
+        # bus, and its ``finally`` closes its subscription.
+        self._lock = threading.RLock()
         self._subscriptions: dict[str, list[Subscription]] = {}
 
     @contextmanager
