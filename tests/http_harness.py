@@ -93,6 +93,7 @@ class HttpClient:
             base_url=self.server.base_url, api_key="local", max_retries=0, timeout=120
         )
         self.beta = Translating(self.sdk.beta)
+        self.files = Translating(self.sdk.files)
 
     def close(self) -> None:
         """Stop the server; its shutdown closes the runtime and releases the data dir."""

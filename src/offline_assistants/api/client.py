@@ -14,6 +14,7 @@ from ..config import Settings
 from ..engine import EngineFactory
 from ..service import Runtime
 from .assistants import Assistants
+from .files import Files
 from .threads import Threads
 
 
@@ -51,6 +52,7 @@ class Client:
         )
         self.runtime = Runtime(settings, engine_factory)
         self.beta = Beta(self.runtime)
+        self.files = Files(self.runtime)
 
     @property
     def settings(self) -> Settings:

@@ -15,7 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from ..service import Runtime
 from . import errors
-from .routes import assistants, messages, runs, steps, threads
+from .routes import assistants, files, messages, runs, steps, threads
 from .security import LOOPBACK_HOSTS, Guard
 
 
@@ -51,7 +51,14 @@ def create_app(
     app.state.runtime = runtime
     errors.install(app)
     # threads.router first: its /v1/threads/runs must win over /v1/threads/{thread_id}.
-    for router in (threads.router, assistants.router, messages.router, runs.router, steps.router):
+    for router in (
+        threads.router,
+        assistants.router,
+        messages.router,
+        runs.router,
+        steps.router,
+        files.router,
+    ):
         app.include_router(router)
     origins = list(cors_origins)
     if origins:

@@ -16,6 +16,7 @@ from ..engine import EngineCache, EngineFactory, llama_factory
 from ..runs import EventBus, RunExecutor, RunJournal, RunWorker, recover_interrupted_runs
 from ..store import Store
 from .assistants import AssistantService
+from .files import FileService
 from .messages import MessageService
 from .runs import RunService
 from .steps import StepService
@@ -38,6 +39,7 @@ class Runtime:
             self.messages = MessageService(self.store)
             self.runs = RunService(self.store, settings, self.journal, self.worker, self.threads)
             self.steps = StepService(self.store)
+            self.files = FileService(self.store)
             self.worker.start(
                 RunExecutor(
                     self.store,

@@ -108,14 +108,20 @@ class ListParams:
 
 
 def check_list_params(
-    limit: Any = None, order: Any = None, after: Any = None, before: Any = None
+    limit: Any = None,
+    order: Any = None,
+    after: Any = None,
+    before: Any = None,
+    *,
+    max_limit: int = 100,
 ) -> ListParams:
     """``limit`` 1–100 (default 20), ``order`` asc|desc (default desc), cursors are ids."""
     if limit is None:
         limit = 20
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= max_limit:
         raise InvalidRequestError(
-            f"Invalid 'limit': {limit!r}; expected an integer from 1 to 100.", param="limit"
+            f"Invalid 'limit': {limit!r}; expected an integer from 1 to {max_limit}.",
+            param="limit",
         )
     order = order or "desc"
     if order not in ("asc", "desc"):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .assistants import AssistantRepository
 from .database import Database
+from .files import FileRepository
 from .messages import MessageRepository
 from .run_steps import RunStepRepository
 from .runs import RunOptions, RunRepository
@@ -25,6 +26,7 @@ class Store:
         self.messages = MessageRepository(self.db)
         self.runs = RunRepository(self.db)
         self.steps = RunStepRepository(self.db)
+        self.files = FileRepository(self.db, path.parent / "files")
 
     def close(self) -> None:
         self.db.close()

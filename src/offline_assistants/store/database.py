@@ -39,6 +39,7 @@ class Database:
         self._lock = threading.RLock()
         self._depth = 0
         self._undo: list[Callable[[], None]] = []
+        self._after_commit: list[Callable[[], None]] = []
         apply_migrations(self)
 
     # -- queries ---------------------------------------------------------------------------
@@ -70,6 +71,7 @@ class Database:
                 if outermost:
                     self._connection.execute("ROLLBACK")
                     undo, self._undo = self._undo, []
+                    self._after_commit = []
                     for step in reversed(undo):
                         step()
                 raise
@@ -77,12 +79,23 @@ class Database:
             if outermost:
                 self._connection.execute("COMMIT")
                 self._undo = []
+                done, self._after_commit = self._after_commit, []
+                for action in done:
+                    action()
 
     def on_rollback(self, undo: Callable[[], None]) -> None:
         """Run ``undo`` if the current transaction rolls back (for in-memory caches)."""
         with self._lock:
             if self._depth > 0:
                 self._undo.append(undo)
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` once the current transaction commits (at once outside one)."""
+        with self._lock:
+            if self._depth > 0:
+                self._after_commit.append(action)
+                return
+        action()
 
     def close(self) -> None:
         with self._lock:

@@ -42,9 +42,19 @@ def m001_core_objects(db: Database) -> None:
     db.execute("CREATE INDEX steps_by_run ON run_steps (run_id)")
 
 
+def m002_files(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE files (id VARCHAR PRIMARY KEY, seq BIGINT NOT NULL,"
+        " purpose VARCHAR NOT NULL, body VARCHAR NOT NULL)"
+    )
+
+
 Migration = Callable[["Database"], None]
 
-MIGRATIONS: tuple[tuple[int, Migration], ...] = ((1, m001_core_objects),)
+MIGRATIONS: tuple[tuple[int, Migration], ...] = (
+    (1, m001_core_objects),
+    (2, m002_files),
+)
 
 
 def apply_migrations(db: Database) -> list[int]:

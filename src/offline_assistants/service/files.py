@@ -1,0 +1,112 @@
+"""Files: upload, retrieve, list, delete, content — the Files API, no HTTP.
+
+Uploads are capped (``MAX_FILE_BYTES``) and their names cleaned into labels;
+the Code Interpreter creates ``assistants_output`` files through
+``create_output`` for images and files the model's code wrote.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openai.types.file_deleted import FileDeleted
+from openai.types.file_object import FileObject
+
+from ..errors import InvalidRequestError, NotFoundError
+from ..ids import new_id
+from ..runs.journal import now
+from ..store import Slice, Store
+from .validation import check_list_params
+
+MAX_FILE_BYTES = 512 << 20
+UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")
+ALL_PURPOSES = (*UPLOAD_PURPOSES, "assistants_output", "batch_output", "fine-tune-results")
+
+
+def clean_filename(name: Any) -> str:
+    """A label for display: the last path component, printable, at most 255 characters."""
+    text = str(name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    text = "".join(ch for ch in text if ch.isprintable()).strip()
+    return text[:255] or "upload"
+
+
+class FileService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def create(self, *, data: Any, filename: Any, purpose: Any, expires_after: Any = None) -> FileObject:
+        if purpose not in UPLOAD_PURPOSES:
+            raise InvalidRequestError(
+                f"Invalid 'purpose': {purpose!r}; expected one of {', '.join(UPLOAD_PURPOSES)}.",
+                param="purpose",
+            )
+        if expires_after is not None:
+            raise InvalidRequestError(
+                "Invalid 'expires_after': files are kept until deleted here; omit it.",
+                param="expires_after",
+            )
+        if not isinstance(data, bytes | bytearray):
+            raise InvalidRequestError("Missing required parameter: 'file'.", param="file")
+        return self._store(bytes(data), clean_filename(filename), purpose)
+
+    def create_output(self, data: bytes, filename: str) -> FileObject:
+        """A file the runtime made (an image, a file written by code) for the user to download."""
+        return self._store(data, clean_filename(filename), "assistants_output")
+
+    def _store(self, data: bytes, filename: str, purpose: str) -> FileObject:
+        if len(data) > MAX_FILE_BYTES:
+            raise InvalidRequestError(
+                f"File too large: {len(data)} bytes; the limit is {MAX_FILE_BYTES} bytes.",
+                param="file",
+            )
+        file = FileObject(
+            id=new_id("file"),
+            bytes=len(data),
+            created_at=now(),
+            filename=filename,
+            object="file",
+            purpose=purpose,  # type: ignore[arg-type]
+            status="processed",
+        )
+        with self.store.db.transaction():
+            self.store.files.insert(file, data)
+        return file
+
+    def retrieve(self, file_id: str) -> FileObject:
+        file = self.store.files.get(file_id)
+        if file is None:
+            raise NotFoundError(f"No such File object: {file_id}", param="file_id")
+        return file
+
+    def content(self, file_id: str) -> bytes:
+        self.retrieve(file_id)
+        return self.store.files.read(file_id)
+
+    def delete(self, file_id: str) -> FileDeleted:
+        with self.store.db.transaction():
+            if not self.store.files.delete(file_id):
+                raise NotFoundError(f"No such File object: {file_id}", param="file_id")
+        return FileDeleted(id=file_id, deleted=True, object="file")
+
+    def list(
+        self,
+        *,
+        purpose: Any = None,
+        limit: Any = None,
+        order: Any = None,
+        after: Any = None,
+        before: Any = None,
+    ) -> Slice[FileObject]:
+        if purpose is not None and purpose not in ALL_PURPOSES:
+            raise InvalidRequestError(
+                f"Invalid 'purpose': {purpose!r}; expected one of {', '.join(ALL_PURPOSES)}.",
+                param="purpose",
+            )
+        params = check_list_params(limit, order, after, before, max_limit=10_000)
+        return self.store.files.page(
+            purpose,
+            limit=params.limit,
+            order=params.order,
+            after=params.after,
+            before=params.before,
+        )

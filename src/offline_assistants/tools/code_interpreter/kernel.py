@@ -1,0 +1,292 @@
+"""``SandboxedKernel``: one ipykernel in a bubblewrap sandbox, driven over IPC.
+
+Usable on its own::
+
+    with SandboxedKernel(Path("work")) as kernel:
+        result = kernel.execute("print(sum(range(10)))", timeout=10)
+        result.logs   # "45\\n"
+
+The kernel keeps its state between ``execute`` calls. A cell that runs past
+its timeout is interrupted (an ``interrupt_request`` on the control channel:
+SIGINT does not cross into the sandbox); if it is still busy after a grace
+period, or the kernel died (``os._exit``, a crash, the OOM killer), the kernel
+is restarted with the same work directory and the result says so. After
+start-up the host side of the IPC directory is renamed, so a reconnect can
+never follow a socket path the sandbox replaced with a symlink.
+
+``--die-with-parent`` ties the sandbox to the *thread* that started it (that
+is how PR_SET_PDEATHSIG works): start kernels from a thread that lives as long
+as they do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.connect import write_connection_file
+
+from .execution import Execution, OutputCollector, OutputLimits
+from .sandbox import (
+    KERNEL_RUN_DIR,
+    SandboxLimits,
+    SandboxUnavailable,
+    find_bwrap,
+    sandbox_command,
+    sandbox_uid,
+)
+from .workdir import CollectLimits, changed_files, snapshot
+
+START_TIMEOUT = 60.0
+INTERRUPT_GRACE = 3.0
+
+
+class KernelError(RuntimeError):
+    """The kernel could not be started or reached."""
+
+
+class SandboxedKernel:
+    """A stateful Python kernel whose code sees only ``workdir`` (as ``/mnt/data``)."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        limits: SandboxLimits | None = None,
+        output_limits: OutputLimits | None = None,
+        collect_limits: CollectLimits | None = None,
+        preload: str = "",
+    ) -> None:
+        bwrap = find_bwrap()
+        if bwrap is None:
+            raise SandboxUnavailable(
+                "The Code Interpreter needs bubblewrap (bwrap) to sandbox model-written code: "
+                "install it (Debian/Ubuntu: apt-get install bubblewrap)."
+            )
+        self.bwrap = bwrap
+        self.workdir = workdir
+        self.limits = limits or SandboxLimits()
+        self.output_limits = output_limits or OutputLimits()
+        self.collect_limits = collect_limits or CollectLimits()
+        self.preload = preload
+        self.process: subprocess.Popen[bytes] | None = None
+        self.client: BlockingKernelClient | None = None
+        self._home: Path | None = None  # private 0700 dir holding the IPC dir
+        self.started_at = 0.0
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        uid = sandbox_uid()
+        if uid is not None:
+            os.chown(self.workdir, uid, uid)
+        self._home = Path(tempfile.mkdtemp(prefix="oa-kernel-"))
+        rundir = self._home / "run"
+        rundir.mkdir(mode=0o700)
+        if uid is not None:
+            os.chown(rundir, uid, uid)
+        inside = Path(KERNEL_RUN_DIR)
+        info: dict[str, Any]
+        _, info = write_connection_file(
+            str(rundir / "connection.json"), transport="ipc", ip=str(inside / "k")
+        )  # type: ignore[assignment]
+        if uid is not None:
+            os.chown(rundir / "connection.json", uid, uid)
+        argv = sandbox_command(
+            bwrap=self.bwrap,
+            workdir=self.workdir,
+            rundir=rundir,
+            kernel_argv=[
+                "-f", f"{KERNEL_RUN_DIR}/connection.json",
+                "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True",
+            ],  # fmt: skip
+            limits=self.limits,
+        )
+        self.process = subprocess.Popen(  # noqa: S603 - our own argv, no shell
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        client = BlockingKernelClient()
+        client.load_connection_info({**info, "ip": str(rundir / "k")})
+        self.client = client
+        try:
+            self._wait_ready(rundir, info)
+        except BaseException:
+            self._kill()
+            raise
+        # Seal: the host side's path moves away, so no reconnect ever follows a planted link.
+        rundir.rename(self._home / "sealed")
+        self.started_at = time.monotonic()
+        if self.preload:
+            self.execute(self.preload, timeout=START_TIMEOUT, collect=False)
+
+    def _wait_ready(self, rundir: Path, info: dict[str, Any]) -> None:
+        assert self.client is not None and self.process is not None
+        deadline = time.monotonic() + START_TIMEOUT
+        sockets = [rundir / f"k-{info[name]}" for name in ("shell_port", "iopub_port", "control_port")]
+        while not all(path.exists() for path in sockets):
+            self._check_process("starting")
+            if time.monotonic() > deadline:
+                raise KernelError("The sandboxed kernel did not start within 60 s.")
+            time.sleep(0.005)
+        self.client.start_channels(shell=True, iopub=True, stdin=False, hb=False, control=True)
+        while True:  # iopub subscriptions take a moment: repeat kernel_info until iopub hears
+            self._check_process("starting")
+            if time.monotonic() > deadline:
+                raise KernelError("The sandboxed kernel did not answer within 60 s.")
+            msg_id = self.client.kernel_info()
+            with contextlib.suppress(queue.Empty):
+                self._reply(msg_id, self.client.get_shell_msg, 1.0)
+                self.client.get_iopub_msg(timeout=0.2)
+                break
+        self._drain_iopub()
+        # The control channel is connected once it has answered.
+        request = self.client.session.msg("kernel_info_request")
+        self.client.control_channel.send(request)
+        self._reply(request["header"]["msg_id"], self.client.get_control_msg, deadline - time.monotonic())
+
+    def _check_process(self, doing: str) -> None:
+        assert self.process is not None
+        code = self.process.poll()
+        if code is not None:
+            err = b""
+            if self.process.stderr is not None:
+                err = self.process.stderr.read() or b""
+            detail = err.decode(errors="replace").strip()[-2000:]
+            raise KernelError(f"The sandboxed kernel exited with code {code} while {doing}: {detail}")
+
+    @property
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def restart(self) -> None:
+        """A new kernel on the same work directory; the old one's variables are gone."""
+        self._kill()
+        self.start()
+
+    def shutdown(self) -> None:
+        if self.client is not None and self.alive:
+            with contextlib.suppress(Exception):
+                self.client.shutdown()
+                assert self.process is not None
+                self.process.wait(timeout=2)
+        self._kill()
+
+    def _kill(self) -> None:
+        if self.client is not None:
+            with contextlib.suppress(Exception):
+                self.client.stop_channels()
+            self.client = None
+        if self.process is not None:
+            if self.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                # bwrap is the namespace's init's parent: its death takes every process inside.
+                self.process.wait()
+            if self.process.stderr is not None:
+                self.process.stderr.close()
+            self.process = None
+        if self._home is not None:
+            shutil.rmtree(self._home, ignore_errors=True)
+            self._home = None
+
+    def __enter__(self) -> SandboxedKernel:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.shutdown()
+
+    # -- execution -----------------------------------------------------------------------
+
+    def execute(self, code: str, timeout: float = 30.0, *, collect: bool = True) -> Execution:
+        """Run ``code``; stdout/stderr/results as logs, PNGs as images, new files as files."""
+        if not self.alive or self.client is None:
+            self.restart()
+        assert self.client is not None
+        before = snapshot(self.workdir, self.collect_limits) if collect else {}
+        self._drain_iopub()
+        msg_id = self.client.execute(code, store_history=False, allow_stdin=False)
+        collector = OutputCollector(self.output_limits)
+        status = self._follow(msg_id, collector, time.monotonic() + timeout)
+        result = Execution(status=status, images=collector.images, error=collector.error)
+        if status == "timeout":
+            result.error = f"Execution timed out after {timeout:g} s"
+            if not self._interrupt(msg_id, collector):
+                result.error += "; the kernel did not stop when interrupted and was restarted (its variables are gone)"
+                result.restarted = True
+                self.restart()
+            else:
+                result.error += " and was interrupted"
+        elif status == "died":
+            code_ = self.process.poll() if self.process else None
+            result.error = f"The kernel died (exit code {code_}); it was restarted and its variables are gone"
+            result.restarted = True
+            self.restart()
+        result.logs = collector.logs()
+        if collect:
+            result.files, skipped = changed_files(self.workdir, before, self.collect_limits)
+            if skipped:
+                result.logs += "".join(f"\n[file not collected: {note}]" for note in skipped)
+        return result
+
+    def _follow(self, msg_id: str, collector: OutputCollector, deadline: float) -> str:
+        """Read the cell's iopub messages until it is idle, times out or the kernel dies."""
+        assert self.client is not None
+        errored = False
+        while True:
+            if time.monotonic() > deadline:
+                return "timeout"
+            try:
+                msg = self.client.get_iopub_msg(timeout=0.1)
+            except queue.Empty:
+                if not self.alive:
+                    return "died"
+                continue
+            if msg.get("parent_header", {}).get("msg_id") != msg_id:
+                continue
+            kind = msg["header"]["msg_type"]
+            if kind == "status" and msg["content"].get("execution_state") == "idle":
+                return "error" if errored else "ok"
+            errored = errored or kind == "error"
+            collector.add(kind, msg["content"])
+
+    def _interrupt(self, msg_id: str, collector: OutputCollector) -> bool:
+        """Ask the kernel to interrupt the cell; True when it went idle within the grace period."""
+        assert self.client is not None
+        request = self.client.session.msg("interrupt_request", content={})
+        self.client.control_channel.send(request)
+        return self._follow(msg_id, collector, time.monotonic() + INTERRUPT_GRACE) in ("ok", "error")
+
+    def _drain_iopub(self) -> None:
+        assert self.client is not None
+        with contextlib.suppress(queue.Empty):
+            while True:
+                self.client.get_iopub_msg(timeout=0)
+
+    @staticmethod
+    def _reply(msg_id: str, get: Any, timeout: float) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        while True:
+            msg: dict[str, Any] = get(timeout=max(0.0, deadline - time.monotonic()))
+            if msg.get("parent_header", {}).get("msg_id") == msg_id:
+                return msg

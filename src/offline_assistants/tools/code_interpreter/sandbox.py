@@ -1,0 +1,197 @@
+"""The sandbox a Code Interpreter kernel runs in: a bubblewrap command line and its limits.
+
+Model-written code must not reach the network, the host's files or the
+runtime's database. ``sandbox_command`` builds a ``bwrap`` invocation that
+
+- unshares every namespace (network, PID, IPC, UTS, cgroup, and the user
+  namespace when the runtime is not root), dies with its parent and starts a
+  new session;
+- shows only the system (``/usr`` and its ``/bin``, ``/lib`` links), the Python
+  prefix and the virtual environment, all read-only; ``/etc``, homes and the
+  data directory are simply not there;
+- gives a private, size-capped tmpfs ``/tmp`` (HOME, IPYTHONDIR, MPLCONFIGDIR
+  live there), the thread's work directory as ``/mnt/data`` and the kernel's
+  IPC directory, the only writable places;
+- clears the environment to a short allow-list (no secrets of the parent, no
+  ``JPY_PARENT_PID``, so ipykernel's parent poller leaves the kernel alone:
+  ``--die-with-parent`` does that job).
+
+Inside, a few lines of bootstrap set the resource limits (address space, file
+size, open files, processes, no core dumps) and, when the runtime runs as
+root, drop to an unprivileged uid so that the process limit applies (the
+kernel exempts root from it) before ipykernel starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+MNT_DATA = "/mnt/data"
+KERNEL_RUN_DIR = "/run/kernel"
+NOBODY = 65534
+
+# Runs inside the sandbox: limits, then (as root) drop privileges, then the kernel.
+BOOTSTRAP = """\
+import json, os, resource, sys
+config = json.loads(sys.argv[1])
+for name, value in config["limits"].items():
+    resource.setrlimit(getattr(resource, name), (value, value))
+if config["uid"] is not None:
+    os.setgroups([])
+    os.setresgid(config["gid"], config["gid"], config["gid"])
+    os.setresuid(config["uid"], config["uid"], config["uid"])
+sys.argv = ["ipykernel", *config["argv"]]
+from ipykernel.kernelapp import launch_new_instance
+launch_new_instance()
+"""
+
+
+class SandboxUnavailable(RuntimeError):
+    """bubblewrap is missing or cannot create namespaces here."""
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Per-kernel resource limits (setrlimit inside the sandbox, tmpfs size for /tmp)."""
+
+    memory_bytes: int = 2 << 30  # RLIMIT_AS: a memory bomb gets MemoryError
+    file_size_bytes: int = 256 << 20  # RLIMIT_FSIZE: a huge file stops at this size
+    open_files: int = 256  # RLIMIT_NOFILE
+    processes: int = 128  # RLIMIT_NPROC (tasks, threads included): a fork bomb stalls here
+    tmp_bytes: int = 256 << 20  # the private /tmp is a tmpfs in memory
+
+    def rlimits(self) -> dict[str, int]:
+        return {
+            "RLIMIT_AS": self.memory_bytes,
+            "RLIMIT_FSIZE": self.file_size_bytes,
+            "RLIMIT_NOFILE": self.open_files,
+            "RLIMIT_NPROC": self.processes,
+            "RLIMIT_CORE": 0,
+        }
+
+
+def find_bwrap() -> str | None:
+    return shutil.which("bwrap")
+
+
+def runs_as_root() -> bool:
+    return os.geteuid() == 0
+
+
+def sandbox_uid() -> int | None:
+    """The uid model code runs as: unchanged for a normal user, ``nobody`` when we are root."""
+    return NOBODY if runs_as_root() else None
+
+
+def python_roots() -> list[Path]:
+    """Directories the kernel's interpreter needs, read-only: the base prefix and the venv."""
+    roots = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve()}
+    return sorted(roots)
+
+
+def kernel_environment() -> dict[str, str]:
+    """The whole environment model code sees: nothing inherited from the runtime."""
+    venv_bin = str(Path(sys.prefix) / "bin")
+    return {
+        "PATH": f"{venv_bin}:/usr/local/bin:/usr/bin:/bin",
+        "HOME": "/tmp/home",
+        "TMPDIR": "/tmp",
+        "IPYTHONDIR": "/tmp/ipython",
+        "MPLCONFIGDIR": "/tmp/matplotlib",
+        "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
+        "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONNOUSERSITE": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+
+
+def _system_mounts() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    return args
+
+
+def _parent_dirs(paths: list[Path]) -> list[str]:
+    parents: list[Path] = []
+    for path in paths:
+        for parent in reversed(path.parents):
+            if parent != Path("/") and parent not in parents and str(parent) != "/usr" and not str(parent).startswith("/usr/"):
+                parents.append(parent)
+    args: list[str] = []
+    for parent in parents:
+        args += ["--perms", "0755", "--dir", str(parent)]
+    return args
+
+
+def sandbox_command(
+    *,
+    bwrap: str,
+    workdir: Path,
+    rundir: Path,
+    kernel_argv: list[str],
+    limits: SandboxLimits,
+) -> list[str]:
+    """The full argv: bwrap, its mounts and namespaces, then the bootstrap that starts ipykernel."""
+    uid = sandbox_uid()
+    if uid is None:
+        namespaces = ["--unshare-all"]
+    else:
+        # As root there is no user namespace to unshare usefully (uid 0 outside is exempt
+        # from RLIMIT_NPROC); the bootstrap keeps only setuid/setgid, and drops to nobody.
+        namespaces = [
+            "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+        ]  # fmt: skip
+    args = [bwrap, *namespaces, "--die-with-parent", "--new-session", "--clearenv"]
+    for name, value in kernel_environment().items():
+        args += ["--setenv", name, value]
+    args += _system_mounts()
+    roots = python_roots()
+    # bwrap creates missing parents 0700 when run as root: make them traversable first.
+    args += _parent_dirs([*roots, Path(MNT_DATA), Path(KERNEL_RUN_DIR), Path("/etc/fonts")])
+    for root in roots:
+        args += ["--ro-bind", str(root), str(root)]
+    args += ["--ro-bind-try", "/etc/fonts", "/etc/fonts"]  # fontconfig, for matplotlib
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
+    args += ["--bind", str(workdir), MNT_DATA, "--bind", str(rundir), KERNEL_RUN_DIR]
+    args += ["--chdir", MNT_DATA]
+    config = {
+        "limits": limits.rlimits(),
+        "uid": uid,
+        "gid": uid,
+        "argv": kernel_argv,
+    }
+    return [*args, "--", sys.executable, "-c", BOOTSTRAP, json.dumps(config)]
+
+
+def check_bwrap(bwrap: str) -> None:
+    """Fail early, with the reason, when bwrap cannot build a sandbox on this machine."""
+    import subprocess
+
+    probe = [bwrap, "--unshare-all", "--die-with-parent", *_system_mounts(), "--", "/bin/true"]
+    if runs_as_root():
+        probe = [bwrap, "--unshare-pid", "--unshare-net", *_system_mounts(), "--", "/bin/true"]
+    result = subprocess.run(probe, capture_output=True, text=True, timeout=30, check=False)
+    if result.returncode != 0:
+        raise SandboxUnavailable(
+            f"bubblewrap cannot create a sandbox here: {result.stderr.strip() or result.returncode}"
+        )
+
+
+def describe(limits: SandboxLimits) -> dict[str, int]:
+    return asdict(limits)
