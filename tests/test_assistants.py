@@ -113,7 +113,7 @@ def test_bad_list_parameters(client: Client, params: dict[str, object], param: s
         ({"top_p": -0.1}, "top_p"),
         ({"response_format": {"type": "yaml"}}, "response_format"),
         ({"tools": [{"type": "browser"}]}, "tools"),
-        ({"tools": [{"type": "code_interpreter"}]}, "tools"),
+        ({"tools": [{"type": "code_interpreter", "extra": 1}]}, "tools"),
         ({"model": ""}, "model"),
     ],
 )

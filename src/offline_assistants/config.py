@@ -13,6 +13,11 @@ Environment variables:
 - ``OFFLINE_ASSISTANTS_THREADS``     CPU threads for the engine; default: all cores.
 - ``OFFLINE_ASSISTANTS_N_CTX``       context window cap in tokens; default 8192 (never above the model's).
 - ``OFFLINE_ASSISTANTS_RUN_EXPIRY_SECONDS``  how long a run waits for tool outputs; default 600.
+- ``OFFLINE_ASSISTANTS_CODE_TIMEOUT``        seconds a Code Interpreter cell may run; default 30.
+- ``OFFLINE_ASSISTANTS_KERNEL_IDLE_SECONDS`` a thread's kernel shuts down after this idle time; 900.
+- ``OFFLINE_ASSISTANTS_KERNEL_POOL``         kernels kept started in advance; default 1.
+- ``OFFLINE_ASSISTANTS_UNSANDBOXED_CODE``    ``1`` lets model-written code run WITHOUT a sandbox
+                                             where bubblewrap is unavailable (e.g. macOS). Unsafe.
 """
 
 from __future__ import annotations
@@ -56,10 +61,19 @@ class Settings:
     message_flush_interval: float = 1.0
     # How long a run waits in requires_action for tool outputs before it expires.
     run_expiry_seconds: int = 600
+    # Code Interpreter: per-cell wall clock, idle kernel shutdown, warm pool, sandbox opt-out.
+    code_timeout_seconds: float = 30.0
+    kernel_idle_seconds: float = 900.0
+    kernel_pool_size: int = 1
+    unsandboxed_code: bool = False
 
     @property
     def database_path(self) -> Path:
         return self.data_dir / "offline-assistants.duckdb"
+
+    @property
+    def code_interpreter_dir(self) -> Path:
+        return self.data_dir / "code_interpreter"
 
     @classmethod
     def from_env(
@@ -92,4 +106,8 @@ class Settings:
             n_threads=max(1, threads),
             n_ctx=max(256, ctx),
             run_expiry_seconds=max(1, expiry),
+            code_timeout_seconds=float(env.get("OFFLINE_ASSISTANTS_CODE_TIMEOUT") or 30.0),
+            kernel_idle_seconds=float(env.get("OFFLINE_ASSISTANTS_KERNEL_IDLE_SECONDS") or 900.0),
+            kernel_pool_size=int(env.get("OFFLINE_ASSISTANTS_KERNEL_POOL") or 1),
+            unsandboxed_code=env.get("OFFLINE_ASSISTANTS_UNSANDBOXED_CODE", "") == "1",
         )

@@ -69,9 +69,7 @@ class Files:
     def __init__(self, runtime: Runtime) -> None:
         self._service = runtime.files
 
-    def create(
-        self, *, file: FileInput, purpose: str, expires_after: Any = None
-    ) -> FileObject:
+    def create(self, *, file: FileInput, purpose: str, expires_after: Any = None) -> FileObject:
         name, data = read_upload(file)
         return self._service.create(
             data=data, filename=name, purpose=purpose, expires_after=expires_after

@@ -28,11 +28,15 @@ from ..engine import Engine, EngineCache, FunctionSpec, Grammar, ToolChoice, res
 from ..engine.grammar import GrammarBuilder
 from ..ids import new_id
 from ..store import Store
+from ..tools.code_interpreter import CODE_FUNCTION
+from .code_calls import CODE_SPEC, CodeCalls, code_arguments
 from .context import build_prompt, conversation
 from .journal import RunJournal, now, updated
 from .turn import Draft, RuntimeShutDown, Turn, TurnResult, TurnRunner, with_text
 
 log = logging.getLogger(__name__)
+# Code rounds per run before the model must answer in words (it loops on errors otherwise).
+MAX_CODE_ROUNDS = 4
 
 
 class RunExecutor:
@@ -44,8 +48,10 @@ class RunExecutor:
         settings: Settings,
         cancel_requested: Callable[[str], bool],
         stopping: Callable[[], bool],
+        code: CodeCalls | None = None,
     ) -> None:
         self.store = store
+        self.code = code
         self.journal = journal
         self.engines = engines
         self.settings = settings
@@ -92,12 +98,21 @@ class RunExecutor:
         if choice.mode in ("required", "function") and any(s.type == "tool_calls" for s in steps):
             choice = ToolChoice("auto")  # the call was made; now the model may answer
         functions = run_functions(run) if choice.mode != "none" else []
+        instructions = options.additional_instructions
+        if self.code is not None and has_code_interpreter(run):
+            code_rounds = sum(1 for s in steps if _is_code_step(s))
+            if choice.mode != "none" and code_rounds < MAX_CODE_ROUNDS:
+                functions.append(CODE_SPEC)
+            elif choice.mode == "function" and choice.function == CODE_FUNCTION:
+                choice = ToolChoice("auto")
+            listed = self.code.instructions(self.code.input_files(run))
+            instructions = "\n\n".join(p for p in (instructions, listed) if p) or None
         history = conversation(
             self.store.messages.in_thread_with_seq(run.thread_id),
             thread_steps,
             run.id,
         )
-        prompt = build_prompt(engine, run, options.additional_instructions, history, functions)
+        prompt = build_prompt(engine, run, instructions, history, functions)
         used = usage_so_far(steps)
         if prompt is None:
             self._finish(run.id, None, "incomplete", used, reason="max_prompt_tokens")
@@ -121,7 +136,15 @@ class RunExecutor:
         if current is not None and current.status == "cancelling":
             result.outcome = "cancelled"  # cancelled while the last tokens were generated
         if result.outcome == "calls":
-            self._require_action(run, result)
+            ran_code = self._run_code(run, result)
+            if result.calls:
+                self._require_action(run, result)
+            elif ran_code:
+                current = self.store.runs.get(run.id)
+                if current is not None and current.status == "in_progress":
+                    self._turn(current, opened)  # the model reads the output and goes on
+                else:
+                    self._settle_unstarted(run.id)  # cancelled while the code ran
         elif result.outcome == "cancelled":
             self._finish(run.id, result.draft, "cancelled", total, turn=result)
         elif result.outcome == "length":
@@ -135,6 +158,21 @@ class RunExecutor:
             )
         else:
             self._finish(run.id, result.draft, "completed", total, turn=result)
+
+    def _run_code(self, run: Run, result: TurnResult) -> bool:
+        """Execute the turn's code calls (if any) as a completed step; False when there were none.
+
+        Function calls made in the same turn stay in ``result.calls`` for requires_action
+        (their step then carries no usage: the code step has the turn's).
+        """
+        codes = [code_arguments(args) for name, args in result.calls if name == CODE_FUNCTION]
+        if not codes or self.code is None:
+            return False
+        usage = _usage(result.prompt_tokens, result.completion_tokens)
+        self.code.execute(run, codes, usage, self.settings.code_timeout_seconds)
+        result.calls = [(name, args) for name, args in result.calls if name != CODE_FUNCTION]
+        result.prompt_tokens = result.completion_tokens = 0
+        return True
 
     def _grammar(
         self, engine: Engine, run: Run, choice: ToolChoice, functions: list[FunctionSpec]
@@ -194,6 +232,8 @@ class RunExecutor:
 
     def _close_draft(self, run_id: str, draft: Draft, status: str, usage: dict[str, int]) -> None:
         message = with_text(draft.message, "".join(draft.text))
+        if self.code is not None:
+            message = self.code.finish_message(run_id, message)
         if status == "completed":
             message = updated(message, status="completed", completed_at=now())
         else:
@@ -214,6 +254,8 @@ class RunExecutor:
     def fail(self, run_id: str, reason: str, draft: Draft | None = None) -> None:
         """Close the run as failed with ``last_error``; never raises."""
         error = {"code": "server_error", "message": reason}
+        if self.code is not None:
+            self.code.forget(run_id)
         try:
             with self.store.db.transaction():
                 if draft is not None and draft.message.status == "in_progress":
@@ -292,6 +334,8 @@ def tool_choice(run: Run) -> ToolChoice:
         return ToolChoice(choice)
     if choice.type == "function" and choice.function is not None:
         return ToolChoice("function", choice.function.name)
+    if choice.type == "code_interpreter":
+        return ToolChoice("function", CODE_FUNCTION)
     return ToolChoice("auto")
 
 
@@ -306,6 +350,17 @@ def run_functions(run: Run) -> list[FunctionSpec]:
         for tool in run.tools
         if tool.type == "function"
     ]
+
+
+def has_code_interpreter(run: Run) -> bool:
+    return any(tool.type == "code_interpreter" for tool in run.tools)
+
+
+def _is_code_step(step: RunStep) -> bool:
+    details = step.step_details
+    return details.type == "tool_calls" and any(
+        call.type == "code_interpreter" for call in details.tool_calls
+    )
 
 
 def response_grammar(run: Run) -> Grammar | None:

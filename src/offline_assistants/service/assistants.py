@@ -133,5 +133,7 @@ class AssistantService:
         if "tools" in given:
             out["tools"] = check_tools(given["tools"])
         if "tool_resources" in given:
-            check_tool_resources(given["tool_resources"])
+            out["tool_resources"] = check_tool_resources(
+                given["tool_resources"], self.store.files.exists
+            )
         return out

@@ -34,7 +34,9 @@ class FileService:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def create(self, *, data: Any, filename: Any, purpose: Any, expires_after: Any = None) -> FileObject:
+    def create(
+        self, *, data: Any, filename: Any, purpose: Any, expires_after: Any = None
+    ) -> FileObject:
         if purpose not in UPLOAD_PURPOSES:
             raise InvalidRequestError(
                 f"Invalid 'purpose': {purpose!r}; expected one of {', '.join(UPLOAD_PURPOSES)}.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from openai.types.beta.assistant_response_format_option import AssistantResponseFormatOption
@@ -12,12 +13,14 @@ from openai.types.beta.threads.run import TruncationStrategy
 
 from ..engine.grammar import GrammarBuilder, UnsupportedSchema
 from ..errors import InvalidRequestError
+from ..tools.code_interpreter import CODE_FUNCTION
 from .validation import validate_as
 
 MAX_MESSAGE_CHARS = 256_000
 MAX_TOOLS = 128
 KNOWN_TOOL_TYPES = ("function", "code_interpreter", "file_search")
 FUNCTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+MAX_CODE_FILES = 20
 
 
 def parse_content(content: Any, param: str = "content") -> list[MessageContent]:
@@ -78,7 +81,7 @@ def parse_response_format(value: Any, param: str = "response_format") -> Any:
 
 
 def check_tools(tools: Any, param: str = "tools") -> list[Any]:
-    """Function tools, validated (names, schemas the grammar can enforce); other types later."""
+    """Function tools (names, schemas the grammar can enforce) and code_interpreter."""
     if tools is None:
         return []
     if not isinstance(tools, list | tuple):
@@ -88,22 +91,32 @@ def check_tools(tools: Any, param: str = "tools") -> list[Any]:
             f"Invalid '{param}': at most {MAX_TOOLS} tools, got {len(tools)}.", param=param
         )
     names: set[str] = set()
-    checked = []
+    checked: list[Any] = []
     for index, tool in enumerate(tools):
         where = f"{param}[{index}]"
-        kind = tool.get("type") if isinstance(tool, dict) else getattr(tool, "type", None)
+        if not isinstance(tool, dict):
+            tool = tool.model_dump(by_alias=True, exclude_none=True)
+        kind = tool.get("type")
         if kind not in KNOWN_TOOL_TYPES:
             raise InvalidRequestError(
                 f"Invalid '{where}.type': expected one of {', '.join(KNOWN_TOOL_TYPES)}.",
                 param=param,
             )
-        if kind != "function":
+        if kind == "file_search":
             raise InvalidRequestError(
-                f"Tool type '{kind}' is not available in this version of offline-assistants yet.",
+                "Tool type 'file_search' is not available in this version of offline-assistants yet.",
                 param=param,
                 code="unsupported_tool",
             )
-        tool = tool if isinstance(tool, dict) else tool.model_dump(by_alias=True, exclude_none=True)
+        if kind == "code_interpreter":
+            if set(tool) != {"type"}:
+                raise InvalidRequestError(
+                    f"Invalid '{where}': a code_interpreter tool has no other fields.", param=param
+                )
+            if any(t.type == "code_interpreter" for t in checked):
+                continue  # listed twice: one is enough
+            checked.append(validate_as(AssistantTool, {"type": "code_interpreter"}, param))
+            continue
         function = check_function(tool.get("function"), f"{where}.function", param)
         if function["name"] in names:
             raise InvalidRequestError(
@@ -113,6 +126,12 @@ def check_tools(tools: Any, param: str = "tools") -> list[Any]:
         names.add(function["name"])
         checked.append(
             validate_as(AssistantTool, {"type": "function", "function": function}, param)
+        )
+    if CODE_FUNCTION in names and any(t.type == "code_interpreter" for t in checked):
+        raise InvalidRequestError(
+            f"Invalid '{param}': the function name '{CODE_FUNCTION}' is reserved for the "
+            "code_interpreter tool; rename the function.",
+            param=param,
         )
     return checked
 
@@ -155,18 +174,26 @@ def check_function(function: Any, where: str, param: str) -> dict[str, Any]:
 
 
 def check_tool_choice(choice: Any, tools: list[Any], param: str = "tool_choice") -> Any:
-    """none | auto | required | {"type": "function", "function": {"name": ...}} among ``tools``."""
+    """none | auto | required | a named function | {"type": "code_interpreter"}, among ``tools``."""
     names = {t.function.name for t in tools if t.type == "function"}
+    has_code = any(t.type == "code_interpreter" for t in tools)
     if choice is None:
         return "auto"
     if choice in ("none", "auto"):
         return choice
     if choice == "required":
-        if not names:
+        if not names and not has_code:
             raise InvalidRequestError(
-                "Invalid 'tool_choice': 'required' needs at least one function tool.", param=param
+                "Invalid 'tool_choice': 'required' needs at least one tool.", param=param
             )
         return choice
+    if isinstance(choice, dict) and choice.get("type") == "code_interpreter":
+        if not has_code:
+            raise InvalidRequestError(
+                "Invalid 'tool_choice': the code_interpreter tool is not among the tools.",
+                param=param,
+            )
+        return {"type": "code_interpreter"}
     if isinstance(choice, dict) and choice.get("type") == "function":
         name = (choice.get("function") or {}).get("name")
         if name not in names:
@@ -175,21 +202,95 @@ def check_tool_choice(choice: Any, tools: list[Any], param: str = "tool_choice")
             )
         return {"type": "function", "function": {"name": name}}
     raise InvalidRequestError(
-        f"Invalid 'tool_choice': {choice!r}; expected 'none', 'auto', 'required' or "
-        '{"type": "function", "function": {"name": ...}}.',
+        f"Invalid 'tool_choice': {choice!r}; expected 'none', 'auto', 'required', "
+        '{"type": "code_interpreter"} or {"type": "function", "function": {"name": ...}}.',
         param=param,
     )
 
 
-def check_tool_resources(value: Any, param: str = "tool_resources") -> None:
-    if value in (None, {}):
-        return None
-    raise InvalidRequestError(
-        f"Invalid '{param}': tool resources (files, vector stores) are not available in this "
-        "version of offline-assistants yet.",
-        param=param,
-        code="unsupported_tool",
-    )
+def check_tool_resources(
+    value: Any, file_exists: Callable[[str], bool], param: str = "tool_resources"
+) -> dict[str, Any]:
+    """``{"code_interpreter": {"file_ids": [...]}}`` with files that exist; file_search later."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise InvalidRequestError(f"Invalid '{param}': expected an object.", param=param)
+    unknown = set(value) - {"code_interpreter", "file_search"}
+    if unknown:
+        raise InvalidRequestError(
+            f"Invalid '{param}': unknown field '{sorted(unknown)[0]}'.", param=param
+        )
+    if value.get("file_search"):
+        raise InvalidRequestError(
+            f"Invalid '{param}.file_search': file_search is not available in this version of "
+            "offline-assistants yet.",
+            param=param,
+            code="unsupported_tool",
+        )
+    code = value.get("code_interpreter")
+    if code is None:
+        return {}
+    where = f"{param}.code_interpreter"
+    if not isinstance(code, dict) or set(code) - {"file_ids"}:
+        raise InvalidRequestError(
+            f"Invalid '{where}': expected {{\"file_ids\": [...]}}.", param=param
+        )
+    file_ids = code.get("file_ids") or []
+    if not isinstance(file_ids, list) or len(file_ids) > MAX_CODE_FILES:
+        raise InvalidRequestError(
+            f"Invalid '{where}.file_ids': a list of at most {MAX_CODE_FILES} file ids.", param=param
+        )
+    for file_id in file_ids:
+        if not isinstance(file_id, str) or not file_exists(file_id):
+            raise InvalidRequestError(
+                f"Invalid '{where}.file_ids': no file with id {file_id!r}.", param=param
+            )
+    return {"code_interpreter": {"file_ids": list(dict.fromkeys(file_ids))}}
+
+
+def check_attachments(
+    value: Any, file_exists: Callable[[str], bool], param: str = "attachments"
+) -> list[dict[str, Any]]:
+    """Message attachments: files for the code_interpreter tool (file_search later)."""
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_CODE_FILES:
+        raise InvalidRequestError(
+            f"Invalid '{param}': a list of at most {MAX_CODE_FILES} attachments.", param=param
+        )
+    checked = []
+    for index, item in enumerate(value):
+        where = f"{param}[{index}]"
+        if not isinstance(item, dict) or set(item) - {"file_id", "tools"}:
+            raise InvalidRequestError(
+                f'Invalid \'{where}\': expected {{"file_id": ..., "tools": [...]}}.', param=param
+            )
+        file_id = item.get("file_id")
+        if not isinstance(file_id, str) or not file_exists(file_id):
+            raise InvalidRequestError(
+                f"Invalid '{where}.file_id': no file with id {file_id!r}.", param=param
+            )
+        tools = item.get("tools") or []
+        if not isinstance(tools, list) or any(
+            not isinstance(t, dict) or t.get("type") not in ("code_interpreter", "file_search")
+            for t in tools
+        ):
+            raise InvalidRequestError(
+                f'Invalid \'{where}.tools\': a list of {{"type": "code_interpreter"}} tools.',
+                param=param,
+            )
+        if any(t["type"] == "file_search" for t in tools):
+            raise InvalidRequestError(
+                f"Invalid '{where}.tools': file_search is not available in this version of "
+                "offline-assistants yet.",
+                param=param,
+                code="unsupported_tool",
+            )
+        checked.append(
+            {"file_id": file_id, "tools": [{"type": "code_interpreter"}] if tools else []}
+        )
+    return checked
 
 
 def parse_truncation(value: Any, param: str = "truncation_strategy") -> TruncationStrategy:

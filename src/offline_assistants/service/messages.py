@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from openai.types.beta.threads.message import Message
@@ -11,7 +12,7 @@ from ..errors import ConflictError, InvalidRequestError, NotFoundError
 from ..ids import new_id
 from ..runs.journal import now, updated
 from ..store import Slice, Store
-from .formats import parse_content
+from .formats import check_attachments, parse_content
 from .validation import check_list_params, check_metadata
 
 
@@ -23,19 +24,13 @@ def new_user_message(
     attachments: Any = None,
     metadata: Any = None,
     param: str = "",
+    file_exists: Callable[[str], bool] = lambda _: False,
 ) -> Message:
     """A validated message ready to store (``param`` prefixes errors, e.g. ``messages[2].``)."""
     if role not in ("user", "assistant"):
         raise InvalidRequestError(
             f"Invalid '{param}role': {role!r}; expected 'user' or 'assistant'.",
             param=f"{param}role",
-        )
-    if attachments:
-        raise InvalidRequestError(
-            f"Invalid '{param}attachments': file attachments are not available in this version of "
-            "offline-assistants yet.",
-            param=f"{param}attachments",
-            code="unsupported_tool",
         )
     return Message.model_validate(
         {
@@ -45,7 +40,7 @@ def new_user_message(
             "thread_id": thread_id,
             "role": role,
             "content": parse_content(content, f"{param}content"),
-            "attachments": [],
+            "attachments": check_attachments(attachments, file_exists, f"{param}attachments"),
             "metadata": check_metadata(metadata, f"{param}metadata"),
             "status": "completed",
             "completed_at": None,
@@ -73,7 +68,12 @@ class MessageService:
         metadata: Any = None,
     ) -> Message:
         message = new_user_message(
-            thread_id, role=role, content=content, attachments=attachments, metadata=metadata
+            thread_id,
+            role=role,
+            content=content,
+            attachments=attachments,
+            metadata=metadata,
+            file_exists=self.store.files.exists,
         )
         with self.store.db.transaction():
             self._thread(thread_id)

@@ -7,6 +7,7 @@ defaults. Nothing here touches the store beyond reading what it is given.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from openai.types.beta.assistant import Assistant
@@ -56,7 +57,9 @@ def check_parallel(value: Any) -> bool:
     return value
 
 
-def additional_messages(thread_id: str, value: Any) -> list[Message]:
+def additional_messages(
+    thread_id: str, value: Any, file_exists: Callable[[str], bool]
+) -> list[Message]:
     if not isinstance(value, list | tuple):
         raise InvalidRequestError(
             "Invalid 'additional_messages': expected a list of messages.",
@@ -73,6 +76,7 @@ def additional_messages(thread_id: str, value: Any) -> list[Message]:
                 attachments=item.get("attachments"),
                 metadata=item.get("metadata"),
                 param=f"additional_messages[{index}].",
+                file_exists=file_exists,
             )
         )
     return messages

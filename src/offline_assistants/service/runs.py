@@ -222,7 +222,9 @@ class RunService:
             ),
             include=check_include(p.get("include", [])),
         )
-        extra = additional_messages(thread_id, p.get("additional_messages", []))
+        extra = additional_messages(
+            thread_id, p.get("additional_messages", []), self.store.files.exists
+        )
         created = now()
         run = Run.model_validate(
             {

@@ -9,18 +9,23 @@ worker. ``close()`` stops the worker and releases the data directory.
 
 from __future__ import annotations
 
+import logging
 import os
 
 from ..config import Settings
 from ..engine import EngineCache, EngineFactory, llama_factory
 from ..runs import EventBus, RunExecutor, RunJournal, RunWorker, recover_interrupted_runs
+from ..runs.code_calls import CodeCalls
 from ..store import Store
+from ..tools.code_interpreter import KernelSessions, SessionSettings
 from .assistants import AssistantService
 from .files import FileService
 from .messages import MessageService
 from .runs import RunService
 from .steps import StepService
 from .threads import ThreadService
+
+log = logging.getLogger(__name__)
 
 
 class Runtime:
@@ -40,6 +45,7 @@ class Runtime:
             self.runs = RunService(self.store, settings, self.journal, self.worker, self.threads)
             self.steps = StepService(self.store)
             self.files = FileService(self.store)
+            self.kernels = kernel_sessions(settings)
             self.worker.start(
                 RunExecutor(
                     self.store,
@@ -48,6 +54,9 @@ class Runtime:
                     settings,
                     cancel_requested=self.worker.cancel_requested,
                     stopping=self.worker.stopping,
+                    code=CodeCalls(
+                        self.store, self.journal, self.files.create_output, self.kernels
+                    ),
                 )
             )
         except BaseException:
@@ -60,4 +69,22 @@ class Runtime:
             return
         self._closed = True
         self.worker.stop()
+        self.kernels.close()
         self.store.close()
+
+
+def kernel_sessions(settings: Settings) -> KernelSessions:
+    if settings.unsandboxed_code:
+        log.warning(
+            "OFFLINE_ASSISTANTS_UNSANDBOXED_CODE=1: the Code Interpreter runs model-written code "
+            "WITHOUT a sandbox, with this process's rights (files, network, everything)."
+        )
+    return KernelSessions(
+        settings.code_interpreter_dir,
+        SessionSettings(
+            cell_timeout=settings.code_timeout_seconds,
+            idle_seconds=settings.kernel_idle_seconds,
+            pool_size=settings.kernel_pool_size,
+            sandboxed=not settings.unsandboxed_code,
+        ),
+    )

@@ -27,13 +27,12 @@ class ThreadService:
         self, *, messages: Any = None, metadata: Any = None, tool_resources: Any = None
     ) -> tuple[Thread, list[Message]]:
         """A validated thread and its initial messages, not yet stored."""
-        check_tool_resources(tool_resources)
         thread = Thread(
             id=new_id("thread"),
             object="thread",
             created_at=now(),
             metadata=check_metadata(metadata),
-            tool_resources={},  # type: ignore[arg-type]
+            tool_resources=check_tool_resources(tool_resources, self.store.files.exists),  # type: ignore[arg-type]
         )
         items = list(messages or [])
         if len(items) > MAX_INITIAL_MESSAGES:
@@ -61,6 +60,7 @@ class ThreadService:
                     attachments=item.get("attachments"),
                     metadata=item.get("metadata"),
                     param=f"messages[{index}].",
+                    file_exists=self.store.files.exists,
                 )
             )
         return thread, built
@@ -88,11 +88,17 @@ class ThreadService:
 
     def update(self, thread_id: str, *, metadata: Any = None, tool_resources: Any = None) -> Thread:
         checked = check_metadata(metadata) if metadata is not None else None
-        check_tool_resources(tool_resources)
+        resources = (
+            None
+            if tool_resources is None
+            else check_tool_resources(tool_resources, self.store.files.exists)
+        )
         with self.store.db.transaction():
             thread = self.retrieve(thread_id)
             if checked is not None:
                 thread = updated(thread, metadata=checked)
+            if resources is not None:
+                thread = updated(thread, tool_resources=resources)
             self.store.threads.update(thread)
         return thread
 

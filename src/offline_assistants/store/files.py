@@ -47,6 +47,9 @@ class FileRepository:
     def get(self, file_id: str) -> FileObject | None:
         return self.table.get(file_id)
 
+    def exists(self, file_id: str) -> bool:
+        return self.table.get_column(file_id, "id") is not None
+
     def read(self, file_id: str) -> bytes:
         return self.path(file_id).read_bytes()
 

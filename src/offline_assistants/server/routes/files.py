@@ -23,7 +23,9 @@ async def create(request: Request) -> JSONResponse:
         raise InvalidRequestError(
             f"Could not parse the multipart/form-data body: {exc}. Send 'file' and 'purpose'."
         ) from None
-    unknown = sorted(set(form) - {"file", "purpose", "expires_after[anchor]", "expires_after[seconds]"})
+    unknown = sorted(
+        set(form) - {"file", "purpose", "expires_after[anchor]", "expires_after[seconds]"}
+    )
     if unknown:
         raise InvalidRequestError(
             f"Unrecognized request argument supplied: {unknown[0]}", param=unknown[0]

@@ -83,7 +83,10 @@ class OutputCollector:
         self.dropped_chars += max(0, len(text) - room)
 
     def _image(self, encoded: str) -> None:
-        if len(self.images) >= self.limits.max_images or len(encoded) > self.limits.max_image_bytes * 4 // 3 + 4:
+        if (
+            len(self.images) >= self.limits.max_images
+            or len(encoded) > self.limits.max_image_bytes * 4 // 3 + 4
+        ):
             self.dropped_images += 1
             return
         try:

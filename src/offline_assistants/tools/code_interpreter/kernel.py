@@ -36,7 +36,7 @@ from typing import Any
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
-from .execution import Execution, OutputCollector, OutputLimits
+from .execution import Execution, OutputCollector, OutputLimits, Status
 from .sandbox import (
     KERNEL_RUN_DIR,
     SandboxLimits,
@@ -44,6 +44,8 @@ from .sandbox import (
     find_bwrap,
     sandbox_command,
     sandbox_uid,
+    unsandboxed_command,
+    unsandboxed_environment,
 )
 from .workdir import CollectLimits, changed_files, snapshot
 
@@ -66,14 +68,17 @@ class SandboxedKernel:
         output_limits: OutputLimits | None = None,
         collect_limits: CollectLimits | None = None,
         preload: str = "",
+        sandboxed: bool = True,
     ) -> None:
         bwrap = find_bwrap()
-        if bwrap is None:
+        if bwrap is None and sandboxed:
             raise SandboxUnavailable(
                 "The Code Interpreter needs bubblewrap (bwrap) to sandbox model-written code: "
-                "install it (Debian/Ubuntu: apt-get install bubblewrap)."
+                "install it (Debian/Ubuntu: apt-get install bubblewrap), or, knowing that the "
+                "model's code then runs with your rights, set OFFLINE_ASSISTANTS_UNSANDBOXED_CODE=1."
             )
-        self.bwrap = bwrap
+        self.bwrap = bwrap or ""
+        self.sandboxed = sandboxed
         self.workdir = workdir
         self.limits = limits or SandboxLimits()
         self.output_limits = output_limits or OutputLimits()
@@ -88,7 +93,7 @@ class SandboxedKernel:
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        uid = sandbox_uid()
+        uid = sandbox_uid() if self.sandboxed else None
         if uid is not None:
             os.chown(self.workdir, uid, uid)
         self._home = Path(tempfile.mkdtemp(prefix="oa-kernel-"))
@@ -96,32 +101,40 @@ class SandboxedKernel:
         rundir.mkdir(mode=0o700)
         if uid is not None:
             os.chown(rundir, uid, uid)
-        inside = Path(KERNEL_RUN_DIR)
-        info: dict[str, Any]
-        _, info = write_connection_file(
+        inside = Path(KERNEL_RUN_DIR) if self.sandboxed else rundir
+        _, written = write_connection_file(
             str(rundir / "connection.json"), transport="ipc", ip=str(inside / "k")
-        )  # type: ignore[assignment]
+        )
+        info: dict[str, Any] = dict(written)
         if uid is not None:
             os.chown(rundir / "connection.json", uid, uid)
-        argv = sandbox_command(
-            bwrap=self.bwrap,
-            workdir=self.workdir,
-            rundir=rundir,
-            kernel_argv=[
-                "-f", f"{KERNEL_RUN_DIR}/connection.json",
-                "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True",
-            ],  # fmt: skip
-            limits=self.limits,
-        )
+        kernel_argv = [
+            "-f", f"{inside}/connection.json",
+            "--HistoryManager.enabled=False", "--IPKernelApp.quiet=True",
+        ]  # fmt: skip
+        env: dict[str, str] | None = None
+        if self.sandboxed:
+            argv = sandbox_command(
+                bwrap=self.bwrap,
+                workdir=self.workdir,
+                rundir=rundir,
+                kernel_argv=kernel_argv,
+                limits=self.limits,
+            )
+        else:
+            argv = unsandboxed_command(kernel_argv, self.limits)
+            env = unsandboxed_environment(self._home)
         self.process = subprocess.Popen(  # noqa: S603 - our own argv, no shell
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             start_new_session=True,
+            cwd=self.workdir,
+            env=env,
         )
         client = BlockingKernelClient()
-        client.load_connection_info({**info, "ip": str(rundir / "k")})
+        client.load_connection_info({**info, "ip": str(rundir / "k")})  # type: ignore[typeddict-item]
         self.client = client
         try:
             self._wait_ready(rundir, info)
@@ -137,7 +150,9 @@ class SandboxedKernel:
     def _wait_ready(self, rundir: Path, info: dict[str, Any]) -> None:
         assert self.client is not None and self.process is not None
         deadline = time.monotonic() + START_TIMEOUT
-        sockets = [rundir / f"k-{info[name]}" for name in ("shell_port", "iopub_port", "control_port")]
+        sockets = [
+            rundir / f"k-{info[name]}" for name in ("shell_port", "iopub_port", "control_port")
+        ]
         while not all(path.exists() for path in sockets):
             self._check_process("starting")
             if time.monotonic() > deadline:
@@ -157,7 +172,9 @@ class SandboxedKernel:
         # The control channel is connected once it has answered.
         request = self.client.session.msg("kernel_info_request")
         self.client.control_channel.send(request)
-        self._reply(request["header"]["msg_id"], self.client.get_control_msg, deadline - time.monotonic())
+        self._reply(
+            request["header"]["msg_id"], self.client.get_control_msg, deadline - time.monotonic()
+        )
 
     def _check_process(self, doing: str) -> None:
         assert self.process is not None
@@ -167,7 +184,9 @@ class SandboxedKernel:
             if self.process.stderr is not None:
                 err = self.process.stderr.read() or b""
             detail = err.decode(errors="replace").strip()[-2000:]
-            raise KernelError(f"The sandboxed kernel exited with code {code} while {doing}: {detail}")
+            raise KernelError(
+                f"The sandboxed kernel exited with code {code} while {doing}: {detail}"
+            )
 
     @property
     def alive(self) -> bool:
@@ -239,7 +258,9 @@ class SandboxedKernel:
                 result.error += " and was interrupted"
         elif status == "died":
             code_ = self.process.poll() if self.process else None
-            result.error = f"The kernel died (exit code {code_}); it was restarted and its variables are gone"
+            result.error = (
+                f"The kernel died (exit code {code_}); it was restarted and its variables are gone"
+            )
             result.restarted = True
             self.restart()
         result.logs = collector.logs()
@@ -249,7 +270,7 @@ class SandboxedKernel:
                 result.logs += "".join(f"\n[file not collected: {note}]" for note in skipped)
         return result
 
-    def _follow(self, msg_id: str, collector: OutputCollector, deadline: float) -> str:
+    def _follow(self, msg_id: str, collector: OutputCollector, deadline: float) -> Status:
         """Read the cell's iopub messages until it is idle, times out or the kernel dies."""
         assert self.client is not None
         errored = False
@@ -275,7 +296,10 @@ class SandboxedKernel:
         assert self.client is not None
         request = self.client.session.msg("interrupt_request", content={})
         self.client.control_channel.send(request)
-        return self._follow(msg_id, collector, time.monotonic() + INTERRUPT_GRACE) in ("ok", "error")
+        return self._follow(msg_id, collector, time.monotonic() + INTERRUPT_GRACE) in (
+            "ok",
+            "error",
+        )
 
     def _drain_iopub(self) -> None:
         assert self.client is not None

@@ -28,7 +28,7 @@ import json
 import os
 import shutil
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 MNT_DATA = "/mnt/data"
@@ -129,7 +129,12 @@ def _parent_dirs(paths: list[Path]) -> list[str]:
     parents: list[Path] = []
     for path in paths:
         for parent in reversed(path.parents):
-            if parent != Path("/") and parent not in parents and str(parent) != "/usr" and not str(parent).startswith("/usr/"):
+            if (
+                parent != Path("/")
+                and parent not in parents
+                and str(parent) != "/usr"
+                and not str(parent).startswith("/usr/")
+            ):
                 parents.append(parent)
     args: list[str] = []
     for parent in parents:
@@ -179,19 +184,15 @@ def sandbox_command(
     return [*args, "--", sys.executable, "-c", BOOTSTRAP, json.dumps(config)]
 
 
-def check_bwrap(bwrap: str) -> None:
-    """Fail early, with the reason, when bwrap cannot build a sandbox on this machine."""
-    import subprocess
-
-    probe = [bwrap, "--unshare-all", "--die-with-parent", *_system_mounts(), "--", "/bin/true"]
-    if runs_as_root():
-        probe = [bwrap, "--unshare-pid", "--unshare-net", *_system_mounts(), "--", "/bin/true"]
-    result = subprocess.run(probe, capture_output=True, text=True, timeout=30, check=False)
-    if result.returncode != 0:
-        raise SandboxUnavailable(
-            f"bubblewrap cannot create a sandbox here: {result.stderr.strip() or result.returncode}"
-        )
+def unsandboxed_command(kernel_argv: list[str], limits: SandboxLimits) -> list[str]:
+    """The opt-in fallback where bwrap is unavailable: same limits, no isolation at all."""
+    config = {"limits": limits.rlimits(), "uid": None, "gid": None, "argv": kernel_argv}
+    return [sys.executable, "-c", BOOTSTRAP, json.dumps(config)]
 
 
-def describe(limits: SandboxLimits) -> dict[str, int]:
-    return asdict(limits)
+def unsandboxed_environment(private: Path) -> dict[str, str]:
+    """The minimal environment again, its scratch directories under ``private``."""
+    env = kernel_environment()
+    for name in ("HOME", "TMPDIR", "IPYTHONDIR", "MPLCONFIGDIR", "JUPYTER_RUNTIME_DIR"):
+        env[name] = str(private / "tmp" / name.lower())
+    return env

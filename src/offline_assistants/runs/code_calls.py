@@ -1,0 +1,241 @@
+"""Code Interpreter calls inside a run: files in, code executed, outputs recorded, files out.
+
+When the model calls ``code_interpreter`` (a function with one ``code``
+string, generated under the same grammar as any function call), the
+executor hands the calls here. Each one runs in the thread's kernel
+(``KernelSessions``); the run's files — the assistant's and the thread's
+``tool_resources.code_interpreter.file_ids`` and the thread's message
+attachments — are copied to ``/mnt/data`` first. Images become
+``assistants_output`` Files (``image`` outputs of the step); other files the
+code wrote become Files too, remembered for the run's message, which shows
+images as ``image_file`` blocks and cites files with ``file_path``
+annotations. The step is recorded completed with ``input`` and ``outputs``;
+errors in the code are outputs like any other, for the model to read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from openai.types.beta.threads.message import Message
+from openai.types.beta.threads.run import Run
+from openai.types.beta.threads.runs.run_step import RunStep
+from openai.types.file_object import FileObject
+
+from ..engine import FunctionSpec
+from ..ids import new_id
+from ..store import Store
+from ..tools.code_interpreter import CODE_FUNCTION, KernelSessions
+from ..tools.code_interpreter.workdir import safe_name
+from .journal import RunJournal, now, updated
+
+log = logging.getLogger(__name__)
+
+MAX_CODE_CHARS = 1200  # a cell the model writes; small models otherwise loop inside the string
+CODE_SPEC = FunctionSpec(
+    name=CODE_FUNCTION,
+    description=(
+        "Run Python code in a stateful Jupyter notebook and see its output. Files are in "
+        "/mnt/data. Print the values you need."
+    ),
+    parameters={
+        "type": "object",
+        "properties": {"code": {"type": "string", "maxLength": MAX_CODE_CHARS}},
+        "required": ["code"],
+        "additionalProperties": False,
+    },
+    strict=True,
+)
+PROMPT_OUTPUT_CHARS = 2000  # how much of a cell's output the model reads back
+
+
+@dataclass(frozen=True)
+class RunFile:
+    file_id: str
+    name: str  # its name under /mnt/data
+
+
+@dataclass
+class RunOutputs:
+    """Files the run's code wrote, to cite in its message."""
+
+    files: list[RunFile] = field(default_factory=list)
+
+
+class CodeCalls:
+    def __init__(
+        self,
+        store: Store,
+        journal: RunJournal,
+        create_output: Callable[[bytes, str], FileObject],
+        sessions: KernelSessions,
+    ) -> None:
+        self.store = store
+        self.journal = journal
+        self.create_output = create_output
+        self.sessions = sessions
+        self._outputs: dict[str, RunOutputs] = {}
+        self._placed: dict[str, set[str]] = {}  # thread → file ids copied into its kernel
+
+    def input_files(self, run: Run) -> list[RunFile]:
+        """The files the run's code may read, with their names under /mnt/data."""
+        ids: list[str] = []
+        assistant = self.store.assistants.get(run.assistant_id)
+        thread = self.store.threads.get(run.thread_id)
+        for owner in (assistant, thread):
+            resources = getattr(owner, "tool_resources", None)
+            code = getattr(resources, "code_interpreter", None)
+            ids += list(getattr(code, "file_ids", None) or [])
+        for message in self.store.messages.in_thread(run.thread_id):
+            for attachment in message.attachments or []:
+                if attachment.file_id and any(
+                    getattr(t, "type", None) == "code_interpreter" for t in attachment.tools or []
+                ):
+                    ids.append(attachment.file_id)
+        named: list[RunFile] = []
+        taken: set[str] = set()
+        for file_id in dict.fromkeys(ids):
+            file = self.store.files.get(file_id)
+            if file is None:
+                continue  # deleted since it was attached
+            name = safe_name(file.filename)
+            if name in taken:
+                name = f"{file_id}-{name}"
+            taken.add(name)
+            named.append(RunFile(file_id, name))
+        return named
+
+    def instructions(self, files: list[RunFile]) -> str:
+        if not files:
+            return ""
+        listed = "\n".join(f"- /mnt/data/{f.name}" for f in files)
+        return f"Files your code can read:\n{listed}"
+
+    def execute(
+        self, run: Run, codes: list[str], usage: dict[str, int], timeout: float | None
+    ) -> RunStep:
+        """Run each code string in the thread's kernel; record and return the completed step."""
+        self._place_inputs(run)
+        calls: list[dict[str, Any]] = []
+        for code in codes:
+            result = self.sessions.execute(run.thread_id, code, timeout)
+            outputs: list[dict[str, Any]] = []
+            logs = result.logs
+            if result.error and result.status in ("timeout", "died"):
+                logs += f"\n{result.error}\n"
+            if logs:
+                outputs.append({"type": "logs", "logs": logs})
+            for index, image in enumerate(result.images):
+                file = self.create_output(image, f"image-{index + 1}.png")
+                outputs.append({"type": "image", "image": {"file_id": file.id}})
+            for written in result.files:
+                file = self.create_output(written.data, written.name)
+                self._outputs.setdefault(run.id, RunOutputs()).files.append(
+                    RunFile(file.id, written.name)
+                )
+            calls.append(
+                {
+                    "id": new_id("call"),
+                    "type": "code_interpreter",
+                    "code_interpreter": {"input": code, "outputs": outputs},
+                }
+            )
+        step = RunStep.model_validate(
+            {
+                "id": new_id("step"),
+                "object": "thread.run.step",
+                "assistant_id": run.assistant_id,
+                "created_at": now(),
+                "completed_at": now(),
+                "run_id": run.id,
+                "thread_id": run.thread_id,
+                "status": "completed",
+                "type": "tool_calls",
+                "step_details": {"type": "tool_calls", "tool_calls": calls},
+                "usage": usage,
+            }
+        )
+        with self.store.db.transaction():
+            self.journal.step_created(step)
+        return step
+
+    def _place_inputs(self, run: Run) -> None:
+        if not self.sessions.has_session(run.thread_id):
+            self._placed.pop(run.thread_id, None)  # a new kernel: its /mnt/data is empty
+        placed = self._placed.setdefault(run.thread_id, set())
+        for item in self.input_files(run):
+            if item.file_id in placed:
+                continue
+            try:
+                data = self.store.files.read(item.file_id)
+            except FileNotFoundError:
+                continue
+            self.sessions.put_file(run.thread_id, item.name, data)
+            placed.add(item.file_id)
+
+    def finish_message(self, run_id: str, message: Message) -> Message:
+        """The run's answer with its images as image_file blocks and its files cited."""
+        outputs = self._outputs.pop(run_id, RunOutputs())
+        images = [
+            output.image.file_id
+            for step in self.store.steps.in_run(run_id)
+            if step.step_details.type == "tool_calls"
+            for call in step.step_details.tool_calls
+            if call.type == "code_interpreter"
+            for output in call.code_interpreter.outputs
+            if output.type == "image"
+        ]
+        if not images and not outputs.files:
+            return message
+        text = "".join(b.text.value for b in message.content if b.type == "text")
+        for item in outputs.files:
+            link = f"sandbox:/mnt/data/{item.name}"
+            if link not in text:
+                text += f"\n\n[{item.name}]({link})"
+        annotations = []
+        for item in outputs.files:
+            link = f"sandbox:/mnt/data/{item.name}"
+            start = text.find(link)
+            while start >= 0:
+                annotations.append(
+                    {
+                        "type": "file_path",
+                        "text": link,
+                        "start_index": start,
+                        "end_index": start + len(link),
+                        "file_path": {"file_id": item.file_id},
+                    }
+                )
+                start = text.find(link, start + len(link))
+        content: list[dict[str, Any]] = [
+            {"type": "image_file", "image_file": {"file_id": file_id}} for file_id in images
+        ]
+        content.append({"type": "text", "text": {"value": text, "annotations": annotations}})
+        return updated(message, content=content)
+
+    def forget(self, run_id: str) -> None:
+        self._outputs.pop(run_id, None)
+
+
+def code_arguments(arguments: dict[str, object]) -> str:
+    code = arguments.get("code")
+    return code if isinstance(code, str) else json.dumps(arguments)
+
+
+def prompt_output(outputs: list[Any]) -> str:
+    """A code call's outputs as the model reads them back: logs (head and tail), images named."""
+    parts: list[str] = []
+    for output in outputs:
+        if output.type == "logs":
+            parts.append(output.logs)
+        elif output.type == "image":
+            parts.append("[image]")
+    text = "\n".join(parts).strip() or "(no output)"
+    if len(text) > PROMPT_OUTPUT_CHARS:
+        half = PROMPT_OUTPUT_CHARS // 2
+        text = f"{text[:half]}\n[...]\n{text[-half:]}"
+    return text

@@ -1,0 +1,193 @@
+"""Kernel sessions: one sandboxed kernel per thread, a warm pool, and idle shutdown.
+
+``KernelSessions`` hands each thread its own kernel (state kept across the
+thread's runs, never shared between threads), taken from a small pool of
+kernels started in advance so that a new thread's first cell does not wait
+for a cold start. A maintenance thread refills the pool and shuts down
+kernels idle longer than the timeout (their work directories go with them;
+files the user needs were already turned into Files). Kernels are started
+from the maintenance thread or the run worker, both of which live as long as
+the kernels (``--die-with-parent`` follows the starting thread).
+
+Work directories live under ``<data dir>/code_interpreter/<kernel>``; what a
+killed runtime left there is removed at start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .execution import Execution
+from .kernel import SandboxedKernel
+from .sandbox import SandboxLimits, sandbox_uid
+from .workdir import place_file
+
+log = logging.getLogger(__name__)
+
+# Imported in every warm kernel so the first cell of a thread finds them loaded.
+PRELOAD = "import math, json, os, sys\nimport numpy\nimport matplotlib.pyplot\n"
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    cell_timeout: float = 30.0
+    idle_seconds: float = 900.0
+    pool_size: int = 1
+    sandboxed: bool = True
+    limits: SandboxLimits = field(default_factory=SandboxLimits)
+    preload: str = PRELOAD
+
+
+@dataclass
+class Session:
+    kernel: SandboxedKernel
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    last_used: float = field(default_factory=time.monotonic)
+
+
+class KernelSessions:
+    def __init__(self, root: Path, settings: SessionSettings) -> None:
+        self.root = root
+        self.settings = settings
+        shutil.rmtree(root, ignore_errors=True)  # a killed runtime's leftovers
+        root.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._sessions: dict[str, Session] = {}
+        self._warm: list[SandboxedKernel] = []
+        self._wake = threading.Event()
+        self._closed = False
+        self._started = False
+        self._maintainer = threading.Thread(
+            target=self._maintain, name="kernel-sessions", daemon=True
+        )
+
+    # -- public ----------------------------------------------------------------------------
+
+    def warm(self) -> None:
+        """Start filling the pool (called when a run that may use code is queued)."""
+        with self._lock:
+            if self._closed:
+                return
+            if not self._started:
+                self._started = True
+                self._maintainer.start()
+        self._wake.set()
+
+    def execute(self, thread_id: str, code: str, timeout: float | None = None) -> Execution:
+        session = self._session(thread_id)
+        with session.lock:
+            try:
+                return session.kernel.execute(code, timeout or self.settings.cell_timeout)
+            finally:
+                session.last_used = time.monotonic()
+
+    def put_file(self, thread_id: str, name: str, data: bytes) -> str:
+        """Make ``data`` readable by the thread's code as ``/mnt/data/<name>``; returns that path."""
+        session = self._session(thread_id)
+        with session.lock:
+            placed = place_file(session.kernel.workdir, name, data, sandbox_uid())
+        return f"/mnt/data/{placed}"
+
+    def has_session(self, thread_id: str) -> bool:
+        with self._lock:
+            return thread_id in self._sessions
+
+    def release(self, thread_id: str) -> None:
+        """Shut down a thread's kernel (the thread was deleted)."""
+        with self._lock:
+            session = self._sessions.pop(thread_id, None)
+        if session is not None:
+            self._retire(session.kernel)
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            kernels = [s.kernel for s in self._sessions.values()] + self._warm
+            self._sessions.clear()
+            self._warm = []
+        self._wake.set()
+        if self._started:
+            self._maintainer.join(timeout=30)
+        for kernel in kernels:
+            self._retire(kernel)
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _session(self, thread_id: str) -> Session:
+        self.warm()
+        with self._lock:
+            session = self._sessions.get(thread_id)
+            if session is None and self._warm:
+                session = Session(self._warm.pop(0))
+                self._sessions[thread_id] = session
+        if session is None:
+            kernel = self._start_kernel()  # the pool was empty: a cold start, on this thread
+            with self._lock:
+                session = self._sessions.setdefault(thread_id, Session(kernel))
+            if session.kernel is not kernel:
+                self._retire(kernel)
+        self._wake.set()  # refill
+        return session
+
+    def _start_kernel(self) -> SandboxedKernel:
+        kernel = SandboxedKernel(
+            self.root / uuid.uuid4().hex[:16],
+            limits=self.settings.limits,
+            preload=self.settings.preload,
+            sandboxed=self.settings.sandboxed,
+        )
+        kernel.start()
+        return kernel
+
+    def _retire(self, kernel: SandboxedKernel) -> None:
+        with contextlib.suppress(Exception):
+            kernel.shutdown()
+        shutil.rmtree(kernel.workdir, ignore_errors=True)
+
+    def _maintain(self) -> None:
+        while True:
+            self._wake.wait(timeout=1.0)
+            self._wake.clear()
+            with self._lock:
+                if self._closed:
+                    return
+                missing = self.settings.pool_size - len(self._warm)
+            for _ in range(max(0, missing)):
+                try:
+                    kernel = self._start_kernel()
+                except Exception:  # noqa: BLE001 - a failed warm start is retried on demand
+                    log.exception("could not start a warm kernel")
+                    break
+                with self._lock:
+                    if self._closed:
+                        self._warm.append(kernel)  # close() may already have run: retire below
+                        break
+                    self._warm.append(kernel)
+            self._reap_idle()
+            with self._lock:
+                if self._closed:
+                    leftovers, self._warm = self._warm, []
+                    for kernel in leftovers:
+                        self._retire(kernel)
+                    return
+
+    def _reap_idle(self) -> None:
+        moment = time.monotonic()
+        idle: list[Session] = []
+        with self._lock:
+            for thread_id, session in list(self._sessions.items()):
+                if (
+                    moment - session.last_used > self.settings.idle_seconds
+                    and not session.lock.locked()
+                ):
+                    idle.append(self._sessions.pop(thread_id))
+        for session in idle:
+            with session.lock:
+                self._retire(session.kernel)
