@@ -184,7 +184,8 @@ def test_bad_tool_choice(client: Client) -> None:
     )
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "hi"}])
     for assistant, choice, fragment in [
-        (plain, "required", "at least one function"),
+        (plain, "required", "at least one tool"),
+        (tooled, {"type": "code_interpreter"}, "not among the tools"),
         (tooled, {"type": "function", "function": {"name": "nope"}}, "no function named"),
         (tooled, "sometimes", "expected 'none'"),
     ]:
