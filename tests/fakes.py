@@ -71,3 +71,40 @@ class GatedEngine:
 
         stream.pieces = pieces()
         return stream
+
+
+class ScriptedEngine(GatedEngine):
+    """Answers each turn of a run with the next scripted text (a call or a message), at once.
+
+    It stands in for the model's *choice* of code in executor tests of the Code Interpreter
+    (which image, which file); the kernel, the store and the API around it are real.
+    """
+
+    def __init__(self, turns: Sequence[str]) -> None:
+        super().__init__([])
+        self.turns = list(turns)
+        self.prompts = 0
+
+    def generate(
+        self,
+        prompt: list[int],
+        *,
+        max_tokens: int,
+        sampling: Sampling,
+        grammar: Grammar | None = None,
+    ) -> TokenStream:
+        text = self.turns[min(self.prompts, len(self.turns) - 1)]
+        self.prompts += 1
+        stream = TokenStream(pieces=iter(()))
+        stream.finish_reason = "stop"
+        stream.completion_tokens = 1
+        stream.pieces = iter([text])
+        return stream
+
+
+def code_call(code: str) -> str:
+    """The generic format's call of the code_interpreter tool with ``code``."""
+    import json
+
+    payload = {"name": "code_interpreter", "arguments": {"code": code}}
+    return f"<tool_call>\n{json.dumps(payload)}\n</tool_call>"
