@@ -80,9 +80,13 @@ class ScriptedEngine(GatedEngine):
     (which image, which file); the kernel, the store and the API around it are real.
     """
 
-    def __init__(self, turns: Sequence[str]) -> None:
+    def __init__(self, turns: Sequence[str] = ()) -> None:
         super().__init__([])
-        self.turns = list(turns)
+        self.script(turns)
+
+    def script(self, turns: Sequence[str]) -> None:
+        """What the next run's turns answer, in order (the last one repeats)."""
+        self.turns = list(turns) or [""]
         self.prompts = 0
 
     def generate(

@@ -110,10 +110,15 @@ def test_cannot_read_a_host_file(host: Host) -> None:
 
 def test_cannot_read_the_users_home(host: Host) -> None:
     home = os.path.expanduser("~")
-    result = run(host, f"import os\ntry:\n    print(sorted(os.listdir({home!r})))\nexcept OSError:\n    print([])")
+    result = run(
+        host,
+        f"import os\ntry:\n    print(sorted(os.listdir({home!r})))\nexcept OSError:\n    print([])",
+    )
     seen = set(eval(result.logs.strip()))  # noqa: S307 - a list literal we printed
     # At most the path down to the Python prefix, when the interpreter lives in the home.
-    needed = {Path(p).relative_to(home).parts[0] for p in _python_roots() if p.startswith(home + "/")}
+    needed = {
+        Path(p).relative_to(home).parts[0] for p in _python_roots() if p.startswith(home + "/")
+    }
     assert seen <= needed
     assert not (set(os.listdir(home)) - needed) & seen
 
@@ -151,7 +156,9 @@ def test_cannot_reach_another_kernels_connection_file(host: Host, tmp_path: Path
         assert other._home is not None
         secret_dir = str(other._home)
         blocked(host, attempt(f"import os; print(os.listdir({secret_dir!r}))"))
-    result = run(host, "import glob, os\nprint(glob.glob('/tmp/oa-kernel-*'), os.listdir('/run/kernel'))")
+    result = run(
+        host, "import glob, os\nprint(glob.glob('/tmp/oa-kernel-*'), os.listdir('/run/kernel'))"
+    )
     assert "oa-kernel" not in result.logs.split("]")[0]
 
 
@@ -295,8 +302,14 @@ def test_loop_trapping_interrupts_is_stopped_by_restart(host: Host) -> None:
 
 
 def test_killing_the_parent_harms_nothing_outside(host: Host) -> None:
-    run(host, "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\nexcept OSError as e:\n    print(e)")
-    run(host, "import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError as e:\n    print(e)")
+    run(
+        host,
+        "import os, signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\nexcept OSError as e:\n    print(e)",
+    )
+    run(
+        host,
+        "import os, signal\ntry:\n    os.kill(-1, signal.SIGKILL)\nexcept OSError as e:\n    print(e)",
+    )
     assert os.getpid() > 0 and Path(f"/proc/{os.getpid()}").exists()  # we are alive
     assert host.kernel.execute("print('recovered')").logs.endswith("recovered\n")
 
@@ -312,11 +325,15 @@ def test_planted_symlink_is_not_followed(host: Host) -> None:
         f"os.symlink('/etc', '/mnt/data/etc')",
     )
     assert result.files == []
-    run(host, "import os\nfor n in ('link.txt', 'dirlink', 'etc'):\n    os.remove('/mnt/data/' + n)")
+    run(
+        host, "import os\nfor n in ('link.txt', 'dirlink', 'etc'):\n    os.remove('/mnt/data/' + n)"
+    )
 
 
 def test_planted_fifo_does_not_block_the_collector(host: Host) -> None:
-    result = run(host, "import os\nos.mkfifo('/mnt/data/pipe')\nopen('/mnt/data/ok.txt', 'w').write('ok')")
+    result = run(
+        host, "import os\nos.mkfifo('/mnt/data/pipe')\nopen('/mnt/data/ok.txt', 'w').write('ok')"
+    )
     assert [(f.name, f.data) for f in result.files] == [("ok.txt", b"ok")]
     run(host, "import os\nos.remove('/mnt/data/pipe'); os.remove('/mnt/data/ok.txt')")
 

@@ -105,6 +105,7 @@ class RunExecutor:
                 functions.append(CODE_SPEC)
             elif choice.mode == "function" and choice.function == CODE_FUNCTION:
                 choice = ToolChoice("auto")
+            self.code.sessions.warm()  # a kernel starts while the model writes its call
             listed = self.code.instructions(self.code.input_files(run))
             instructions = "\n\n".join(p for p in (instructions, listed) if p) or None
         history = conversation(

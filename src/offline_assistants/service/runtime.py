@@ -40,12 +40,12 @@ class Runtime:
             self.engines = EngineCache(engine_factory or llama_factory(settings))
             self.worker = RunWorker()
             self.assistants = AssistantService(self.store, settings)
-            self.threads = ThreadService(self.store)
             self.messages = MessageService(self.store)
-            self.runs = RunService(self.store, settings, self.journal, self.worker, self.threads)
-            self.steps = StepService(self.store)
             self.files = FileService(self.store)
             self.kernels = kernel_sessions(settings)
+            self.threads = ThreadService(self.store, released=self.kernels.release)
+            self.runs = RunService(self.store, settings, self.journal, self.worker, self.threads)
+            self.steps = StepService(self.store)
             self.worker.start(
                 RunExecutor(
                     self.store,

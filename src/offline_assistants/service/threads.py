@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from openai.types.beta.thread import Thread
@@ -20,8 +21,9 @@ MAX_INITIAL_MESSAGES = 32
 
 
 class ThreadService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, released: Callable[[str], None] = lambda _: None) -> None:
         self.store = store
+        self.released = released  # called with a deleted thread's id (its kernel goes)
 
     def build(
         self, *, messages: Any = None, metadata: Any = None, tool_resources: Any = None
@@ -112,4 +114,5 @@ class ThreadService:
                     param="thread_id",
                 )
             self.store.threads.delete(thread_id)
+        self.released(thread_id)
         return ThreadDeleted(id=thread_id, deleted=True, object="thread.deleted")
