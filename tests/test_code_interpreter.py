@@ -83,12 +83,10 @@ def _code_outputs(client: Client, run: Any) -> list[Any]:
 def test_a_plot_becomes_an_image_file(scripted: tuple[Client, ScriptedEngine]) -> None:
     client, engine = scripted
     engine.script(
-        
-            [
-                code_call("import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()"),
-                "Here is the plot.",
-            ]
-        
+        [
+            code_call("import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()"),
+            "Here is the plot.",
+        ]
     )
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "Plot it."}])
     run = _run(client, thread.id)
@@ -109,12 +107,10 @@ def test_a_written_file_is_cited_with_a_file_path_annotation(
 ) -> None:
     client, engine = scripted
     engine.script(
-        
-            [
-                code_call("open('/mnt/data/squares.csv', 'w').write('n,sq\\n2,4\\n')"),
-                "Saved as sandbox:/mnt/data/squares.csv for you.",
-            ]
-        
+        [
+            code_call("open('/mnt/data/squares.csv', 'w').write('n,sq\\n2,4\\n')"),
+            "Saved as sandbox:/mnt/data/squares.csv for you.",
+        ]
     )
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "Save it."}])
     run = _run(client, thread.id)
@@ -135,15 +131,13 @@ def test_attached_and_resource_files_are_readable_under_mnt_data(
     data = client.files.create(file=("data.csv", b"x,y\n1,2\n"), purpose="assistants")
     notes = client.files.create(file=("notes.txt", b"remember 42"), purpose="assistants")
     engine.script(
-        
-            [
-                code_call(
-                    "print(open('/mnt/data/data.csv').read())\n"
-                    "print(open('/mnt/data/notes.txt').read())"
-                ),
-                "Read both.",
-            ]
-        
+        [
+            code_call(
+                "print(open('/mnt/data/data.csv').read())\n"
+                "print(open('/mnt/data/notes.txt').read())"
+            ),
+            "Read both.",
+        ]
     )
     thread = client.beta.threads.create(
         messages=[
