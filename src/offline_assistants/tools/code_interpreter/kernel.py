@@ -198,11 +198,7 @@ class SandboxedKernel:
         self.start()
 
     def shutdown(self) -> None:
-        if self.client is not None and self.alive:
-            with contextlib.suppress(Exception):
-                self.client.shutdown()
-                assert self.process is not None
-                self.process.wait(timeout=2)
+        """Stop the kernel and everything it started (the whole sandbox goes at once)."""
         self._kill()
 
     def _kill(self) -> None:
