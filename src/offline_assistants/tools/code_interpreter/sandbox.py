@@ -153,7 +153,8 @@ def sandbox_command(
     """The full argv: bwrap, its mounts and namespaces, then the bootstrap that starts ipykernel."""
     uid = sandbox_uid()
     if uid is None:
-        namespaces = ["--unshare-all"]
+        # Every namespace, and no nested user namespaces for the code inside.
+        namespaces = ["--unshare-all", "--unshare-user", "--disable-userns"]
     else:
         # As root there is no user namespace to unshare usefully (uid 0 outside is exempt
         # from RLIMIT_NPROC); the bootstrap keeps only setuid/setgid, and drops to nobody.
