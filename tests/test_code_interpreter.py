@@ -264,3 +264,69 @@ def _processes_with(text: str) -> list[int]:
         if text in cmdline and state != "Z":
             found.append(int(entry.name))
     return found
+
+
+def test_streaming_announces_the_code_then_its_output(
+    scripted: tuple[Client, ScriptedEngine],
+) -> None:
+    from openai.lib.streaming import AssistantEventHandler
+
+    client, engine = scripted
+    engine.script([code_call("print(6 * 7)"), "It is 42."])
+    assistant = client.beta.assistants.create(
+        model="default", tools=[{"type": "code_interpreter"}]
+    )
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "6*7?"}])
+    seen: list[str] = []
+    done: list[Any] = []
+
+    class Handler(AssistantEventHandler):
+        def on_event(self, event: Any) -> None:
+            seen.append(event.event)
+
+        def on_tool_call_done(self, tool_call: Any) -> None:
+            done.append(tool_call)
+
+    with client.beta.threads.runs.stream(
+        thread_id=thread.id, assistant_id=assistant.id, event_handler=Handler()
+    ) as stream:
+        stream.until_done()
+    # The SDK's handler reports the last call done at the step's end and again at the run's.
+    assert len({c.id for c in done}) == 1
+    call = done[-1]
+    assert call.type == "code_interpreter"
+    assert call.code_interpreter.input == "print(6 * 7)"
+    assert [o.logs for o in call.code_interpreter.outputs] == ["42\n"]
+    steps = [e for e in seen if e.startswith("thread.run.step.")]
+    assert steps[:3] == [
+        "thread.run.step.created",
+        "thread.run.step.in_progress",
+        "thread.run.step.delta",
+    ]
+    assert "thread.run.step.completed" in steps and seen[-1] == "thread.run.completed"
+
+
+def test_the_model_reads_its_code_and_output_back(
+    scripted: tuple[Client, ScriptedEngine],
+) -> None:
+    import json
+
+    from offline_assistants.runs.context import conversation
+
+    client, engine = scripted
+    engine.script([code_call("print('x' * 5000)\nprint('end')"), "Long."])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "Print."}])
+    run = _run(client, thread.id)
+    store = client.runtime.store
+    units = conversation(
+        store.messages.in_thread_with_seq(thread.id), store.steps.in_thread_with_seq(thread.id), ""
+    )
+    _, (call_turn, output_turn) = units[1]
+    [call] = call_turn.tool_calls
+    assert call.name == "code_interpreter"
+    assert json.loads(call.arguments) == {"code": "print('x' * 5000)\nprint('end')"}
+    assert output_turn.role == "tool" and output_turn.tool_call_id == call.id
+    # Long output is shortened to its head and tail for the prompt; the step keeps it all.
+    assert output_turn.content.startswith("xxx") and output_turn.content.endswith("end")
+    assert "[...]" in output_turn.content and len(output_turn.content) < 2100
+    assert len(_code_outputs(client, run)[0].outputs[0].logs) == 5005

@@ -24,6 +24,7 @@ from typing import Any
 from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.run import Run
 from openai.types.beta.threads.runs.run_step import RunStep
+from openai.types.beta.threads.runs.run_step_delta_event import RunStepDeltaEvent
 from openai.types.file_object import FileObject
 
 from ..engine import FunctionSpec
@@ -118,50 +119,86 @@ class CodeCalls:
     def execute(
         self, run: Run, codes: list[str], usage: dict[str, int], timeout: float | None
     ) -> RunStep:
-        """Run each code string in the thread's kernel; record and return the completed step."""
+        """Run each code string in the thread's kernel; record and return the completed step.
+
+        The step is created in progress with the calls' inputs (streams see it arrive empty
+        and the calls as a delta, as the API sends them), each call's outputs follow as a
+        delta when its cell finishes, and the step completes with everything.
+        """
         self._place_inputs(run)
-        calls: list[dict[str, Any]] = []
-        for code in codes:
-            result = self.sessions.execute(run.thread_id, code, timeout)
-            outputs: list[dict[str, Any]] = []
-            logs = result.logs
-            if result.error and result.status in ("timeout", "died"):
-                logs += f"\n{result.error}\n"
-            if logs:
-                outputs.append({"type": "logs", "logs": logs})
-            for index, image in enumerate(result.images):
-                file = self.create_output(image, f"image-{index + 1}.png")
-                outputs.append({"type": "image", "image": {"file_id": file.id}})
-            for written in result.files:
-                file = self.create_output(written.data, written.name)
-                self._outputs.setdefault(run.id, RunOutputs()).files.append(
-                    RunFile(file.id, written.name)
-                )
-            calls.append(
-                {
-                    "id": new_id("call"),
-                    "type": "code_interpreter",
-                    "code_interpreter": {"input": code, "outputs": outputs},
-                }
-            )
+        calls: list[dict[str, Any]] = [
+            {
+                "id": new_id("call"),
+                "type": "code_interpreter",
+                "code_interpreter": {"input": code, "outputs": []},
+            }
+            for code in codes
+        ]
         step = RunStep.model_validate(
             {
                 "id": new_id("step"),
                 "object": "thread.run.step",
                 "assistant_id": run.assistant_id,
                 "created_at": now(),
-                "completed_at": now(),
                 "run_id": run.id,
                 "thread_id": run.thread_id,
-                "status": "completed",
+                "status": "in_progress",
                 "type": "tool_calls",
                 "step_details": {"type": "tool_calls", "tool_calls": calls},
                 "usage": usage,
             }
         )
         with self.store.db.transaction():
-            self.journal.step_created(step)
-        return step
+            empty = updated(step, step_details={"type": "tool_calls", "tool_calls": []})
+            self.journal.step_created(step, announce=empty)
+            self._delta(step, [{**call, "index": i} for i, call in enumerate(calls)])
+        for index, call in enumerate(calls):
+            outputs = self._run_cell(run, call["code_interpreter"]["input"], timeout)
+            call["code_interpreter"]["outputs"] = outputs
+            indexed = [{**output, "index": i} for i, output in enumerate(outputs)]
+            self._delta(
+                step,
+                [
+                    {
+                        "index": index,
+                        "type": "code_interpreter",
+                        "code_interpreter": {"outputs": indexed},
+                    }
+                ],
+            )
+        with self.store.db.transaction():
+            details = {"type": "tool_calls", "tool_calls": calls}
+            return self.journal.step_finished(step, "completed", step_details=details)
+
+    def _run_cell(self, run: Run, code: str, timeout: float | None) -> list[dict[str, Any]]:
+        result = self.sessions.execute(run.thread_id, code, timeout)
+        outputs: list[dict[str, Any]] = []
+        logs = result.logs
+        if result.error and result.status in ("timeout", "died"):
+            logs += f"\n{result.error}\n"
+        if logs:
+            outputs.append({"type": "logs", "logs": logs})
+        for index, image in enumerate(result.images):
+            file = self.create_output(image, f"image-{index + 1}.png")
+            outputs.append({"type": "image", "image": {"file_id": file.id}})
+        for written in result.files:
+            file = self.create_output(written.data, written.name)
+            self._outputs.setdefault(run.id, RunOutputs()).files.append(
+                RunFile(file.id, written.name)
+            )
+        return outputs
+
+    def _delta(self, step: RunStep, tool_calls: list[dict[str, Any]]) -> None:
+        if not self.journal.bus.wanted(step.run_id, "thread.run.step.delta"):
+            return
+        event = RunStepDeltaEvent.model_validate(
+            {
+                "id": step.id,
+                "object": "thread.run.step.delta",
+                "delta": {"step_details": {"type": "tool_calls", "tool_calls": tool_calls}},
+            }
+        )
+        self.journal.bus.publish(step.run_id, "thread.run.step.delta", event)
 
     def _place_inputs(self, run: Run) -> None:
         if not self.sessions.has_session(run.thread_id):

@@ -1,7 +1,9 @@
 """What the model sees for a run: instructions, the tools, then the thread, truncated to fit.
 
 The conversation is the thread's messages interleaved, in creation order, with
-the function calls earlier runs (and this one) made and the outputs they got.
+the tool calls earlier runs (and this one) made and the outputs they got
+(function outputs as submitted, Code Interpreter output shortened to its head
+and tail).
 A call and its outputs form one unit, never split by truncation.
 
 ``truncation_strategy`` ``last_messages`` keeps the n most recent messages (and
@@ -14,6 +16,7 @@ unit alone does not fit: the run ends ``incomplete`` (``max_prompt_tokens``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -22,6 +25,8 @@ from openai.types.beta.threads.run import Run
 from openai.types.beta.threads.runs.run_step import RunStep
 
 from ..engine import ChatMessage, Engine, FunctionSpec, ToolCall
+from ..tools.code_interpreter import CODE_FUNCTION
+from .code_calls import prompt_output
 
 Unit = tuple[ChatMessage, ...]
 
@@ -53,21 +58,32 @@ def tool_unit(step: RunStep) -> Unit:
     details = step.step_details
     if details.type != "tool_calls":
         return ()
-    calls = [c for c in details.tool_calls if c.type == "function"]
-    turns = [
-        ChatMessage(
-            "assistant",
-            tool_calls=tuple(ToolCall(c.id, c.function.name, c.function.arguments) for c in calls),
-        )
-    ]
-    for call in calls:
-        if call.function.output is not None:
-            turns.append(
-                ChatMessage(
-                    "tool", call.function.output, tool_call_id=call.id, name=call.function.name
+    calls: list[ToolCall] = []
+    outputs: list[ChatMessage] = []
+    for call in details.tool_calls:
+        if call.type == "function":
+            calls.append(ToolCall(call.id, call.function.name, call.function.arguments))
+            if call.function.output is not None:
+                outputs.append(
+                    ChatMessage(
+                        "tool", call.function.output, tool_call_id=call.id, name=call.function.name
+                    )
                 )
-            )
-    return tuple(turns)
+        elif call.type == "code_interpreter":
+            code = call.code_interpreter
+            calls.append(ToolCall(call.id, CODE_FUNCTION, json.dumps({"code": code.input})))
+            if step.status == "completed":
+                outputs.append(
+                    ChatMessage(
+                        "tool",
+                        prompt_output(code.outputs),
+                        tool_call_id=call.id,
+                        name=CODE_FUNCTION,
+                    )
+                )
+    if not calls:
+        return ()
+    return (ChatMessage("assistant", tool_calls=tuple(calls)), *outputs)
 
 
 def conversation(
