@@ -273,9 +273,7 @@ def test_streaming_announces_the_code_then_its_output(
 
     client, engine = scripted
     engine.script([code_call("print(6 * 7)"), "It is 42."])
-    assistant = client.beta.assistants.create(
-        model="default", tools=[{"type": "code_interpreter"}]
-    )
+    assistant = client.beta.assistants.create(model="default", tools=[{"type": "code_interpreter"}])
     thread = client.beta.threads.create(messages=[{"role": "user", "content": "6*7?"}])
     seen: list[str] = []
     done: list[Any] = []

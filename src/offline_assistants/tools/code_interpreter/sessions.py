@@ -81,19 +81,30 @@ class KernelSessions:
         self._wake.set()
 
     def execute(self, thread_id: str, code: str, timeout: float | None = None) -> Execution:
-        session = self._session(thread_id)
-        with session.lock:
-            try:
-                return session.kernel.execute(code, timeout or self.settings.cell_timeout)
-            finally:
-                session.last_used = time.monotonic()
+        while True:
+            session = self._session(thread_id)
+            with session.lock:
+                if not self._current(thread_id, session):
+                    continue  # reaped between lookup and lock: take the thread's new kernel
+                try:
+                    return session.kernel.execute(code, timeout or self.settings.cell_timeout)
+                finally:
+                    session.last_used = time.monotonic()
 
     def put_file(self, thread_id: str, name: str, data: bytes) -> str:
         """Make ``data`` readable by the thread's code as ``/mnt/data/<name>``; returns that path."""
-        session = self._session(thread_id)
-        with session.lock:
-            placed = place_file(session.kernel.workdir, name, data, sandbox_uid())
-        return f"/mnt/data/{placed}"
+        while True:
+            session = self._session(thread_id)
+            with session.lock:
+                if not self._current(thread_id, session):
+                    continue
+                placed = place_file(session.kernel.workdir, name, data, sandbox_uid())
+                session.last_used = time.monotonic()
+            return f"/mnt/data/{placed}"
+
+    def _current(self, thread_id: str, session: Session) -> bool:
+        with self._lock:
+            return self._sessions.get(thread_id) is session
 
     def has_session(self, thread_id: str) -> bool:
         with self._lock:
@@ -127,6 +138,8 @@ class KernelSessions:
             if session is None and self._warm:
                 session = Session(self._warm.pop(0))
                 self._sessions[thread_id] = session
+            if session is not None:
+                session.last_used = time.monotonic()  # not idle: about to be used
         if session is None:
             kernel = self._start_kernel()  # the pool was empty: a cold start, on this thread
             with self._lock:
