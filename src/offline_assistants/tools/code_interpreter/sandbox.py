@@ -129,12 +129,10 @@ def _parent_dirs(paths: list[Path]) -> list[str]:
     parents: list[Path] = []
     for path in paths:
         for parent in reversed(path.parents):
-            if (
-                parent != Path("/")
-                and parent not in parents
-                and str(parent) != "/usr"
-                and not str(parent).startswith("/usr/")
-            ):
+            # "/" and /tmp exist already (/tmp is the sandbox's tmpfs); /usr is bound whole.
+            if parent in (Path("/"), Path("/tmp"), Path("/usr")) or parent in parents:
+                continue
+            if not str(parent).startswith("/usr/"):
                 parents.append(parent)
     args: list[str] = []
     for parent in parents:
@@ -166,14 +164,15 @@ def sandbox_command(
     for name, value in kernel_environment().items():
         args += ["--setenv", name, value]
     args += _system_mounts()
+    # /tmp first: a Python prefix or venv that lives under /tmp is bound on top of it.
+    args += ["--proc", "/proc", "--dev", "/dev"]
+    args += ["--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
     roots = python_roots()
     # bwrap creates missing parents 0700 when run as root: make them traversable first.
     args += _parent_dirs([*roots, Path(MNT_DATA), Path(KERNEL_RUN_DIR), Path("/etc/fonts")])
     for root in roots:
         args += ["--ro-bind", str(root), str(root)]
     args += ["--ro-bind-try", "/etc/fonts", "/etc/fonts"]  # fontconfig, for matplotlib
-    args += ["--proc", "/proc", "--dev", "/dev"]
-    args += ["--perms", "1777", "--size", str(limits.tmp_bytes), "--tmpfs", "/tmp"]
     args += ["--bind", str(workdir), MNT_DATA, "--bind", str(rundir), KERNEL_RUN_DIR]
     args += ["--chdir", MNT_DATA]
     config = {
