@@ -328,3 +328,17 @@ def test_the_model_reads_its_code_and_output_back(
     assert output_turn.content.startswith("xxx") and output_turn.content.endswith("end")
     assert "[...]" in output_turn.content and len(output_turn.content) < 2100
     assert len(_code_outputs(client, run)[0].outputs[0].logs) == 5005
+
+
+def test_without_a_sandbox_the_run_fails_saying_why(
+    scripted: tuple[Client, ScriptedEngine], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    client, engine = scripted
+    monkeypatch.setenv("PATH", str(tmp_path))  # bwrap cannot be found
+    engine.script([code_call("print(1)"), "never"])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "go"}])
+    run = _run(client, thread.id)
+    assert run.status == "failed"
+    assert run.last_error is not None and "bubblewrap" in run.last_error.message
+    [step] = client.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id).data
+    assert step.status == "failed"  # nothing left in progress

@@ -163,3 +163,31 @@ def _zombie(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
     except OSError:
         return True
+
+
+def test_without_bwrap_the_kernel_refuses_and_says_how_to_fix_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from offline_assistants.tools.code_interpreter import SandboxUnavailable
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no bwrap on it
+    with pytest.raises(SandboxUnavailable) as err:
+        SandboxedKernel(tmp_path / "w")
+    assert "apt-get install bubblewrap" in str(err.value)
+    assert "OFFLINE_ASSISTANTS_UNSANDBOXED_CODE=1" in str(err.value)
+
+
+def test_the_unsandboxed_opt_in_runs_with_the_same_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("OA_UNSANDBOXED_SECRET", "visible-only-by-choice")
+    with SandboxedKernel(tmp_path / "w", sandboxed=False) as k:
+        result = k.execute(
+            "import os, resource\nprint(os.getcwd())\n"
+            "print(resource.getrlimit(resource.RLIMIT_NPROC)[0])\n"
+            "print('OA_UNSANDBOXED_SECRET' in os.environ)"
+        )
+    cwd, nproc, leaked = result.logs.split()
+    assert cwd == str(tmp_path / "w") and int(nproc) == k.limits.processes
+    assert leaked == "False"  # even unsandboxed, the environment is the minimal one

@@ -183,9 +183,8 @@ class CodeCalls:
             outputs.append({"type": "image", "image": {"file_id": file.id}})
         for written in result.files:
             file = self.create_output(written.data, written.name)
-            self._outputs.setdefault(run.id, RunOutputs()).files.append(
-                RunFile(file.id, written.name)
-            )
+            shown = "/".join(safe_name(part) for part in written.name.split("/"))
+            self._outputs.setdefault(run.id, RunOutputs()).files.append(RunFile(file.id, shown))
         return outputs
 
     def _delta(self, step: RunStep, tool_calls: list[dict[str, Any]]) -> None:
