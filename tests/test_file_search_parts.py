@@ -1,0 +1,107 @@
+"""file_search building blocks with real components: pypdf, the bundled MiniLM model, Chroma."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from offline_assistants.tools.file_search import (
+    DocumentError,
+    Embedder,
+    Page,
+    VectorIndex,
+    chunk_pages,
+    extract,
+)
+
+PDF = Path(__file__).resolve().parents[2] / "shared" / "data" / "attention-is-all-you-need.pdf"
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return Embedder()
+
+
+@pytest.fixture(scope="module")
+def paper() -> list[Page]:
+    return extract(PDF.read_bytes(), PDF.name)
+
+
+def test_pdf_pages_keep_their_numbers(paper: list[Page]) -> None:
+    assert [p.number for p in paper] == list(range(1, 16))
+    assert "Attention Is All You Need" in paper[0].text
+    assert any("28.4" in p.text and "BLEU" in p.text for p in paper)
+
+
+def test_text_and_markdown(tmp_path: Path) -> None:
+    assert extract(b"# Title\nbody", "notes.md") == [Page(1, "# Title\nbody")]
+    assert extract("\ufeffcaf\u00e9".encode(), "a.txt") == [Page(1, "caf\u00e9")]
+
+
+def _blank_pdf(encrypt: bool = False) -> bytes:
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    if encrypt:
+        writer.encrypt("secret")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "reason", "code"),
+    [
+        (b"", "empty.pdf", "empty", "invalid_file"),
+        (b"%PDF-1.7 garbage that is not a pdf", "bad.pdf", "could not be read", "invalid_file"),
+        (_blank_pdf(), "scan.pdf", "no extractable text", "invalid_file"),
+        (_blank_pdf(encrypt=True), "locked.pdf", "encrypted", "invalid_file"),
+        (b"\x89PNG\r\n\x1a\n", "photo.png", "Unsupported file type", "unsupported_file"),
+        (b"\xff\xfe\x00bad", "latin.txt", "not valid UTF-8", "invalid_file"),
+    ],
+)
+def test_bad_documents_say_why(data: bytes, name: str, reason: str, code: str) -> None:
+    with pytest.raises(DocumentError) as err:
+        extract(data, name)
+    assert reason in str(err.value) and err.value.code == code
+
+
+def test_chunks_overlap_stay_in_size_and_track_pages(paper: list[Page], embedder: Embedder) -> None:
+    chunks = chunk_pages(paper, embedder.token_spans, max_tokens=200, overlap=50)
+    assert len(chunks) > 20
+    for chunk in chunks:
+        assert len(embedder.token_spans(chunk.text)) <= 200 + 5  # boundaries may re-split a little
+        assert 1 <= chunk.first_page <= chunk.last_page <= 15
+    assert chunks[0].first_page == 1 and chunks[-1].last_page == 15
+    # consecutive chunks share their overlap
+    tail = chunks[0].text[-60:]
+    assert tail[-30:] in chunks[1].text
+    with pytest.raises(ValueError):
+        chunk_pages(paper, embedder.token_spans, max_tokens=100, overlap=60)
+
+
+def test_search_finds_the_page_that_answers(
+    paper: list[Page], embedder: Embedder, tmp_path: Path
+) -> None:
+    chunks = chunk_pages(paper, embedder.token_spans)
+    index = VectorIndex(tmp_path / "index")
+    index.add("vs_1", "file_paper", chunks, embedder.embed([c.text for c in chunks]))
+    index.add("vs_1", "file_other", [chunks[0]], embedder.embed(["bananas are yellow fruit"]))
+    query = embedder.embed(
+        ["What BLEU score does the big Transformer reach on English-to-German?"]
+    )[0]
+    hits = index.search("vs_1", query, limit=5)
+    assert hits and hits[0].file_id == "file_paper"
+    assert any(h.first_page <= 8 <= h.last_page for h in hits)  # Table 2, page 8
+    assert all(0.0 <= h.score <= 1.0 for h in hits)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert index.search("vs_1", query, limit=5, score_threshold=0.99) == []
+    index.delete_file("vs_1", "file_paper")
+    assert index.count("vs_1") == 1
+    reopened = VectorIndex(tmp_path / "index")  # persisted on disk
+    assert reopened.count("vs_1") == 1
+    reopened.drop("vs_1")
+    assert reopened.count("vs_1") == 0
