@@ -208,10 +208,17 @@ class SandboxedKernel:
             self.client = None
         if self.process is not None:
             if self.process.poll() is None:
+                inits = _children(self.process.pid)  # the sandbox's PID-namespace init
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
                 # bwrap is the namespace's init's parent: its death takes every process inside.
                 self.process.wait()
+                # The init exits only after the kernel has reaped everything in its namespace;
+                # wait for that, so a restart does not meet a fork bomb's dying processes
+                # still counted against the process limit.
+                deadline = time.monotonic() + 10
+                while any(_running(pid) for pid in inits) and time.monotonic() < deadline:
+                    time.sleep(0.01)
             if self.process.stderr is not None:
                 self.process.stderr.close()
             self.process = None
@@ -310,3 +317,22 @@ class SandboxedKernel:
             msg: dict[str, Any] = get(timeout=max(0.0, deadline - time.monotonic()))
             if msg.get("parent_header", {}).get("msg_id") == msg_id:
                 return msg
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(child) for child in f.read().split()]
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether ``pid`` exists and has not finished exiting (zombies have)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            state = f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
