@@ -24,7 +24,6 @@ from typing import Any
 from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.run import Run
 from openai.types.beta.threads.runs.run_step import RunStep
-from openai.types.beta.threads.runs.run_step_delta_event import RunStepDeltaEvent
 from openai.types.file_object import FileObject
 
 from ..engine import FunctionSpec
@@ -32,7 +31,7 @@ from ..ids import new_id
 from ..store import Store
 from ..tools.code_interpreter import CODE_FUNCTION, KernelSessions
 from ..tools.code_interpreter.workdir import safe_name
-from .journal import RunJournal, now, updated
+from .journal import RunJournal, tool_calls_step, updated
 
 log = logging.getLogger(__name__)
 
@@ -134,29 +133,14 @@ class CodeCalls:
             }
             for code in codes
         ]
-        step = RunStep.model_validate(
-            {
-                "id": new_id("step"),
-                "object": "thread.run.step",
-                "assistant_id": run.assistant_id,
-                "created_at": now(),
-                "run_id": run.id,
-                "thread_id": run.thread_id,
-                "status": "in_progress",
-                "type": "tool_calls",
-                "step_details": {"type": "tool_calls", "tool_calls": calls},
-                "usage": usage,
-            }
-        )
+        step = tool_calls_step(run, calls, usage)
         with self.store.db.transaction():
-            empty = updated(step, step_details={"type": "tool_calls", "tool_calls": []})
-            self.journal.step_created(step, announce=empty)
-            self._delta(step, [{**call, "index": i} for i, call in enumerate(calls)])
+            self.journal.tool_calls_started(step, calls)
         for index, call in enumerate(calls):
             outputs = self._run_cell(run, call["code_interpreter"]["input"], timeout)
             call["code_interpreter"]["outputs"] = outputs
             indexed = [{**output, "index": i} for i, output in enumerate(outputs)]
-            self._delta(
+            self.journal.tool_calls_delta(
                 step,
                 [
                     {
@@ -186,18 +170,6 @@ class CodeCalls:
             shown = "/".join(safe_name(part) for part in written.name.split("/"))
             self._outputs.setdefault(run.id, RunOutputs()).files.append(RunFile(file.id, shown))
         return outputs
-
-    def _delta(self, step: RunStep, tool_calls: list[dict[str, Any]]) -> None:
-        if not self.journal.bus.wanted(step.run_id, "thread.run.step.delta"):
-            return
-        event = RunStepDeltaEvent.model_validate(
-            {
-                "id": step.id,
-                "object": "thread.run.step.delta",
-                "delta": {"step_details": {"type": "tool_calls", "tool_calls": tool_calls}},
-            }
-        )
-        self.journal.bus.publish(step.run_id, "thread.run.step.delta", event)
 
     def _place_inputs(self, run: Run) -> None:
         if not self.sessions.has_session(run.thread_id):

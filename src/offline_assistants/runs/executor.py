@@ -21,7 +21,6 @@ from typing import Any
 
 from openai.types.beta.threads.run import Run
 from openai.types.beta.threads.runs.run_step import RunStep
-from openai.types.beta.threads.runs.run_step_delta_event import RunStepDeltaEvent
 
 from ..config import Settings
 from ..engine import Engine, EngineCache, FunctionSpec, Grammar, ToolChoice, resolve_model
@@ -31,7 +30,7 @@ from ..store import Store
 from ..tools.code_interpreter import CODE_FUNCTION
 from .code_calls import CODE_SPEC, CodeCalls, code_arguments
 from .context import build_prompt, conversation
-from .journal import RunJournal, now, updated
+from .journal import RunJournal, now, tool_calls_step, updated
 from .turn import Draft, RuntimeShutDown, Turn, TurnResult, TurnRunner, with_text
 
 log = logging.getLogger(__name__)
@@ -191,12 +190,11 @@ class RunExecutor:
             }
             for name, args in result.calls
         ]
-        step = tool_calls_step(run, calls, _usage(result.prompt_tokens, result.completion_tokens))
+        pending = [{**c, "function": {**c["function"], "output": None}} for c in calls]
+        usage = _usage(result.prompt_tokens, result.completion_tokens)
+        step = tool_calls_step(run, pending, usage)
         with self.store.db.transaction():
-            # Streams see the step arrive empty and its calls as a delta, as the API sends them.
-            empty = updated(step, step_details={"type": "tool_calls", "tool_calls": []})
-            self.journal.step_created(step, announce=empty)
-            self.journal.bus.publish(run.id, "thread.run.step.delta", calls_delta(step.id, calls))
+            self.journal.tool_calls_started(step, calls)
             self.journal.transition(
                 run.id,
                 "requires_action",
@@ -287,44 +285,6 @@ class RunExecutor:
                     self.journal.transition(run.id, "expired", required_action=None)
                 expired.append(run.id)
         return expired
-
-
-def tool_calls_step(run: Run, calls: list[dict[str, Any]], usage: dict[str, int]) -> RunStep:
-    """An in-progress tool_calls step for ``calls`` (outputs still to come)."""
-    return RunStep.model_validate(
-        {
-            "id": new_id("step"),
-            "object": "thread.run.step",
-            "assistant_id": run.assistant_id,
-            "created_at": now(),
-            "run_id": run.id,
-            "thread_id": run.thread_id,
-            "status": "in_progress",
-            "type": "tool_calls",
-            "step_details": {
-                "type": "tool_calls",
-                "tool_calls": [
-                    {**call, "function": {**call["function"], "output": None}} for call in calls
-                ],
-            },
-            "usage": usage,
-        }
-    )
-
-
-def calls_delta(step_id: str, calls: list[dict[str, Any]]) -> RunStepDeltaEvent:
-    return RunStepDeltaEvent.model_validate(
-        {
-            "id": step_id,
-            "object": "thread.run.step.delta",
-            "delta": {
-                "step_details": {
-                    "type": "tool_calls",
-                    "tool_calls": [{**call, "index": i} for i, call in enumerate(calls)],
-                }
-            },
-        }
-    )
 
 
 def tool_choice(run: Run) -> ToolChoice:

@@ -16,9 +16,11 @@ from openai.types.beta.threads.message_delta_event import MessageDeltaEvent
 from openai.types.beta.threads.run import Run
 from openai.types.beta.threads.run_status import RunStatus
 from openai.types.beta.threads.runs.run_step import RunStep
+from openai.types.beta.threads.runs.run_step_delta_event import RunStepDeltaEvent
 from pydantic import BaseModel
 
 from ..errors import NotFoundError
+from ..ids import new_id
 from ..store import Store
 from .events import EventBus
 from .states import check_transition
@@ -49,6 +51,24 @@ def now() -> int:
 def updated(obj: M, /, **fields: Any) -> M:
     """A validated copy of ``obj`` with ``fields`` replaced (dicts become the nested types)."""
     return type(obj).model_validate({**obj.model_dump(by_alias=True), **fields})
+
+
+def tool_calls_step(run: Run, calls: list[dict[str, Any]], usage: dict[str, int]) -> RunStep:
+    """An in-progress tool_calls step of ``run`` holding ``calls`` (wire dicts)."""
+    return RunStep.model_validate(
+        {
+            "id": new_id("step"),
+            "object": "thread.run.step",
+            "assistant_id": run.assistant_id,
+            "created_at": now(),
+            "run_id": run.id,
+            "thread_id": run.thread_id,
+            "status": "in_progress",
+            "type": "tool_calls",
+            "step_details": {"type": "tool_calls", "tool_calls": calls},
+            "usage": usage,
+        }
+    )
 
 
 class RunJournal:
@@ -92,6 +112,26 @@ class RunJournal:
         self.store.steps.insert(step)
         self.bus.publish(step.run_id, "thread.run.step.created", announce or step)
         self.bus.publish(step.run_id, "thread.run.step.in_progress", announce or step)
+
+    def tool_calls_started(self, step: RunStep, calls: list[dict[str, Any]]) -> None:
+        """Store a new tool_calls step: streams see it arrive empty and its calls follow
+        as a delta, as the API sends them."""
+        empty = updated(step, step_details={"type": "tool_calls", "tool_calls": []})
+        self.step_created(step, announce=empty)
+        self.tool_calls_delta(step, [{**call, "index": i} for i, call in enumerate(calls)])
+
+    def tool_calls_delta(self, step: RunStep, tool_calls: list[dict[str, Any]]) -> None:
+        """Publish a ``thread.run.step.delta`` of ``tool_calls`` (each with its ``index``)."""
+        if not self.bus.wanted(step.run_id, "thread.run.step.delta"):
+            return
+        event = RunStepDeltaEvent.model_validate(
+            {
+                "id": step.id,
+                "object": "thread.run.step.delta",
+                "delta": {"step_details": {"type": "tool_calls", "tool_calls": tool_calls}},
+            }
+        )
+        self.bus.publish(step.run_id, "thread.run.step.delta", event)
 
     def step_finished(self, step: RunStep, status: str, **fields: Any) -> RunStep:
         stamp = _STEP_STAMPS.get(status)
