@@ -15,9 +15,11 @@ errors in the code are outputs like any other, for the model to read.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -79,10 +81,10 @@ class CodeCalls:
         self.create_output = create_output
         self.sessions = sessions
         self._outputs: dict[str, RunOutputs] = {}
-        self._placed: dict[str, set[str]] = {}  # thread → file ids copied into its kernel
 
-    def input_files(self, run: Run) -> list[RunFile]:
-        """The files the run's code may read, with their names under /mnt/data."""
+    def input_files(self, run: Run, messages: Sequence[Message]) -> list[RunFile]:
+        """The files the run's code may read (from the assistant, the thread and the thread's
+        ``messages``' attachments), with their names under /mnt/data."""
         ids: list[str] = []
         assistant = self.store.assistants.get(run.assistant_id)
         thread = self.store.threads.get(run.thread_id)
@@ -90,7 +92,7 @@ class CodeCalls:
             resources = getattr(owner, "tool_resources", None)
             code = getattr(resources, "code_interpreter", None)
             ids += list(getattr(code, "file_ids", None) or [])
-        for message in self.store.messages.in_thread(run.thread_id):
+        for message in messages:
             for attachment in message.attachments or []:
                 if attachment.file_id and any(
                     getattr(t, "type", None) == "code_interpreter" for t in attachment.tools or []
@@ -116,7 +118,12 @@ class CodeCalls:
         return f"Files your code can read:\n{listed}"
 
     def execute(
-        self, run: Run, codes: list[str], usage: dict[str, int], timeout: float | None
+        self,
+        run: Run,
+        codes: list[str],
+        usage: dict[str, int],
+        timeout: float | None,
+        files: list[RunFile],
     ) -> RunStep:
         """Run each code string in the thread's kernel; record and return the completed step.
 
@@ -124,7 +131,7 @@ class CodeCalls:
         and the calls as a delta, as the API sends them), each call's outputs follow as a
         delta when its cell finishes, and the step completes with everything.
         """
-        self._place_inputs(run)
+        self._place_inputs(run, files)
         calls: list[dict[str, Any]] = [
             {
                 "id": new_id("call"),
@@ -171,19 +178,11 @@ class CodeCalls:
             self._outputs.setdefault(run.id, RunOutputs()).files.append(RunFile(file.id, shown))
         return outputs
 
-    def _place_inputs(self, run: Run) -> None:
-        if not self.sessions.has_session(run.thread_id):
-            self._placed.pop(run.thread_id, None)  # a new kernel: its /mnt/data is empty
-        placed = self._placed.setdefault(run.thread_id, set())
-        for item in self.input_files(run):
-            if item.file_id in placed:
-                continue
-            try:
-                data = self.store.files.read(item.file_id)
-            except FileNotFoundError:
-                continue
-            self.sessions.put_file(run.thread_id, item.name, data)
-            placed.add(item.file_id)
+    def _place_inputs(self, run: Run, files: list[RunFile]) -> None:
+        for item in files:
+            read = functools.partial(self.store.files.read, item.file_id)
+            with contextlib.suppress(FileNotFoundError):  # deleted since it was attached
+                self.sessions.put_file(run.thread_id, item.name, read, key=item.file_id)
 
     def finish_message(self, run_id: str, message: Message) -> Message:
         """The run's answer with its images as image_file blocks and its files cited."""

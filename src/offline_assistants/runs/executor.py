@@ -28,7 +28,7 @@ from ..engine.grammar import GrammarBuilder
 from ..ids import new_id
 from ..store import Store
 from ..tools.code_interpreter import CODE_FUNCTION
-from .code_calls import CODE_SPEC, CodeCalls, code_arguments
+from .code_calls import CODE_SPEC, CodeCalls, RunFile, code_arguments
 from .context import build_prompt, conversation
 from .journal import RunJournal, now, tool_calls_step, updated
 from .turn import Draft, RuntimeShutDown, Turn, TurnResult, TurnRunner, with_text
@@ -98,6 +98,8 @@ class RunExecutor:
             choice = ToolChoice("auto")  # the call was made; now the model may answer
         functions = run_functions(run) if choice.mode != "none" else []
         instructions = options.additional_instructions
+        messages = self.store.messages.in_thread_with_seq(run.thread_id)
+        files: list[RunFile] = []
         if self.code is not None and has_code_interpreter(run):
             code_rounds = sum(1 for s in steps if _is_code_step(s))
             if choice.mode != "none" and code_rounds < MAX_CODE_ROUNDS:
@@ -105,13 +107,10 @@ class RunExecutor:
             elif choice.mode == "function" and choice.function == CODE_FUNCTION:
                 choice = ToolChoice("auto")
             self.code.sessions.warm()  # a kernel starts while the model writes its call
-            listed = self.code.instructions(self.code.input_files(run))
+            files = self.code.input_files(run, [message for _, message in messages])
+            listed = self.code.instructions(files)
             instructions = "\n\n".join(p for p in (instructions, listed) if p) or None
-        history = conversation(
-            self.store.messages.in_thread_with_seq(run.thread_id),
-            thread_steps,
-            run.id,
-        )
+        history = conversation(messages, thread_steps, run.id)
         prompt = build_prompt(engine, run, instructions, history, functions)
         used = usage_so_far(steps)
         if prompt is None:
@@ -136,7 +135,7 @@ class RunExecutor:
         if current is not None and current.status == "cancelling":
             result.outcome = "cancelled"  # cancelled while the last tokens were generated
         if result.outcome == "calls":
-            ran_code = self._run_code(run, result)
+            ran_code = self._run_code(run, result, files)
             if result.calls:
                 self._require_action(run, result)
             elif ran_code:
@@ -159,7 +158,7 @@ class RunExecutor:
         else:
             self._finish(run.id, result.draft, "completed", total, turn=result)
 
-    def _run_code(self, run: Run, result: TurnResult) -> bool:
+    def _run_code(self, run: Run, result: TurnResult, files: list[RunFile]) -> bool:
         """Execute the turn's code calls (if any) as a completed step; False when there were none.
 
         Function calls made in the same turn stay in ``result.calls`` for requires_action
@@ -169,7 +168,7 @@ class RunExecutor:
         if not codes or self.code is None:
             return False
         usage = _usage(result.prompt_tokens, result.completion_tokens)
-        self.code.execute(run, codes, usage, self.settings.code_timeout_seconds)
+        self.code.execute(run, codes, usage, self.settings.code_timeout_seconds, files)
         result.calls = [(name, args) for name, args in result.calls if name != CODE_FUNCTION]
         result.prompt_tokens = result.completion_tokens = 0
         return True

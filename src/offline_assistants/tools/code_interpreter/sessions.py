@@ -21,13 +21,14 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .execution import Execution
 from .kernel import SandboxedKernel
 from .sandbox import SandboxLimits, sandbox_uid
-from .workdir import place_file
+from .workdir import place_file, safe_name
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class Session:
     kernel: SandboxedKernel
     lock: threading.Lock = field(default_factory=threading.Lock)
     last_used: float = field(default_factory=time.monotonic)
+    placed: set[str] = field(default_factory=set)  # keys of the files put in its /mnt/data
 
 
 class KernelSessions:
@@ -91,16 +93,32 @@ class KernelSessions:
                 finally:
                     session.last_used = time.monotonic()
 
-    def put_file(self, thread_id: str, name: str, data: bytes) -> str:
-        """Make ``data`` readable by the thread's code as ``/mnt/data/<name>``; returns that path."""
+    def put_file(
+        self,
+        thread_id: str,
+        name: str,
+        data: bytes | Callable[[], bytes],
+        key: str | None = None,
+    ) -> str:
+        """Make ``data`` readable by the thread's code as ``/mnt/data/<name>``; returns that path.
+
+        With a ``key``, a file already put in this thread's kernel is not put again (``data``
+        may then be a callable, read only when the file is really placed).
+        """
+        path = f"/mnt/data/{safe_name(name)}"
         while True:
             session = self._session(thread_id)
             with session.lock:
                 if not self._current(thread_id, session):
                     continue
-                placed = place_file(session.kernel.workdir, name, data, sandbox_uid())
+                if key is not None and key in session.placed:
+                    return path
+                content = data() if callable(data) else data
+                place_file(session.kernel.workdir, name, content, sandbox_uid())
+                if key is not None:
+                    session.placed.add(key)
                 session.last_used = time.monotonic()
-            return f"/mnt/data/{placed}"
+            return path
 
     def _current(self, thread_id: str, session: Session) -> bool:
         with self._lock:
@@ -179,17 +197,13 @@ class KernelSessions:
                     log.exception("could not start a warm kernel")
                     break
                 with self._lock:
-                    if self._closed:
-                        self._warm.append(kernel)  # close() may already have run: retire below
-                        break
-                    self._warm.append(kernel)
-            self._reap_idle()
-            with self._lock:
-                if self._closed:
-                    leftovers, self._warm = self._warm, []
-                    for kernel in leftovers:
-                        self._retire(kernel)
+                    closed = self._closed
+                    if not closed:
+                        self._warm.append(kernel)
+                if closed:  # close() ran while this kernel started: it is nobody's to retire
+                    self._retire(kernel)
                     return
+            self._reap_idle()
 
     def _reap_idle(self) -> None:
         moment = time.monotonic()
