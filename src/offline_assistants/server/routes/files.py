@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 
@@ -49,7 +47,7 @@ async def create(request: Request) -> JSONResponse:
 def list_(
     request: Request,
     purpose: str | None = None,
-    limit: Annotated[int | None, Query()] = None,
+    limit: int | None = None,
     order: str | None = None,
     after: str | None = None,
 ) -> JSONResponse:

@@ -79,13 +79,9 @@ def find_bwrap() -> str | None:
     return shutil.which("bwrap")
 
 
-def runs_as_root() -> bool:
-    return os.geteuid() == 0
-
-
 def sandbox_uid() -> int | None:
     """The uid model code runs as: unchanged for a normal user, ``nobody`` when we are root."""
-    return NOBODY if runs_as_root() else None
+    return NOBODY if os.geteuid() == 0 else None
 
 
 def python_roots() -> list[Path]:
