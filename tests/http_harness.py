@@ -94,6 +94,7 @@ class HttpClient:
         )
         self.beta = Translating(self.sdk.beta)
         self.files = Translating(self.sdk.files)
+        self.vector_stores = Translating(self.sdk.vector_stores)
 
     def close(self) -> None:
         """Stop the server; its shutdown closes the runtime and releases the data dir."""

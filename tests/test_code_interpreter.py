@@ -217,8 +217,12 @@ def test_bad_file_references_are_400s(client: Any) -> None:
             ]
         )
     with pytest.raises(InvalidRequestError) as err:
-        client.beta.assistants.create(model="default", tools=[{"type": "file_search"}])
-    assert err.value.code == "unsupported_tool"
+        client.beta.assistants.create(
+            model="default",
+            tools=[{"type": "file_search"}],
+            tool_resources={"file_search": {"vector_store_ids": ["vs_nope"]}},
+        )
+    assert "vs_nope" in err.value.message and err.value.param == "tool_resources"
     assert client.beta.assistants.list().data == []
 
 

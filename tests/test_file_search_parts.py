@@ -76,6 +76,8 @@ def test_chunks_overlap_stay_in_size_and_track_pages(paper: list[Page], embedder
         assert len(embedder.token_spans(chunk.text)) <= 200 + 5  # boundaries may re-split a little
         assert 1 <= chunk.first_page <= chunk.last_page <= 15
     assert chunks[0].first_page == 1 and chunks[-1].last_page == 15
+    for chunk in chunk_pages(paper, embedder.token_spans, 200, 50, window_tokens=64):
+        assert 1 <= len(chunk.windows) <= 4 and all(w in chunk.text for w in chunk.windows)
     # consecutive chunks share their overlap
     tail = chunks[0].text[-60:]
     assert tail[-30:] in chunks[1].text
@@ -86,21 +88,25 @@ def test_chunks_overlap_stay_in_size_and_track_pages(paper: list[Page], embedder
 def test_search_finds_the_page_that_answers(
     paper: list[Page], embedder: Embedder, tmp_path: Path
 ) -> None:
-    chunks = chunk_pages(paper, embedder.token_spans)
+    chunks = chunk_pages(paper, embedder.token_spans, window_tokens=embedder.window_tokens)
+    assert all(len(c.windows) == 4 for c in chunks[:-1])  # 800 tokens in 200-token windows
     index = VectorIndex(tmp_path / "index")
-    index.add("vs_1", "file_paper", chunks, embedder.embed([c.text for c in chunks]))
-    index.add("vs_1", "file_other", [chunks[0]], embedder.embed(["bananas are yellow fruit"]))
+    index.add("vs_1", "file_paper", chunks, embedder.embed_chunks(chunks))
+    index.add("vs_1", "file_other", [chunks[0]], [embedder.embed(["bananas are yellow fruit"])])
     query = embedder.embed(
         ["What BLEU score does the big Transformer reach on English-to-German?"]
     )[0]
     hits = index.search("vs_1", query, limit=5)
     assert hits and hits[0].file_id == "file_paper"
     assert any(h.first_page <= 8 <= h.last_page for h in hits)  # Table 2, page 8
+    assert "28.4" in hits[0].text  # the chunk's whole text comes back, found by any window
+    assert len({(h.file_id, h.chunk_index) for h in hits}) == len(hits)
     assert all(0.0 <= h.score <= 1.0 for h in hits)
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert index.search("vs_1", query, limit=5, score_threshold=0.99) == []
     index.delete_file("vs_1", "file_paper")
     assert index.count("vs_1") == 1
+    assert index.search("vs_1", query, limit=5)[0].file_id == "file_other"
     reopened = VectorIndex(tmp_path / "index")  # persisted on disk
     assert reopened.count("vs_1") == 1
     reopened.drop("vs_1")

@@ -72,6 +72,10 @@ class Settings:
         return self.data_dir / "offline-assistants.duckdb"
 
     @property
+    def vector_index_dir(self) -> Path:
+        return self.data_dir / "vector_index"
+
+    @property
     def code_interpreter_dir(self) -> Path:
         return self.data_dir / "code_interpreter"
 

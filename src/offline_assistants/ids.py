@@ -8,7 +8,7 @@ from typing import Literal
 
 _ALPHABET = string.ascii_letters + string.digits
 
-Prefix = Literal["asst", "thread", "msg", "run", "step", "call", "file", "vs"]
+Prefix = Literal["asst", "thread", "msg", "run", "step", "call", "file", "vs", "vsfb"]
 
 
 def new_id(prefix: Prefix) -> str:

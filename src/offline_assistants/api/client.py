@@ -16,12 +16,14 @@ from ..service import Runtime
 from .assistants import Assistants
 from .files import Files
 from .threads import Threads
+from .vector_stores import VectorStores
 
 
 class Beta:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, vector_stores: VectorStores) -> None:
         self.assistants = Assistants(runtime)
         self.threads = Threads(runtime)
+        self.vector_stores = vector_stores  # where SDKs before 1.66 had it
 
 
 class Client:
@@ -51,8 +53,9 @@ class Client:
             data_dir=data_dir, default_model=model, n_threads=n_threads, n_ctx=n_ctx
         )
         self.runtime = Runtime(settings, engine_factory)
-        self.beta = Beta(self.runtime)
         self.files = Files(self.runtime)
+        self.vector_stores = VectorStores(self.runtime, self.files)
+        self.beta = Beta(self.runtime, self.vector_stores)
 
     @property
     def settings(self) -> Settings:

@@ -15,7 +15,7 @@ class Steps:
     def retrieve(
         self, step_id: str, *, thread_id: str, run_id: str, include: list[str] | None = None
     ) -> RunStep:
-        return self._service.retrieve(step_id, thread_id=thread_id, run_id=run_id)
+        return self._service.retrieve(step_id, thread_id=thread_id, run_id=run_id, include=include)
 
     def list(
         self,
@@ -36,4 +36,5 @@ class Steps:
             order=order,
             after=after,
             before=before,
+            include=include,
         )

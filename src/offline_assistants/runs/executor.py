@@ -31,6 +31,7 @@ from ..tools.code_interpreter import CODE_FUNCTION
 from .code_calls import CODE_SPEC, CodeCalls, RunFile, code_arguments
 from .context import build_prompt, conversation
 from .journal import RunJournal, now, tool_calls_step, updated
+from .search_calls import SearchCalls, has_file_search
 from .turn import Draft, RuntimeShutDown, Turn, TurnResult, TurnRunner, with_text
 
 log = logging.getLogger(__name__)
@@ -48,9 +49,12 @@ class RunExecutor:
         cancel_requested: Callable[[str], bool],
         stopping: Callable[[], bool],
         code: CodeCalls | None = None,
+        search: SearchCalls | None = None,
     ) -> None:
         self.store = store
         self.code = code
+        self.search = search
+        self.cancel_requested = cancel_requested
         self.journal = journal
         self.engines = engines
         self.settings = settings
@@ -91,14 +95,18 @@ class RunExecutor:
     def _turn(self, run: Run, opened: list[Draft]) -> None:
         engine = self.engines.get(resolve_model(run.model, self.settings))
         options = self.store.runs.options(run.id)
+        messages = self.store.messages.in_thread_with_seq(run.thread_id)
+        choice = tool_choice(run)
+        instructions = options.additional_instructions
+        if self.search is not None and has_file_search(run) and choice.mode != "none":
+            self.search.search(run, [m for _, m in messages], lambda: self.cancel_requested(run.id))
+            excerpts = self.search.instructions(run.id)
+            instructions = "\n\n".join(p for p in (instructions, excerpts) if p) or None
         thread_steps = self.store.steps.in_thread_with_seq(run.thread_id)
         steps = [step for _, step in thread_steps if step.run_id == run.id]
-        choice = tool_choice(run)
-        if choice.mode in ("required", "function") and any(s.type == "tool_calls" for s in steps):
+        if choice.mode in ("required", "function") and any(_calls_tools(s) for s in steps):
             choice = ToolChoice("auto")  # the call was made; now the model may answer
         functions = run_functions(run) if choice.mode != "none" else []
-        instructions = options.additional_instructions
-        messages = self.store.messages.in_thread_with_seq(run.thread_id)
         files: list[RunFile] = []
         if self.code is not None and has_code_interpreter(run):
             code_rounds = sum(1 for s in steps if _is_code_step(s))
@@ -232,6 +240,8 @@ class RunExecutor:
         message = with_text(draft.message, "".join(draft.text))
         if self.code is not None:
             message = self.code.finish_message(run_id, message)
+        if self.search is not None:
+            message = self.search.finish_message(run_id, message)
         if status == "completed":
             message = updated(message, status="completed", completed_at=now())
         else:
@@ -254,6 +264,8 @@ class RunExecutor:
         error = {"code": "server_error", "message": reason}
         if self.code is not None:
             self.code.forget(run_id)
+        if self.search is not None:
+            self.search.forget(run_id)
         try:
             with self.store.db.transaction():
                 if draft is not None and draft.message.status == "in_progress":
@@ -314,6 +326,14 @@ def run_functions(run: Run) -> list[FunctionSpec]:
 
 def has_code_interpreter(run: Run) -> bool:
     return any(tool.type == "code_interpreter" for tool in run.tools)
+
+
+def _calls_tools(step: RunStep) -> bool:
+    """A step with function or code calls (a file_search step does not answer ``required``)."""
+    details = step.step_details
+    return details.type == "tool_calls" and any(
+        call.type in ("function", "code_interpreter") for call in details.tool_calls
+    )
 
 
 def _is_code_step(step: RunStep) -> bool:

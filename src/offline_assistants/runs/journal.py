@@ -9,6 +9,7 @@ always tell the same story, and every status change obeys the state table.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from openai.types.beta.threads.message import Message
@@ -133,13 +134,21 @@ class RunJournal:
         )
         self.bus.publish(step.run_id, "thread.run.step.delta", event)
 
-    def step_finished(self, step: RunStep, status: str, **fields: Any) -> RunStep:
+    def step_finished(
+        self,
+        step: RunStep,
+        status: str,
+        shown: Callable[[RunStep], RunStep] | None = None,
+        **fields: Any,
+    ) -> RunStep:
+        """Store the finished step; streams get ``shown(step)`` when given (e.g. without
+        search result content the run did not ``include``)."""
         stamp = _STEP_STAMPS.get(status)
         if stamp is not None:
             fields.setdefault(stamp, now())
         step = updated(step, status=status, **fields)
         self.store.steps.update(step)
-        self.bus.publish(step.run_id, f"thread.run.step.{status}", step)
+        self.bus.publish(step.run_id, f"thread.run.step.{status}", shown(step) if shown else step)
         return step
 
     def close_open_steps(self, run_id: str, status: str, **fields: Any) -> list[RunStep]:

@@ -15,7 +15,16 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from ..service import Runtime
 from . import errors
-from .routes import assistants, files, messages, runs, steps, threads
+from .routes import (
+    assistants,
+    files,
+    messages,
+    runs,
+    steps,
+    threads,
+    vector_store_files,
+    vector_stores,
+)
 from .security import LOOPBACK_HOSTS, Guard
 
 
@@ -58,6 +67,8 @@ def create_app(
         runs.router,
         steps.router,
         files.router,
+        vector_stores.router,
+        vector_store_files.router,
     ):
         app.include_router(router)
     origins = list(cors_origins)

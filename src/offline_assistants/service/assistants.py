@@ -15,12 +15,14 @@ from ..runs.journal import now, updated
 from ..store import Slice, Store
 from .formats import check_tool_resources, check_tools, parse_response_format
 from .validation import check_list_params, check_metadata, check_number, check_text
+from .vector_stores import VectorStoreService
 
 
 class AssistantService:
-    def __init__(self, store: Store, settings: Settings) -> None:
+    def __init__(self, store: Store, settings: Settings, vector_stores: VectorStoreService) -> None:
         self.store = store
         self.settings = settings
+        self.vector_stores = vector_stores
 
     def create(
         self,
@@ -67,7 +69,9 @@ class AssistantService:
                 **fields,
             }
         )
-        self.store.assistants.insert(assistant)
+        with self.store.db.transaction():
+            assistant = self._with_stores(assistant)
+            self.store.assistants.insert(assistant)
         return assistant
 
     def retrieve(self, assistant_id: str) -> Assistant:
@@ -81,9 +85,18 @@ class AssistantService:
     def update(self, assistant_id: str, **changes: Any) -> Assistant:
         current = self.retrieve(assistant_id)
         fields = self._checked(**changes)
-        assistant = updated(current, **fields)
-        self.store.assistants.update(assistant)
+        with self.store.db.transaction():
+            assistant = self._with_stores(updated(current, **fields))
+            self.store.assistants.update(assistant)
         return assistant
+
+    def _with_stores(self, assistant: Assistant) -> Assistant:
+        """The assistant with a ``file_search.vector_stores`` helper made into a store."""
+        if assistant.tool_resources is None:
+            return assistant
+        resources = assistant.tool_resources.model_dump(exclude_none=True)
+        resolved = self.vector_stores.resolve_resources(resources)
+        return assistant if resolved is resources else updated(assistant, tool_resources=resolved)
 
     def delete(self, assistant_id: str) -> AssistantDeleted:
         if not self.store.assistants.delete(assistant_id):
@@ -134,6 +147,6 @@ class AssistantService:
             out["tools"] = check_tools(given["tools"])
         if "tool_resources" in given:
             out["tool_resources"] = check_tool_resources(
-                given["tool_resources"], self.store.files.exists
+                given["tool_resources"], self.store.files.exists, self.store.vector_stores.exists
             )
         return out

@@ -7,6 +7,7 @@ the Code Interpreter creates ``assistants_output`` files through
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from openai.types.file_deleted import FileDeleted
@@ -31,8 +32,9 @@ def clean_filename(name: Any) -> str:
 
 
 class FileService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, deleting: Callable[[str], None] = lambda _: None) -> None:
         self.store = store
+        self.deleting = deleting  # called inside the deletion (vector stores drop the file)
 
     def create(
         self, *, data: Any, filename: Any, purpose: Any, expires_after: Any = None
@@ -88,6 +90,7 @@ class FileService:
         with self.store.db.transaction():
             if not self.store.files.delete(file_id):
                 raise NotFoundError(f"No such File object: {file_id}", param="file_id")
+            self.deleting(file_id)
         return FileDeleted(id=file_id, deleted=True, object="file")
 
     def list(

@@ -103,11 +103,9 @@ def check_tools(tools: Any, param: str = "tools") -> list[Any]:
                 param=param,
             )
         if kind == "file_search":
-            raise InvalidRequestError(
-                "Tool type 'file_search' is not available in this version of offline-assistants yet.",
-                param=param,
-                code="unsupported_tool",
-            )
+            if not any(t.type == "file_search" for t in checked):
+                checked.append(check_file_search_tool(tool, where, param))
+            continue
         if kind == "code_interpreter":
             if set(tool) != {"type"}:
                 raise InvalidRequestError(
@@ -134,6 +132,37 @@ def check_tools(tools: Any, param: str = "tools") -> list[Any]:
             param=param,
         )
     return checked
+
+
+def check_file_search_tool(tool: dict[str, Any], where: str, param: str) -> Any:
+    """``{"type": "file_search", "file_search": {max_num_results, ranking_options}}``."""
+    options = tool.get("file_search") or {}
+    if set(tool) - {"type", "file_search"} or not isinstance(options, dict):
+        raise InvalidRequestError(
+            f'Invalid \'{where}\': expected {{"type": "file_search", "file_search": {{...}}}}.',
+            param=param,
+        )
+    limit = options.get("max_num_results")
+    if limit is not None and (
+        not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 50
+    ):
+        raise InvalidRequestError(
+            f"Invalid '{where}.file_search.max_num_results': an integer from 1 to 50.", param=param
+        )
+    ranking = options.get("ranking_options")
+    if ranking is not None:
+        threshold = ranking.get("score_threshold") if isinstance(ranking, dict) else None
+        if (
+            not isinstance(threshold, int | float)
+            or isinstance(threshold, bool)
+            or not 0 <= threshold <= 1
+        ):
+            raise InvalidRequestError(
+                f"Invalid '{where}.file_search.ranking_options.score_threshold': "
+                "a number from 0 to 1 (required in ranking_options).",
+                param=param,
+            )
+    return validate_as(AssistantTool, {"type": "file_search", "file_search": options}, param)
 
 
 def check_function(function: Any, where: str, param: str) -> dict[str, Any]:
@@ -174,26 +203,25 @@ def check_function(function: Any, where: str, param: str) -> dict[str, Any]:
 
 
 def check_tool_choice(choice: Any, tools: list[Any], param: str = "tool_choice") -> Any:
-    """none | auto | required | a named function | {"type": "code_interpreter"}, among ``tools``."""
+    """none | auto | required | a named function | a code_interpreter or file_search, among ``tools``."""
     names = {t.function.name for t in tools if t.type == "function"}
-    has_code = any(t.type == "code_interpreter" for t in tools)
     if choice is None:
         return "auto"
     if choice in ("none", "auto"):
         return choice
     if choice == "required":
-        if not names and not has_code:
+        if not tools:
             raise InvalidRequestError(
                 "Invalid 'tool_choice': 'required' needs at least one tool.", param=param
             )
         return choice
-    if isinstance(choice, dict) and choice.get("type") == "code_interpreter":
-        if not has_code:
-            raise InvalidRequestError(
-                "Invalid 'tool_choice': the code_interpreter tool is not among the tools.",
-                param=param,
-            )
-        return {"type": "code_interpreter"}
+    for kind in ("code_interpreter", "file_search"):
+        if isinstance(choice, dict) and choice.get("type") == kind:
+            if not any(t.type == kind for t in tools):
+                raise InvalidRequestError(
+                    f"Invalid 'tool_choice': the {kind} tool is not among the tools.", param=param
+                )
+            return {"type": kind}
     if isinstance(choice, dict) and choice.get("type") == "function":
         name = (choice.get("function") or {}).get("name")
         if name not in names:
@@ -203,15 +231,23 @@ def check_tool_choice(choice: Any, tools: list[Any], param: str = "tool_choice")
         return {"type": "function", "function": {"name": name}}
     raise InvalidRequestError(
         f"Invalid 'tool_choice': {choice!r}; expected 'none', 'auto', 'required', "
-        '{"type": "code_interpreter"} or {"type": "function", "function": {"name": ...}}.',
+        '{"type": "code_interpreter"}, {"type": "file_search"} or '
+        '{"type": "function", "function": {"name": ...}}.',
         param=param,
     )
 
 
 def check_tool_resources(
-    value: Any, file_exists: Callable[[str], bool], param: str = "tool_resources"
+    value: Any,
+    file_exists: Callable[[str], bool],
+    store_exists: Callable[[str], bool],
+    param: str = "tool_resources",
 ) -> dict[str, Any]:
-    """``{"code_interpreter": {"file_ids": [...]}}`` with files that exist; file_search later."""
+    """``code_interpreter.file_ids`` and ``file_search.vector_store_ids`` that exist.
+
+    ``file_search.vector_stores`` (the helper that creates a store from file ids) is
+    checked and kept for the caller to create; see ``VectorStoreService.resolve_helper``.
+    """
     if value is None:
         return {}
     if not isinstance(value, dict):
@@ -221,38 +257,84 @@ def check_tool_resources(
         raise InvalidRequestError(
             f"Invalid '{param}': unknown field '{sorted(unknown)[0]}'.", param=param
         )
-    if value.get("file_search"):
-        raise InvalidRequestError(
-            f"Invalid '{param}.file_search': file_search is not available in this version of "
-            "offline-assistants yet.",
-            param=param,
-            code="unsupported_tool",
-        )
+    checked: dict[str, Any] = {}
     code = value.get("code_interpreter")
-    if code is None:
-        return {}
-    where = f"{param}.code_interpreter"
-    if not isinstance(code, dict) or set(code) - {"file_ids"}:
-        raise InvalidRequestError(
-            f"Invalid '{where}': expected {{\"file_ids\": [...]}}.", param=param
-        )
-    file_ids = code.get("file_ids") or []
-    if not isinstance(file_ids, list) or len(file_ids) > MAX_CODE_FILES:
-        raise InvalidRequestError(
-            f"Invalid '{where}.file_ids': a list of at most {MAX_CODE_FILES} file ids.", param=param
-        )
-    for file_id in file_ids:
-        if not isinstance(file_id, str) or not file_exists(file_id):
+    if code is not None:
+        where = f"{param}.code_interpreter"
+        if not isinstance(code, dict) or set(code) - {"file_ids"}:
             raise InvalidRequestError(
-                f"Invalid '{where}.file_ids': no file with id {file_id!r}.", param=param
+                f"Invalid '{where}': expected {{\"file_ids\": [...]}}.", param=param
             )
-    return {"code_interpreter": {"file_ids": list(dict.fromkeys(file_ids))}}
+        file_ids = _id_list(code.get("file_ids"), f"{where}.file_ids", MAX_CODE_FILES, param)
+        _all_exist(file_ids, file_exists, f"{where}.file_ids", "file", param)
+        checked["code_interpreter"] = {"file_ids": file_ids}
+    search = value.get("file_search")
+    if search is not None:
+        checked["file_search"] = _file_search_resources(
+            search, file_exists, store_exists, f"{param}.file_search", param
+        )
+    return checked
+
+
+def _file_search_resources(
+    value: Any,
+    file_exists: Callable[[str], bool],
+    store_exists: Callable[[str], bool],
+    where: str,
+    param: str,
+) -> dict[str, Any]:
+    if not isinstance(value, dict) or set(value) - {"vector_store_ids", "vector_stores"}:
+        raise InvalidRequestError(
+            f"Invalid '{where}': expected {{\"vector_store_ids\": [...]}} or "
+            '{"vector_stores": [{"file_ids": [...]}]}.',
+            param=param,
+        )
+    ids = _id_list(value.get("vector_store_ids"), f"{where}.vector_store_ids", 1, param)
+    _all_exist(ids, store_exists, f"{where}.vector_store_ids", "vector store", param)
+    helpers = value.get("vector_stores") or []
+    if not isinstance(helpers, list) or len(ids) + len(helpers) > 1:
+        raise InvalidRequestError(
+            f"Invalid '{where}': at most one vector store (vector_store_ids or vector_stores).",
+            param=param,
+        )
+    checked: dict[str, Any] = {"vector_store_ids": ids}
+    for index, helper in enumerate(helpers):
+        spot = f"{where}.vector_stores[{index}]"
+        if not isinstance(helper, dict) or set(helper) - {
+            "file_ids",
+            "chunking_strategy",
+            "metadata",
+        }:
+            raise InvalidRequestError(
+                f"Invalid '{spot}': expected file_ids, chunking_strategy, metadata.", param=param
+            )
+        file_ids = _id_list(helper.get("file_ids"), f"{spot}.file_ids", 10_000, param)
+        _all_exist(file_ids, file_exists, f"{spot}.file_ids", "file", param)
+        checked["vector_stores"] = [{**helper, "file_ids": file_ids}]
+    return checked
+
+
+def _id_list(value: Any, where: str, most: int, param: str) -> list[str]:
+    value = value or []
+    if not isinstance(value, list) or len(value) > most:
+        raise InvalidRequestError(f"Invalid '{where}': a list of at most {most} ids.", param=param)
+    return list(dict.fromkeys(value))
+
+
+def _all_exist(
+    ids: list[Any], exists: Callable[[str], bool], where: str, noun: str, param: str
+) -> None:
+    for item in ids:
+        if not isinstance(item, str) or not exists(item):
+            raise InvalidRequestError(
+                f"Invalid '{where}': no {noun} with id {item!r}.", param=param
+            )
 
 
 def check_attachments(
     value: Any, file_exists: Callable[[str], bool], param: str = "attachments"
 ) -> list[dict[str, Any]]:
-    """Message attachments: files for the code_interpreter tool (file_search later)."""
+    """Message attachments: files for the code_interpreter and file_search tools."""
     if value is None:
         return []
     if not isinstance(value, list) or len(value) > MAX_CODE_FILES:
@@ -277,19 +359,12 @@ def check_attachments(
             for t in tools
         ):
             raise InvalidRequestError(
-                f'Invalid \'{where}.tools\': a list of {{"type": "code_interpreter"}} tools.',
+                f'Invalid \'{where}.tools\': a list of {{"type": "code_interpreter"}} or '
+                '{"type": "file_search"} tools.',
                 param=param,
             )
-        if any(t["type"] == "file_search" for t in tools):
-            raise InvalidRequestError(
-                f"Invalid '{where}.tools': file_search is not available in this version of "
-                "offline-assistants yet.",
-                param=param,
-                code="unsupported_tool",
-            )
-        checked.append(
-            {"file_id": file_id, "tools": [{"type": "code_interpreter"}] if tools else []}
-        )
+        kinds = list(dict.fromkeys(t["type"] for t in tools))
+        checked.append({"file_id": file_id, "tools": [{"type": kind} for kind in kinds]})
     return checked
 
 

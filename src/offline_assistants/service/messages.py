@@ -51,8 +51,9 @@ def new_user_message(
 
 
 class MessageService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, add: Callable[[str, list[Message]], None]) -> None:
         self.store = store
+        self.add = add  # stores new messages (ThreadService.add_messages: attachments too)
 
     def _thread(self, thread_id: str) -> None:
         if self.store.threads.get(thread_id) is None:
@@ -83,7 +84,7 @@ class MessageService:
                     f"Can't add messages to {thread_id} while a run {active.id} is active.",
                     param="thread_id",
                 )
-            self.store.messages.insert(message)
+            self.add(thread_id, [message])
         return message
 
     def retrieve(self, message_id: str, *, thread_id: str) -> Message:

@@ -73,8 +73,7 @@ class RunService:
                 raise ConflictError(
                     f"Thread {thread_id} already has an active run {active.id}.", param="thread_id"
                 )
-            for message in extra_messages:
-                self.store.messages.insert(message)
+            self.threads.add_messages(thread_id, extra_messages)
             self.store.runs.insert(run, options)
         return self._enqueue(run, watch)
 

@@ -16,14 +16,19 @@ from ..config import Settings
 from ..engine import EngineCache, EngineFactory, llama_factory
 from ..runs import EventBus, RunExecutor, RunJournal, RunWorker, recover_interrupted_runs
 from ..runs.code_calls import CodeCalls
+from ..runs.search_calls import SearchCalls
 from ..store import Store
 from ..tools.code_interpreter import KernelSessions, SessionSettings
+from ..tools.file_search import Embedder, VectorIndex
 from .assistants import AssistantService
 from .files import FileService
+from .ingestion import Ingestion
 from .messages import MessageService
 from .runs import RunService
 from .steps import StepService
 from .threads import ThreadService
+from .vector_store_files import VectorStoreFileService
+from .vector_stores import VectorStoreService
 
 log = logging.getLogger(__name__)
 
@@ -39,11 +44,22 @@ class Runtime:
             self.recovered = recover_interrupted_runs(self.store, self.journal)
             self.engines = EngineCache(engine_factory or llama_factory(settings))
             self.worker = RunWorker()
-            self.assistants = AssistantService(self.store, settings)
-            self.messages = MessageService(self.store)
-            self.files = FileService(self.store)
+            self.index = VectorIndex(settings.vector_index_dir)
+            self.embedder = Embedder()
+            self.ingestion = Ingestion(self.store, self.index, self.embedder)
+            vector_store_files = VectorStoreFileService(
+                self.store, self.index, self.ingestion.submit
+            )
+            self.vector_stores = VectorStoreService(
+                self.store, self.index, self.embedder, vector_store_files
+            )
+            self.files = FileService(self.store, deleting=vector_store_files.file_deleted)
+            self.assistants = AssistantService(self.store, settings, self.vector_stores)
             self.kernels = kernel_sessions(settings)
-            self.threads = ThreadService(self.store, released=self.kernels.release)
+            self.threads = ThreadService(
+                self.store, self.vector_stores, released=self.kernels.release
+            )
+            self.messages = MessageService(self.store, self.threads.add_messages)
             self.runs = RunService(self.store, settings, self.journal, self.worker, self.threads)
             self.steps = StepService(self.store)
             self.worker.start(
@@ -57,8 +73,16 @@ class Runtime:
                     code=CodeCalls(
                         self.store, self.journal, self.files.create_output, self.kernels
                     ),
+                    search=SearchCalls(
+                        self.store,
+                        self.journal,
+                        self.index,
+                        self.embedder,
+                        self.vector_stores.touch,
+                    ),
                 )
             )
+            self.ingestion.start()
         except BaseException:
             self.store.close()
             raise
@@ -69,6 +93,7 @@ class Runtime:
             return
         self._closed = True
         self.worker.stop()
+        self.ingestion.close()
         self.kernels.close()
         self.store.close()
 

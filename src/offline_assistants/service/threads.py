@@ -16,13 +16,20 @@ from ..store import Store
 from .formats import check_tool_resources
 from .messages import new_user_message
 from .validation import check_metadata
+from .vector_stores import VectorStoreService
 
 MAX_INITIAL_MESSAGES = 32
 
 
 class ThreadService:
-    def __init__(self, store: Store, released: Callable[[str], None] = lambda _: None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        vector_stores: VectorStoreService,
+        released: Callable[[str], None] = lambda _: None,
+    ) -> None:
         self.store = store
+        self.vector_stores = vector_stores
         self.released = released  # called with a deleted thread's id (its kernel goes)
 
     def build(
@@ -34,7 +41,7 @@ class ThreadService:
             object="thread",
             created_at=now(),
             metadata=check_metadata(metadata),
-            tool_resources=check_tool_resources(tool_resources, self.store.files.exists),  # type: ignore[arg-type]
+            tool_resources=self._resources(tool_resources),  # type: ignore[arg-type]
         )
         items = list(messages or [])
         if len(items) > MAX_INITIAL_MESSAGES:
@@ -67,11 +74,35 @@ class ThreadService:
             )
         return thread, built
 
-    def store_new(self, thread: Thread, messages: list[Message]) -> None:
+    def _resources(self, value: Any) -> dict[str, Any]:
+        return check_tool_resources(value, self.store.files.exists, self.store.vector_stores.exists)
+
+    def store_new(self, thread: Thread, messages: list[Message]) -> Thread:
+        """Store the thread and its first messages (making the vector stores they need)."""
         with self.store.db.transaction():
+            thread = self._with_stores(thread)
+            thread = self.vector_stores.attach_files(thread, messages)
             self.store.threads.insert(thread)
             for message in messages:
                 self.store.messages.insert(message)
+        return thread
+
+    def add_messages(self, thread_id: str, messages: list[Message]) -> None:
+        """Store messages in the thread; their file_search attachments go to its vector store.
+        Inside the caller's transaction."""
+        thread = self.retrieve(thread_id)
+        with_files = self.vector_stores.attach_files(thread, messages)
+        if with_files is not thread:
+            self.store.threads.update(with_files)
+        for message in messages:
+            self.store.messages.insert(message)
+
+    def _with_stores(self, thread: Thread) -> Thread:
+        if thread.tool_resources is None:
+            return thread
+        resources = thread.tool_resources.model_dump(exclude_none=True)
+        resolved = self.vector_stores.resolve_resources(resources)
+        return thread if resolved is resources else updated(thread, tool_resources=resolved)
 
     def create(
         self, *, messages: Any = None, metadata: Any = None, tool_resources: Any = None
@@ -79,8 +110,7 @@ class ThreadService:
         thread, built = self.build(
             messages=messages, metadata=metadata, tool_resources=tool_resources
         )
-        self.store_new(thread, built)
-        return thread
+        return self.store_new(thread, built)
 
     def retrieve(self, thread_id: str) -> Thread:
         thread = self.store.threads.get(thread_id)
@@ -90,17 +120,13 @@ class ThreadService:
 
     def update(self, thread_id: str, *, metadata: Any = None, tool_resources: Any = None) -> Thread:
         checked = check_metadata(metadata) if metadata is not None else None
-        resources = (
-            None
-            if tool_resources is None
-            else check_tool_resources(tool_resources, self.store.files.exists)
-        )
+        resources = None if tool_resources is None else self._resources(tool_resources)
         with self.store.db.transaction():
             thread = self.retrieve(thread_id)
             if checked is not None:
                 thread = updated(thread, metadata=checked)
             if resources is not None:
-                thread = updated(thread, tool_resources=resources)
+                thread = self._with_stores(updated(thread, tool_resources=resources))
             self.store.threads.update(thread)
         return thread
 

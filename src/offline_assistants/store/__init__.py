@@ -16,6 +16,7 @@ from .run_steps import RunStepRepository
 from .runs import RunOptions, RunRepository
 from .table import Order, Slice
 from .threads import ThreadRepository
+from .vector_stores import FileTally, VectorStoreRepository
 
 
 class Store:
@@ -27,9 +28,10 @@ class Store:
         self.runs = RunRepository(self.db)
         self.steps = RunStepRepository(self.db)
         self.files = FileRepository(self.db, path.parent / "files")
+        self.vector_stores = VectorStoreRepository(self.db)
 
     def close(self) -> None:
         self.db.close()
 
 
-__all__ = ["Database", "Order", "RunOptions", "Slice", "Store"]
+__all__ = ["Database", "FileTally", "Order", "RunOptions", "Slice", "Store"]

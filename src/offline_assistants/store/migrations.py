@@ -49,11 +49,29 @@ def m002_files(db: Database) -> None:
     )
 
 
+def m003_vector_stores(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE vector_stores (id VARCHAR PRIMARY KEY, seq BIGINT NOT NULL, body VARCHAR NOT NULL)"
+    )
+    # One row per (store, file): the same File may sit in several stores.
+    db.execute(
+        "CREATE TABLE vector_store_files (id VARCHAR NOT NULL, seq BIGINT NOT NULL,"
+        " vector_store_id VARCHAR NOT NULL, status VARCHAR NOT NULL, batch_id VARCHAR,"
+        " usage_bytes BIGINT NOT NULL, body VARCHAR NOT NULL, PRIMARY KEY (vector_store_id, id))"
+    )
+    db.execute(
+        "CREATE TABLE vector_store_file_batches (id VARCHAR PRIMARY KEY, seq BIGINT NOT NULL,"
+        " vector_store_id VARCHAR NOT NULL, body VARCHAR NOT NULL)"
+    )
+    db.execute("CREATE INDEX vector_store_files_by_file ON vector_store_files (id)")
+
+
 Migration = Callable[["Database"], None]
 
 MIGRATIONS: tuple[tuple[int, Migration], ...] = (
     (1, m001_core_objects),
     (2, m002_files),
+    (3, m003_vector_stores),
 )
 
 

@@ -47,11 +47,13 @@ class Table(Generic[T]):
             [obj.id, obj.model_dump_json(by_alias=True), *columns.values()],  # type: ignore[attr-defined]
         )
 
-    def update(self, obj: T, **columns: Any) -> None:
+    def update(self, obj: T, *, scope: Mapping[str, Any] | None = None, **columns: Any) -> None:
+        """Rewrite the row of ``obj`` (within ``scope`` when the id alone is not the key)."""
         sets = ", ".join(["body = ?", *(f"{name} = ?" for name in columns)])
+        clause, params = _where({"id": obj.id, **(scope or {})})  # type: ignore[attr-defined]
         self.db.execute(
-            f"UPDATE {self.name} SET {sets} WHERE id = ?",
-            [obj.model_dump_json(by_alias=True), *columns.values(), obj.id],  # type: ignore[attr-defined]
+            f"UPDATE {self.name} SET {sets} WHERE {clause}",
+            [obj.model_dump_json(by_alias=True), *columns.values(), *params],
         )
 
     def get(self, object_id: str, **where: Any) -> T | None:

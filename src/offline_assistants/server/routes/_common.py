@@ -46,6 +46,12 @@ def list_query(
     return {"limit": limit, "order": order, "after": after, "before": before}
 
 
+def include_query(request: Request) -> list[str] | None:
+    """``include[]=...`` (as the SDK sends it) or ``include=...``; None when absent."""
+    values = request.query_params.getlist("include[]") + request.query_params.getlist("include")
+    return values or None
+
+
 # Parameter types for route handlers: the parsed JSON body and the cursor query parameters.
 Body = Annotated[dict[str, Any], Depends(json_body)]
 ListQuery = Annotated[dict[str, Any], Depends(list_query)]

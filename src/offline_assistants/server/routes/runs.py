@@ -7,7 +7,15 @@ from fastapi.responses import JSONResponse, Response
 
 from ..body import only, required
 from ..sse import event_stream
-from ._common import POLL_AFTER_MS, Body, ListQuery, respond, respond_page, runtime
+from ._common import (
+    POLL_AFTER_MS,
+    Body,
+    ListQuery,
+    include_query,
+    respond,
+    respond_page,
+    runtime,
+)
 
 router = APIRouter(prefix="/v1/threads/{thread_id}/runs")
 
@@ -23,7 +31,7 @@ def create(
     stream = params.pop("stream", False)
     assistant_id = required(params, "assistant_id")
     params.pop("assistant_id")
-    include = request.query_params.getlist("include") + request.query_params.getlist("include[]")
+    include = include_query(request)
     if include:
         params["include"] = include
     if stream:

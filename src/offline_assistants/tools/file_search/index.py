@@ -1,21 +1,28 @@
 """The vector index: one persistent Chroma collection per vector store, under the data dir.
 
-Each chunk is stored with its embedding, its text and where it came from
-(``file_id``, chunk index, pages). ``delete_file`` removes a file's chunks;
-``search`` returns the nearest chunks with a similarity score in [0, 1]
-(1 - cosine distance, clipped), filtered
-by ``score_threshold``. Chroma's telemetry is off and no embedding function
-of Chroma's is ever used (it would download one): vectors come from
-``Embedder``.
+Each chunk is stored as one entry per window (see ``chunking``): the
+window's embedding, and where it came from (``file_id``, chunk index,
+pages). The chunk's text is stored once, as the document of its first
+window. ``search`` asks Chroma for the nearest windows, scores each chunk by
+its best window, and returns the chunks with a similarity score in [0, 1]
+(1 - cosine distance, clipped), filtered by ``score_threshold``.
+``delete_file`` removes a file's entries. Chroma's telemetry is off and no
+embedding function of Chroma's is ever used (it would download one): vectors
+come from ``Embedder``.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .chunking import Chunk
+
+# Windows asked of Chroma per chunk wanted: a chunk has at most this many windows (auto: 4).
+WINDOWS_PER_CHUNK = 4
 
 
 @dataclass(frozen=True)
@@ -28,15 +35,34 @@ class Hit:
     last_page: int
 
 
+@dataclass(frozen=True)
+class _Entry:
+    id: str
+    vector: list[float]
+    meta: dict[str, str | int]
+    document: str | None
+
+
 class VectorIndex:
     def __init__(self, directory: Path) -> None:
-        import chromadb
-        from chromadb.config import Settings
+        self.directory = directory
+        self._opened: Any = None
+        self._lock = threading.Lock()
 
-        directory.mkdir(parents=True, exist_ok=True)
-        self._client = chromadb.PersistentClient(
-            path=str(directory), settings=Settings(anonymized_telemetry=False, allow_reset=False)
-        )
+    @property
+    def _client(self) -> Any:
+        """The Chroma client, opened on first use (a runtime without file_search never pays)."""
+        with self._lock:
+            if self._opened is None:
+                import chromadb
+                from chromadb.config import Settings
+
+                self.directory.mkdir(parents=True, exist_ok=True)
+                self._opened = chromadb.PersistentClient(
+                    path=str(self.directory),
+                    settings=Settings(anonymized_telemetry=False, allow_reset=False),
+                )
+            return self._opened
 
     def _collection(self, vector_store_id: str) -> Any:
         return self._client.get_or_create_collection(
@@ -47,28 +73,51 @@ class VectorIndex:
         self,
         vector_store_id: str,
         file_id: str,
-        chunks: list[Chunk],
-        embeddings: list[list[float]],
+        chunks: Sequence[Chunk],
+        vectors: Sequence[Sequence[list[float]]],
     ) -> None:
-        if not chunks:
-            return
-        self._collection(vector_store_id).upsert(
-            ids=[f"{file_id}:{chunk.index}" for chunk in chunks],
-            embeddings=embeddings,
-            documents=[chunk.text for chunk in chunks],
-            metadatas=[
+        """Store ``chunks``; ``vectors[i]`` are the embeddings of ``chunks[i].windows``."""
+        entries = [
+            _Entry(
+                f"{file_id}:{chunk.index}:{w}",
+                vector,
                 {
                     "file_id": file_id,
                     "chunk": chunk.index,
+                    "window": w,
                     "first_page": chunk.first_page,
                     "last_page": chunk.last_page,
-                }
-                for chunk in chunks
-            ],
-        )
+                },
+                chunk.text if w == 0 else None,
+            )
+            for chunk, chunk_vectors in zip(chunks, vectors, strict=True)
+            for w, vector in enumerate(chunk_vectors)
+        ]
+        collection = self._collection(vector_store_id)
+        for batch in _batches(entries, self._client.get_max_batch_size()):
+            for with_text in (True, False):
+                part = [e for e in batch if (e.document is not None) == with_text]
+                if part:
+                    collection.upsert(
+                        ids=[e.id for e in part],
+                        embeddings=[e.vector for e in part],
+                        metadatas=[e.meta for e in part],
+                        documents=[e.document or "" for e in part] if with_text else None,
+                    )
 
     def delete_file(self, vector_store_id: str, file_id: str) -> None:
         self._collection(vector_store_id).delete(where={"file_id": file_id})
+
+    def file_texts(self, vector_store_id: str, file_id: str) -> list[str]:
+        """A file's chunk texts in document order."""
+        got = self._collection(vector_store_id).get(
+            where={"$and": [{"file_id": file_id}, {"window": 0}]},
+            include=["documents", "metadatas"],
+        )
+        pairs = sorted(
+            zip(got["metadatas"], got["documents"], strict=True), key=lambda p: int(p[0]["chunk"])
+        )
+        return [str(text or "") for _, text in pairs]
 
     def drop(self, vector_store_id: str) -> None:
         try:
@@ -77,7 +126,8 @@ class VectorIndex:
             return
 
     def count(self, vector_store_id: str) -> int:
-        return int(self._collection(vector_store_id).count())
+        """How many chunks the store holds."""
+        return len(self._collection(vector_store_id).get(where={"window": 0}, include=[])["ids"])
 
     def search(
         self,
@@ -85,31 +135,65 @@ class VectorIndex:
         query: list[float],
         limit: int,
         score_threshold: float = 0.0,
+        file_ids: Sequence[str] | None = None,
     ) -> list[Hit]:
+        """The ``limit`` best chunks, best first; only of ``file_ids`` when given."""
         collection = self._collection(vector_store_id)
         total = collection.count()
-        if total == 0:
+        if total == 0 or (file_ids is not None and not file_ids):
             return []
+        where = None if file_ids is None else {"file_id": {"$in": list(file_ids)}}
         found = collection.query(
             query_embeddings=[query],
-            n_results=min(limit, total),
-            include=["documents", "metadatas", "distances"],
+            n_results=min(limit * WINDOWS_PER_CHUNK, total),
+            where=where,
+            include=["metadatas", "distances"],
         )
-        hits = []
-        for text, meta, distance in zip(
-            found["documents"][0], found["metadatas"][0], found["distances"][0], strict=True
-        ):
+        best: dict[tuple[str, int], tuple[float, dict[str, Any]]] = {}
+        for meta, distance in zip(found["metadatas"][0], found["distances"][0], strict=True):
             score = max(0.0, min(1.0, 1.0 - float(distance)))
-            if score < score_threshold:
-                continue
-            hits.append(
-                Hit(
-                    file_id=str(meta["file_id"]),
-                    chunk_index=int(meta["chunk"]),
-                    text=str(text),
-                    score=score,
-                    first_page=int(meta["first_page"]),
-                    last_page=int(meta["last_page"]),
-                )
+            key = (str(meta["file_id"]), int(meta["chunk"]))
+            if score >= score_threshold and (key not in best or best[key][0] < score):
+                best[key] = (score, meta)
+        ranked = sorted(best.items(), key=lambda item: -item[1][0])[:limit]
+        if not ranked:
+            return []
+        ids = [f"{file_id}:{chunk}:0" for (file_id, chunk), _ in ranked]
+        texts = dict(zip(*_get(collection, ids), strict=True))
+        return [
+            Hit(
+                file_id=file_id,
+                chunk_index=chunk,
+                text=texts.get(entry_id, ""),
+                score=score,
+                first_page=int(meta["first_page"]),
+                last_page=int(meta["last_page"]),
             )
-        return hits
+            for entry_id, ((file_id, chunk), (score, meta)) in zip(ids, ranked, strict=True)
+        ]
+
+    def search_many(
+        self,
+        vector_store_ids: Sequence[str],
+        query: list[float],
+        limit: int,
+        score_threshold: float = 0.0,
+    ) -> list[Hit]:
+        """The best chunks across several stores (a file in two stores counts once)."""
+        merged: dict[tuple[str, int], Hit] = {}
+        for store_id in vector_store_ids:
+            for hit in self.search(store_id, query, limit, score_threshold):
+                key = (hit.file_id, hit.chunk_index)
+                if key not in merged or merged[key].score < hit.score:
+                    merged[key] = hit
+        return sorted(merged.values(), key=lambda hit: -hit.score)[:limit]
+
+
+def _get(collection: Any, ids: list[str]) -> tuple[list[str], list[str]]:
+    got = collection.get(ids=ids, include=["documents"])
+    return list(got["ids"]), [str(d or "") for d in got["documents"]]
+
+
+def _batches(entries: list[_Entry], size: int) -> Iterator[list[_Entry]]:
+    for start in range(0, len(entries), max(1, size)):
+        yield entries[start : start + size]

@@ -1,0 +1,200 @@
+"""Ingestion: a background thread that turns vector-store files into indexed chunks.
+
+``submit(vector_store_id, file_id)`` queues a file whose row is
+``in_progress`` and returns at once, so attaching a large PDF never blocks
+an API call. The worker reads the File's bytes, extracts pages, chunks them
+with the row's ``chunking_strategy``, embeds the windows (a progress bar on
+a terminal) and adds them to the store's Chroma collection; then the row
+becomes ``completed`` with its ``usage_bytes``, or ``failed`` with a
+``last_error`` that says why (``invalid_file``/``unsupported_file`` for
+documents that yield no text or are too large, ``server_error`` otherwise).
+
+The row is the truth. Between embedding batches the worker checks it is
+still ``in_progress``: a file removed, cancelled or deleted meanwhile stops
+its ingestion, and chunks already added are deleted again, also when the
+removal raced the final write. Rows found ``in_progress`` at start-up (the
+process died mid-file) are queued again.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import Any
+
+from tqdm import tqdm
+
+from ..runs.journal import updated
+from ..store import Store
+from ..tools.file_search import DocumentError, Embedder, VectorIndex, chunk_pages, extract
+
+log = logging.getLogger(__name__)
+
+# OpenAI's limit per vector-store file; text is checked by characters first (≥ 1 per token).
+MAX_FILE_TOKENS = 5_000_000
+MAX_FILE_CHARS = 4 * MAX_FILE_TOKENS
+FLOAT_BYTES = 4
+
+_STOP = ("", "")
+
+
+class _Stopped(Exception):
+    """The row left ``in_progress`` while its file was being ingested."""
+
+
+class _Interrupted(Exception):
+    """The runtime is closing: the row stays ``in_progress`` and is ingested at next start."""
+
+
+class Ingestion:
+    def __init__(self, store: Store, index: VectorIndex, embedder: Embedder) -> None:
+        self.store = store
+        self.index = index
+        self.embedder = embedder
+        self._queue: queue.Queue[tuple[str, str]] = queue.Queue()
+        self._idle = threading.Condition()
+        self._pending = 0
+        self._closing = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="offline-assistants-ingestion")
+        self._thread.daemon = True
+
+    def start(self) -> None:
+        """Start the worker, re-queueing files a killed process left ``in_progress``."""
+        for row in self.store.vector_stores.files_in_progress():
+            self.submit(row.vector_store_id, row.id)
+        self._thread.start()
+
+    def submit(self, vector_store_id: str, file_id: str) -> None:
+        with self._idle:
+            self._pending += 1
+        self._queue.put((vector_store_id, file_id))
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until every submitted file is done (True) or ``timeout`` passes (False)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._idle:
+            while self._pending:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._idle.wait(left)
+        return True
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop after the current embedding batch; unfinished files resume at next start."""
+        self._closing.set()
+        if self._thread.is_alive():
+            self._queue.put(_STOP)
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item == _STOP or self._closing.is_set():
+                return
+            try:
+                self._ingest(*item)
+            except Exception:  # noqa: BLE001 - the worker must outlive any one file
+                log.exception("ingestion of %s into %s escaped", item[1], item[0])
+            finally:
+                with self._idle:
+                    self._pending -= 1
+                    self._idle.notify_all()
+
+    def _ingest(self, vector_store_id: str, file_id: str) -> None:
+        if not self._active(vector_store_id, file_id):
+            return
+        started = time.monotonic()
+        try:
+            chunks, windows = self._index(vector_store_id, file_id)
+        except (_Stopped, _Interrupted):
+            self.index.delete_file(vector_store_id, file_id)
+            return
+        except DocumentError as exc:
+            self._finish(vector_store_id, file_id, "failed", code=exc.code, message=str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - recorded on the row for the user
+            log.exception("ingestion of %s failed", file_id)
+            self.index.delete_file(vector_store_id, file_id)
+            message = f"Processing failed ({type(exc).__name__}: {exc})."
+            self._finish(vector_store_id, file_id, "failed", code="server_error", message=message)
+            return
+        usage = sum(len(c.text.encode()) for c in chunks) + windows * self._vector_bytes()
+        self._finish(vector_store_id, file_id, "completed", usage_bytes=usage)
+        log.info(
+            "indexed %s into %s: %d chunks in %.1f s",
+            file_id,
+            vector_store_id,
+            len(chunks),
+            time.monotonic() - started,
+        )
+
+    def _index(self, vector_store_id: str, file_id: str) -> tuple[list[Any], int]:
+        file = self.store.files.get(file_id)
+        row = self.store.vector_stores.get_file(vector_store_id, file_id)
+        if file is None or row is None:
+            raise _Stopped
+        pages = extract(self.store.files.read(file_id), file.filename)
+        characters = sum(len(page.text) for page in pages)
+        if characters > MAX_FILE_CHARS:
+            raise DocumentError(
+                f"The file has {characters} characters of text; a vector-store file may hold "
+                f"at most {MAX_FILE_TOKENS} tokens. Split it into smaller files."
+            )
+        static = row.chunking_strategy.static  # type: ignore[union-attr]
+        chunks = chunk_pages(
+            pages,
+            self.embedder.token_spans,
+            static.max_chunk_size_tokens,
+            static.chunk_overlap_tokens,
+            window_tokens=self.embedder.window_tokens,
+        )
+        windows = self.embedder.windows_of(chunks)
+        with tqdm(
+            total=windows, desc=f"Indexing {file.filename}", unit="window", disable=None
+        ) as bar:
+
+            def progress(done: int) -> None:
+                bar.update(done)
+                if self._closing.is_set():
+                    raise _Interrupted
+                if not self._active(vector_store_id, file_id):
+                    raise _Stopped
+
+            vectors = self.embedder.embed_chunks(chunks, progress)
+        self.index.add(vector_store_id, file_id, chunks, vectors)
+        return chunks, windows
+
+    def _vector_bytes(self) -> int:
+        return self.embedder.dimensions * FLOAT_BYTES
+
+    def _active(self, vector_store_id: str, file_id: str) -> bool:
+        row = self.store.vector_stores.get_file(vector_store_id, file_id)
+        return row is not None and row.status == "in_progress"
+
+    def _finish(
+        self,
+        vector_store_id: str,
+        file_id: str,
+        status: str,
+        *,
+        usage_bytes: int = 0,
+        code: str | None = None,
+        message: str | None = None,
+    ) -> None:
+        """Record the outcome, unless the row left ``in_progress`` meanwhile (then undo)."""
+        repository = self.store.vector_stores
+        with self.store.db.transaction():
+            row = repository.get_file(vector_store_id, file_id)
+            if row is None or row.status != "in_progress":
+                gone = True
+            else:
+                gone = False
+                error = None if code is None else {"code": code, "message": message}
+                repository.update_file(
+                    updated(row, status=status, usage_bytes=usage_bytes, last_error=error)
+                )
+        if gone:
+            self.index.delete_file(vector_store_id, file_id)
