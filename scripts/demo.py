@@ -1,4 +1,4 @@
-"""The Assistants API overview, offline: the Math Tutor, its quiz function, the Code Interpreter.
+"""The Assistants API overview, offline: tutor, quiz function, Code Interpreter, retrieval, steps.
 
 1. Tutor: three turns on one thread with the local default model, printed the
    way the overview's ``pretty_print`` prints them, with each run's steps.
@@ -9,6 +9,10 @@
 3. Code Interpreter: "Generate the first 20 fibbonaci numbers with code." The
    model's code runs in a sandboxed Jupyter kernel (no network, no host files);
    the run's steps show the code and its real output, then the answer.
+4. Retrieval: the ML paper PDF is uploaded into a vector store (ingested in the
+   background, polled until done), the assistant gets ``file_search``, and its
+   answer cites the paper; citations are shown as footnotes with their pages.
+5. Run steps: the retrieval run's steps in full, the search results included.
 
 Run it through ``scripts/demo`` (which sets everything up first).
 """
@@ -36,6 +40,11 @@ TURNS = [
     "Thank you!",
 ]
 FIBONACCI = "Generate the first 20 fibbonaci numbers with code."
+PAPER = Path(__file__).resolve().parents[2] / "shared" / "data" / "attention-is-all-you-need.pdf"
+PAPER_QUESTION = (
+    "What are some cool math concepts behind this ML paper pdf? Explain in two sentences."
+)
+SEARCH_CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 QUIZ_REQUEST = (
     "Make a quiz with 2 questions: One open ended, one multiple choice. "
     "Then, give me feedback for the responses."
@@ -113,6 +122,10 @@ def describe_call(call: Any) -> str:
             else:
                 outputs.append(f"      > [image {output.image.file_id}]")
         return "code_interpreter\n" + code + "\n" + ("\n".join(outputs) or "      > (no output)")
+    if call.type == "file_search":
+        results = call.file_search.results or []
+        lines = [f"      > {r.score:.3f} {r.file_name}" for r in results[:3]]
+        return f"file_search: {len(results)} results\n" + "\n".join(lines)
     return call.type
 
 
@@ -186,6 +199,63 @@ def code_interpreter(client: Client, assistant: Assistant) -> None:
     show_run(client, run, time.perf_counter() - started)
 
 
+def retrieval(client: Client, assistant: Assistant, paper: Path) -> Run | None:
+    print("== 4. Retrieval over a PDF ==\n")
+    if not paper.is_file():
+        print(f"(skipped: {paper} not found; pass --pdf)\n")
+        return None
+    file = client.files.create(file=paper, purpose="assistants")
+    vector_store = client.vector_stores.create(name="ML papers")
+    started = time.perf_counter()
+    row = client.vector_stores.files.create_and_poll(
+        vector_store_id=vector_store.id, file_id=file.id
+    )
+    print(f"Indexed {file.filename}: {row.status} in {time.perf_counter() - started:.1f}s\n")
+    assistant = client.beta.assistants.update(
+        assistant.id,
+        instructions="You are a research assistant. Answer from the paper, briefly.",
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [vector_store.id]}},
+    )
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": PAPER_QUESTION}])
+    started = time.perf_counter()
+    run = client.beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=assistant.id, max_completion_tokens=80
+    )
+    elapsed = time.perf_counter() - started
+    answer = client.beta.threads.messages.list(thread_id=thread.id, order="desc").data[0]
+    text = answer.content[-1].text
+    shown, notes = text.value, []
+    for number, annotation in enumerate(text.annotations, start=1):
+        shown = shown.replace(annotation.text, f" [{number}]")
+        source = annotation.text.strip("【】").split("†", 1)[-1]
+        notes.append(f"[{number}] {source} ({annotation.file_citation.file_id})")
+    print(f"user: {PAPER_QUESTION}\nassistant: {shown.strip()}\n" + "\n".join(notes) + "\n")
+    show_run(client, run, elapsed)
+    return run
+
+
+def run_steps(client: Client, run: Run) -> None:
+    print("== 5. Run steps ==\n")
+    steps = client.beta.threads.runs.steps.list(
+        thread_id=run.thread_id, run_id=run.id, order="asc", include=[SEARCH_CONTENT]
+    )
+    for step in steps:
+        print(f"{step.id} ({step.type}, {step.status})")
+        if step.step_details.type == "message_creation":
+            print(f"  created message {step.step_details.message_creation.message_id}")
+            continue
+        for call in step.step_details.tool_calls:
+            if call.type != "file_search":
+                continue
+            for result in (call.file_search.results or [])[:3]:
+                excerpt = (
+                    " ".join((result.content or [])[0].text.split())[:160] if result.content else ""
+                )
+                print(f"  {result.score:.3f} {result.file_name}: {excerpt}...")
+    print()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -193,6 +263,7 @@ def main() -> None:
     )
     parser.add_argument("--model", help="a .gguf file to use instead of the default model")
     parser.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (0)")
+    parser.add_argument("--pdf", type=Path, default=PAPER, help="the PDF for the retrieval part")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
@@ -208,6 +279,9 @@ def main() -> None:
             tutor(client, assistant)
             quiz(client, assistant)
             code_interpreter(client, assistant)
+            searched = retrieval(client, assistant, args.pdf)
+            if searched is not None:
+                run_steps(client, searched)
             print(f"Data kept in {data_dir}" if args.data_dir else "Done (data was temporary).")
 
 
