@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from offline_assistants.tools.file_search import (
     extract,
 )
 
-PDF = Path(__file__).resolve().parents[2] / "shared" / "data" / "attention-is-all-you-need.pdf"
+from .documents import PDF, blank_pdf
 
 
 @pytest.fixture(scope="module")
@@ -40,25 +39,13 @@ def test_text_and_markdown(tmp_path: Path) -> None:
     assert extract("\ufeffcaf\u00e9".encode(), "a.txt") == [Page(1, "caf\u00e9")]
 
 
-def _blank_pdf(encrypt: bool = False) -> bytes:
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    writer.add_blank_page(width=200, height=200)
-    if encrypt:
-        writer.encrypt("secret")
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
 @pytest.mark.parametrize(
     ("data", "name", "reason", "code"),
     [
         (b"", "empty.pdf", "empty", "invalid_file"),
         (b"%PDF-1.7 garbage that is not a pdf", "bad.pdf", "could not be read", "invalid_file"),
-        (_blank_pdf(), "scan.pdf", "no extractable text", "invalid_file"),
-        (_blank_pdf(encrypt=True), "locked.pdf", "encrypted", "invalid_file"),
+        (blank_pdf(), "scan.pdf", "no extractable text", "invalid_file"),
+        (blank_pdf(encrypt=True), "locked.pdf", "encrypted", "invalid_file"),
         (b"\x89PNG\r\n\x1a\n", "photo.png", "Unsupported file type", "unsupported_file"),
         (b"\xff\xfe\x00bad", "latin.txt", "not valid UTF-8", "invalid_file"),
     ],

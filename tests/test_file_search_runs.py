@@ -8,12 +8,12 @@ citations' indices.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 from offline_assistants.runs.citations import Source, cite
 
-PDF = Path(__file__).resolve().parents[2] / "shared" / "data" / "attention-is-all-you-need.pdf"
+from .documents import PDF
+
 CONTENT = "step_details.tool_calls[*].file_search.results[*].content"
 QUESTION = "What BLEU score did the big Transformer get on English-to-German translation?"
 VOLCANO = (

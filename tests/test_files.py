@@ -10,7 +10,7 @@ import pytest
 
 from offline_assistants.errors import InvalidRequestError, NotFoundError
 
-PDF = Path(__file__).resolve().parents[2] / "shared" / "data" / "attention-is-all-you-need.pdf"
+from .documents import PDF
 
 
 def test_upload_retrieve_content_round_trip(client: Any, tmp_path: Path) -> None:

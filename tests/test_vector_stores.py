@@ -15,7 +15,7 @@ import pytest
 from offline_assistants import Client
 from offline_assistants.errors import InvalidRequestError, NotFoundError
 
-PDF = Path(__file__).resolve().parents[2] / "shared" / "data" / "attention-is-all-you-need.pdf"
+from .documents import PDF, blank_pdf
 
 VOLCANO = (
     "# Volcanoes\n\nMount Etna in Sicily is one of the most active volcanoes on Earth. "
@@ -29,18 +29,6 @@ BAKING = (
 
 def upload(client: Any, name: str, data: bytes) -> Any:
     return client.files.create(file=(name, io.BytesIO(data)), purpose="assistants")
-
-
-def blank_pdf(encrypt: bool = False) -> bytes:
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    writer.add_blank_page(width=200, height=200)
-    if encrypt:
-        writer.encrypt("secret")
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 def test_store_lifecycle(client: Any) -> None:
@@ -268,3 +256,14 @@ def test_index_survives_a_restart_and_ingestion_resumes(tmp_path: Path) -> None:
         assert store.file_counts.completed == 2
         found = second.vector_stores.search(vs.id, query="multi-head attention").data
         assert found[0].file_id == paper.id
+
+
+def test_deleting_a_store_while_its_file_is_ingested_leaves_no_index(client: Any) -> None:
+    paper = client.files.create(file=PDF, purpose="assistants")
+    vs = client.vector_stores.create(file_ids=[paper.id])
+    client.vector_stores.delete(vs.id)
+    client.runtime.ingestion.wait_idle(120)
+    assert vs.id not in client.runtime.index.stores()
+    assert client.runtime.index.count(vs.id) == 0
+    with pytest.raises(NotFoundError):
+        client.vector_stores.files.list(vs.id)

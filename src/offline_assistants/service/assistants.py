@@ -70,7 +70,7 @@ class AssistantService:
             }
         )
         with self.store.db.transaction():
-            assistant = self._with_stores(assistant)
+            assistant = self.vector_stores.with_stores(assistant)
             self.store.assistants.insert(assistant)
         return assistant
 
@@ -86,17 +86,9 @@ class AssistantService:
         current = self.retrieve(assistant_id)
         fields = self._checked(**changes)
         with self.store.db.transaction():
-            assistant = self._with_stores(updated(current, **fields))
+            assistant = self.vector_stores.with_stores(updated(current, **fields))
             self.store.assistants.update(assistant)
         return assistant
-
-    def _with_stores(self, assistant: Assistant) -> Assistant:
-        """The assistant with a ``file_search.vector_stores`` helper made into a store."""
-        if assistant.tool_resources is None:
-            return assistant
-        resources = assistant.tool_resources.model_dump(exclude_none=True)
-        resolved = self.vector_stores.resolve_resources(resources)
-        return assistant if resolved is resources else updated(assistant, tool_resources=resolved)
 
     def delete(self, assistant_id: str) -> AssistantDeleted:
         if not self.store.assistants.delete(assistant_id):

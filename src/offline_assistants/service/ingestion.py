@@ -110,14 +110,14 @@ class Ingestion:
         try:
             chunks, windows = self._index(vector_store_id, file_id)
         except (_Stopped, _Interrupted):
-            self.index.delete_file(vector_store_id, file_id)
+            self._discard(vector_store_id, file_id)
             return
         except DocumentError as exc:
             self._finish(vector_store_id, file_id, "failed", code=exc.code, message=str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - recorded on the row for the user
             log.exception("ingestion of %s failed", file_id)
-            self.index.delete_file(vector_store_id, file_id)
+            self._discard(vector_store_id, file_id)
             message = f"Processing failed ({type(exc).__name__}: {exc})."
             self._finish(vector_store_id, file_id, "failed", code="server_error", message=message)
             return
@@ -197,4 +197,11 @@ class Ingestion:
                     updated(row, status=status, usage_bytes=usage_bytes, last_error=error)
                 )
         if gone:
+            self._discard(vector_store_id, file_id)
+
+    def _discard(self, vector_store_id: str, file_id: str) -> None:
+        """Remove what this file left in the index (the whole collection if the store went)."""
+        if self.store.vector_stores.exists(vector_store_id):
             self.index.delete_file(vector_store_id, file_id)
+        else:
+            self.index.drop(vector_store_id)

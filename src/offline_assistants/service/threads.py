@@ -80,7 +80,7 @@ class ThreadService:
     def store_new(self, thread: Thread, messages: list[Message]) -> Thread:
         """Store the thread and its first messages (making the vector stores they need)."""
         with self.store.db.transaction():
-            thread = self._with_stores(thread)
+            thread = self.vector_stores.with_stores(thread)
             thread = self.vector_stores.attach_files(thread, messages)
             self.store.threads.insert(thread)
             for message in messages:
@@ -96,13 +96,6 @@ class ThreadService:
             self.store.threads.update(with_files)
         for message in messages:
             self.store.messages.insert(message)
-
-    def _with_stores(self, thread: Thread) -> Thread:
-        if thread.tool_resources is None:
-            return thread
-        resources = thread.tool_resources.model_dump(exclude_none=True)
-        resolved = self.vector_stores.resolve_resources(resources)
-        return thread if resolved is resources else updated(thread, tool_resources=resolved)
 
     def create(
         self, *, messages: Any = None, metadata: Any = None, tool_resources: Any = None
@@ -126,7 +119,7 @@ class ThreadService:
             if checked is not None:
                 thread = updated(thread, metadata=checked)
             if resources is not None:
-                thread = self._with_stores(updated(thread, tool_resources=resources))
+                thread = self.vector_stores.with_stores(updated(thread, tool_resources=resources))
             self.store.threads.update(thread)
         return thread
 

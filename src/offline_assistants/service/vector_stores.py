@@ -13,8 +13,9 @@ the API does.
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from typing import Any, TypeVar
 
+from openai.types.beta.assistant import Assistant
 from openai.types.beta.thread import Thread
 from openai.types.beta.threads.message import Message
 from openai.types.vector_store import VectorStore
@@ -31,6 +32,7 @@ from ..tools.file_search.filters import FilterError, check, matches
 from .validation import check_list_params, check_metadata, check_text
 from .vector_store_files import VectorStoreFileService, check_chunking_strategy
 
+Owner = TypeVar("Owner", Assistant, Thread)
 DAY = 86_400
 # A store made for a thread's attachments expires a week after its last use, as the API's do.
 THREAD_STORE_EXPIRY_DAYS = 7
@@ -215,6 +217,15 @@ class VectorStoreService:
                 self.store.vector_stores.update(updated(found, **fields))
 
     # -- tool resources --------------------------------------------------------------------
+
+    def with_stores(self, owner: Owner) -> Owner:
+        """An assistant or thread whose ``file_search.vector_stores`` helper (if any) has
+        become a new store, named in ``vector_store_ids``. Inside a transaction."""
+        if owner.tool_resources is None:
+            return owner
+        resources = owner.tool_resources.model_dump(exclude_none=True)
+        resolved = self.resolve_resources(resources)
+        return owner if resolved is resources else updated(owner, tool_resources=resolved)
 
     def resolve_resources(self, resources: dict[str, Any]) -> dict[str, Any]:
         """``file_search.vector_stores`` (already checked) → a new store's id, in the caller's

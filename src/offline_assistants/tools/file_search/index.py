@@ -69,6 +69,17 @@ class VectorIndex:
             vector_store_id, metadata={"hnsw:space": "cosine"}, embedding_function=None
         )
 
+    def _existing(self, vector_store_id: str) -> Any:
+        """The store's collection, or None: reading never creates one."""
+        try:
+            return self._client.get_collection(vector_store_id, embedding_function=None)
+        except Exception:  # noqa: BLE001 - Chroma's "does not exist" differs across versions
+            return None
+
+    def stores(self) -> set[str]:
+        """The vector stores that have a collection."""
+        return {str(getattr(c, "name", c)) for c in self._client.list_collections()}
+
     def add(
         self,
         vector_store_id: str,
@@ -106,11 +117,16 @@ class VectorIndex:
                     )
 
     def delete_file(self, vector_store_id: str, file_id: str) -> None:
-        self._collection(vector_store_id).delete(where={"file_id": file_id})
+        collection = self._existing(vector_store_id)
+        if collection is not None:
+            collection.delete(where={"file_id": file_id})
 
     def file_texts(self, vector_store_id: str, file_id: str) -> list[str]:
         """A file's chunk texts in document order."""
-        got = self._collection(vector_store_id).get(
+        collection = self._existing(vector_store_id)
+        if collection is None:
+            return []
+        got = collection.get(
             where={"$and": [{"file_id": file_id}, {"window": 0}]},
             include=["documents", "metadatas"],
         )
@@ -127,7 +143,10 @@ class VectorIndex:
 
     def count(self, vector_store_id: str) -> int:
         """How many chunks the store holds."""
-        return len(self._collection(vector_store_id).get(where={"window": 0}, include=[])["ids"])
+        collection = self._existing(vector_store_id)
+        if collection is None:
+            return 0
+        return len(collection.get(where={"window": 0}, include=[])["ids"])
 
     def search(
         self,
@@ -138,8 +157,8 @@ class VectorIndex:
         file_ids: Sequence[str] | None = None,
     ) -> list[Hit]:
         """The ``limit`` best chunks, best first; only of ``file_ids`` when given."""
-        collection = self._collection(vector_store_id)
-        total = collection.count()
+        collection = self._existing(vector_store_id)
+        total = 0 if collection is None else collection.count()
         if total == 0 or (file_ids is not None and not file_ids):
             return []
         where = None if file_ids is None else {"file_id": {"$in": list(file_ids)}}
