@@ -35,7 +35,11 @@ from offline_assistants import Client
 from offline_assistants.tools.file_search import Chunk
 
 RESULTS = Path(__file__).resolve().parent / "results"
-PDF = Path(__file__).resolve().parents[2] / "shared" / "data" / "attention-is-all-you-need.pdf"
+_PAPER = Path("shared", "data", "attention-is-all-you-need.pdf")
+PDF = next(
+    (p / _PAPER for p in Path(__file__).resolve().parents if (p / _PAPER).is_file()),
+    Path(__file__).resolve().parents[2] / _PAPER,
+)
 PAGES = 15
 
 # (question, pages that answer it) about "Attention Is All You Need"

@@ -80,9 +80,10 @@ class TimedEngine:
         max_tokens: int,
         sampling: Sampling,
         grammar: Grammar | None = None,
+        cache_key: str | None = None,
     ) -> TokenStream:
         stream = self.inner.generate(
-            prompt, max_tokens=max_tokens, sampling=sampling, grammar=grammar
+            prompt, max_tokens=max_tokens, sampling=sampling, grammar=grammar, cache_key=cache_key
         )
         inner_pieces = stream.pieces
 

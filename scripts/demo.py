@@ -40,7 +40,11 @@ TURNS = [
     "Thank you!",
 ]
 FIBONACCI = "Generate the first 20 fibbonaci numbers with code."
-PAPER = Path(__file__).resolve().parents[2] / "shared" / "data" / "attention-is-all-you-need.pdf"
+_PAPER = Path("shared", "data", "attention-is-all-you-need.pdf")
+PAPER = next(
+    (p / _PAPER for p in Path(__file__).resolve().parents if (p / _PAPER).is_file()),
+    Path(__file__).resolve().parents[2] / _PAPER,
+)
 PAPER_QUESTION = (
     "What are some cool math concepts behind this ML paper pdf? Explain in two sentences."
 )

@@ -52,6 +52,7 @@ class GatedEngine:
         max_tokens: int,
         sampling: Sampling,
         grammar: Grammar | None = None,
+        cache_key: str | None = None,
     ) -> TokenStream:
         stream = TokenStream(pieces=iter(()))
 
@@ -96,6 +97,7 @@ class ScriptedEngine(GatedEngine):
         max_tokens: int,
         sampling: Sampling,
         grammar: Grammar | None = None,
+        cache_key: str | None = None,
     ) -> TokenStream:
         text = self.turns[min(self.prompts, len(self.turns) - 1)]
         self.prompts += 1

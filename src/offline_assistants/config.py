@@ -16,6 +16,9 @@ Environment variables:
 - ``OFFLINE_ASSISTANTS_CODE_TIMEOUT``        seconds a Code Interpreter cell may run; default 30.
 - ``OFFLINE_ASSISTANTS_KERNEL_IDLE_SECONDS`` a thread's kernel shuts down after this idle time; 900.
 - ``OFFLINE_ASSISTANTS_KERNEL_POOL``         kernels kept started in advance; default 1.
+- ``OFFLINE_ASSISTANTS_KV_CACHE_MB``         memory for threads' saved prompt states (the rest
+                                             spills to disk under the data dir); default 1024.
+- ``OFFLINE_ASSISTANTS_KV_REUSE``            ``0`` evaluates every prompt in full; default on.
 - ``OFFLINE_ASSISTANTS_UNSANDBOXED_CODE``    ``1`` lets model-written code run WITHOUT a sandbox
                                              where bubblewrap is unavailable (e.g. macOS). Unsafe.
 """
@@ -66,6 +69,9 @@ class Settings:
     kernel_idle_seconds: float = 900.0
     kernel_pool_size: int = 1
     unsandboxed_code: bool = False
+    # Prefix reuse: a thread's next run evaluates only what its last prompt did not cover.
+    kv_reuse: bool = True
+    kv_cache_bytes: int = 1 << 30
 
     @property
     def database_path(self) -> Path:
@@ -74,6 +80,10 @@ class Settings:
     @property
     def vector_index_dir(self) -> Path:
         return self.data_dir / "vector_index"
+
+    @property
+    def kv_cache_dir(self) -> Path:
+        return self.data_dir / "kv_cache"
 
     @property
     def code_interpreter_dir(self) -> Path:
@@ -114,4 +124,6 @@ class Settings:
             kernel_idle_seconds=float(env.get("OFFLINE_ASSISTANTS_KERNEL_IDLE_SECONDS") or 900.0),
             kernel_pool_size=int(env.get("OFFLINE_ASSISTANTS_KERNEL_POOL") or 1),
             unsandboxed_code=env.get("OFFLINE_ASSISTANTS_UNSANDBOXED_CODE", "") == "1",
+            kv_reuse=env.get("OFFLINE_ASSISTANTS_KV_REUSE", "1") != "0",
+            kv_cache_bytes=int(env.get("OFFLINE_ASSISTANTS_KV_CACHE_MB") or 1024) << 20,
         )

@@ -94,6 +94,7 @@ class TokenStream:
     pieces: Iterator[str]
     finish_reason: FinishReason | None = None
     completion_tokens: int = 0
+    reused_tokens: int = 0  # prompt tokens a saved prefix state covered (not evaluated again)
 
     def __iter__(self) -> Iterator[str]:
         return self.pieces
@@ -143,4 +144,8 @@ class Engine(Protocol):
         max_tokens: int,
         sampling: Sampling,
         grammar: Grammar | None = None,
-    ) -> TokenStream: ...
+        cache_key: str | None = None,
+    ) -> TokenStream:
+        """Stream the completion of ``prompt``; with ``cache_key`` (a thread id) the engine may
+        reuse what it evaluated for that key before, with identical results."""
+        ...

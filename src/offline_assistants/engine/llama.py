@@ -5,11 +5,23 @@ Loads any GGUF file (progress bar while the weights are read from disk, clear
 file), renders prompts with the chat template stored in the file's metadata,
 and samples token by token so callers can stop between tokens. Output
 constraints (``json_object``, ``json_schema``) become llama.cpp grammars.
+
+Prefix reuse. ``generate(..., cache_key=thread_id)`` evaluates only what the
+thread's previous prompt did not already cover. Outputs stay identical to a
+full evaluation because the prompt is always evaluated in chunks of
+``n_batch`` tokens aligned to position 0: a chunk's KV entries depend on the
+chunk's shape, so only whole aligned chunks are reused (the common prefix
+rounded down to a multiple of ``n_batch``), and the rest is evaluated with
+the same boundaries a full evaluation would use. Generated tokens (evaluated
+one at a time) are never reused. The context holds one thread at a time
+(the resident one); when another thread's run comes, the resident state is
+saved into the ``PrefixCache`` and the newcomer's restored from it.
 """
 
 from __future__ import annotations
 
 import codecs
+import ctypes
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,9 +30,13 @@ from tqdm import tqdm
 
 from ..errors import InternalError, ModelFileError
 from .base import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
+from .prefix_cache import PrefixCache, Snapshot, model_identity
 from .tool_format import ToolFormatChoice, format_for_template
 
 GGUF_MAGIC = b"GGUF"
+# Prompt tokens per evaluation batch, and the granularity of prefix reuse (see the module
+# docstring); chosen by measurement in benchmarks/engine_settings.py.
+DEFAULT_BATCH = 128
 # Used when a GGUF file carries no chat template: ChatML, the most common format.
 CHATML_TEMPLATE = (
     "{% for message in messages %}"
@@ -72,6 +88,8 @@ class LlamaEngine:
         n_ctx: int,
         progress: bool = True,
         chat_template: str | None = None,
+        n_batch: int = DEFAULT_BATCH,
+        prefix_cache: PrefixCache | None = None,
     ) -> None:
         import llama_cpp
         from llama_cpp import llama_chat_format
@@ -83,7 +101,8 @@ class LlamaEngine:
             self._llama = llama_cpp.Llama(
                 model_path=str(path),
                 n_ctx=n_ctx,
-                n_batch=512,
+                n_batch=n_batch,
+                n_ubatch=n_batch,
                 n_threads=n_threads,
                 n_threads_batch=n_threads,
                 use_mmap=True,
@@ -110,6 +129,13 @@ class LlamaEngine:
             add_generation_prompt=True,
         )
         self._grammars: dict[str, Any] = {}
+        self._batch = n_batch
+        self._cache = prefix_cache
+        self._model_id = model_identity(path)
+        self._resident_key: str | None = None
+        self._resident: list[int] = []  # prompt tokens whose KV in the context is canonical
+        self.reused_tokens = 0  # prompt tokens not evaluated again, over this engine's life
+        self.evaluated_tokens = 0  # prompt tokens evaluated
 
     @property
     def model_path(self) -> str:
@@ -139,9 +165,10 @@ class LlamaEngine:
         max_tokens: int,
         sampling: Sampling,
         grammar: Grammar | None = None,
+        cache_key: str | None = None,
     ) -> TokenStream:
         stream = TokenStream(pieces=iter(()))
-        stream.pieces = self._pieces(stream, prompt, max_tokens, sampling, grammar)
+        stream.pieces = self._pieces(stream, prompt, max_tokens, sampling, grammar, cache_key)
         return stream
 
     def _pieces(
@@ -151,6 +178,7 @@ class LlamaEngine:
         max_tokens: int,
         sampling: Sampling,
         grammar: Grammar | None,
+        cache_key: str | None,
     ) -> Iterator[str]:
         llama = self._llama
         vocab = llama._model.vocab
@@ -165,13 +193,11 @@ class LlamaEngine:
         }
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         generated: list[int] = []
-        # Evaluate the whole prompt every time: re-using a cached prefix evaluates the
-        # tail in a different batch shape, which changes logits enough to flip greedy
-        # choices. Prefix reuse that keeps outputs identical is its own piece of work.
-        llama.reset()  # type: ignore[no-untyped-call]
         compiled = None if grammar is None else self._compile(grammar.gbnf)
         undecided = None if grammar is None else grammar.free_unless
-        tokens = llama.generate(prompt, grammar=compiled, **params)
+        start = self._reuse(prompt, cache_key)
+        stream.reused_tokens = start
+        tokens = llama.generate(prompt[start:], reset=False, grammar=compiled, **params)
         text = ""
         stream.finish_reason = "length"
         try:
@@ -196,9 +222,67 @@ class LlamaEngine:
                         undecided = None
         finally:
             tokens.close()
+            # Only whole aligned chunks of the prompt hold KV a full evaluation would make.
+            self._resident = prompt[: len(prompt) // self._batch * self._batch]
         tail = decoder.decode(b"", final=True)
         if tail:
             yield tail
+
+    def _reuse(self, prompt: list[int], cache_key: str | None) -> int:
+        """Make the context hold ``cache_key``'s state and return how many leading prompt
+        tokens it already covers (a multiple of ``n_batch``); 0 means evaluate everything."""
+        if cache_key != self._resident_key or self._cache is None:
+            self._switch(cache_key)
+        common = 0
+        limit = min(len(self._resident), len(prompt) - 1)  # the last token is always evaluated
+        while common < limit and self._resident[common] == prompt[common]:
+            common += 1
+        start = common // self._batch * self._batch
+        llama = self._llama
+        llama.n_tokens = start  # eval() drops the KV beyond, then evaluates from here
+        llama.input_ids[:start] = prompt[:start]
+        self.reused_tokens += start
+        self.evaluated_tokens += len(prompt) - start
+        return start
+
+    def _switch(self, cache_key: str | None) -> None:
+        """Save the resident thread's state (if any) and restore ``cache_key``'s."""
+        memory = self._llama_cpp.llama_get_memory(self._llama._ctx.ctx)
+        if self._cache is not None and self._resident_key is not None and self._resident:
+            self._cache.put(self._resident_key, self._snapshot(memory))
+        self._llama_cpp.llama_memory_clear(memory, True)
+        self._resident_key, self._resident = cache_key, []
+        self._llama.n_tokens = 0
+        if self._cache is None or cache_key is None:
+            return
+        saved = self._cache.take(cache_key, self._model_id)
+        if saved is None or not saved.tokens:
+            return
+        buffer = (ctypes.c_uint8 * len(saved.state)).from_buffer_copy(saved.state)
+        size = self._llama_cpp.llama_state_seq_set_data(
+            self._llama._ctx.ctx, buffer, len(saved.state), 0
+        )
+        if size != len(saved.state):  # not loadable after all: evaluate in full
+            self._llama_cpp.llama_memory_clear(memory, True)
+            return
+        self._resident = list(saved.tokens)
+
+    def _snapshot(self, memory: Any) -> Snapshot:
+        ctx = self._llama._ctx.ctx
+        lib = self._llama_cpp
+        lib.llama_memory_seq_rm(memory, 0, len(self._resident), -1)  # drop the non-canonical tail
+        size = lib.llama_state_seq_get_size(ctx, 0)
+        buffer = (ctypes.c_uint8 * size)()
+        written = lib.llama_state_seq_get_data(ctx, buffer, size, 0)
+        return Snapshot(self._model_id, list(self._resident), bytes(buffer)[:written])
+
+    def forget(self, cache_key: str) -> None:
+        """Drop what is kept for ``cache_key`` (its thread was deleted). Worker thread only
+        for the resident state; the cache itself is thread-safe."""
+        if self._resident_key == cache_key:
+            self._resident = []
+        if self._cache is not None:
+            self._cache.forget(cache_key)
 
     def _compile(self, gbnf: str) -> Any:
         """The grammar, parsed once by llama.cpp here, so a bad one is an error, not a crash

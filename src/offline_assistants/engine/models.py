@@ -20,6 +20,7 @@ from pathlib import Path
 from ..config import DEFAULT_MODEL_NAME, Settings
 from .base import Engine
 from .llama import LlamaEngine, check_model_file
+from .prefix_cache import PrefixCache
 
 EngineFactory = Callable[[Path], Engine]
 
@@ -61,10 +62,19 @@ class EngineCache:
         return engine
 
 
-def llama_factory(settings: Settings, progress: bool = True) -> EngineFactory:
+def llama_factory(
+    settings: Settings, progress: bool = True, prefix_cache: PrefixCache | None = None
+) -> EngineFactory:
+    """Loads GGUF files with the settings' threads and context; with ``prefix_cache``,
+    threads' prompt states are kept between their runs (see ``llama``)."""
+
     def load(path: Path) -> Engine:
         return LlamaEngine(
-            path, n_threads=settings.n_threads, n_ctx=settings.n_ctx, progress=progress
+            path,
+            n_threads=settings.n_threads,
+            n_ctx=settings.n_ctx,
+            progress=progress,
+            prefix_cache=prefix_cache,
         )
 
     return load

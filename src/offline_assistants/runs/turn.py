@@ -92,6 +92,7 @@ class TurnRunner:
                 repeat_penalty=TOOL_CALL_REPEAT_PENALTY if turn.functions else 1.0,
             ),
             grammar=turn.grammar,
+            cache_key=run.thread_id,
         )
         calls_possible = bool(turn.functions) and turn.grammar is not None
         opener = turn.engine.tool_format.opener

@@ -14,6 +14,7 @@ import os
 
 from ..config import Settings
 from ..engine import EngineCache, EngineFactory, llama_factory
+from ..engine.prefix_cache import PrefixCache
 from ..runs import EventBus, RunExecutor, RunJournal, RunWorker, recover_interrupted_runs
 from ..runs.code_calls import CodeCalls
 from ..runs.search_calls import SearchCalls
@@ -42,7 +43,14 @@ class Runtime:
             self.bus = EventBus()
             self.journal = RunJournal(self.store, self.bus)
             self.recovered = recover_interrupted_runs(self.store, self.journal)
-            self.engines = EngineCache(engine_factory or llama_factory(settings))
+            self.prefix_cache = (
+                PrefixCache(settings.kv_cache_dir, settings.kv_cache_bytes)
+                if settings.kv_reuse
+                else None
+            )
+            self.engines = EngineCache(
+                engine_factory or llama_factory(settings, prefix_cache=self.prefix_cache)
+            )
             self.worker = RunWorker()
             self.index = VectorIndex(settings.vector_index_dir)
             self.embedder = Embedder()
@@ -57,7 +65,7 @@ class Runtime:
             self.assistants = AssistantService(self.store, settings, self.vector_stores)
             self.kernels = kernel_sessions(settings)
             self.threads = ThreadService(
-                self.store, self.vector_stores, released=self.kernels.release
+                self.store, self.vector_stores, released=self._thread_deleted
             )
             self.messages = MessageService(self.store, self.threads.add_messages)
             self.runs = RunService(self.store, settings, self.journal, self.worker, self.threads)
@@ -87,6 +95,11 @@ class Runtime:
             self.store.close()
             raise
         self._closed = False
+
+    def _thread_deleted(self, thread_id: str) -> None:
+        self.kernels.release(thread_id)
+        if self.prefix_cache is not None:
+            self.prefix_cache.forget(thread_id)
 
     def close(self) -> None:
         if self._closed:

@@ -1,0 +1,173 @@
+"""Engine settings on a laptop CPU, measured: batch size, threads, mmap; and our engine vs raw.
+
+All on the same ~1,000-token prompt, temperature 0:
+
+1. Prompt evaluation speed (tokens/s) of raw llama-cpp-python for n_batch 16 … 512. The
+   batch is also the granularity of prefix reuse (a thread reuses whole batches), so the
+   smallest batch that keeps most of the speed is the best choice.
+2. Threads: prompt and generation speed with 1 thread and with every core.
+3. Model load time with and without mmap.
+4. Our engine (``LlamaEngine``, full evaluation, the chosen batch) against raw
+   llama-cpp-python at its defaults (n_batch 512): prompt tokens/s and generation tokens/s,
+   and their ratios.
+
+    .venv/bin/python benchmarks/engine_settings.py [--reps 3] [--model PATH]
+
+Prints tables and writes benchmarks/results/engine_settings.json.
+Target: generation at least 0.95 x raw llama-cpp-python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import llama_cpp
+from tqdm import tqdm
+
+from offline_assistants.config import Settings
+from offline_assistants.engine import ChatMessage, Sampling
+from offline_assistants.engine.llama import DEFAULT_BATCH, LlamaEngine
+
+RESULTS = Path(__file__).resolve().parent / "results"
+BATCHES = (16, 32, 64, 128, 256, 512)
+GENERATED = 64
+SYSTEM = "You are a helpful assistant who explains numbers. " * 4
+HISTORY = "".join(
+    f"Question {i}: what is {i} squared? Answer: {i} squared is {i * i}, because {i} times {i} "
+    f"is {i * i}. "
+    for i in range(1, 40)
+)
+
+
+def llama(path: Path, n_batch: int, threads: int, mmap: bool = True) -> llama_cpp.Llama:
+    return llama_cpp.Llama(
+        model_path=str(path),
+        n_ctx=4096,
+        n_batch=n_batch,
+        n_ubatch=n_batch,
+        n_threads=threads,
+        n_threads_batch=threads,
+        use_mmap=mmap,
+        verbose=False,
+    )
+
+
+def raw_speeds(llm: llama_cpp.Llama, prompt: list[int], generate: int) -> tuple[float, float]:
+    """(prompt tokens/s, generated tokens/s) of one greedy completion, from a clean context."""
+    llm.reset()
+    started = time.perf_counter()
+    first = 0.0
+    count = 0
+    for _ in llm.generate(prompt, temp=0.0, top_k=0, top_p=1.0, min_p=0.0, repeat_penalty=1.0):
+        count += 1
+        if count == 1:
+            first = time.perf_counter() - started
+        if count >= generate + 1:
+            break
+    total = time.perf_counter() - started
+    return len(prompt) / first, (count - 1) / (total - first) if count > 1 else 0.0
+
+
+def engine_speeds(engine: LlamaEngine, prompt: list[int], generate: int) -> tuple[float, float]:
+    stream = engine.generate(prompt, max_tokens=generate + 1, sampling=Sampling(temperature=0.0))
+    started = time.perf_counter()
+    first = 0.0
+    count = 0
+    for _ in stream:
+        count += 1
+        if count == 1:
+            first = time.perf_counter() - started
+    total = time.perf_counter() - started
+    return len(prompt) / first, (count - 1) / (total - first) if count > 1 else 0.0
+
+
+def median_pair(samples: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reps", type=int, default=3, help="repetitions per setting (3)")
+    parser.add_argument("--model", type=Path, help="GGUF file (default: the default model)")
+    args = parser.parse_args()
+    settings = Settings.from_env(default_model=args.model)
+    path, cores = settings.default_model, settings.n_threads
+    engine = LlamaEngine(path, n_threads=cores, n_ctx=4096, progress=False)
+    prompt = engine.prompt_tokens([ChatMessage("system", SYSTEM), ChatMessage("user", HISTORY)])
+    report: dict[str, Any] = {"model": path.name, "prompt_tokens": len(prompt), "cores": cores}
+
+    batches: dict[int, float] = {}
+    for n_batch in tqdm(BATCHES, desc="n_batch"):
+        llm = llama(path, n_batch, cores)
+        batches[n_batch] = statistics.median(
+            raw_speeds(llm, prompt, 1)[0] for _ in range(args.reps)
+        )
+        del llm
+    report["prompt_tokens_per_s_by_batch"] = batches
+
+    threads: dict[int, tuple[float, float]] = {}
+    for count in tqdm(sorted({1, cores}), desc="threads"):
+        llm = llama(path, DEFAULT_BATCH, count)
+        threads[count] = median_pair([raw_speeds(llm, prompt, GENERATED) for _ in range(args.reps)])
+        del llm
+    report["tokens_per_s_by_threads"] = {
+        k: {"prompt": p, "generate": g} for k, (p, g) in threads.items()
+    }
+
+    loads: dict[str, float] = {}
+    for mmap in tqdm((True, False), desc="mmap"):
+        times = []
+        for _ in range(args.reps):
+            started = time.perf_counter()
+            llm = llama(path, DEFAULT_BATCH, cores, mmap=mmap)
+            times.append(time.perf_counter() - started)
+            del llm
+        loads["mmap" if mmap else "no mmap"] = statistics.median(times)
+    report["load_seconds"] = loads
+
+    raw = llama(path, 512, cores)
+    pairs_raw, pairs_ours = [], []
+    for _ in tqdm(range(args.reps), desc="ours vs raw"):
+        pairs_raw.append(raw_speeds(raw, prompt, GENERATED))
+        pairs_ours.append(engine_speeds(engine, prompt, GENERATED))
+    (raw_p, raw_g), (our_p, our_g) = median_pair(pairs_raw), median_pair(pairs_ours)
+    report["ours_vs_raw"] = {
+        "raw_prompt_tokens_per_s": raw_p,
+        "raw_generate_tokens_per_s": raw_g,
+        "ours_prompt_tokens_per_s": our_p,
+        "ours_generate_tokens_per_s": our_g,
+        "prompt_ratio": our_p / raw_p,
+        "generate_ratio": our_g / raw_g,
+    }
+
+    best = max(batches.values())
+    print(
+        f"\nmodel {path.name}, prompt of {len(prompt)} tokens, {cores} cores, {os.cpu_count()} CPUs"
+    )
+    print(f"\n{'n_batch':>8} {'prompt tok/s':>13} {'of best':>8}")
+    for n_batch, speed in batches.items():
+        mark = "  <- chosen" if n_batch == DEFAULT_BATCH else ""
+        print(f"{n_batch:>8} {speed:>13.0f} {speed / best:>8.2f}{mark}")
+    print(f"\n{'threads':>8} {'prompt tok/s':>13} {'generate tok/s':>15}")
+    for count, (p, g) in threads.items():
+        print(f"{count:>8} {p:>13.0f} {g:>15.1f}")
+    print(f"\nload: mmap {loads['mmap'] * 1000:.0f} ms, no mmap {loads['no mmap'] * 1000:.0f} ms")
+    ours = report["ours_vs_raw"]
+    print(
+        f"\nours vs raw llama-cpp-python (n_batch 512): prompt {our_p:.0f} vs {raw_p:.0f} tok/s "
+        f"({ours['prompt_ratio']:.2f}x), generation {our_g:.1f} vs {raw_g:.1f} tok/s "
+        f"({ours['generate_ratio']:.2f}x; target >= 0.95: "
+        f"{'met' if ours['generate_ratio'] >= 0.95 else 'NOT met'})"
+    )
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "engine_settings.json").write_text(json.dumps(report, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Saved prefix states: what a thread's last run evaluated, kept for its next run.
+
+A ``Snapshot`` is llama.cpp's state of one sequence (the KV cache of the
+prompt's first ``len(tokens)`` tokens) plus those tokens and the identity of
+the model file that made it. ``PrefixCache`` keeps snapshots by key (a
+thread id) in memory, least recently used first out, within ``budget_bytes``;
+what does not fit is spilled to files under ``directory`` (capped at
+``disk_budget_bytes``, oldest files deleted first) and read back when its
+thread runs again, also after a restart. A snapshot from another model is
+never returned. Whether a snapshot still fits the thread (edited messages,
+deleted ones, moved truncation) is not this module's business: the engine
+compares its tokens with the new prompt and uses only the common prefix.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+from array import array
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAGIC = b"OAKV1\n"
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    model: str
+    tokens: list[int]
+    state: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.state) + 4 * len(self.tokens)
+
+
+@dataclass
+class CacheStats:
+    stored: int = 0
+    restored_from_memory: int = 0
+    restored_from_disk: int = 0
+    spilled: int = 0
+    misses: int = 0
+    foreign: int = 0  # snapshots dropped because another model made them
+
+
+@dataclass
+class PrefixCache:
+    directory: Path
+    budget_bytes: int = 1 << 30
+    disk_budget_bytes: int = 8 << 30
+    stats: CacheStats = field(default_factory=CacheStats)
+
+    def __post_init__(self) -> None:
+        self._memory: OrderedDict[str, Snapshot] = OrderedDict()
+        self._used = 0
+        self._lock = threading.Lock()
+
+    @property
+    def memory_bytes(self) -> int:
+        return self._used
+
+    def put(self, key: str, snapshot: Snapshot) -> None:
+        """Keep ``snapshot`` as ``key``'s (replacing an older one), spilling the least
+        recently used snapshots to disk while memory is over budget."""
+        with self._lock:
+            self._drop(key)
+            self._memory[key] = snapshot
+            self._used += snapshot.size
+            self.stats.stored += 1
+            while self._used > self.budget_bytes and self._memory:
+                old_key, old = self._memory.popitem(last=False)
+                self._used -= old.size
+                self._write(old_key, old)
+                self.stats.spilled += 1
+
+    def take(self, key: str, model: str) -> Snapshot | None:
+        """``key``'s snapshot made by ``model``, removed from the cache (the caller now holds
+        it); None when there is none."""
+        with self._lock:
+            snapshot = self._memory.pop(key, None)
+            if snapshot is not None:
+                self._used -= snapshot.size
+                self.stats.restored_from_memory += 1
+            else:
+                snapshot = self._read(key)
+                if snapshot is not None:
+                    self.stats.restored_from_disk += 1
+            if snapshot is not None and snapshot.model != model:
+                self.stats.foreign += 1
+                snapshot = None
+            if snapshot is None:
+                self.stats.misses += 1
+            return snapshot
+
+    def forget(self, key: str) -> None:
+        """Drop whatever is kept for ``key`` (its thread was deleted)."""
+        with self._lock:
+            self._drop(key)
+
+    def _drop(self, key: str) -> None:
+        old = self._memory.pop(key, None)
+        if old is not None:
+            self._used -= old.size
+        with contextlib.suppress(FileNotFoundError):
+            self._path(key).unlink()
+
+    def _path(self, key: str) -> Path:
+        return self.directory / (hashlib.sha256(key.encode()).hexdigest()[:32] + ".kv")
+
+    def _write(self, key: str, snapshot: Snapshot) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        header = json.dumps({"key": key, "model": snapshot.model, "n": len(snapshot.tokens)})
+        target = self._path(key)
+        temp = target.with_suffix(".partial")
+        with open(temp, "wb") as out:
+            out.write(MAGIC + header.encode() + b"\n")
+            out.write(array("i", snapshot.tokens).tobytes())
+            out.write(snapshot.state)
+        temp.replace(target)
+        self._trim_disk()
+
+    def _read(self, key: str) -> Snapshot | None:
+        path = self._path(key)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        path.unlink(missing_ok=True)
+        try:
+            if not data.startswith(MAGIC):
+                return None
+            end = data.index(b"\n", len(MAGIC))
+            header = json.loads(data[len(MAGIC) : end])
+            if header["key"] != key:
+                return None
+            start = end + 1
+            tokens = array("i")
+            tokens.frombytes(data[start : start + 4 * int(header["n"])])
+            state = data[start + 4 * int(header["n"]) :]
+            return Snapshot(str(header["model"]), tokens.tolist(), state)
+        except (ValueError, KeyError):
+            return None  # a damaged file: full evaluation instead
+
+    def _trim_disk(self) -> None:
+        files = sorted(self.directory.glob("*.kv"), key=lambda p: p.stat().st_mtime)
+        total = sum(p.stat().st_size for p in files)
+        for path in files:
+            if total <= self.disk_budget_bytes:
+                break
+            total -= path.stat().st_size
+            path.unlink(missing_ok=True)
+
+
+def model_identity(path: Path) -> str:
+    """Names a model file's exact contents cheaply: path, size and modification time."""
+    stat = os.stat(path)
+    return f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}"

@@ -1,0 +1,136 @@
+"""Prefix reuse: a thread's next run evaluates only what is new, with identical outputs.
+
+Real model throughout. Each comparison runs the same conversation on an
+engine (or runtime) with reuse and on one without, at temperature 0, with
+other threads interleaved, and requires the same tokens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from offline_assistants import Client
+from offline_assistants.config import Settings
+from offline_assistants.engine import ChatMessage, Sampling
+from offline_assistants.engine.llama import DEFAULT_BATCH, LlamaEngine
+from offline_assistants.engine.prefix_cache import PrefixCache, Snapshot
+
+from .conftest import MATH_TUTOR
+
+QUESTIONS = [
+    "What is 12 times 12?",
+    "And what is half of that?",
+    "Explain how you got it, step by step.",
+    "Now add 7.",
+]
+OTHER = "Name three colours of the rainbow."
+# Instructions of a realistic length (about 200 tokens), so prompts span several batches.
+INSTRUCTIONS = MATH_TUTOR + " Check each step, use plain words, and keep numbers exact." * 12
+
+
+def _answer(engine: LlamaEngine, key: str, history: list[ChatMessage]) -> tuple[str, int]:
+    stream = engine.generate(
+        engine.prompt_tokens(history),
+        max_tokens=40,
+        sampling=Sampling(temperature=0.0),
+        cache_key=key,
+    )
+    return "".join(stream), stream.reused_tokens
+
+
+def _conversation(engine: LlamaEngine) -> tuple[list[str], list[int]]:
+    """Thread A's four turns, with thread B answering in between each."""
+    a = [ChatMessage("system", INSTRUCTIONS)]
+    b = [ChatMessage("system", INSTRUCTIONS)]
+    answers, reused = [], []
+    for question in QUESTIONS:
+        a.append(ChatMessage("user", question))
+        text, covered = _answer(engine, "thread_a", a)
+        a.append(ChatMessage("assistant", text))
+        answers.append(text)
+        reused.append(covered)
+        b.append(ChatMessage("user", OTHER))
+        other, _ = _answer(engine, "thread_b", b)
+        b.append(ChatMessage("assistant", other))
+        answers.append(other)
+    return answers, reused
+
+
+def test_reuse_gives_the_same_tokens_as_full_evaluation(model_path: Path, tmp_path: Path) -> None:
+    # A budget of one byte: every saved state spills to disk and comes back from there.
+    cache = PrefixCache(tmp_path / "kv", budget_bytes=1)
+    reusing = LlamaEngine(model_path, n_threads=2, n_ctx=4096, progress=False, prefix_cache=cache)
+    full = LlamaEngine(model_path, n_threads=2, n_ctx=4096, progress=False)
+    with_reuse, covered = _conversation(reusing)
+    without, nothing = _conversation(full)
+    assert with_reuse == without
+    assert nothing == [0, 0, 0, 0]
+    assert covered[0] == 0 and all(c > 0 for c in covered[1:])  # the instructions at least
+    assert covered == sorted(covered)
+    assert all(c % DEFAULT_BATCH == 0 for c in covered)  # whole aligned batches only
+    assert cache.stats.spilled >= 6 and cache.stats.restored_from_disk >= 6
+    assert reusing.evaluated_tokens < 0.6 * full.evaluated_tokens
+
+
+def test_a_changed_history_reuses_only_the_common_prefix(model_path: Path, tmp_path: Path) -> None:
+    cache = PrefixCache(tmp_path / "kv")
+    reusing = LlamaEngine(model_path, n_threads=2, n_ctx=4096, progress=False, prefix_cache=cache)
+    full = LlamaEngine(model_path, n_threads=2, n_ctx=4096, progress=False)
+    long_system = ChatMessage("system", MATH_TUTOR + " " + "Be kind and precise. " * 30)
+    history = [long_system, ChatMessage("user", QUESTIONS[0])]
+    first, _ = _answer(reusing, "t", history)
+    # an edit at the start (as after a deleted or edited message): nothing before it matches
+    edited = [ChatMessage("system", "You are terse."), *history[1:]]
+    text, covered = _answer(reusing, "t", edited)
+    assert covered == 0 and text == _answer(full, "t", edited)[0]
+    # a later change keeps the aligned part of what still matches
+    changed = [long_system, ChatMessage("user", QUESTIONS[1])]
+    _answer(reusing, "t", history)
+    text, covered = _answer(reusing, "t", changed)
+    assert covered > 0 and text == _answer(full, "t", changed)[0]
+
+
+def test_states_of_another_model_are_never_used(tmp_path: Path) -> None:
+    cache = PrefixCache(tmp_path / "kv", budget_bytes=10)
+    cache.put("t", Snapshot("model-a", [1, 2, 3], b"state"))
+    assert cache.take("t", "model-b") is None and cache.stats.foreign == 1
+    cache.put("t", Snapshot("model-a", [1, 2, 3], b"state"))
+    reopened = PrefixCache(tmp_path / "kv")  # spilled to disk: survives a restart
+    assert reopened.take("t", "model-a") == Snapshot("model-a", [1, 2, 3], b"state")
+    assert reopened.take("t", "model-a") is None  # taken: now the engine holds it
+    cache.put("gone", Snapshot("model-a", [1], b"x" * 64))
+    cache.forget("gone")
+    assert cache.take("gone", "model-a") is None
+    (tmp_path / "kv" / "junk.kv").write_bytes(b"not a state")
+    assert PrefixCache(tmp_path / "kv").take("junk", "model-a") is None
+
+
+def _thread_answers(data: Path, reuse: bool) -> list[str]:
+    settings = dataclasses.replace(Settings.from_env(data_dir=data), kv_reuse=reuse, n_ctx=4096)
+    with Client(settings=settings) as client:
+        tutor = client.beta.assistants.create(
+            model="default", instructions=INSTRUCTIONS, temperature=0
+        )
+        main = client.beta.threads.create()
+        side = client.beta.threads.create()
+        answers = []
+        for question in QUESTIONS[:3]:
+            for thread, text in ((main, question), (side, OTHER)):
+                client.beta.threads.messages.create(thread.id, role="user", content=text)
+                run = client.beta.threads.runs.create_and_poll(
+                    thread_id=thread.id, assistant_id=tutor.id, max_completion_tokens=30
+                )
+                assert run.status in ("completed", "incomplete"), run.last_error
+                answers.append(
+                    client.beta.threads.messages.list(thread.id).data[0].content[0].text.value
+                )
+        if reuse:
+            assert client.runtime.prefix_cache is not None
+            assert client.runtime.prefix_cache.stats.restored_from_memory >= 4
+        client.beta.threads.delete(side.id)
+        return answers
+
+
+def test_runs_answer_the_same_with_and_without_reuse(tmp_path: Path) -> None:
+    assert _thread_answers(tmp_path / "on", True) == _thread_answers(tmp_path / "off", False)
