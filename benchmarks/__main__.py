@@ -24,14 +24,16 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-# name: takes --model
-SUITE: dict[str, bool] = {
-    "engine_settings": True,
-    "run_latency": True,
-    "turn_latency": True,
-    "store_ops": True,
-    "code_interpreter": False,
-    "retrieval": False,
+# name: (takes --model, arguments that keep it to a few minutes)
+SUITE: dict[str, tuple[bool, list[str]]] = {
+    "engine_settings": (True, []),
+    "run_latency": (True, []),
+    "turn_latency": (True, []),
+    "store_ops": (True, []),
+    "tool_calls": (True, ["--sample", "16"]),
+    "server": (False, ["--reps", "5"]),
+    "code_interpreter": (False, []),
+    "retrieval": (False, []),
 }
 Row = tuple[str, str, str]  # (measure, value, target and whether it is met)
 
@@ -73,6 +75,24 @@ def _store(r: dict[str, Any]) -> list[Row]:
     return rows
 
 
+def _tools(r: dict[str, Any]) -> list[Row]:
+    summary = r["summary"]
+    valid = summary["parse_and_validate_rate"]
+    return [
+        (f"tool calls valid ({summary['prompts']} prompts)", f"{valid:.2f}", _met(valid == 1.0, "1.00")),
+        ("tool calls: expected function chosen", f"{summary['expected_function_rate']:.2f}", ""),
+        ("grammar: constrained / free time", f"{summary['median_constrained_over_unconstrained']:.2f}x", ""),
+    ]  # fmt: skip
+
+
+def _server(r: dict[str, Any]) -> list[Row]:
+    ttft, burst = r["ttft"], r["burst"]
+    return [
+        ("TTFT over HTTP / in process", f"{ttft['http_p50_ms']:.0f} / {ttft['in_process_p50_ms']:.0f} ms", f"ratio {ttft['http_over_in_process']:.2f}"),
+        (f"{burst['clients']} concurrent clients: done, p95", f"{burst['completed']}, {burst['p95_s']:.1f} s", ""),
+    ]  # fmt: skip
+
+
 def _code(r: dict[str, Any]) -> list[Row]:
     p50 = r["rows"]["first cell, new thread, warm pool"]["p50_ms"]
     return [
@@ -95,14 +115,17 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "run_latency": _run_latency,
     "turn_latency": _turns,
     "store_ops": _store,
+    "tool_calls": _tools,
+    "server": _server,
     "code_interpreter": _code,
     "retrieval": _retrieval,
 }
 
 
 def run(name: str, model: Path | None) -> float:
-    command = [sys.executable, str(HERE / f"{name}.py")]
-    if model is not None and SUITE[name]:
+    takes_model, extra = SUITE[name]
+    command = [sys.executable, str(HERE / f"{name}.py"), *extra]
+    if model is not None and takes_model:
         command += ["--model", str(model)]
     print(f"\n=== {name} ===", flush=True)
     started = time.perf_counter()

@@ -140,14 +140,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Function-calling validity and grammar overhead.")
     parser.add_argument("--model", type=Path, help="GGUF file (default: the default model)")
     parser.add_argument("--max-tokens", type=int, default=192, help="token budget per call (192)")
+    parser.add_argument(
+        "--sample", type=int, help=f"use this many prompts, evenly spread (all {len(PROMPTS)})"
+    )
     args = parser.parse_args()
+    step = max(1, len(PROMPTS) // args.sample) if args.sample else 1
+    prompts = PROMPTS[::step][: args.sample or None]
     settings = Settings.from_env(default_model=args.model)
     engine = LlamaEngine(settings.default_model, n_threads=settings.n_threads, n_ctx=4096)
     fmt = engine.tool_format
     grammar = fmt.grammar(FUNCTIONS, ToolChoice("required"), parallel=False)
     schemas = {f.name: f.parameters for f in FUNCTIONS}
     rows = []
-    for expected, question in tqdm(PROMPTS, desc="prompts", leave=False):
+    for expected, question in tqdm(prompts, desc="prompts", leave=False):
         prompt = engine.prompt_tokens([ChatMessage("user", question)], FUNCTIONS)
         text, finish, tokens, constrained = timed_generation(
             engine, prompt, args.max_tokens, grammar
