@@ -52,11 +52,13 @@ def question(thread: int, turn: int) -> str:
     return QUESTIONS[(thread + turn) % len(QUESTIONS)].format(n=7 + 3 * turn + thread)
 
 
-def converse(model: Path | None, reuse: bool, turns: int) -> dict[str, Any]:
+def converse(model: Path | None, reuse: bool, turns: int, batch: int) -> dict[str, Any]:
     """TTFT per turn (median over the threads) and every answer, in order."""
     with tempfile.TemporaryDirectory() as tmp:
         settings = dataclasses.replace(
-            Settings.from_env(data_dir=Path(tmp), default_model=model), kv_reuse=reuse
+            Settings.from_env(data_dir=Path(tmp), default_model=model),
+            kv_reuse=reuse,
+            n_batch=batch,
         )
         with Client(settings=settings) as client:
             tutor = client.beta.assistants.create(
@@ -119,9 +121,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--turns", type=int, default=12, help="turns per thread (12)")
     parser.add_argument("--model", type=Path, help="GGUF file (default: the default model)")
+    parser.add_argument(
+        "--batch", type=int, default=Settings.from_env().n_batch, help="n_batch (the setting's)"
+    )
     args = parser.parse_args()
-    on = converse(args.model, True, args.turns)
-    off = converse(args.model, False, args.turns)
+    on = converse(args.model, True, args.turns, args.batch)
+    off = converse(args.model, False, args.turns, args.batch)
     on_ttft = [statistics.median(t) for t in on["ttft_s"]]
     off_ttft = [statistics.median(t) for t in off["ttft_s"]]
     identical = on["answers"] == off["answers"]
@@ -140,6 +145,7 @@ def main() -> None:
         json.dumps(
             {
                 "threads": THREADS,
+                "n_batch": args.batch,
                 "turns": args.turns,
                 "max_completion_tokens": MAX_TOKENS,
                 "ttft_ms_reuse_on": [t * 1000 for t in on_ttft],

@@ -18,6 +18,8 @@ Environment variables:
 - ``OFFLINE_ASSISTANTS_KERNEL_POOL``         kernels kept started in advance; default 1.
 - ``OFFLINE_ASSISTANTS_KV_CACHE_MB``         memory for threads' saved prompt states (the rest
                                              spills to disk under the data dir); default 1024.
+- ``OFFLINE_ASSISTANTS_BATCH``               prompt tokens per evaluation batch (and the
+                                             granularity of prefix reuse); default 128.
 - ``OFFLINE_ASSISTANTS_KV_REUSE``            ``0`` evaluates every prompt in full; default on.
 - ``OFFLINE_ASSISTANTS_UNSANDBOXED_CODE``    ``1`` lets model-written code run WITHOUT a sandbox
                                              where bubblewrap is unavailable (e.g. macOS). Unsafe.
@@ -71,6 +73,7 @@ class Settings:
     unsandboxed_code: bool = False
     # Prefix reuse: a thread's next run evaluates only what its last prompt did not cover.
     kv_reuse: bool = True
+    n_batch: int = 128
     kv_cache_bytes: int = 1 << 30
 
     @property
@@ -125,5 +128,6 @@ class Settings:
             kernel_pool_size=int(env.get("OFFLINE_ASSISTANTS_KERNEL_POOL") or 1),
             unsandboxed_code=env.get("OFFLINE_ASSISTANTS_UNSANDBOXED_CODE", "") == "1",
             kv_reuse=env.get("OFFLINE_ASSISTANTS_KV_REUSE", "1") != "0",
+            n_batch=max(8, int(env.get("OFFLINE_ASSISTANTS_BATCH") or 128)),
             kv_cache_bytes=int(env.get("OFFLINE_ASSISTANTS_KV_CACHE_MB") or 1024) << 20,
         )

@@ -35,7 +35,7 @@ from .tool_format import ToolFormatChoice, format_for_template
 
 GGUF_MAGIC = b"GGUF"
 # Prompt tokens per evaluation batch, and the granularity of prefix reuse (see the module
-# docstring); chosen by measurement in benchmarks/engine_settings.py.
+# docstring); Settings.n_batch, chosen by measurement (benchmarks/engine_settings.py).
 DEFAULT_BATCH = 128
 # Used when a GGUF file carries no chat template: ChatML, the most common format.
 CHATML_TEMPLATE = (

@@ -73,6 +73,7 @@ def llama_factory(
             path,
             n_threads=settings.n_threads,
             n_ctx=settings.n_ctx,
+            n_batch=settings.n_batch,
             progress=progress,
             prefix_cache=prefix_cache,
         )
