@@ -102,6 +102,11 @@ class TimedEngine:
         return stream
 
 
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
 def time_raw(llm: llama_cpp.Llama, system: str, user: str, max_tokens: int) -> tuple[float, int]:
     llm.reset()
     started = time.perf_counter()
@@ -184,6 +189,8 @@ def main() -> None:
                 tokens.add((raw_tokens, run_tokens))
             raw_median, run_median = statistics.median(raws), statistics.median(runs)
             report["cases"][name] = {
+                "raw_p95_s": p95(raws),
+                "run_p95_s": p95(runs),
                 "completion_tokens (raw, run)": sorted(tokens),
                 "raw_median_s": raw_median,
                 "run_median_s": run_median,
@@ -193,13 +200,14 @@ def main() -> None:
             }
     print(f"model {report['model']}, {report['n_threads']} threads, {args.reps} reps each\n")
     print(
-        f"{'case':8} {'tokens raw/run':>15} {'raw p50 s':>10} {'run p50 s':>10} "
+        f"{'case':8} {'tokens raw/run':>15} {'raw p50/p95 s':>14} {'run p50/p95 s':>14} "
         f"{'run/raw':>8} {'bookkeeping p50 ms':>19} {'max ms':>7}"
     )
     for name, row in report["cases"].items():
         toks = ",".join(f"{a}/{b}" for a, b in row["completion_tokens (raw, run)"])
         print(
-            f"{name:8} {toks:>15} {row['raw_median_s']:>10.3f} {row['run_median_s']:>10.3f} "
+            f"{name:8} {toks:>15} {row['raw_median_s']:>7.3f}/{row['raw_p95_s']:.3f} "
+            f"{row['run_median_s']:>7.3f}/{row['run_p95_s']:.3f} "
             f"{row['ratio_run_over_raw']:>8.3f} {row['bookkeeping_median_ms']:>19.2f} "
             f"{row['bookkeeping_max_ms']:>7.2f}"
         )
