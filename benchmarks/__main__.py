@@ -1,6 +1,7 @@
 """Every benchmark, one after the other, then one table, latest.json and a Markdown report.
 
-    .venv/bin/python -m benchmarks [--model PATH] [--only NAME ...]     (or: scripts/bench)
+    .venv/bin/python -m benchmarks [--model PATH] [--only NAME ...] [--report-only]
+    (or: scripts/bench with the same options)
 
 Each benchmark runs as its own process (its progress bar and table show as it goes) and
 writes benchmarks/results/<name>.json; ``--model`` goes to those that load a model, so
@@ -183,8 +184,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, help="GGUF file (default: the default model)")
     parser.add_argument("--only", nargs="+", choices=list(SUITE), help="run just these")
+    parser.add_argument(
+        "--report-only", action="store_true", help="run nothing: rebuild the report from results/"
+    )
     args = parser.parse_args()
-    names = args.only or list(SUITE)
+    names = [] if args.report_only else args.only or list(SUITE)
     seconds = {name: run(name, args.model) for name in names}
     results: dict[str, Any] = {
         "model": str(args.model or "default"),
@@ -194,7 +198,7 @@ def main() -> None:
     rows: list[tuple[str, Row]] = []
     for name in SUITE:
         path = RESULTS / f"{name}.json"
-        if name in names and path.exists():
+        if path.exists():  # the latest result of each benchmark, run now or before
             results[name] = json.loads(path.read_text())
             rows += [(name, row) for row in SUMMARIES[name](results[name])]
     width = max(len(m) for _, (m, _, _) in rows)
