@@ -262,10 +262,7 @@ class RunExecutor:
     def fail(self, run_id: str, reason: str, draft: Draft | None = None) -> None:
         """Close the run as failed with ``last_error``; never raises."""
         error = {"code": "server_error", "message": reason}
-        if self.code is not None:
-            self.code.forget(run_id)
-        if self.search is not None:
-            self.search.forget(run_id)
+        self._forget(run_id)
         try:
             with self.store.db.transaction():
                 if draft is not None and draft.message.status == "in_progress":
@@ -281,6 +278,13 @@ class RunExecutor:
         except Exception:  # noqa: BLE001
             log.exception("could not record the failure of run %s", run_id)
 
+    def _forget(self, run_id: str) -> None:
+        """Drop what the tools kept in memory for a run that will not write its answer."""
+        if self.code is not None:
+            self.code.forget(run_id)
+        if self.search is not None:
+            self.search.forget(run_id)
+
     def expire_due(self) -> list[str]:
         """Expire runs that waited for tool outputs past ``expires_at``."""
         expired = []
@@ -294,6 +298,7 @@ class RunExecutor:
                 with self.store.db.transaction():
                     self.journal.close_open_steps(run.id, "expired")
                     self.journal.transition(run.id, "expired", required_action=None)
+                self._forget(run.id)
                 expired.append(run.id)
         return expired
 
