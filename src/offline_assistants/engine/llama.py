@@ -134,7 +134,6 @@ class LlamaEngine:
         self._model_id = model_identity(path)
         self._resident_key: str | None = None
         self._resident: list[int] = []  # prompt tokens whose KV in the context is canonical
-        self.reused_tokens = 0  # prompt tokens not evaluated again, over this engine's life
         self.evaluated_tokens = 0  # prompt tokens evaluated
 
     @property
@@ -241,7 +240,6 @@ class LlamaEngine:
         llama = self._llama
         llama.n_tokens = start  # eval() drops the KV beyond, then evaluates from here
         llama.input_ids[:start] = prompt[:start]
-        self.reused_tokens += start
         self.evaluated_tokens += len(prompt) - start
         return start
 
@@ -275,14 +273,6 @@ class LlamaEngine:
         buffer = (ctypes.c_uint8 * size)()
         written = lib.llama_state_seq_get_data(ctx, buffer, size, 0)
         return Snapshot(self._model_id, list(self._resident), bytes(buffer)[:written])
-
-    def forget(self, cache_key: str) -> None:
-        """Drop what is kept for ``cache_key`` (its thread was deleted). Worker thread only
-        for the resident state; the cache itself is thread-safe."""
-        if self._resident_key == cache_key:
-            self._resident = []
-        if self._cache is not None:
-            self._cache.forget(cache_key)
 
     def _compile(self, gbnf: str) -> Any:
         """The grammar, parsed once by llama.cpp here, so a bad one is an error, not a crash

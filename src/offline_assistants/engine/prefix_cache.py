@@ -60,10 +60,6 @@ class PrefixCache:
         self._used = 0
         self._lock = threading.Lock()
 
-    @property
-    def memory_bytes(self) -> int:
-        return self._used
-
     def put(self, key: str, snapshot: Snapshot) -> None:
         """Keep ``snapshot`` as ``key``'s (replacing an older one), spilling the least
         recently used snapshots to disk while memory is over budget."""

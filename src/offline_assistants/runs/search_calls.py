@@ -29,6 +29,7 @@ from openai.types.beta.threads.runs.run_step import RunStep
 
 from ..ids import new_id
 from ..store import Store
+from ..store.vector_stores import is_expired
 from ..tools.file_search import Embedder, VectorIndex
 from .citations import Source, cite
 from .context import message_text
@@ -86,7 +87,7 @@ class SearchCalls:
             vs_id
             for vs_id in dict.fromkeys(ids)
             if (found := self.store.vector_stores.get(vs_id)) is not None
-            and (found.expires_at is None or found.expires_at > moment)
+            and not is_expired(found, moment)
         ]
 
     def search(self, run: Run, messages: Sequence[Message], cancelled: Callable[[], bool]) -> None:

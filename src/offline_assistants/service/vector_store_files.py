@@ -330,9 +330,8 @@ class VectorStoreFileService:
         with self.store.db.transaction():
             batch = self.retrieve_batch(batch_id, vector_store_id=vector_store_id)
             if batch.status == "in_progress":
-                for row in repository.files_in(vector_store_id, "in_progress"):
-                    if repository.batch_of(vector_store_id, row.id) == batch_id:
-                        repository.update_file(updated(row, status="cancelled"))
+                for row in repository.files_in(vector_store_id, "in_progress", batch_id):
+                    repository.update_file(updated(row, status="cancelled"))
                 repository.update_batch(updated(batch, status="cancelled"))
         return self.retrieve_batch(batch_id, vector_store_id=vector_store_id)
 

@@ -27,6 +27,7 @@ from ..errors import InvalidRequestError, NotFoundError
 from ..ids import new_id
 from ..runs.journal import now, updated
 from ..store import FileTally, Slice, Store
+from ..store.vector_stores import is_expired
 from ..tools.file_search import Embedder, Hit, VectorIndex
 from ..tools.file_search.filters import FilterError, check, matches
 from .validation import check_list_params, check_metadata, check_text
@@ -92,7 +93,7 @@ class VectorStoreService:
 
     def _view(self, vector_store: VectorStore) -> VectorStore:
         tally = self.store.vector_stores.tally(vector_store.id)
-        if vector_store.expires_at is not None and vector_store.expires_at <= now():
+        if is_expired(vector_store, now()):
             status = "expired"
         else:
             status = "in_progress" if tally.in_progress else "completed"

@@ -41,6 +41,11 @@ class FileTally:
         return {status: getattr(self, status) for status in STATUSES} | {"total": self.total}
 
 
+def is_expired(vector_store: VectorStore, moment: float) -> bool:
+    """Past its ``expires_at`` (stores without an expiry policy never expire)."""
+    return vector_store.expires_at is not None and vector_store.expires_at <= moment
+
+
 class VectorStoreRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -107,23 +112,20 @@ class VectorStoreRepository:
     def delete_file(self, vector_store_id: str, file_id: str) -> bool:
         return self.files.delete(id=file_id, vector_store_id=vector_store_id) > 0
 
-    def batch_of(self, vector_store_id: str, file_id: str) -> str | None:
-        row = self.db.fetchone(
-            "SELECT batch_id FROM vector_store_files WHERE vector_store_id = ? AND id = ?",
-            [vector_store_id, file_id],
-        )
-        return None if row is None or row[0] is None else str(row[0])
-
     def stores_with_file(self, file_id: str) -> list[str]:
         rows = self.db.fetchall(
             "SELECT vector_store_id FROM vector_store_files WHERE id = ?", [file_id]
         )
         return [str(row[0]) for row in rows]
 
-    def files_in(self, vector_store_id: str, status: str | None = None) -> list[VectorStoreFile]:
+    def files_in(
+        self, vector_store_id: str, status: str | None = None, batch_id: str | None = None
+    ) -> list[VectorStoreFile]:
         where = {"vector_store_id": vector_store_id}
         if status is not None:
             where["status"] = status
+        if batch_id is not None:
+            where["batch_id"] = batch_id
         return self.files.select(where)
 
     def files_in_progress(self) -> list[VectorStoreFile]:
