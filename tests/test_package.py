@@ -9,11 +9,13 @@ from offline_assistants import (
     Client,
     ConflictError,
     DataDirLockedError,
+    InsufficientStorageError,
     InternalError,
     InvalidRequestError,
     ModelFileError,
     NotFoundError,
     OfflineAssistantsError,
+    PayloadTooLargeError,
 )
 
 
@@ -24,11 +26,13 @@ def test_all_is_exact() -> None:
             "ConflictError",
             "CursorPage",
             "DataDirLockedError",
+            "InsufficientStorageError",
             "InternalError",
             "InvalidRequestError",
             "ModelFileError",
             "NotFoundError",
             "OfflineAssistantsError",
+            "PayloadTooLargeError",
             "Settings",
             "__version__",
         ]
@@ -63,6 +67,8 @@ def test_resource_tree_mirrors_the_sdk(client: Client) -> None:
         (ConflictError, 400, "invalid_request_error"),
         (NotFoundError, 404, "invalid_request_error"),
         (DataDirLockedError, 409, "invalid_request_error"),
+        (PayloadTooLargeError, 413, "invalid_request_error"),
+        (InsufficientStorageError, 507, "server_error"),
         (InternalError, 500, "server_error"),
     ],
 )

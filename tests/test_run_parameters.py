@@ -185,7 +185,7 @@ def test_metadata_update_and_list(client: Client, tutor: Assistant) -> None:
         ({"top_p": 2}, "top_p"),
         ({"max_completion_tokens": 0}, "max_completion_tokens"),
         ({"max_prompt_tokens": -5}, "max_prompt_tokens"),
-        ({"truncation_strategy": {"type": "middle_out"}}, "truncation_strategy"),
+        ({"truncation_strategy": {"type": "middle_out"}}, "truncation_strategy.type"),
         ({"truncation_strategy": {"type": "last_messages"}}, "truncation_strategy"),
         ({"response_format": {"type": "json_schema"}}, "response_format"),
         ({"metadata": {"k": "v" * 513}}, "metadata"),
@@ -195,7 +195,7 @@ def test_metadata_update_and_list(client: Client, tutor: Assistant) -> None:
             "additional_messages[0].role",
         ),
         ({"model": "/nonexistent/model.gguf"}, "model"),
-        ({"include": ["everything"]}, "include"),
+        ({"include": ["everything"]}, "include[0]"),
     ],
 )
 def test_bad_run_parameters_store_nothing(

@@ -37,7 +37,7 @@ def call_id(run: Run) -> str:
     [
         (lambda cid: [{"tool_call_id": "call_unknown", "output": "1"}], "no pending tool call"),
         (lambda cid: [], "non-empty list"),
-        (lambda cid: "not a list", "non-empty list"),
+        (lambda cid: "not a list", "expected an array"),
         (lambda cid: [{"tool_call_id": cid, "output": {"temp": 3}}], "expected a string"),
         (lambda cid: [{"tool_call_id": cid, "output": None}], "expected a string"),
         (
@@ -66,7 +66,8 @@ def test_bad_tool_outputs_change_nothing(
             thread_id=waiting.thread_id,
             tool_outputs=outputs(call_id(waiting)),  # type: ignore[operator]
         )
-    assert fragment in caught.value.message and caught.value.param == "tool_outputs"
+    assert fragment in caught.value.message
+    assert caught.value.param is not None and caught.value.param.startswith("tool_outputs")
     assert runs.retrieve(waiting.id, thread_id=waiting.thread_id) == waiting
     after_steps = client.beta.threads.runs.steps.list(
         thread_id=waiting.thread_id, run_id=waiting.id
@@ -152,10 +153,10 @@ def test_outputs_to_a_run_that_is_not_waiting(client: Client, waiting: Run) -> N
         ),
         (
             [{"type": "function", "function": {"name": "f", "parameters": "object"}}],
-            "JSON Schema object",
+            "expected an object",
         ),
         ([{"type": "function", "function": {"name": "f", "strict": "yes"}}], "boolean"),
-        ([{"type": "function", "function": {"name": "f", "extra": 1}}], "unknown field"),
+        ([{"type": "function", "function": {"name": "f", "extra": 1}}], "Unknown parameter"),
         (
             [
                 {
@@ -173,7 +174,8 @@ def test_outputs_to_a_run_that_is_not_waiting(client: Client, waiting: Run) -> N
 def test_bad_function_definitions(client: Client, tools: list[object], fragment: str) -> None:
     with pytest.raises(InvalidRequestError) as caught:
         client.beta.assistants.create(model="default", tools=tools)
-    assert fragment in caught.value.message and caught.value.param == "tools"
+    assert fragment in caught.value.message
+    assert caught.value.param is not None and caught.value.param.startswith("tools")
     assert client.beta.assistants.list().data == []
 
 
@@ -187,7 +189,7 @@ def test_bad_tool_choice(client: Client) -> None:
         (plain, "required", "at least one tool"),
         (tooled, {"type": "code_interpreter"}, "not among the tools"),
         (tooled, {"type": "function", "function": {"name": "nope"}}, "no function named"),
-        (tooled, "sometimes", "expected 'none'"),
+        (tooled, "sometimes", "Supported values are: 'none', 'auto', 'required'"),
     ]:
         with pytest.raises(InvalidRequestError) as caught:
             client.beta.threads.runs.create(

@@ -102,7 +102,7 @@ def test_search_filters_on_attributes(client: Any) -> None:
     assert recent.data[0].attributes == {"year": 2024, "kind": "note"}
     with pytest.raises(InvalidRequestError) as err:
         client.vector_stores.search(vs.id, query="x", filters={"type": "near", "key": "year"})
-    assert err.value.param == "filters"
+    assert err.value.param == "filters.type"
 
 
 def test_bad_documents_fail_with_a_reason_and_the_store_keeps_working(client: Any) -> None:
@@ -213,7 +213,7 @@ def test_bad_requests_are_clear_errors(client: Any) -> None:
     assert err.value.param == "filter"
     with pytest.raises(InvalidRequestError) as err:
         client.vector_stores.create(expires_after={"anchor": "created_at", "days": 3})
-    assert err.value.param == "expires_after"
+    assert err.value.param == "expires_after.anchor"
     assert client.vector_stores.list().data == [client.vector_stores.retrieve(vs.id)]
 
 

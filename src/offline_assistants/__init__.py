@@ -5,7 +5,7 @@
     assistant = client.beta.assistants.create(model="default", name="Math Tutor")
 
 Objects returned are the ``openai`` SDK's own types. Layers, top to bottom:
-``api`` (this Python API) and, later, ``server`` (HTTP) → ``service`` (validation,
+``api`` (this Python API) and ``server`` (HTTP) → ``service`` (validation,
 storage, queueing) → ``runs`` (lifecycle, executor, worker) → ``engine``
 (llama-cpp-python) and ``store`` (DuckDB). Errors are in :mod:`.errors`.
 """
@@ -15,11 +15,13 @@ from .config import Settings
 from .errors import (
     ConflictError,
     DataDirLockedError,
+    InsufficientStorageError,
     InternalError,
     InvalidRequestError,
     ModelFileError,
     NotFoundError,
     OfflineAssistantsError,
+    PayloadTooLargeError,
 )
 
 __version__ = "0.1.0"
@@ -29,11 +31,13 @@ __all__ = [
     "ConflictError",
     "CursorPage",
     "DataDirLockedError",
+    "InsufficientStorageError",
     "InternalError",
     "InvalidRequestError",
     "ModelFileError",
     "NotFoundError",
     "OfflineAssistantsError",
+    "PayloadTooLargeError",
     "Settings",
     "__version__",
 ]

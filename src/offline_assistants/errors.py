@@ -4,8 +4,10 @@
     ├── InvalidRequestError           400  invalid_request_error  (bad parameter: names `param`)
     │   ├── ModelFileError            400  invalid_request_error  (missing or invalid .gguf; names the path)
     │   └── ConflictError             400  invalid_request_error  (object busy: a run is active, as OpenAI answers)
+    │   └── PayloadTooLargeError      413  invalid_request_error  (a body or upload over the cap)
     ├── NotFoundError                 404  invalid_request_error  (unknown id)
     ├── DataDirLockedError            409  invalid_request_error  (another process owns the database)
+    ├── InsufficientStorageError      507  server_error           (the data directory's disk is full)
     └── InternalError                 500  server_error
 
 The Python API raises these; the HTTP server turns them into OpenAI's envelope
@@ -56,6 +58,12 @@ class ModelFileError(InvalidRequestError):
     """A model path that does not exist or is not a GGUF file; the message names the path."""
 
 
+class PayloadTooLargeError(InvalidRequestError):
+    """A request body or an upload larger than the server accepts; the message gives the cap."""
+
+    status_code = 413
+
+
 class NotFoundError(OfflineAssistantsError):
     """No object with that id (in that parent)."""
 
@@ -80,6 +88,21 @@ class DataDirLockedError(OfflineAssistantsError):
     type = "invalid_request_error"
 
 
+class InsufficientStorageError(OfflineAssistantsError):
+    """The data directory's disk is full: nothing was written; free space and retry.
+
+    The database reopens itself once space is back; no restart is needed.
+    """
+
+    status_code = 507
+    type = "server_error"
+
+    def __init__(
+        self, message: str, *, param: str | None = None, code: str | None = "insufficient_storage"
+    ) -> None:
+        super().__init__(message, param=param, code=code)
+
+
 class InternalError(OfflineAssistantsError):
     """A bug or an unexpected failure inside the runtime."""
 
@@ -90,9 +113,11 @@ class InternalError(OfflineAssistantsError):
 __all__ = [
     "ConflictError",
     "DataDirLockedError",
+    "InsufficientStorageError",
     "InternalError",
     "InvalidRequestError",
     "ModelFileError",
     "NotFoundError",
     "OfflineAssistantsError",
+    "PayloadTooLargeError",
 ]

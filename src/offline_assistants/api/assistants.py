@@ -30,16 +30,18 @@ class Assistants:
         tool_resources: Any = None,
     ) -> Assistant:
         return self._service.create(
-            model=model,
-            name=name,
-            description=description,
-            instructions=instructions,
-            metadata=metadata,
-            response_format=response_format,
-            temperature=temperature,
-            top_p=top_p,
-            tools=tools,
-            tool_resources=tool_resources,
+            {
+                "model": model,
+                "name": name,
+                "description": description,
+                "instructions": instructions,
+                "metadata": metadata,
+                "response_format": response_format,
+                "temperature": temperature,
+                "top_p": top_p,
+                "tools": tools,
+                "tool_resources": tool_resources,
+            }
         )
 
     def retrieve(self, assistant_id: str) -> Assistant:
@@ -62,7 +64,7 @@ class Assistants:
     ) -> Assistant:
         return self._service.update(
             assistant_id,
-            **given(
+            given(
                 model=model,
                 name=name,
                 description=description,

@@ -25,7 +25,8 @@ class Messages:
         metadata: dict[str, str] | None = None,
     ) -> Message:
         return self._service.create(
-            thread_id, role=role, content=content, attachments=attachments, metadata=metadata
+            thread_id,
+            {"role": role, "content": content, "attachments": attachments, "metadata": metadata},
         )
 
     def retrieve(self, message_id: str, *, thread_id: str) -> Message:
@@ -34,7 +35,7 @@ class Messages:
     def update(
         self, message_id: str, *, thread_id: str, metadata: dict[str, str] | None = None
     ) -> Message:
-        return self._service.update(message_id, thread_id=thread_id, metadata=metadata)
+        return self._service.update(message_id, thread_id=thread_id, params={"metadata": metadata})
 
     def delete(self, message_id: str, *, thread_id: str) -> MessageDeleted:
         return self._service.delete(message_id, thread_id=thread_id)

@@ -53,6 +53,7 @@ class Runs:
     ) -> Any:
         """Create a run; with ``stream=True``, an iterable of its events instead."""
         params = given(
+            assistant_id=assistant_id,
             additional_instructions=additional_instructions,
             additional_messages=additional_messages,
             include=include,
@@ -71,11 +72,9 @@ class Runs:
             truncation_strategy=truncation_strategy,
         )
         if stream:
-            _, subscription = self._service.create_watched(
-                thread_id, assistant_id=assistant_id, **params
-            )
+            _, subscription = self._service.create_watched(thread_id, params)
             return EventStream(self._runtime.bus, subscription)
-        return self._service.create(thread_id, assistant_id=assistant_id, **params)
+        return self._service.create(thread_id, params)
 
     def stream(
         self,
@@ -129,7 +128,7 @@ class Runs:
         return self._service.retrieve(run_id, thread_id=thread_id)
 
     def update(self, run_id: str, *, thread_id: str, metadata: dict[str, str] | None = None) -> Run:
-        return self._service.update(run_id, thread_id=thread_id, metadata=metadata)
+        return self._service.update(run_id, thread_id=thread_id, params={"metadata": metadata})
 
     def list(
         self,
@@ -159,14 +158,13 @@ class Runs:
 
         With ``stream=True``, an iterable of the resumed run's events instead.
         """
+        params = {"tool_outputs": tool_outputs}
         if stream:
             _, subscription = self._service.submit_tool_outputs_watched(
-                run_id, thread_id=thread_id, tool_outputs=tool_outputs
+                run_id, thread_id=thread_id, params=params
             )
             return EventStream(self._runtime.bus, subscription)
-        return self._service.submit_tool_outputs(
-            run_id, thread_id=thread_id, tool_outputs=tool_outputs
-        )
+        return self._service.submit_tool_outputs(run_id, thread_id=thread_id, params=params)
 
     def submit_tool_outputs_stream(
         self,

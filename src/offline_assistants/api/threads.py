@@ -32,7 +32,7 @@ class Threads:
         tool_resources: Any = None,
     ) -> Thread:
         return self._service.create(
-            messages=messages, metadata=metadata, tool_resources=tool_resources
+            {"messages": messages, "metadata": metadata, "tool_resources": tool_resources}
         )
 
     def retrieve(self, thread_id: str) -> Thread:
@@ -42,10 +42,12 @@ class Threads:
         self,
         thread_id: str,
         *,
-        metadata: dict[str, str] | None = None,
-        tool_resources: Any = None,
+        metadata: dict[str, str] | None = OMIT,
+        tool_resources: Any = OMIT,
     ) -> Thread:
-        return self._service.update(thread_id, metadata=metadata, tool_resources=tool_resources)
+        return self._service.update(
+            thread_id, given(metadata=metadata, tool_resources=tool_resources)
+        )
 
     def delete(self, thread_id: str) -> ThreadDeleted:
         return self._service.delete(thread_id)
@@ -71,9 +73,10 @@ class Threads:
         stream: bool = False,
     ) -> Any:
         """Create a thread and run it; with ``stream=True``, an iterable of the run's events."""
-        if tool_resources:
-            thread = {**(thread or {}), "tool_resources": tool_resources}
         params = given(
+            assistant_id=assistant_id,
+            thread=thread,
+            tool_resources=tool_resources,
             instructions=instructions,
             max_completion_tokens=max_completion_tokens,
             max_prompt_tokens=max_prompt_tokens,
@@ -88,11 +91,9 @@ class Threads:
             truncation_strategy=truncation_strategy,
         )
         if stream:
-            _, subscription = self._runs_service.create_and_run_watched(
-                assistant_id=assistant_id, thread=thread, **params
-            )
+            _, subscription = self._runs_service.create_and_run_watched(params)
             return EventStream(self._bus, subscription)
-        return self._runs_service.create_and_run(assistant_id=assistant_id, thread=thread, **params)
+        return self._runs_service.create_and_run(params)
 
     def create_and_run_stream(
         self,

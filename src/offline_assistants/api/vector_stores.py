@@ -52,8 +52,8 @@ class VectorStoreFiles:
         attributes: dict[str, Any] | None = OMIT,
         chunking_strategy: Any = OMIT,
     ) -> VectorStoreFile:
-        params = given(attributes=attributes, chunking_strategy=chunking_strategy)
-        return self._service.create(vector_store_id, file_id=file_id, **params)
+        params = given(file_id=file_id, attributes=attributes, chunking_strategy=chunking_strategy)
+        return self._service.create(vector_store_id, params)
 
     def retrieve(self, file_id: str, *, vector_store_id: str) -> VectorStoreFile:
         return self._service.retrieve(file_id, vector_store_id=vector_store_id)
@@ -61,7 +61,9 @@ class VectorStoreFiles:
     def update(
         self, file_id: str, *, vector_store_id: str, attributes: dict[str, Any] | None
     ) -> VectorStoreFile:
-        return self._service.update(file_id, vector_store_id=vector_store_id, attributes=attributes)
+        return self._service.update(
+            file_id, vector_store_id=vector_store_id, params={"attributes": attributes}
+        )
 
     def list(
         self,
@@ -162,7 +164,7 @@ class FileBatches:
             attributes=attributes,
             chunking_strategy=chunking_strategy,
         )
-        return self._service.create_batch(vector_store_id, **params)
+        return self._service.create_batch(vector_store_id, params)
 
     def retrieve(self, batch_id: str, *, vector_store_id: str) -> VectorStoreFileBatch:
         return self._service.retrieve_batch(batch_id, vector_store_id=vector_store_id)
@@ -256,7 +258,7 @@ class VectorStores:
         metadata: dict[str, str] | None = OMIT,
     ) -> VectorStore:
         return self._service.create(
-            **given(
+            given(
                 name=name,
                 description=description,
                 file_ids=file_ids,
@@ -278,7 +280,7 @@ class VectorStores:
         metadata: dict[str, str] | None = OMIT,
     ) -> VectorStore:
         params = given(name=name, expires_after=expires_after, metadata=metadata)
-        return self._service.update(vector_store_id, **params)
+        return self._service.update(vector_store_id, params)
 
     def delete(self, vector_store_id: str) -> VectorStoreDeleted:
         return self._service.delete(vector_store_id)
@@ -305,8 +307,8 @@ class VectorStores:
     ) -> SearchPage:
         return self._service.search(
             vector_store_id,
-            query=query,
-            **given(
+            given(
+                query=query,
                 filters=filters,
                 max_num_results=max_num_results,
                 ranking_options=ranking_options,

@@ -54,6 +54,9 @@ PRIMITIVE_DEPS = {
     "array": ["ws", "value"],
 }
 MAX_DIGITS = 16
+# Bounded repetitions ({m,n}) expand into one grammar rule per step inside llama.cpp;
+# bounds beyond this would cost memory and sampling time out of all proportion.
+MAX_REPEAT = 10_000
 
 
 class UnsupportedSchema(InvalidRequestError):
@@ -129,9 +132,15 @@ class GrammarBuilder:
         if "const" in schema:
             return self.add(name, literal(_compact(schema["const"])))
         if "enum" in schema:
+            if not schema["enum"]:
+                raise UnsupportedSchema("'enum' is empty: no value can match.", param="schema")
             return self.add(name, " | ".join(literal(_compact(v)) for v in schema["enum"]))
         if "anyOf" in schema or "oneOf" in schema:
             options = schema.get("anyOf") or schema.get("oneOf") or []
+            if not options:
+                raise UnsupportedSchema(
+                    "'anyOf'/'oneOf' is empty: no value can match.", param="schema"
+                )
             parts = [self._visit(o, f"{name}-{i}", strict) for i, o in enumerate(options)]
             return self.add(name, " | ".join(parts))
         kind = schema.get("type")
@@ -232,6 +241,7 @@ class GrammarBuilder:
         ws = self.primitive("ws")
         low = int(schema.get("minItems", 0))
         high = schema.get("maxItems")
+        _check_repeat(low, high, "minItems", "maxItems")
         if high is not None and int(high) < low:
             raise UnsupportedSchema("'maxItems' is below 'minItems'.", param="schema")
         if high == 0:
@@ -247,6 +257,7 @@ class GrammarBuilder:
         char = self.primitive("char")
         low = int(schema.get("minLength", 0))
         high = schema.get("maxLength")
+        _check_repeat(low, high, "minLength", "maxLength")
         if low == 0 and high is None:
             return self.primitive("string")
         if high is not None and int(high) < low:
@@ -268,6 +279,16 @@ class GrammarBuilder:
                 param="schema",
             )
         return self.add(name, body)
+
+
+def _check_repeat(low: int, high: Any, low_name: str, high_name: str) -> None:
+    for keyword, bound in ((low_name, low), (high_name, high)):
+        if bound is not None and int(bound) > MAX_REPEAT:
+            raise UnsupportedSchema(
+                f"'{keyword}' {bound} is above {MAX_REPEAT}, more than generation can enforce; "
+                "lower it or leave it out.",
+                param="schema",
+            )
 
 
 def _compact(value: Any) -> str:

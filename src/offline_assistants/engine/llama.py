@@ -48,7 +48,11 @@ CHATML_TEMPLATE = (
 
 def check_model_file(path: Path) -> None:
     """Raise :class:`ModelFileError` naming ``path`` unless it is a readable GGUF file."""
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except OSError:  # e.g. a path longer than the file system allows
+        found = False
+    if not found:
         raise ModelFileError(
             f"Model file not found: {path}. Run scripts/setup to fetch the default model, "
             "or pass model= a path to a .gguf file.",

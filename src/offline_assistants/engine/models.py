@@ -35,12 +35,19 @@ def resolve_model(model: str, settings: Settings) -> Path:
         path = settings.default_model
     elif looks_like_path(model):
         path = Path(model).expanduser().resolve()
-    elif (settings.models_dir / f"{model}.gguf").is_file():
+    elif _is_file(settings.models_dir / f"{model}.gguf"):
         path = settings.models_dir / f"{model}.gguf"
     else:
         path = settings.default_model
     check_model_file(path)
     return path
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # a name too long for the file system, say: not a model file
+        return False
 
 
 class EngineCache:

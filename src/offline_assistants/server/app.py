@@ -1,8 +1,9 @@
 """The FastAPI app factory: routes mirroring ``/v1`` paths over one :class:`Runtime`.
 
-``create_app(runtime)`` wires the routes modules, the error envelope and the
-security guard (Host allowlist, optional API key). CORS is off unless origins
-are configured. The app closes the runtime when it shuts down.
+``create_app(runtime)`` wires the routes modules, the error envelope, the
+security guard (Host allowlist, optional API key) and the body-size cap. CORS
+is off unless origins are configured. The app closes the runtime when it shuts
+down.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from ..service import Runtime
+from ..service.files import MAX_FILE_BYTES
 from . import errors
+from .limits import MAX_JSON_BYTES, BodyLimit
 from .routes import (
     assistants,
     files,
@@ -76,6 +79,7 @@ def create_app(
         app.add_middleware(
             CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"]
         )
+    app.add_middleware(BodyLimit, json_bytes=MAX_JSON_BYTES, upload_bytes=MAX_FILE_BYTES)
     app.add_middleware(
         Guard, allowed_hosts=frozenset(LOOPBACK_HOSTS | set(allowed_hosts)), api_key=api_key
     )

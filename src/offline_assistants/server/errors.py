@@ -3,19 +3,26 @@
 ``{"error": {"message", "type", "param", "code"}}`` with the right status, so the
 official client raises its matching class (``BadRequestError``, ``NotFoundError``,
 ``AuthenticationError``, ...). Malformed JSON, wrong types and unknown routes are
-client errors (4xx), never 500s.
+client errors (4xx), never 500s. A full disk is 507 ``insufficient_storage``.
+
+Anything unexpected is logged with its traceback and answered 500 in the same
+envelope by :class:`CatchAll`, which does not re-raise: Starlette's own last
+resort re-raises into the server, which then drops the connection.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from ..errors import OfflineAssistantsError
+from ..errors import InsufficientStorageError, OfflineAssistantsError
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +63,45 @@ def install(app: FastAPI) -> None:
             message = str(exc.detail)
         return envelope(exc.status_code, message)
 
-    @app.exception_handler(Exception)
-    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return envelope(
-            500, "The server had an error processing your request.", type="server_error"
-        )
+    app.add_middleware(CatchAll)
+
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class CatchAll:
+    """The envelope for errors nothing else handled (500, or 507 for a full disk)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:  # noqa: BLE001 - the last resort answers, then carries on
+            if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                known: OfflineAssistantsError = InsufficientStorageError(
+                    "The disk holding the data directory is full. Free some space and retry."
+                )
+                response = JSONResponse(status_code=known.status_code, content=known.to_dict())
+            else:
+                log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+                response = envelope(
+                    500, "The server had an error processing your request.", type="server_error"
+                )
+            if not started:
+                await response(scope, receive, send)

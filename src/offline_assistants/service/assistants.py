@@ -1,20 +1,35 @@
-"""Assistants: create, retrieve, update, delete, list — validation and storage, no HTTP, no SDK plumbing."""
+"""Assistants: create, retrieve, update, delete, list — validation and storage, no HTTP.
+
+``create`` and ``update`` take the request's parameters as one mapping (the SDK's
+``AssistantCreateParams`` / ``AssistantUpdateParams``), checked by
+:func:`~.params.check_params` before the assistant's own rules apply.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from openai.types.beta.assistant import Assistant
+from openai.types.beta.assistant_create_params import AssistantCreateParams
 from openai.types.beta.assistant_deleted import AssistantDeleted
+from openai.types.beta.assistant_update_params import AssistantUpdateParams
 
 from ..config import Settings
 from ..engine import resolve_model
-from ..errors import InvalidRequestError, NotFoundError
+from ..errors import NotFoundError
 from ..ids import new_id
 from ..runs.journal import now, updated
 from ..store import Slice, Store
 from .formats import check_tool_resources, check_tools, parse_response_format
-from .validation import check_list_params, check_metadata, check_number, check_text
+from .params import check_params
+from .validation import (
+    MAX_MODEL_NAME,
+    check_list_params,
+    check_metadata,
+    check_number,
+    check_text,
+)
 from .vector_stores import VectorStoreService
 
 
@@ -24,34 +39,8 @@ class AssistantService:
         self.settings = settings
         self.vector_stores = vector_stores
 
-    def create(
-        self,
-        *,
-        model: Any,
-        name: Any = None,
-        description: Any = None,
-        instructions: Any = None,
-        metadata: Any = None,
-        response_format: Any = None,
-        temperature: Any = None,
-        top_p: Any = None,
-        tools: Any = None,
-        tool_resources: Any = None,
-    ) -> Assistant:
-        given = {
-            "name": name,
-            "description": description,
-            "instructions": instructions,
-            "metadata": metadata,
-            "response_format": response_format,
-            "temperature": temperature,
-            "top_p": top_p,
-            "tools": tools,
-            "tool_resources": tool_resources,
-        }
-        fields = self._checked(
-            model=model, **{key: value for key, value in given.items() if value is not None}
-        )
+    def create(self, params: Mapping[str, Any]) -> Assistant:
+        fields = self._checked(check_params(AssistantCreateParams, params))
         fields.setdefault("temperature", 1.0)
         fields.setdefault("top_p", 1.0)
         fields.setdefault("response_format", "auto")
@@ -82,9 +71,9 @@ class AssistantService:
             )
         return assistant
 
-    def update(self, assistant_id: str, **changes: Any) -> Assistant:
+    def update(self, assistant_id: str, params: Mapping[str, Any]) -> Assistant:
         current = self.retrieve(assistant_id)
-        fields = self._checked(**changes)
+        fields = self._checked(check_params(AssistantUpdateParams, params))
         with self.store.db.transaction():
             assistant = self.vector_stores.with_stores(updated(current, **fields))
             self.store.assistants.update(assistant)
@@ -105,19 +94,13 @@ class AssistantService:
             limit=params.limit, order=params.order, after=params.after, before=params.before
         )
 
-    def _checked(self, **given: Any) -> dict[str, Any]:
-        """Validate the fields that were passed; unknown names are rejected like the API does."""
-        known = {
-            "model", "name", "description", "instructions", "metadata", "response_format",
-            "temperature", "top_p", "tools", "tool_resources",
-        }  # fmt: skip
-        unknown = set(given) - known
-        if unknown:
-            name = sorted(unknown)[0]
-            raise InvalidRequestError(f"Unrecognized request argument supplied: {name}", param=name)
+    def _checked(self, given: dict[str, Any]) -> dict[str, Any]:
+        """The resource's own rules for the fields that were passed (their shape is checked)."""
+        # reasoning_effort is accepted and ignored: no local model reasons at an effort level.
+        given = {k: v for k, v in given.items() if v is not None and k != "reasoning_effort"}
         out: dict[str, Any] = {}
         if "model" in given:
-            model = check_text(given["model"], "model", 1024, required=True)
+            model = check_text(given["model"], "model", MAX_MODEL_NAME, required=True)
             assert model is not None
             resolve_model(model, self.settings)
             out["model"] = model

@@ -1,6 +1,6 @@
 """Files: upload, retrieve, list, delete, content — the Files API, no HTTP.
 
-Uploads are capped (``MAX_FILE_BYTES``) and their names cleaned into labels;
+Uploads are streamed to disk and capped (``MAX_FILE_BYTES``), their names cleaned into labels;
 the Code Interpreter creates ``assistants_output`` files through
 ``create_output`` for images and files the model's code wrote.
 """
@@ -8,7 +8,7 @@ the Code Interpreter creates ``assistants_output`` files through
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, BinaryIO
 
 from openai.types.file_deleted import FileDeleted
 from openai.types.file_object import FileObject
@@ -37,8 +37,14 @@ class FileService:
         self.deleting = deleting  # called inside the deletion (vector stores drop the file)
 
     def create(
-        self, *, data: Any, filename: Any, purpose: Any, expires_after: Any = None
+        self,
+        *,
+        data: bytes | BinaryIO,
+        filename: Any,
+        purpose: Any,
+        expires_after: Any = None,
     ) -> FileObject:
+        """Store an upload: ``data`` is its bytes or a binary file object read in blocks."""
         if purpose not in UPLOAD_PURPOSES:
             raise InvalidRequestError(
                 f"Invalid 'purpose': {purpose!r}; expected one of {', '.join(UPLOAD_PURPOSES)}.",
@@ -49,31 +55,31 @@ class FileService:
                 "Invalid 'expires_after': files are kept until deleted here; omit it.",
                 param="expires_after",
             )
-        if not isinstance(data, bytes | bytearray):
+        if not isinstance(data, bytes | bytearray) and not hasattr(data, "read"):
             raise InvalidRequestError("Missing required parameter: 'file'.", param="file")
-        return self._store(bytes(data), clean_filename(filename), purpose)
+        return self._store(data, clean_filename(filename), purpose)
 
     def create_output(self, data: bytes, filename: str) -> FileObject:
         """A file the runtime made (an image, a file written by code) for the user to download."""
         return self._store(data, clean_filename(filename), "assistants_output")
 
-    def _store(self, data: bytes, filename: str, purpose: str) -> FileObject:
-        if len(data) > MAX_FILE_BYTES:
-            raise InvalidRequestError(
-                f"File too large: {len(data)} bytes; the limit is {MAX_FILE_BYTES} bytes.",
-                param="file",
-            )
+    def _store(self, data: bytes | BinaryIO, filename: str, purpose: str) -> FileObject:
+        file_id = new_id("file")
+        size = self.store.files.stage(file_id, data, MAX_FILE_BYTES)
         file = FileObject(
-            id=new_id("file"),
-            bytes=len(data),
+            id=file_id,
+            bytes=size,
             created_at=now(),
             filename=filename,
             object="file",
             purpose=purpose,  # type: ignore[arg-type]
             status="processed",
         )
-        with self.store.db.transaction():
-            self.store.files.insert(file, data)
+        try:
+            with self.store.db.transaction():
+                self.store.files.insert(file)
+        finally:
+            self.store.files.discard(file_id)  # gone already unless the insert failed
         return file
 
     def retrieve(self, file_id: str) -> FileObject:

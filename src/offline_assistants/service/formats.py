@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from typing import Any
 
+import jsonschema
 from openai.types.beta.assistant_response_format_option import AssistantResponseFormatOption
 from openai.types.beta.assistant_tool import AssistantTool
 from openai.types.beta.threads.message_content import MessageContent
@@ -16,6 +18,7 @@ from ..errors import InvalidRequestError
 from ..tools.code_interpreter import CODE_FUNCTION
 from .validation import validate_as
 
+log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 256_000
 MAX_TOOLS = 128
 KNOWN_TOOL_TYPES = ("function", "code_interpreter", "file_search")
@@ -71,13 +74,40 @@ def parse_response_format(value: Any, param: str = "response_format") -> Any:
             raise InvalidRequestError(
                 f"Invalid '{param}.json_schema.schema': expected a JSON Schema object.", param=param
             )
-        try:
-            GrammarBuilder().schema(schema or {}, "response")
-        except UnsupportedSchema as exc:
-            raise InvalidRequestError(
-                f"Invalid '{param}.json_schema.schema': {exc.message}", param=param
-            ) from None
+        check_schema(schema or {}, f"{param}.json_schema.schema", strict=False)
     return parsed
+
+
+def check_schema(schema: dict[str, Any], where: str, *, strict: bool) -> None:
+    """A JSON Schema a grammar can enforce: valid against its meta-schema (Draft 2020-12
+    unless ``$schema`` says otherwise), then translated once to make sure it can be."""
+    try:
+        validator = jsonschema.validators.validator_for(
+            schema, default=jsonschema.Draft202012Validator
+        )
+        validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        at = "".join(f"[{p!r}]" for p in exc.absolute_path)
+        raise InvalidRequestError(
+            f"Invalid '{where}': not a valid JSON Schema: {exc.message[:300]}"
+            + (f" (at {at})" if at else ""),
+            param=where,
+        ) from None
+    except RecursionError:
+        raise InvalidRequestError(f"Invalid '{where}': nested too deeply.", param=where) from None
+    try:
+        GrammarBuilder().schema(schema, "args", strict=strict)
+    except UnsupportedSchema as exc:
+        raise InvalidRequestError(f"Invalid '{where}': {exc.message}", param=where) from None
+    except RecursionError:
+        raise InvalidRequestError(f"Invalid '{where}': nested too deeply.", param=where) from None
+    except Exception as exc:  # noqa: BLE001 - any schema the translator chokes on is refused
+        log.warning("grammar translation failed for %s", where, exc_info=True)
+        raise InvalidRequestError(
+            f"Invalid '{where}': this schema cannot be enforced during generation "
+            f"({type(exc).__name__}: {exc}).",
+            param=where,
+        ) from None
 
 
 def check_tools(tools: Any, param: str = "tools") -> list[Any]:
@@ -193,12 +223,7 @@ def check_function(function: Any, where: str, param: str) -> dict[str, Any]:
             raise InvalidRequestError(
                 f"Invalid '{where}.parameters': expected a JSON Schema object.", param=param
             )
-        try:
-            GrammarBuilder().schema(parameters, "args", strict=bool(strict))
-        except UnsupportedSchema as exc:
-            raise InvalidRequestError(
-                f"Invalid '{where}.parameters': {exc.message}", param=param
-            ) from None
+        check_schema(parameters, f"{where}.parameters", strict=bool(strict))
     return {key: value for key, value in function.items() if value is not None}
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from openai.types.beta.threads.message import Message
+from openai.types.beta.threads.message_create_params import MessageCreateParams
 from openai.types.beta.threads.message_deleted import MessageDeleted
+from openai.types.beta.threads.message_update_params import MessageUpdateParams
 
 from ..errors import ConflictError, InvalidRequestError, NotFoundError
 from ..ids import new_id
 from ..runs.journal import now, updated
 from ..store import Slice, Store
 from .formats import check_attachments, parse_content
+from .params import check_params
 from .validation import check_list_params, check_metadata
 
 
@@ -59,21 +62,14 @@ class MessageService:
         if self.store.threads.get(thread_id) is None:
             raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id")
 
-    def create(
-        self,
-        thread_id: str,
-        *,
-        role: Any,
-        content: Any,
-        attachments: Any = None,
-        metadata: Any = None,
-    ) -> Message:
+    def create(self, thread_id: str, params: Mapping[str, Any]) -> Message:
+        p = check_params(MessageCreateParams, params)
         message = new_user_message(
             thread_id,
-            role=role,
-            content=content,
-            attachments=attachments,
-            metadata=metadata,
+            role=p["role"],
+            content=p["content"],
+            attachments=p.get("attachments"),
+            metadata=p.get("metadata"),
             file_exists=self.store.files.exists,
         )
         with self.store.db.transaction():
@@ -94,8 +90,9 @@ class MessageService:
             raise NotFoundError(f"No message found with id '{message_id}'.", param="message_id")
         return message
 
-    def update(self, message_id: str, *, thread_id: str, metadata: Any = None) -> Message:
-        checked = check_metadata(metadata)
+    def update(self, message_id: str, *, thread_id: str, params: Mapping[str, Any]) -> Message:
+        p = check_params(MessageUpdateParams, params, path=("thread_id",))
+        checked = check_metadata(p.get("metadata"))
         with self.store.db.transaction():
             message = updated(self.retrieve(message_id, thread_id=thread_id), metadata=checked)
             self.store.messages.update(message)

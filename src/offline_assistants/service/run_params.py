@@ -18,26 +18,15 @@ from ..engine import resolve_model
 from ..errors import InvalidRequestError
 from .formats import check_tool_choice, check_tools, parse_response_format, parse_truncation
 from .messages import new_user_message
-from .validation import check_metadata, check_number, check_positive_int, check_text
+from .validation import (
+    MAX_MODEL_NAME,
+    check_metadata,
+    check_number,
+    check_positive_int,
+    check_text,
+)
 
-RUN_PARAMETERS = frozenset(
-    {
-        "model", "instructions", "additional_instructions", "additional_messages", "tools",
-        "metadata", "temperature", "top_p", "max_prompt_tokens", "max_completion_tokens",
-        "truncation_strategy", "response_format", "tool_choice", "parallel_tool_calls",
-        "include", "reasoning_effort",
-    }
-)  # fmt: skip
 INCLUDABLE = ("step_details.tool_calls[*].file_search.results[*].content",)
-
-
-def check_known(params: dict[str, Any]) -> dict[str, Any]:
-    """The given parameters without ``None`` values; an unknown name is an error."""
-    unknown = set(params) - RUN_PARAMETERS
-    if unknown:
-        name = sorted(unknown)[0]
-        raise InvalidRequestError(f"Unrecognized request argument supplied: {name}", param=name)
-    return {key: value for key, value in params.items() if value is not None}
 
 
 def check_include(value: Any) -> list[str]:
@@ -58,33 +47,26 @@ def check_parallel(value: Any) -> bool:
 
 
 def additional_messages(
-    thread_id: str, value: Any, file_exists: Callable[[str], bool]
+    thread_id: str, value: list[dict[str, Any]], file_exists: Callable[[str], bool]
 ) -> list[Message]:
-    if not isinstance(value, list | tuple):
-        raise InvalidRequestError(
-            "Invalid 'additional_messages': expected a list of messages.",
-            param="additional_messages",
+    """The run's ``additional_messages`` (shape already checked) as messages to store."""
+    return [
+        new_user_message(
+            thread_id,
+            role=item["role"],
+            content=item["content"],
+            attachments=item.get("attachments"),
+            metadata=item.get("metadata"),
+            param=f"additional_messages[{index}].",
+            file_exists=file_exists,
         )
-    messages = []
-    for index, item in enumerate(value):
-        item = item if isinstance(item, dict) else {}
-        messages.append(
-            new_user_message(
-                thread_id,
-                role=item.get("role"),
-                content=item.get("content"),
-                attachments=item.get("attachments"),
-                metadata=item.get("metadata"),
-                param=f"additional_messages[{index}].",
-                file_exists=file_exists,
-            )
-        )
-    return messages
+        for index, item in enumerate(value)
+    ]
 
 
 def run_fields(assistant: Assistant, p: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """The run's settings: the given ones, checked, else the assistant's."""
-    model = check_text(p.get("model", assistant.model), "model", 1024, required=True)
+    model = check_text(p.get("model", assistant.model), "model", MAX_MODEL_NAME, required=True)
     assert model is not None
     resolve_model(model, settings)
     instructions = check_text(p.get("instructions"), "instructions", 256_000)

@@ -8,10 +8,17 @@ returns at once. Execution lives in :mod:`offline_assistants.runs`.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping
 from typing import Any, Protocol
 
+from openai.types.beta.thread_create_and_run_params import ThreadCreateAndRunParamsBase
 from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.run import Run
+from openai.types.beta.threads.run_create_params import RunCreateParamsBase
+from openai.types.beta.threads.run_submit_tool_outputs_params import (
+    RunSubmitToolOutputsParamsBase,
+)
+from openai.types.beta.threads.run_update_params import RunUpdateParams
 
 from ..config import Settings
 from ..errors import ConflictError, InvalidRequestError, NotFoundError
@@ -20,7 +27,8 @@ from ..runs import RunJournal
 from ..runs.events import Subscription
 from ..runs.journal import now, updated
 from ..store import RunOptions, Slice, Store
-from .run_params import additional_messages, check_include, check_known, run_fields
+from .params import check_params
+from .run_params import additional_messages, check_include, run_fields
 from .threads import ThreadService
 from .tool_outputs import check_tool_outputs
 from .validation import (
@@ -50,21 +58,21 @@ class RunService:
         self.queue = queue
         self.threads = threads
 
-    def create(self, thread_id: str, *, assistant_id: Any, **params: Any) -> Run:
-        return self._create(thread_id, assistant_id, params, watch=False)[0]
+    def create(self, thread_id: str, params: Mapping[str, Any]) -> Run:
+        return self._create(thread_id, params, watch=False)[0]
 
-    def create_watched(
-        self, thread_id: str, *, assistant_id: Any, **params: Any
-    ) -> tuple[Run, Subscription]:
+    def create_watched(self, thread_id: str, params: Mapping[str, Any]) -> tuple[Run, Subscription]:
         """``create``, with a subscription to the run's events opened before any is published."""
-        run, subscription = self._create(thread_id, assistant_id, params, watch=True)
+        run, subscription = self._create(thread_id, params, watch=True)
         assert subscription is not None
         return run, subscription
 
     def _create(
-        self, thread_id: str, assistant_id: Any, params: dict[str, Any], watch: bool
+        self, thread_id: str, params: Mapping[str, Any], watch: bool
     ) -> tuple[Run, Subscription | None]:
-        run, options, extra_messages = self._build(thread_id, assistant_id, params)
+        run, options, extra_messages = self._build(
+            thread_id, check_params(RunCreateParamsBase, params)
+        )
         with self.store.db.transaction():
             if self.store.threads.get(thread_id) is None:
                 raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id")
@@ -77,27 +85,24 @@ class RunService:
             self.store.runs.insert(run, options)
         return self._enqueue(run, watch)
 
-    def create_and_run(self, *, assistant_id: Any, thread: Any = None, **params: Any) -> Run:
-        return self._create_and_run(assistant_id, thread, params, watch=False)[0]
+    def create_and_run(self, params: Mapping[str, Any]) -> Run:
+        return self._create_and_run(params, watch=False)[0]
 
-    def create_and_run_watched(
-        self, *, assistant_id: Any, thread: Any = None, **params: Any
-    ) -> tuple[Run, Subscription]:
-        run, subscription = self._create_and_run(assistant_id, thread, params, watch=True)
+    def create_and_run_watched(self, params: Mapping[str, Any]) -> tuple[Run, Subscription]:
+        run, subscription = self._create_and_run(params, watch=True)
         assert subscription is not None
         return run, subscription
 
     def _create_and_run(
-        self, assistant_id: Any, thread: Any, params: dict[str, Any], watch: bool
+        self, params: Mapping[str, Any], watch: bool
     ) -> tuple[Run, Subscription | None]:
-        thread_params = dict(thread or {})
-        unknown = set(thread_params) - {"messages", "metadata", "tool_resources"}
-        if unknown:
-            raise InvalidRequestError(
-                f"Invalid 'thread': unknown field '{sorted(unknown)[0]}'.", param="thread"
-            )
-        new_thread, messages = self.threads.build(**thread_params)
-        run, options, extra = self._build(new_thread.id, assistant_id, params)
+        p = check_params(ThreadCreateAndRunParamsBase, params)
+        thread_params = p.pop("thread", None) or {}
+        resources = p.pop("tool_resources", None)
+        if resources:  # the run's tool_resources are the new thread's
+            thread_params = {**thread_params, "tool_resources": resources}
+        new_thread, messages = self.threads.build(thread_params)
+        run, options, extra = self._build(new_thread.id, p)
         with self.store.db.transaction():
             self.threads.store_new(new_thread, [*messages, *extra])
             self.store.runs.insert(run, options)
@@ -116,8 +121,9 @@ class RunService:
             raise NotFoundError(f"No run found with id '{run_id}'.", param="run_id")
         return run
 
-    def update(self, run_id: str, *, thread_id: str, metadata: Any = None) -> Run:
-        checked = check_metadata(metadata)
+    def update(self, run_id: str, *, thread_id: str, params: Mapping[str, Any]) -> Run:
+        p = check_params(RunUpdateParams, params, path=("thread_id",))
+        checked = check_metadata(p.get("metadata"))
         with self.store.db.transaction():
             run = updated(self.retrieve(run_id, thread_id=thread_id), metadata=checked)
             self.store.runs.update(run)
@@ -160,20 +166,23 @@ class RunService:
             self.queue.request_cancel(run_id)
         return run
 
-    def submit_tool_outputs(self, run_id: str, *, thread_id: str, tool_outputs: Any) -> Run:
+    def submit_tool_outputs(self, run_id: str, *, thread_id: str, params: Mapping[str, Any]) -> Run:
         """Record the outputs of the calls a run is waiting for, and resume it."""
-        return self._submit(run_id, thread_id, tool_outputs, watch=False)[0]
+        return self._submit(run_id, thread_id, params, watch=False)[0]
 
     def submit_tool_outputs_watched(
-        self, run_id: str, *, thread_id: str, tool_outputs: Any
+        self, run_id: str, *, thread_id: str, params: Mapping[str, Any]
     ) -> tuple[Run, Subscription]:
-        run, subscription = self._submit(run_id, thread_id, tool_outputs, watch=True)
+        run, subscription = self._submit(run_id, thread_id, params, watch=True)
         assert subscription is not None
         return run, subscription
 
     def _submit(
-        self, run_id: str, thread_id: str, tool_outputs: Any, watch: bool
+        self, run_id: str, thread_id: str, params: Mapping[str, Any], watch: bool
     ) -> tuple[Run, Subscription | None]:
+        tool_outputs = check_params(RunSubmitToolOutputsParamsBase, params, path=("thread_id",))[
+            "tool_outputs"
+        ]
         with self.store.db.transaction():
             run = self.retrieve(run_id, thread_id=thread_id)
             if run.status == "requires_action" and (run.expires_at or 0) <= now():
@@ -202,13 +211,12 @@ class RunService:
         return run, subscription
 
     def _build(
-        self, thread_id: str, assistant_id: Any, params: dict[str, Any]
+        self, thread_id: str, params: dict[str, Any]
     ) -> tuple[Run, RunOptions, builtins.list[Message]]:
-        p = check_known(params)
-        if not isinstance(assistant_id, str) or not assistant_id:
-            raise InvalidRequestError(
-                "Missing required parameter: 'assistant_id'.", param="assistant_id"
-            )
+        """A queued run from checked parameters (``RunCreateParams`` or the run part of
+        ``ThreadCreateAndRunParams``), with the messages it adds; nothing stored yet."""
+        p = {key: value for key, value in params.items() if value is not None}
+        assistant_id = p.pop("assistant_id")
         assistant = self.store.assistants.get(assistant_id)
         if assistant is None:
             raise NotFoundError(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from openai.types.beta.thread import Thread
+from openai.types.beta.thread_create_params import ThreadCreateParams
 from openai.types.beta.thread_deleted import ThreadDeleted
+from openai.types.beta.thread_update_params import ThreadUpdateParams
 from openai.types.beta.threads.message import Message
 
 from ..errors import ConflictError, InvalidRequestError, NotFoundError
@@ -15,6 +17,7 @@ from ..runs.journal import now, updated
 from ..store import Store
 from .formats import check_tool_resources
 from .messages import new_user_message
+from .params import check_params
 from .validation import check_metadata
 from .vector_stores import VectorStoreService
 
@@ -32,46 +35,33 @@ class ThreadService:
         self.vector_stores = vector_stores
         self.released = released  # called with a deleted thread's id (its kernel goes)
 
-    def build(
-        self, *, messages: Any = None, metadata: Any = None, tool_resources: Any = None
-    ) -> tuple[Thread, list[Message]]:
-        """A validated thread and its initial messages, not yet stored."""
+    def build(self, params: dict[str, Any]) -> tuple[Thread, list[Message]]:
+        """A thread and its initial messages from checked ``ThreadCreateParams``, not yet stored."""
         thread = Thread(
             id=new_id("thread"),
             object="thread",
             created_at=now(),
-            metadata=check_metadata(metadata),
-            tool_resources=self._resources(tool_resources),  # type: ignore[arg-type]
+            metadata=check_metadata(params.get("metadata")),
+            tool_resources=self._resources(params.get("tool_resources")),  # type: ignore[arg-type]
         )
-        items = list(messages or [])
+        items = params.get("messages") or []
         if len(items) > MAX_INITIAL_MESSAGES:
             raise InvalidRequestError(
                 f"Invalid 'messages': at most {MAX_INITIAL_MESSAGES} messages at creation.",
                 param="messages",
             )
-        built: list[Message] = []
-        for index, item in enumerate(items):
-            if not isinstance(item, dict):
-                raise InvalidRequestError(
-                    f"Invalid 'messages[{index}]': expected an object.", param="messages"
-                )
-            extra = set(item) - {"role", "content", "attachments", "metadata"}
-            if extra:
-                raise InvalidRequestError(
-                    f"Invalid 'messages[{index}]': unknown field '{sorted(extra)[0]}'.",
-                    param="messages",
-                )
-            built.append(
-                new_user_message(
-                    thread.id,
-                    role=item.get("role"),
-                    content=item.get("content"),
-                    attachments=item.get("attachments"),
-                    metadata=item.get("metadata"),
-                    param=f"messages[{index}].",
-                    file_exists=self.store.files.exists,
-                )
+        built = [
+            new_user_message(
+                thread.id,
+                role=item["role"],
+                content=item["content"],
+                attachments=item.get("attachments"),
+                metadata=item.get("metadata"),
+                param=f"messages[{index}].",
+                file_exists=self.store.files.exists,
             )
+            for index, item in enumerate(items)
+        ]
         return thread, built
 
     def _resources(self, value: Any) -> dict[str, Any]:
@@ -97,12 +87,8 @@ class ThreadService:
         for message in messages:
             self.store.messages.insert(message)
 
-    def create(
-        self, *, messages: Any = None, metadata: Any = None, tool_resources: Any = None
-    ) -> Thread:
-        thread, built = self.build(
-            messages=messages, metadata=metadata, tool_resources=tool_resources
-        )
+    def create(self, params: Mapping[str, Any]) -> Thread:
+        thread, built = self.build(check_params(ThreadCreateParams, params))
         return self.store_new(thread, built)
 
     def retrieve(self, thread_id: str) -> Thread:
@@ -111,7 +97,9 @@ class ThreadService:
             raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id")
         return thread
 
-    def update(self, thread_id: str, *, metadata: Any = None, tool_resources: Any = None) -> Thread:
+    def update(self, thread_id: str, params: Mapping[str, Any]) -> Thread:
+        p = check_params(ThreadUpdateParams, params)
+        metadata, tool_resources = p.get("metadata"), p.get("tool_resources")
         checked = check_metadata(metadata) if metadata is not None else None
         resources = None if tool_resources is None else self._resources(tool_resources)
         with self.store.db.transaction():

@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ..errors import InvalidRequestError
 
+MAX_MODEL_NAME = 1024  # a model name or a path to a .gguf file
 MAX_METADATA_KEYS = 16
 MAX_METADATA_KEY = 64
 MAX_METADATA_VALUE = 512

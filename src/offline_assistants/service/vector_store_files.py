@@ -12,9 +12,12 @@ progress, which stops their ingestion.
 from __future__ import annotations
 
 import builtins
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from openai.types.vector_stores.file_batch_create_params import FileBatchCreateParams
+from openai.types.vector_stores.file_create_params import FileCreateParams
+from openai.types.vector_stores.file_update_params import FileUpdateParams
 from openai.types.vector_stores.vector_store_file import VectorStoreFile
 from openai.types.vector_stores.vector_store_file_batch import VectorStoreFileBatch
 from openai.types.vector_stores.vector_store_file_deleted import VectorStoreFileDeleted
@@ -25,6 +28,7 @@ from ..runs.journal import now, updated
 from ..store import FileTally, Slice, Store
 from ..tools.file_search import VectorIndex
 from ..tools.file_search.chunking import AUTO_MAX_TOKENS, AUTO_OVERLAP_TOKENS
+from .params import check_params
 from .validation import check_list_params
 
 MAX_BATCH_FILES = 500
@@ -167,14 +171,10 @@ class VectorStoreFileService:
 
     # -- files -----------------------------------------------------------------------------
 
-    def create(
-        self,
-        vector_store_id: str,
-        *,
-        file_id: Any,
-        attributes: Any = None,
-        chunking_strategy: Any = None,
-    ) -> VectorStoreFile:
+    def create(self, vector_store_id: str, params: Mapping[str, Any]) -> VectorStoreFile:
+        p = check_params(FileCreateParams, params)
+        file_id, attributes = p["file_id"], p.get("attributes")
+        chunking_strategy = p.get("chunking_strategy")
         if not isinstance(file_id, str) or not self.store.files.exists(file_id):
             raise InvalidRequestError(f"No file found with id {file_id!r}.", param="file_id")
         strategy = check_chunking_strategy(chunking_strategy)
@@ -193,8 +193,11 @@ class VectorStoreFileService:
             )
         return row
 
-    def update(self, file_id: str, *, vector_store_id: str, attributes: Any) -> VectorStoreFile:
-        checked = check_attributes(attributes)
+    def update(
+        self, file_id: str, *, vector_store_id: str, params: Mapping[str, Any]
+    ) -> VectorStoreFile:
+        p = check_params(FileUpdateParams, params, path=("vector_store_id",))
+        checked = check_attributes(p["attributes"])
         with self.store.db.transaction():
             row = updated(
                 self.retrieve(file_id, vector_store_id=vector_store_id), attributes=checked
@@ -258,17 +261,12 @@ class VectorStoreFileService:
 
     # -- batches ---------------------------------------------------------------------------
 
-    def create_batch(
-        self,
-        vector_store_id: str,
-        *,
-        file_ids: Any = None,
-        files: Any = None,
-        attributes: Any = None,
-        chunking_strategy: Any = None,
-    ) -> VectorStoreFileBatch:
+    def create_batch(self, vector_store_id: str, params: Mapping[str, Any]) -> VectorStoreFileBatch:
         """Attach many files at once; ``files`` entries may carry their own attributes and
         chunking strategy, ``file_ids`` use the batch's."""
+        p = check_params(FileBatchCreateParams, params)
+        file_ids, files, attributes = p.get("file_ids"), p.get("files"), p.get("attributes")
+        chunking_strategy = p.get("chunking_strategy")
         if (file_ids is None) == (files is None):
             raise InvalidRequestError(
                 "Give exactly one of 'file_ids' and 'files'.", param="file_ids"

@@ -13,14 +13,18 @@ the API does.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from openai.types.beta.assistant import Assistant
 from openai.types.beta.thread import Thread
 from openai.types.beta.threads.message import Message
 from openai.types.vector_store import VectorStore
+from openai.types.vector_store_create_params import VectorStoreCreateParams
 from openai.types.vector_store_deleted import VectorStoreDeleted
+from openai.types.vector_store_search_params import VectorStoreSearchParams
 from openai.types.vector_store_search_response import VectorStoreSearchResponse
+from openai.types.vector_store_update_params import VectorStoreUpdateParams
 from pydantic import BaseModel
 
 from ..errors import InvalidRequestError, NotFoundError
@@ -30,6 +34,7 @@ from ..store import FileTally, Slice, Store
 from ..store.vector_stores import is_expired
 from ..tools.file_search import Embedder, Hit, VectorIndex
 from ..tools.file_search.filters import FilterError, check, matches
+from .params import check_params
 from .validation import check_list_params, check_metadata, check_text
 from .vector_store_files import VectorStoreFileService, check_chunking_strategy
 
@@ -65,16 +70,11 @@ class VectorStoreService:
         self.embedder = embedder
         self.files = files
 
-    def create(
-        self,
-        *,
-        name: Any = None,
-        description: Any = None,
-        file_ids: Any = None,
-        chunking_strategy: Any = None,
-        expires_after: Any = None,
-        metadata: Any = None,
-    ) -> VectorStore:
+    def create(self, params: Mapping[str, Any]) -> VectorStore:
+        p = check_params(VectorStoreCreateParams, params)
+        name, description, file_ids = p.get("name"), p.get("description"), p.get("file_ids")
+        chunking_strategy, expires_after = p.get("chunking_strategy"), p.get("expires_after")
+        metadata = p.get("metadata")
         strategy = check_chunking_strategy(chunking_strategy)
         ids = self.files.check_files(file_ids) if file_ids else []
         label = check_text(name, "name", 256) or ""
@@ -101,14 +101,9 @@ class VectorStoreService:
             vector_store, status=status, usage_bytes=tally.usage_bytes, file_counts=tally.counts()
         )
 
-    def update(
-        self,
-        vector_store_id: str,
-        *,
-        name: Any = None,
-        expires_after: Any = None,
-        metadata: Any = None,
-    ) -> VectorStore:
+    def update(self, vector_store_id: str, params: Mapping[str, Any]) -> VectorStore:
+        p = check_params(VectorStoreUpdateParams, params)
+        name, expires_after, metadata = p.get("name"), p.get("expires_after"), p.get("metadata")
         fields: dict[str, Any] = {}
         if name is not None:
             fields["name"] = check_text(name, "name", 256)
@@ -141,16 +136,10 @@ class VectorStoreService:
 
     # -- search ----------------------------------------------------------------------------
 
-    def search(
-        self,
-        vector_store_id: str,
-        *,
-        query: Any,
-        filters: Any = None,
-        max_num_results: Any = None,
-        ranking_options: Any = None,
-        rewrite_query: Any = None,
-    ) -> SearchPage:
+    def search(self, vector_store_id: str, params: Mapping[str, Any]) -> SearchPage:
+        p = check_params(VectorStoreSearchParams, params)
+        query, filters, max_num_results = p["query"], p.get("filters"), p.get("max_num_results")
+        ranking_options = p.get("ranking_options")
         queries = [query] if isinstance(query, str) else query
         if (
             not isinstance(queries, list)
@@ -166,8 +155,6 @@ class VectorStoreService:
                 "Invalid 'max_num_results': an integer from 1 to 50.", param="max_num_results"
             )
         threshold = _threshold(ranking_options)
-        if rewrite_query is not None and not isinstance(rewrite_query, bool):
-            raise InvalidRequestError("Invalid 'rewrite_query': a boolean.", param="rewrite_query")
         vector_store = self.retrieve(vector_store_id)
         if vector_store.status == "expired":
             raise InvalidRequestError(

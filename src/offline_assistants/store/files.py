@@ -1,22 +1,29 @@
 """Files: metadata in DuckDB (the ``FileObject`` JSON), bytes under ``<data dir>/files/<id>``.
 
 A client's file name is only a label in the metadata; the bytes are stored
-under the generated id, so no upload can name a path. Bytes are written to a
-temporary name, flushed and renamed before the row is inserted, and the row
-is inserted in the caller's transaction: a failed insert removes the bytes
-again (``on_rollback``), so metadata and bytes never disagree.
+under the generated id, so no upload can name a path. Bytes are streamed to a
+temporary name (``stage``: in blocks, never whole in memory, stopping at the
+size cap), flushed, and renamed into place by ``insert`` in the caller's
+transaction: a failed insert removes the bytes again (``on_rollback``), so
+metadata and bytes never disagree. A full disk while staging is an
+:class:`~offline_assistants.errors.InsufficientStorageError` and leaves nothing behind.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
+from typing import BinaryIO
 
 from openai.types.file_object import FileObject
 
+from ..errors import InsufficientStorageError, PayloadTooLargeError
 from .database import Database
 from .table import Slice, Table
+
+BLOCK_BYTES = 1 << 20
 
 
 class FileRepository:
@@ -29,14 +36,58 @@ class FileRepository:
     def path(self, file_id: str) -> Path:
         return self.directory / file_id
 
-    def insert(self, file: FileObject, data: bytes) -> None:
+    def _staged(self, file_id: str) -> Path:
+        return self.directory / f".{file_id}.partial"
+
+    def stage(self, file_id: str, source: bytes | BinaryIO, limit: int) -> int:
+        """Write the bytes for ``file_id`` under a temporary name; returns their size.
+
+        Raises PayloadTooLargeError past ``limit`` bytes (and InsufficientStorageError on a
+        full disk), removing what was written.
+        """
+        temp = self._staged(file_id)
+        size = 0
+        try:
+            with open(temp, "wb") as out:
+                if isinstance(source, bytes | bytearray):
+                    size = len(source)
+                    if size <= limit:
+                        out.write(source)
+                else:
+                    while block := source.read(BLOCK_BYTES):
+                        size += len(block)
+                        if size > limit:
+                            break
+                        out.write(block)
+                if size > limit:
+                    raise PayloadTooLargeError(
+                        f"File too large: more than {limit} bytes; the limit is {limit} bytes.",
+                        param="file",
+                        code="file_too_large",
+                    )
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            temp.unlink(missing_ok=True)
+            if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+                raise InsufficientStorageError(
+                    f"The disk holding {self.directory} is full; the upload was not stored. "
+                    "Free some space and try again."
+                ) from None
+            raise
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+        return size
+
+    def discard(self, file_id: str) -> None:
+        """Remove staged bytes that will not be inserted."""
+        self._staged(file_id).unlink(missing_ok=True)
+
+    def insert(self, file: FileObject) -> None:
+        """Move the staged bytes into place and insert the row (in the caller's transaction)."""
         target = self.path(file.id)
-        temp = target.with_name(f".{file.id}.partial")
-        with open(temp, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        temp.rename(target)
+        self._staged(file.id).rename(target)
         self.db.on_rollback(lambda: target.unlink(missing_ok=True))
         try:
             self.table.insert(file, purpose=file.purpose)

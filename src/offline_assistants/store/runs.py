@@ -4,8 +4,13 @@ Runs are read constantly while they execute (polling, the executor, the
 active-run check on every new message), and each DuckDB query costs about half
 a millisecond. Since one process owns the database, this repository keeps
 every *active* run (queued, in_progress, requires_action, cancelling) in a
-write-through dict: loaded at open, updated on every write, restored if a
-transaction rolls back. Finished runs are read from DuckDB.
+write-through dict: loaded at open (and again if the connection is reopened),
+updated on every write, restored if a transaction rolls back. Finished runs
+are read from DuckDB. The dict is guarded by the database's lock, which every
+writer already holds, so readers on other threads never see it change mid-walk.
+
+A stored run that no longer parses (written by an older version, say) is
+logged and left out of the cache rather than stopping the runtime from opening.
 
 ``RunOptions`` keeps the run parameters the wire ``Run`` object does not show
 (``additional_instructions``, ``include``).
@@ -13,12 +18,15 @@ transaction rolls back. Finished runs are read from DuckDB.
 
 from __future__ import annotations
 
+import logging
+
 from openai.types.beta.threads.run import Run
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from .database import Database
 from .table import Order, Slice, Table
 
+log = logging.getLogger(__name__)
 ACTIVE_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
 
 
@@ -32,13 +40,23 @@ class RunRepository:
         self.db = db
         self.table = Table(db, "runs", Run)
         self._active: dict[str, tuple[Run, RunOptions]] = {}
+        self._load_active()
+        db.on_reopen(self._load_active)
+
+    def _load_active(self) -> None:
         marks = ", ".join("?" for _ in ACTIVE_STATUSES)
-        for body, options in db.fetchall(
-            f"SELECT body, options FROM runs WHERE status IN ({marks}) ORDER BY seq",
+        active: dict[str, tuple[Run, RunOptions]] = {}
+        for run_id, body, options in self.db.fetchall(
+            f"SELECT id, body, options FROM runs WHERE status IN ({marks}) ORDER BY seq",
             list(ACTIVE_STATUSES),
         ):
-            run = Run.model_validate_json(body)
-            self._active[run.id] = (run, RunOptions.model_validate_json(options))
+            try:
+                run = Run.model_validate_json(body)
+                active[run.id] = (run, RunOptions.model_validate_json(options))
+            except ValidationError as exc:
+                log.error("run %s is stored unreadably and is left alone: %s", run_id, exc)
+        with self.db.lock:
+            self._active = active
 
     def insert(self, run: Run, options: RunOptions) -> None:
         self.table.insert(
@@ -67,14 +85,16 @@ class RunRepository:
         return RunOptions() if raw is None else RunOptions.model_validate_json(raw)
 
     def active_in_thread(self, thread_id: str) -> Run | None:
-        for run, _ in self._active.values():
-            if run.thread_id == thread_id:
-                return run
+        with self.db.lock:
+            for run, _ in self._active.values():
+                if run.thread_id == thread_id:
+                    return run
         return None
 
     def active(self) -> list[Run]:
         """Every run that is queued, in progress, waiting for tool outputs or cancelling."""
-        return [run for run, _ in self._active.values()]
+        with self.db.lock:
+            return [run for run, _ in self._active.values()]
 
     def _remember(self, run: Run, options: RunOptions) -> None:
         previous = self._active.get(run.id)
@@ -92,11 +112,8 @@ class RunRepository:
         self.db.on_rollback(undo)
 
     def with_status(self, *statuses: str) -> list[Run]:
-        marks = ", ".join("?" for _ in statuses)
-        rows = self.db.fetchall(
-            f"SELECT body FROM runs WHERE status IN ({marks}) ORDER BY seq", list(statuses)
-        )
-        return [Run.model_validate_json(row[0]) for row in rows]
+        """Runs in ``statuses`` that parse (an unreadable row is logged and skipped)."""
+        return self.table.select_in("status", statuses)
 
     def page(
         self, thread_id: str, *, limit: int, order: Order, after: str | None, before: str | None

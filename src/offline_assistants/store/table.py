@@ -4,18 +4,29 @@ A row is ``id``, ``seq`` (a global sequence giving a stable creation order even
 within one second), a few filter columns, and ``body``: the object's exact JSON.
 Lists follow the API's cursor rules (``limit``, ``order``, ``after``,
 ``before``) and report whether more objects lie beyond the page.
+
+Nothing unreadable is ever written: every body is parsed back into its type
+before the row is written (``NaN`` would become ``null`` and fail; a lone
+surrogate cannot be encoded), and a body that does not round-trip is an
+``InternalError`` with nothing stored. Rows written by older versions that no
+longer parse are logged and skipped by lists, so one bad row never makes a
+whole list (or start-up) fail; reading such a row by id says what is wrong.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticSerializationError
 
-from ..errors import InvalidRequestError
+from ..errors import InternalError, InvalidRequestError
 from .database import Database
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -44,7 +55,7 @@ class Table(Generic[T]):
         marks = ["?", "nextval('object_seq')", "?", *("?" for _ in columns)]
         self.db.execute(
             f"INSERT INTO {self.name} ({', '.join(names)}) VALUES ({', '.join(marks)})",
-            [obj.id, obj.model_dump_json(by_alias=True), *columns.values()],  # type: ignore[attr-defined]
+            [obj.id, self.dump(obj), *columns.values()],  # type: ignore[attr-defined]
         )
 
     def update(self, obj: T, *, scope: Mapping[str, Any] | None = None, **columns: Any) -> None:
@@ -53,13 +64,42 @@ class Table(Generic[T]):
         clause, params = _where({"id": obj.id, **(scope or {})})  # type: ignore[attr-defined]
         self.db.execute(
             f"UPDATE {self.name} SET {sets} WHERE {clause}",
-            [obj.model_dump_json(by_alias=True), *columns.values(), *params],
+            [self.dump(obj), *columns.values(), *params],
         )
+
+    def dump(self, obj: T) -> str:
+        """The JSON to store for ``obj``, proven to parse back into its type."""
+        try:
+            body = obj.model_dump_json(by_alias=True)
+            self.model.model_validate_json(body)
+        except (ValidationError, PydanticSerializationError, ValueError) as exc:
+            raise InternalError(
+                f"Refusing to store {self.name} {getattr(obj, 'id', '?')}: it would not read "
+                f"back ({str(exc).splitlines()[0][:300]})."
+            ) from None
+        return body
+
+    def load(self, body: str, object_id: str) -> T | None:
+        """The stored object, or None (logged) when its row no longer parses."""
+        try:
+            return self.model.model_validate_json(body)
+        except ValidationError as exc:
+            log.error("%s %s is stored unreadably and is skipped: %s", self.name, object_id, exc)
+            return None
 
     def get(self, object_id: str, **where: Any) -> T | None:
         clause, params = _where({"id": object_id, **where})
         row = self.db.fetchone(f"SELECT body FROM {self.name} WHERE {clause}", params)
-        return None if row is None else self.model.model_validate_json(row[0])
+        if row is None:
+            return None
+        found = self.load(row[0], object_id)
+        if found is None:
+            raise InternalError(
+                f"The stored {self.name} row {object_id} cannot be read (see the server log); "
+                "delete it and create it again.",
+                code="unreadable_object",
+            )
+        return found
 
     def get_column(self, object_id: str, column: str) -> Any:
         row = self.db.fetchone(f"SELECT {column} FROM {self.name} WHERE id = ?", [object_id])
@@ -73,17 +113,30 @@ class Table(Generic[T]):
         clause, params = _where(where)
         direction = "ASC" if order == "asc" else "DESC"
         rows = self.db.fetchall(
-            f"SELECT body FROM {self.name} WHERE {clause} ORDER BY seq {direction}", params
+            f"SELECT id, body FROM {self.name} WHERE {clause} ORDER BY seq {direction}", params
         )
-        return [self.model.model_validate_json(row[0]) for row in rows]
+        return self._loaded(rows)
+
+    def select_in(self, column: str, values: Sequence[Any]) -> list[T]:
+        """Rows whose ``column`` is one of ``values``, oldest first."""
+        marks = ", ".join("?" for _ in values)
+        rows = self.db.fetchall(
+            f"SELECT id, body FROM {self.name} WHERE {column} IN ({marks}) ORDER BY seq",
+            list(values),
+        )
+        return self._loaded(rows)
 
     def select_with_seq(self, where: Mapping[str, Any]) -> list[tuple[int, T]]:
         """Rows with their global sequence number, oldest first (to merge across tables)."""
         clause, params = _where(where)
         rows = self.db.fetchall(
-            f"SELECT seq, body FROM {self.name} WHERE {clause} ORDER BY seq", params
+            f"SELECT seq, id, body FROM {self.name} WHERE {clause} ORDER BY seq", params
         )
-        return [(int(row[0]), self.model.model_validate_json(row[1])) for row in rows]
+        loaded = [(int(seq), self.load(body, object_id)) for seq, object_id, body in rows]
+        return [(seq, obj) for seq, obj in loaded if obj is not None]
+
+    def _loaded(self, rows: Iterable[tuple[Any, ...]]) -> list[T]:
+        return [obj for object_id, body in rows if (obj := self.load(body, object_id)) is not None]
 
     def page(
         self,
@@ -110,7 +163,7 @@ class Table(Generic[T]):
         backwards = before is not None and after is None
         read_ascending = ascending != backwards
         rows = self.db.fetchall(
-            f"SELECT body FROM {self.name} WHERE {clause}"
+            f"SELECT id, body FROM {self.name} WHERE {clause}"
             f" ORDER BY seq {'ASC' if read_ascending else 'DESC'} LIMIT ?",
             [*params, limit + 1],
         )
@@ -118,7 +171,7 @@ class Table(Generic[T]):
         rows = rows[:limit]
         if backwards:
             rows.reverse()
-        return Slice([self.model.model_validate_json(row[0]) for row in rows], has_more)
+        return Slice(self._loaded(rows), has_more)
 
     def _cursor_seq(self, cursor: str, name: str, clause: str, params: list[Any]) -> int:
         row = self.db.fetchone(

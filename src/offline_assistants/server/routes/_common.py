@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from ...errors import InvalidRequestError
 from ...service import Runtime
 from ...store import Slice
 from ..body import json_body
@@ -44,6 +45,17 @@ def list_query(
     before: str | None = None,
 ) -> dict[str, Any]:
     return {"limit": limit, "order": order, "after": after, "before": before}
+
+
+def stream_flag(params: dict[str, Any]) -> bool:
+    """Take ``stream`` out of a body (it picks the response, not the run): a boolean or absent."""
+    stream = params.pop("stream", None)
+    if stream is not None and not isinstance(stream, bool):
+        raise InvalidRequestError(
+            f"Invalid type for 'stream': expected a boolean, but got {type(stream).__name__}.",
+            param="stream",
+        )
+    return bool(stream)
 
 
 def include_query(request: Request) -> list[str] | None:

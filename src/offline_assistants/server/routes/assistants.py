@@ -5,21 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ..body import only, required
 from ._common import Body, ListQuery, respond, respond_page, runtime
 
 router = APIRouter(prefix="/v1/assistants")
-ASSISTANT_FIELDS = (
-    "model", "name", "description", "instructions", "metadata", "response_format",
-    "temperature", "top_p", "tools", "tool_resources",
-)  # fmt: skip
 
 
 @router.post("")
 def create(request: Request, body: Body) -> JSONResponse:
-    only(body, ASSISTANT_FIELDS)
-    required(body, "model")
-    return respond(runtime(request).assistants.create(**body))
+    return respond(runtime(request).assistants.create(body))
 
 
 @router.get("")
@@ -34,7 +27,7 @@ def retrieve(request: Request, assistant_id: str) -> JSONResponse:
 
 @router.post("/{assistant_id}")
 def update(request: Request, assistant_id: str, body: Body) -> JSONResponse:
-    return respond(runtime(request).assistants.update(assistant_id, **body))
+    return respond(runtime(request).assistants.update(assistant_id, body))
 
 
 @router.delete("/{assistant_id}")

@@ -1,13 +1,20 @@
-"""/v1/files — multipart upload, retrieve, list, delete, content."""
+"""/v1/files — multipart upload, retrieve, list, delete, content.
+
+The upload is parsed by Starlette into a spooled temporary file (the body's size
+is capped by ``BodyLimit``), then copied in blocks into the data directory on a
+worker thread: the event loop never holds the bytes or waits for the disk.
+"""
 
 from __future__ import annotations
 
+import functools
+
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import UploadFile
 
-from ...errors import InvalidRequestError
-from ...service.files import MAX_FILE_BYTES
+from ...errors import InvalidRequestError, OfflineAssistantsError
 from ._common import respond, respond_page, runtime
 
 router = APIRouter(prefix="/v1/files")
@@ -17,6 +24,8 @@ router = APIRouter(prefix="/v1/files")
 async def create(request: Request) -> JSONResponse:
     try:
         form = await request.form(max_files=1, max_fields=8)
+    except OfflineAssistantsError:
+        raise  # too large
     except Exception as exc:  # noqa: BLE001 - any malformed body is the client's error
         raise InvalidRequestError(
             f"Could not parse the multipart/form-data body: {exc}. Send 'file' and 'purpose'."
@@ -34,13 +43,18 @@ async def create(request: Request) -> JSONResponse:
     purpose = form.get("purpose")
     if purpose is None:
         raise InvalidRequestError("Missing required parameter: 'purpose'.", param="purpose")
-    data = await upload.read(MAX_FILE_BYTES + 1)
     expires = form.get("expires_after[anchor]") or form.get("expires_after[seconds]")
-    return respond(
-        runtime(request).files.create(
-            data=data, filename=upload.filename, purpose=purpose, expires_after=expires
-        )
+    create = functools.partial(
+        runtime(request).files.create,
+        data=upload.file,
+        filename=upload.filename,
+        purpose=purpose,
+        expires_after=expires,
     )
+    try:
+        return respond(await run_in_threadpool(create))
+    finally:
+        await form.close()
 
 
 @router.get("")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ..body import only, required
 from ._common import Body, ListQuery, respond, respond_page, runtime
 
 router = APIRouter(prefix="/v1/threads/{thread_id}/messages")
@@ -13,10 +12,7 @@ router = APIRouter(prefix="/v1/threads/{thread_id}/messages")
 
 @router.post("")
 def create(request: Request, thread_id: str, body: Body) -> JSONResponse:
-    only(body, ("role", "content", "attachments", "metadata"))
-    required(body, "role")
-    required(body, "content")
-    return respond(runtime(request).messages.create(thread_id, **body))
+    return respond(runtime(request).messages.create(thread_id, body))
 
 
 @router.get("")
@@ -36,8 +32,7 @@ def retrieve(request: Request, thread_id: str, message_id: str) -> JSONResponse:
 
 @router.post("/{message_id}")
 def update(request: Request, thread_id: str, message_id: str, body: Body) -> JSONResponse:
-    only(body, ("metadata",))
-    return respond(runtime(request).messages.update(message_id, thread_id=thread_id, **body))
+    return respond(runtime(request).messages.update(message_id, thread_id=thread_id, params=body))
 
 
 @router.delete("/{message_id}")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from ..body import only, required
 from ..sse import event_stream
 from ._common import (
     POLL_AFTER_MS,
@@ -15,6 +14,7 @@ from ._common import (
     respond,
     respond_page,
     runtime,
+    stream_flag,
 )
 
 router = APIRouter(prefix="/v1/threads/{thread_id}/runs")
@@ -28,16 +28,14 @@ def create(
 ) -> Response:
     rt = runtime(request)
     params = dict(body)
-    stream = params.pop("stream", False)
-    assistant_id = required(params, "assistant_id")
-    params.pop("assistant_id")
+    stream = stream_flag(params)
     include = include_query(request)
     if include:
         params["include"] = include
     if stream:
-        run, subscription = rt.runs.create_watched(thread_id, assistant_id=assistant_id, **params)
+        run, subscription = rt.runs.create_watched(thread_id, params)
         return event_stream(rt.bus, subscription)
-    return respond(rt.runs.create(thread_id, assistant_id=assistant_id, **params))
+    return respond(rt.runs.create(thread_id, params))
 
 
 @router.get("")
@@ -53,8 +51,7 @@ def retrieve(request: Request, thread_id: str, run_id: str) -> JSONResponse:
 
 @router.post("/{run_id}")
 def update(request: Request, thread_id: str, run_id: str, body: Body) -> JSONResponse:
-    only(body, ("metadata",))
-    return respond(runtime(request).runs.update(run_id, thread_id=thread_id, **body))
+    return respond(runtime(request).runs.update(run_id, thread_id=thread_id, params=body))
 
 
 @router.post("/{run_id}/cancel")
@@ -65,11 +62,10 @@ def cancel(request: Request, thread_id: str, run_id: str) -> JSONResponse:
 @router.post("/{run_id}/submit_tool_outputs")
 def submit_tool_outputs(request: Request, thread_id: str, run_id: str, body: Body) -> Response:
     rt = runtime(request)
-    only(body, ("tool_outputs", "stream"))
-    outputs = required(body, "tool_outputs")
-    if body.get("stream"):
+    params = dict(body)
+    if stream_flag(params):
         run, subscription = rt.runs.submit_tool_outputs_watched(
-            run_id, thread_id=thread_id, tool_outputs=outputs
+            run_id, thread_id=thread_id, params=params
         )
         return event_stream(rt.bus, subscription)
-    return respond(rt.runs.submit_tool_outputs(run_id, thread_id=thread_id, tool_outputs=outputs))
+    return respond(rt.runs.submit_tool_outputs(run_id, thread_id=thread_id, params=params))

@@ -5,34 +5,25 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
-from ..body import only
 from ..sse import event_stream
-from ._common import Body, respond, runtime
+from ._common import Body, respond, runtime, stream_flag
 
 router = APIRouter(prefix="/v1/threads")
 
 
 @router.post("")
 def create(request: Request, body: Body) -> JSONResponse:
-    only(body, ("messages", "metadata", "tool_resources"))
-    return respond(runtime(request).threads.create(**body))
+    return respond(runtime(request).threads.create(body))
 
 
 @router.post("/runs")
 def create_and_run(request: Request, body: Body) -> Response:
     rt = runtime(request)
     params = dict(body)
-    stream = params.pop("stream", False)
-    if params.get("tool_resources"):
-        params["thread"] = {
-            **(params.get("thread") or {}),
-            "tool_resources": params["tool_resources"],
-        }
-    params.pop("tool_resources", None)
-    if stream:
-        run, subscription = rt.runs.create_and_run_watched(**params)
+    if stream_flag(params):
+        run, subscription = rt.runs.create_and_run_watched(params)
         return event_stream(rt.bus, subscription)
-    return respond(rt.runs.create_and_run(**params))
+    return respond(rt.runs.create_and_run(params))
 
 
 @router.get("/{thread_id}")
@@ -42,8 +33,7 @@ def retrieve(request: Request, thread_id: str) -> JSONResponse:
 
 @router.post("/{thread_id}")
 def update(request: Request, thread_id: str, body: Body) -> JSONResponse:
-    only(body, ("metadata", "tool_resources"))
-    return respond(runtime(request).threads.update(thread_id, **body))
+    return respond(runtime(request).threads.update(thread_id, body))
 
 
 @router.delete("/{thread_id}")

@@ -6,14 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from ...service.vector_store_files import VectorStoreFileService
-from ..body import only
 from ._common import POLL_AFTER_MS, Body, ListQuery, respond, respond_page, runtime
 
 router = APIRouter(prefix="/v1/vector_stores/{vector_store_id}")
 POLL = {"openai-poll-after-ms": POLL_AFTER_MS}
-CREATE = ("file_id", "attributes", "chunking_strategy")
-UPDATE = ("attributes",)
-CREATE_BATCH = ("file_ids", "files", "attributes", "chunking_strategy")
 
 
 def service(request: Request) -> VectorStoreFileService:
@@ -22,7 +18,7 @@ def service(request: Request) -> VectorStoreFileService:
 
 @router.post("/files")
 def create(request: Request, vector_store_id: str, body: Body) -> JSONResponse:
-    return respond(service(request).create(vector_store_id, **only(body, CREATE)))
+    return respond(service(request).create(vector_store_id, body))
 
 
 @router.get("/files")
@@ -39,9 +35,7 @@ def retrieve(request: Request, vector_store_id: str, file_id: str) -> JSONRespon
 
 @router.post("/files/{file_id}")
 def update(request: Request, vector_store_id: str, file_id: str, body: Body) -> JSONResponse:
-    return respond(
-        service(request).update(file_id, vector_store_id=vector_store_id, **only(body, UPDATE))
-    )
+    return respond(service(request).update(file_id, vector_store_id=vector_store_id, params=body))
 
 
 @router.delete("/files/{file_id}")
@@ -57,7 +51,7 @@ def content(request: Request, vector_store_id: str, file_id: str) -> JSONRespons
 
 @router.post("/file_batches")
 def create_batch(request: Request, vector_store_id: str, body: Body) -> JSONResponse:
-    return respond(service(request).create_batch(vector_store_id, **only(body, CREATE_BATCH)))
+    return respond(service(request).create_batch(vector_store_id, body))
 
 
 @router.get("/file_batches/{batch_id}")

@@ -5,18 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from ..body import only
 from ._common import Body, ListQuery, respond, respond_page, runtime
 
 router = APIRouter(prefix="/v1/vector_stores")
-CREATE = ("name", "description", "file_ids", "chunking_strategy", "expires_after", "metadata")
-UPDATE = ("name", "expires_after", "metadata")
-SEARCH = ("query", "filters", "max_num_results", "ranking_options", "rewrite_query")
 
 
 @router.post("")
 def create(request: Request, body: Body) -> JSONResponse:
-    return respond(runtime(request).vector_stores.create(**only(body, CREATE)))
+    return respond(runtime(request).vector_stores.create(body))
 
 
 @router.get("")
@@ -31,7 +27,7 @@ def retrieve(request: Request, vector_store_id: str) -> JSONResponse:
 
 @router.post("/{vector_store_id}")
 def update(request: Request, vector_store_id: str, body: Body) -> JSONResponse:
-    return respond(runtime(request).vector_stores.update(vector_store_id, **only(body, UPDATE)))
+    return respond(runtime(request).vector_stores.update(vector_store_id, body))
 
 
 @router.delete("/{vector_store_id}")
@@ -41,4 +37,4 @@ def delete(request: Request, vector_store_id: str) -> JSONResponse:
 
 @router.post("/{vector_store_id}/search")
 def search(request: Request, vector_store_id: str, body: Body) -> JSONResponse:
-    return respond(runtime(request).vector_stores.search(vector_store_id, **only(body, SEARCH)))
+    return respond(runtime(request).vector_stores.search(vector_store_id, body))
