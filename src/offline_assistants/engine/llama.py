@@ -140,6 +140,11 @@ class LlamaEngine:
         self._resident: list[int] = []  # prompt tokens whose KV in the context is canonical
         self.evaluated_tokens = 0  # prompt tokens evaluated
 
+    def close(self) -> None:
+        """Free the model and its context now (not whenever the garbage collector runs)."""
+        self._grammars.clear()
+        self._llama.close()
+
     @property
     def model_path(self) -> str:
         return str(self._path)

@@ -51,11 +51,16 @@ def _is_file(path: Path) -> bool:
 
 
 class EngineCache:
-    """Loaded engines by file, least recently used dropped first. Owned by the worker thread."""
+    """Loaded engines by file, least recently used dropped first. Owned by the worker thread.
 
-    def __init__(self, factory: EngineFactory, capacity: int = 1) -> None:
+    With ``owned`` (the engines come from our own loader), a dropped engine is closed,
+    freeing its model at once; a caller's factory keeps ownership of what it returns.
+    """
+
+    def __init__(self, factory: EngineFactory, capacity: int = 1, *, owned: bool = True) -> None:
         self._factory = factory
         self._capacity = capacity
+        self._owned = owned
         self._engines: OrderedDict[Path, Engine] = OrderedDict()
 
     def get(self, path: Path) -> Engine:
@@ -63,10 +68,25 @@ class EngineCache:
             self._engines.move_to_end(path)
             return self._engines[path]
         while len(self._engines) >= self._capacity:
-            self._engines.popitem(last=False)
+            _, evicted = self._engines.popitem(last=False)
+            if self._owned:
+                _close(evicted)
         engine = self._factory(path)
         self._engines[path] = engine
         return engine
+
+    def close(self) -> None:
+        """Free every loaded model (call when no run uses them any more)."""
+        while self._engines:
+            _, engine = self._engines.popitem()
+            if self._owned:
+                _close(engine)
+
+
+def _close(engine: Engine) -> None:
+    close = getattr(engine, "close", None)  # the protocol does not require it (fakes, shared)
+    if callable(close):
+        close()
 
 
 def llama_factory(

@@ -10,33 +10,50 @@ Nothing else is touched.
 
 from __future__ import annotations
 
+import logging
+
+from openai.types.beta.threads.run import Run
+
 from ..store import Store
 from .journal import RunJournal, now, updated
 
+log = logging.getLogger(__name__)
 INTERRUPTED = ("queued", "in_progress", "cancelling")
 MESSAGE = "The runtime stopped (crashed or was killed) while this run was active."
 
 
 def recover_interrupted_runs(store: Store, journal: RunJournal) -> list[str]:
-    """Fail every run a previous process left active; returns their ids."""
+    """Fail every run a previous process left active; returns their ids.
+
+    A run whose rows cannot be read or updated is logged and left as it is: one damaged
+    row must not keep the runtime from starting.
+    """
     error = {"code": "server_error", "message": MESSAGE}
     recovered = []
     for run in store.runs.with_status(*INTERRUPTED):
-        with store.db.transaction():
-            for step in store.steps.in_run(run.id):
-                if step.status == "in_progress":
-                    journal.step_finished(step, "failed", last_error=error)
-            for message in store.messages.in_thread(run.thread_id):
-                if message.run_id == run.id and message.status == "in_progress":
-                    journal.message_finished(
-                        run.id,
-                        updated(
-                            message,
-                            status="incomplete",
-                            incomplete_at=now(),
-                            incomplete_details={"reason": "run_failed"},
-                        ),
-                    )
-            journal.transition(run.id, "failed", last_error=error)
+        try:
+            _fail(store, journal, run, error)
+        except Exception:  # noqa: BLE001 - see the docstring
+            log.exception("could not close interrupted run %s at start-up", run.id)
+            continue
         recovered.append(run.id)
     return recovered
+
+
+def _fail(store: Store, journal: RunJournal, run: Run, error: dict[str, str]) -> None:
+    with store.db.transaction():
+        for step in store.steps.in_run(run.id):
+            if step.status == "in_progress":
+                journal.step_finished(step, "failed", last_error=error)
+        for message in store.messages.in_thread(run.thread_id):
+            if message.run_id == run.id and message.status == "in_progress":
+                journal.message_finished(
+                    run.id,
+                    updated(
+                        message,
+                        status="incomplete",
+                        incomplete_at=now(),
+                        incomplete_details={"reason": "run_failed"},
+                    ),
+                )
+        journal.transition(run.id, "failed", last_error=error)

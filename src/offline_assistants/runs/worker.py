@@ -52,14 +52,20 @@ class RunWorker:
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Interrupt the current run, fail the queued ones, and end the thread."""
+    def stop(self, timeout: float = 30.0) -> bool:
+        """Interrupt the current run, fail the queued ones, and end the thread.
+
+        False when the thread was still busy after ``timeout`` seconds (inside one long
+        model call): then the engines must not be freed under it.
+        """
         if self._thread is None:
-            return
+            return True
         self._stopping.set()
         self._queue.put(_STOP)
         self._thread.join(timeout)
+        stopped = not self._thread.is_alive()
         self._thread = None
+        return stopped
 
     def _loop(self) -> None:
         assert self._executor is not None

@@ -1,16 +1,20 @@
 """The runtime: one data directory's services, wired together and started.
 
 ``Runtime`` is the service layer both faces use: the Python API (``Client``)
-and, later, the HTTP server call the same methods on the same objects. It
-opens the store (one process owns the data dir), recovers runs a killed
-process left active, loads models lazily on the worker thread, and starts the
-worker. ``close()`` stops the worker and releases the data directory.
+and the HTTP server call the same methods on the same objects. It opens the
+store (one process owns the data dir), recovers runs a killed process left
+active, loads models lazily on the worker thread, and starts the worker.
+``close()`` stops the worker (an unfinished run ends ``failed``), ingestion and
+kernels, frees the loaded models and releases the data directory. A runtime
+nobody closed is closed at interpreter exit (``atexit``), before Python tears
+down the threads still inside llama.cpp: a script may simply end. If start-up
+fails half-way, whatever was started is stopped again.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
-import os
 
 from ..config import Settings
 from ..engine import EngineCache, EngineFactory, llama_factory
@@ -36,8 +40,8 @@ log = logging.getLogger(__name__)
 
 class Runtime:
     def __init__(self, settings: Settings, engine_factory: EngineFactory | None = None) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
         self.settings = settings
+        self._closed = False
         self.store = Store(settings.database_path)
         try:
             self.bus = EventBus()
@@ -49,7 +53,8 @@ class Runtime:
                 else None
             )
             self.engines = EngineCache(
-                engine_factory or llama_factory(settings, prefix_cache=self.prefix_cache)
+                engine_factory or llama_factory(settings, prefix_cache=self.prefix_cache),
+                owned=engine_factory is None,
             )
             self.worker = RunWorker()
             self.index = VectorIndex(settings.vector_index_dir)
@@ -92,9 +97,9 @@ class Runtime:
             )
             self.ingestion.start()
         except BaseException:
-            self.store.close()
+            self.close()
             raise
-        self._closed = False
+        atexit.register(self.close)
 
     def _thread_deleted(self, thread_id: str) -> None:
         self.kernels.release(thread_id)
@@ -102,12 +107,22 @@ class Runtime:
             self.prefix_cache.forget(thread_id)
 
     def close(self) -> None:
+        """Stop everything this runtime started (whatever start-up got to) and release the
+        data directory. Safe to call more than once."""
         if self._closed:
             return
         self._closed = True
-        self.worker.stop()
-        self.ingestion.close()
-        self.kernels.close()
+        atexit.unregister(self.close)
+        worker = getattr(self, "worker", None)
+        idle = worker is None or worker.stop()  # first: nothing runs on the engines after this
+        parts = ["ingestion", "kernels"] + (["engines"] if idle else [])
+        for part in parts:
+            started = getattr(self, part, None)
+            if started is not None:
+                try:
+                    started.close()
+                except Exception:  # noqa: BLE001 - the rest must still be released
+                    log.exception("closing the runtime's %s failed", part)
         self.store.close()
 
 

@@ -113,7 +113,8 @@ class ThreadService:
 
     def delete(self, thread_id: str) -> ThreadDeleted:
         with self.store.db.transaction():
-            self.retrieve(thread_id)
+            if not self.store.threads.exists(thread_id):  # even an unreadable one can go
+                raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id")
             active = self.store.runs.active_in_thread(thread_id)
             if active is not None:
                 raise ConflictError(

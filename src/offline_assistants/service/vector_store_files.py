@@ -236,7 +236,12 @@ class VectorStoreFileService:
     def delete(self, file_id: str, *, vector_store_id: str) -> VectorStoreFileDeleted:
         """Remove the file from the store (its chunks go; the File stays)."""
         with self.store.db.transaction():
-            self.retrieve(file_id, vector_store_id=vector_store_id)
+            self._store(vector_store_id)
+            if not self.store.vector_stores.has_file(vector_store_id, file_id):  # body unread:
+                raise NotFoundError(  # even a row that no longer parses can be removed
+                    f"No file with id '{file_id}' in vector store '{vector_store_id}'.",
+                    param="file_id",
+                )
             self._remove(vector_store_id, file_id)
         return VectorStoreFileDeleted(id=file_id, deleted=True, object="vector_store.file.deleted")
 

@@ -27,7 +27,7 @@ from openai.types.vector_store_search_response import VectorStoreSearchResponse
 from openai.types.vector_store_update_params import VectorStoreUpdateParams
 from pydantic import BaseModel
 
-from ..errors import InvalidRequestError, NotFoundError
+from ..errors import InternalError, InvalidRequestError, NotFoundError
 from ..ids import new_id
 from ..runs.journal import now, updated
 from ..store import FileTally, Slice, Store
@@ -165,9 +165,8 @@ class VectorStoreService:
         vector = self.embedder.embed([" ".join(queries)])[0]
         hits = self.index.search(vector_store_id, vector, limit, threshold, allowed)
         self.touch([vector_store_id])
-        return SearchPage(
-            search_query=queries, data=[self._result(vector_store_id, h) for h in hits]
-        )
+        results = [self._result(vector_store_id, hit) for hit in hits]
+        return SearchPage(search_query=queries, data=[r for r in results if r is not None])
 
     def _filtered(self, vector_store_id: str, filters: Any) -> builtins.list[str]:
         try:
@@ -180,9 +179,15 @@ class VectorStoreService:
             if matches(filters, row.attributes)
         ]
 
-    def _result(self, vector_store_id: str, hit: Hit) -> VectorStoreSearchResponse:
+    def _result(self, vector_store_id: str, hit: Hit) -> VectorStoreSearchResponse | None:
+        """The hit as a search result; None when its file is no longer a completed one."""
         file = self.store.files.get(hit.file_id)
-        row = self.store.vector_stores.get_file(vector_store_id, hit.file_id)
+        try:
+            row = self.store.vector_stores.get_file(vector_store_id, hit.file_id)
+        except InternalError:  # a row that no longer parses: its chunks are not served
+            return None
+        if row is not None and row.status != "completed":
+            return None
         return VectorStoreSearchResponse(
             file_id=hit.file_id,
             filename=file.filename if file is not None else hit.file_id,

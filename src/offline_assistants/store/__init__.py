@@ -22,13 +22,17 @@ from .vector_stores import FileTally, VectorStoreRepository
 class Store:
     def __init__(self, path: Path) -> None:
         self.db = Database(path)
-        self.assistants = AssistantRepository(self.db)
-        self.threads = ThreadRepository(self.db)
-        self.messages = MessageRepository(self.db)
-        self.runs = RunRepository(self.db)
-        self.steps = RunStepRepository(self.db)
-        self.files = FileRepository(self.db, path.parent / "files")
-        self.vector_stores = VectorStoreRepository(self.db)
+        try:
+            self.assistants = AssistantRepository(self.db)
+            self.threads = ThreadRepository(self.db)
+            self.messages = MessageRepository(self.db)
+            self.runs = RunRepository(self.db)
+            self.steps = RunStepRepository(self.db)
+            self.files = FileRepository(self.db, path.parent / "files")
+            self.vector_stores = VectorStoreRepository(self.db)
+        except BaseException:
+            self.db.close()  # the connection and the data directory's lock go with it
+            raise
 
     def close(self) -> None:
         self.db.close()

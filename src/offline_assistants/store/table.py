@@ -101,6 +101,11 @@ class Table(Generic[T]):
             )
         return found
 
+    def exists(self, object_id: str, **where: Any) -> bool:
+        """Whether the row is there (without reading its body)."""
+        clause, params = _where({"id": object_id, **where})
+        return self.db.fetchone(f"SELECT 1 FROM {self.name} WHERE {clause}", params) is not None
+
     def get_column(self, object_id: str, column: str) -> Any:
         row = self.db.fetchone(f"SELECT {column} FROM {self.name} WHERE id = ?", [object_id])
         return None if row is None else row[0]

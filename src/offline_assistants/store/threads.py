@@ -22,6 +22,9 @@ class ThreadRepository:
     def get(self, thread_id: str) -> Thread | None:
         return self.table.get(thread_id)
 
+    def exists(self, thread_id: str) -> bool:
+        return self.table.exists(thread_id)
+
     def delete(self, thread_id: str) -> bool:
         with self.db.transaction():
             for child in ("run_steps", "runs", "messages"):

