@@ -271,7 +271,7 @@ def test_a_full_disk_is_a_clear_507_and_heals_without_a_restart(
         kept = sdk.beta.assistants.create(model="default", name="before")
         filler = fill(small_disk)
         failures = 0
-        for index in range(40):  # writes fail clearly; none is half-stored
+        for _ in range(40):  # writes fail clearly; none is half-stored
             try:
                 sdk.beta.assistants.create(model="default", instructions="x" * 200_000)
             except openai.APIStatusError as exc:
