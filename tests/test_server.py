@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -140,12 +139,6 @@ def test_poll_after_header_and_beta_header(base_url: str) -> None:
     client.beta.threads.runs.poll(run.id, thread_id=run.thread_id)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "offline_assistants", *args],
@@ -169,33 +162,31 @@ def test_cli_refuses_a_public_bind_without_a_key(tmp_path: Path) -> None:
 
 
 def test_a_second_server_on_the_same_data_dir_gets_a_clear_message(tmp_path: Path) -> None:
-    port = free_port()
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
     first = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "offline_assistants",
-            "serve",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(tmp_path),
-        ],
+        [sys.executable, "-m", "offline_assistants", "serve", "--port", "0"]
+        + ["--data-dir", str(tmp_path)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
     )
     try:
+        assert first.stderr is not None
+        url = ""
+        for line in first.stderr:  # the server says where it listens: port 0 took a free one
+            if "base_url=" in line:
+                url = line.split('base_url="')[1].split('"')[0]
+                break
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
-                if httpx2.get(f"http://127.0.0.1:{port}/v1/assistants").status_code == 200:
+                if httpx2.get(f"{url}/assistants").status_code == 200:
                     break
             except httpx2.TransportError:
                 time.sleep(0.1)
-        second = cli("serve", "--port", str(free_port()), "--data-dir", str(tmp_path), env=env)
+        assert httpx2.get(f"{url}/assistants").status_code == 200
+        second = cli("serve", "--port", "0", "--data-dir", str(tmp_path), env=env)
         assert second.returncode == 2
         assert "in use by another offline-assistants process" in second.stderr
         assert "Traceback" not in second.stderr

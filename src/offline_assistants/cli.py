@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import socket
 import sys
 from collections.abc import Sequence
 
@@ -28,7 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (loopback by default)")
-    serve.add_argument("--port", type=int, default=8000, help="TCP port")
+    serve.add_argument(
+        "--port", type=int, default=8000, help="TCP port (0: any free port, printed at start)"
+    )
     serve.add_argument(
         "--model",
         help="the .gguf file behind model='default' (default: $OFFLINE_ASSISTANTS_MODEL or the bundled SmolLM2-135M)",
@@ -87,19 +90,43 @@ def serve(args: argparse.Namespace) -> int:
     except OfflineAssistantsError as exc:
         print(f"offline-assistants: {exc.message}", file=sys.stderr)
         return 2
+    try:
+        sock = bind(args.host, args.port)
+    except OSError as exc:
+        runtime.close()
+        print(
+            f"offline-assistants: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr
+        )
+        return 2
     allowed = list(args.allowed_host)
     if not is_loopback(args.host) and args.host not in ("0.0.0.0", "::"):
         allowed.append(args.host)
     app = create_app(
         runtime, api_key=args.api_key, allowed_hosts=allowed, cors_origins=args.cors_origin
     )
+    port = sock.getsockname()[1]
+    shown = f"[{args.host}]" if ":" in args.host else args.host
     print(
         f"offline-assistants: data in {settings.data_dir}, default model {settings.default_model.name}\n"
-        f'offline-assistants: OpenAI(base_url="http://{args.host}:{args.port}/v1", api_key="...")',
+        f'offline-assistants: OpenAI(base_url="http://{shown}:{port}/v1", api_key="...")',
         file=sys.stderr,
+        flush=True,
     )
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
+    uvicorn.Server(uvicorn.Config(app, log_level=args.log_level)).run(sockets=[sock])
     return 0
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that port 0 can be told to the user."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def main(argv: Sequence[str] | None = None) -> int:
