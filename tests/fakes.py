@@ -81,8 +81,9 @@ class ScriptedEngine(GatedEngine):
     (which image, which file); the kernel, the store and the API around it are real.
     """
 
-    def __init__(self, turns: Sequence[str] = ()) -> None:
+    def __init__(self, turns: Sequence[str] = (), chunk: int | None = None) -> None:
         super().__init__([])
+        self.chunk = chunk  # pieces of this many characters, as tokens would come
         self.script(turns)
 
     def script(self, turns: Sequence[str]) -> None:
@@ -101,16 +102,21 @@ class ScriptedEngine(GatedEngine):
     ) -> TokenStream:
         text = self.turns[min(self.prompts, len(self.turns) - 1)]
         self.prompts += 1
+        size = self.chunk or max(len(text), 1)
+        pieces = [text[i : i + size] for i in range(0, len(text), size)] or [""]
         stream = TokenStream(pieces=iter(()))
-        stream.finish_reason = "stop"
-        stream.completion_tokens = 1
-        stream.pieces = iter([text])
+        stream.finish_reason = "stop" if len(pieces) <= max_tokens else "length"
+        stream.completion_tokens = min(len(pieces), max_tokens)
+        stream.pieces = iter(pieces[:max_tokens])
         return stream
 
 
-def code_call(code: str) -> str:
-    """The generic format's call of the code_interpreter tool with ``code``."""
+def code_call(*codes: str) -> str:
+    """The generic format's calls of the code_interpreter tool, one per ``code``."""
     import json
 
-    payload = {"name": "code_interpreter", "arguments": {"code": code}}
-    return f"<tool_call>\n{json.dumps(payload)}\n</tool_call>"
+    return "\n".join(
+        f"<tool_call>\n{json.dumps({'name': 'code_interpreter', 'arguments': {'code': code}})}"
+        "\n</tool_call>"
+        for code in codes
+    )

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,15 +24,13 @@ from typing import Any
 
 from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.run import Run
-from openai.types.beta.threads.runs.run_step import RunStep
 from openai.types.file_object import FileObject
 
 from ..engine import FunctionSpec
-from ..ids import new_id
 from ..store import Store
 from ..tools.code_interpreter import CODE_FUNCTION, KernelSessions
 from ..tools.code_interpreter.workdir import safe_name
-from .journal import RunJournal, tool_calls_step, updated
+from .journal import RunJournal, updated
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +72,13 @@ class CodeCalls:
         journal: RunJournal,
         create_output: Callable[[bytes, str], FileObject],
         sessions: KernelSessions,
+        timeout: float | None = None,
     ) -> None:
         self.store = store
         self.journal = journal
         self.create_output = create_output
         self.sessions = sessions
+        self.timeout = timeout
         self._outputs: dict[str, RunOutputs] = {}
 
     def input_files(self, run: Run, messages: Sequence[Message]) -> list[RunFile]:
@@ -117,52 +116,10 @@ class CodeCalls:
         listed = "\n".join(f"- /mnt/data/{f.name}" for f in files)
         return f"Files your code can read:\n{listed}"
 
-    def execute(
-        self,
-        run: Run,
-        codes: list[str],
-        usage: dict[str, int],
-        timeout: float | None,
-        files: list[RunFile],
-    ) -> RunStep:
-        """Run each code string in the thread's kernel; record and return the completed step.
-
-        The step is created in progress with the calls' inputs (streams see it arrive empty
-        and the calls as a delta, as the API sends them), each call's outputs follow as a
-        delta when its cell finishes, and the step completes with everything.
-        """
-        self._place_inputs(run, files)
-        calls: list[dict[str, Any]] = [
-            {
-                "id": new_id("call"),
-                "type": "code_interpreter",
-                "code_interpreter": {"input": code, "outputs": []},
-            }
-            for code in codes
-        ]
-        step = tool_calls_step(run, calls, usage)
-        with self.store.db.transaction():
-            self.journal.tool_calls_started(step, calls)
-        for index, call in enumerate(calls):
-            outputs = self._run_cell(run, call["code_interpreter"]["input"], timeout)
-            call["code_interpreter"]["outputs"] = outputs
-            indexed = [{**output, "index": i} for i, output in enumerate(outputs)]
-            self.journal.tool_calls_delta(
-                step,
-                [
-                    {
-                        "index": index,
-                        "type": "code_interpreter",
-                        "code_interpreter": {"outputs": indexed},
-                    }
-                ],
-            )
-        with self.store.db.transaction():
-            details = {"type": "tool_calls", "tool_calls": calls}
-            return self.journal.step_finished(step, "completed", step_details=details)
-
-    def _run_cell(self, run: Run, code: str, timeout: float | None) -> list[dict[str, Any]]:
-        result = self.sessions.execute(run.thread_id, code, timeout)
+    def run_cell(self, run: Run, code: str) -> list[dict[str, Any]]:
+        """Run one call's code in the thread's kernel; its outputs as the step records them
+        (errors in the code are outputs too, for the model to read)."""
+        result = self.sessions.execute(run.thread_id, code, self.timeout)
         outputs: list[dict[str, Any]] = []
         logs = result.logs
         if result.error and result.status in ("timeout", "died"):
@@ -178,7 +135,8 @@ class CodeCalls:
             self._outputs.setdefault(run.id, RunOutputs()).files.append(RunFile(file.id, shown))
         return outputs
 
-    def _place_inputs(self, run: Run, files: list[RunFile]) -> None:
+    def place_inputs(self, run: Run, files: list[RunFile]) -> None:
+        """Copy the run's files into the kernel's /mnt/data (each once per kernel)."""
         for item in files:
             read = functools.partial(self.store.files.read, item.file_id)
             with contextlib.suppress(FileNotFoundError):  # deleted since it was attached
@@ -226,11 +184,6 @@ class CodeCalls:
 
     def forget(self, run_id: str) -> None:
         self._outputs.pop(run_id, None)
-
-
-def code_arguments(arguments: dict[str, object]) -> str:
-    code = arguments.get("code")
-    return code if isinstance(code, str) else json.dumps(arguments)
 
 
 def prompt_output(outputs: list[Any]) -> str:

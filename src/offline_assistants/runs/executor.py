@@ -14,7 +14,6 @@ so no run is ever left ``in_progress``.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -25,12 +24,12 @@ from openai.types.beta.threads.runs.run_step import RunStep
 from ..config import Settings
 from ..engine import Engine, EngineCache, FunctionSpec, Grammar, ToolChoice, resolve_model
 from ..engine.grammar import GrammarBuilder
-from ..ids import new_id
 from ..store import Store
 from ..tools.code_interpreter import CODE_FUNCTION
-from .code_calls import CODE_SPEC, CodeCalls, RunFile, code_arguments
+from .call_steps import CallStep, StreamedCall
+from .code_calls import CODE_SPEC, CodeCalls, RunFile
 from .context import build_prompt, conversation
-from .journal import RunJournal, now, tool_calls_step, updated
+from .journal import RunJournal, now, updated
 from .search_calls import SearchCalls, has_file_search
 from .turn import Draft, RuntimeShutDown, Turn, TurnResult, TurnRunner, with_text
 
@@ -143,43 +142,47 @@ class RunExecutor:
         if current is not None and current.status == "cancelling":
             result.outcome = "cancelled"  # cancelled while the last tokens were generated
         if result.outcome == "calls":
-            ran_code = self._run_code(run, result, files)
-            if result.calls:
-                self._require_action(run, result)
-            elif ran_code:
-                current = self.store.runs.get(run.id)
-                if current is not None and current.status == "in_progress":
-                    self._turn(current, opened)  # the model reads the output and goes on
-                else:
-                    self._settle_unstarted(run.id)  # cancelled while the code ran
-        elif result.outcome == "cancelled":
+            self._calls(run, result, files, opened)
+            return
+        if result.call_step is not None:  # generation stopped inside a call
+            turn_usage = _usage(result.prompt_tokens, result.completion_tokens)
+            result.call_step.stop(turn_usage if result.draft is None else _usage(0, 0))
+        if result.outcome == "cancelled":
             self._finish(run.id, result.draft, "cancelled", total, turn=result)
         elif result.outcome == "length":
-            self._finish(
-                run.id,
-                result.draft,
-                "incomplete",
-                total,
-                turn=result,
-                reason="max_completion_tokens",
-            )
+            # Which budget ran out: the run's own, or the context window it shares with the
+            # prompt (the API knows only these two reasons).
+            reason = "max_completion_tokens" if budget <= room else "max_prompt_tokens"
+            self._finish(run.id, result.draft, "incomplete", total, turn=result, reason=reason)
         else:
             self._finish(run.id, result.draft, "completed", total, turn=result)
 
-    def _run_code(self, run: Run, result: TurnResult, files: list[RunFile]) -> bool:
-        """Execute the turn's code calls (if any) as a completed step; False when there were none.
-
-        Function calls made in the same turn stay in ``result.calls`` for requires_action
-        (their step then carries no usage: the code step has the turn's).
-        """
-        codes = [code_arguments(args) for name, args in result.calls if name == CODE_FUNCTION]
-        if not codes or self.code is None:
-            return False
+    def _calls(
+        self, run: Run, result: TurnResult, files: list[RunFile], opened: list[Draft]
+    ) -> None:
+        """The turn's calls, in the order the model wrote them: code runs now, function
+        calls go to the app (requires_action); with code only, the model goes on."""
+        step = result.call_step
+        assert step is not None
         usage = _usage(result.prompt_tokens, result.completion_tokens)
-        self.code.execute(run, codes, usage, self.settings.code_timeout_seconds, files)
-        result.calls = [(name, args) for name, args in result.calls if name != CODE_FUNCTION]
-        result.prompt_tokens = result.completion_tokens = 0
-        return True
+        functions = [call for call in result.calls if not call.is_code]
+        if any(call.is_code for call in result.calls):
+            if self.code is None:
+                raise RuntimeError("the model called the Code Interpreter, which is not enabled")
+            self.code.place_inputs(run, files)
+        for call in result.calls:
+            step.release(call)  # created and input deltas, then (code) its outputs
+            if call.is_code and self.code is not None:
+                step.record_outputs(call, self.code.run_cell(run, call.code))
+        if functions:
+            self._require_action(run, step, functions, usage)
+            return
+        step.complete(usage)
+        current = self.store.runs.get(run.id)
+        if current is not None and current.status == "in_progress":
+            self._turn(current, opened)  # the model reads the output and goes on
+        else:
+            self._settle_unstarted(run.id)  # cancelled while the code ran
 
     def _grammar(
         self, engine: Engine, run: Run, choice: ToolChoice, functions: list[FunctionSpec]
@@ -188,20 +191,19 @@ class RunExecutor:
             return engine.tool_format.grammar(functions, choice, run.parallel_tool_calls)
         return response_grammar(run)
 
-    def _require_action(self, run: Run, result: TurnResult) -> None:
-        calls: list[dict[str, Any]] = [
+    def _require_action(
+        self, run: Run, step: CallStep, functions: list[StreamedCall], usage: dict[str, int]
+    ) -> None:
+        calls = [
             {
-                "id": new_id("call"),
+                "id": call.id,
                 "type": "function",
-                "function": {"name": name, "arguments": _json(args)},
+                "function": {"name": call.name, "arguments": call.arguments_text},
             }
-            for name, args in result.calls
+            for call in functions
         ]
-        pending = [{**c, "function": {**c["function"], "output": None}} for c in calls]
-        usage = _usage(result.prompt_tokens, result.completion_tokens)
-        step = tool_calls_step(run, pending, usage)
         with self.store.db.transaction():
-            self.journal.tool_calls_started(step, calls)
+            step.save_usage(usage)
             self.journal.transition(
                 run.id,
                 "requires_action",
@@ -372,7 +374,3 @@ def _usage(prompt: int, completion: int) -> dict[str, int]:
         "completion_tokens": completion,
         "total_tokens": prompt + completion,
     }
-
-
-def _json(arguments: dict[str, object]) -> str:
-    return json.dumps(arguments, ensure_ascii=False)

@@ -54,7 +54,7 @@ def updated(obj: M, /, **fields: Any) -> M:
     return type(obj).model_validate({**obj.model_dump(by_alias=True), **fields})
 
 
-def tool_calls_step(run: Run, calls: list[dict[str, Any]], usage: dict[str, int]) -> RunStep:
+def tool_calls_step(run: Run, calls: list[dict[str, Any]], usage: dict[str, int] | None) -> RunStep:
     """An in-progress tool_calls step of ``run`` holding ``calls`` (wire dicts)."""
     return RunStep.model_validate(
         {
@@ -115,11 +115,15 @@ class RunJournal:
         self.bus.publish(step.run_id, "thread.run.step.in_progress", announce or step)
 
     def tool_calls_started(self, step: RunStep, calls: list[dict[str, Any]]) -> None:
-        """Store a new tool_calls step: streams see it arrive empty and its calls follow
-        as a delta, as the API sends them."""
+        """Store a new tool_calls step whose calls are known at once (file_search): streams
+        see it arrive empty and its calls follow as one delta, as the API sends them."""
         empty = updated(step, step_details={"type": "tool_calls", "tool_calls": []})
         self.step_created(step, announce=empty)
         self.tool_calls_delta(step, [{**call, "index": i} for i, call in enumerate(calls)])
+
+    def step_saved(self, step: RunStep) -> None:
+        """Store what a step holds so far (streams were told through deltas)."""
+        self.store.steps.update(step)
 
     def tool_calls_delta(self, step: RunStep, tool_calls: list[dict[str, Any]]) -> None:
         """Publish a ``thread.run.step.delta`` of ``tool_calls`` (each with its ``index``)."""

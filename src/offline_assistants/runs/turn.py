@@ -25,6 +25,7 @@ from openai.types.beta.threads.runs.run_step import RunStep
 from ..config import Settings
 from ..engine import Engine, FunctionSpec, Grammar, Sampling
 from ..ids import new_id
+from .call_steps import CallStep, StreamedCall
 from .journal import RunJournal, now, updated
 
 Outcome = Literal["message", "calls", "length", "cancelled"]
@@ -53,7 +54,8 @@ class TurnResult:
     prompt_tokens: int
     completion_tokens: int
     draft: Draft | None = None
-    calls: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+    calls: list[StreamedCall] = field(default_factory=list)
+    call_step: CallStep | None = None  # the tool_calls step the model's calls went to
 
 
 @dataclass
@@ -97,7 +99,9 @@ class TurnRunner:
         calls_possible = bool(turn.functions) and turn.grammar is not None
         opener = turn.engine.tool_format.opener
         held = ""  # text that may still be the start of a call
+        fed = 0  # how much of it the call step has read
         draft: Draft | None = None
+        calls: CallStep | None = None
         cancelled = False
         for piece in stream:
             if self.stopping():
@@ -108,7 +112,12 @@ class TurnRunner:
             if draft is None:
                 held += piece
                 stripped = held.lstrip()
-                if calls_possible and (opener.startswith(stripped) or stripped.startswith(opener)):
+                if calls_possible and stripped.startswith(opener):
+                    calls = calls or CallStep(self.journal, run)
+                    calls.feed(held[fed:])  # shown call by call as it is written
+                    fed = len(held)
+                    continue
+                if calls_possible and opener.startswith(stripped):
                     continue
                 draft = self._open_draft(run)
                 opened.append(draft)
@@ -116,12 +125,17 @@ class TurnRunner:
             if piece:
                 self._append(run.id, draft, piece)
         result = TurnResult("message", len(turn.prompt), stream.completion_tokens, draft)
+        result.call_step = calls
         if cancelled:
             result.outcome = "cancelled"
         elif stream.finish_reason == "length":
             result.outcome = "length"
         elif draft is None and calls_possible:
-            result.calls = turn.engine.tool_format.parse(held)
+            parsed = turn.engine.tool_format.parse(held)
+            if parsed:
+                calls = calls or CallStep(self.journal, run)
+                result.calls = calls.settle(parsed)
+                result.call_step = calls
             result.outcome = "calls" if result.calls else "message"
         if result.outcome == "message" and draft is None:
             draft = self._open_draft(run)  # an empty answer is still a message

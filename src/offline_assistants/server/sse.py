@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
 from ..runs import EventBus
 from ..runs.events import Subscription, until_settled
@@ -27,11 +28,19 @@ def event_stream(bus: EventBus, subscription: Subscription) -> StreamingResponse
     )
 
 
+def wire(event: str, data: BaseModel) -> str:
+    """An event's JSON. Deltas carry only the fields they set, as the API sent them: an
+    explicit ``null`` where an earlier delta gave a value breaks the Node SDK's merge."""
+    if event.endswith(".delta"):
+        return data.model_dump_json(by_alias=True, exclude_unset=True)
+    return data.model_dump_json(by_alias=True)
+
+
 def _frames(bus: EventBus, subscription: Subscription) -> Iterator[bytes]:
     for event in until_settled(bus, subscription, KEEPALIVE_SECONDS):
         if event is None:
             yield b": keep-alive\n\n"
             continue
-        data = event.data.model_dump_json(by_alias=True)
+        data = wire(event.event, event.data)
         yield f"event: {event.event}\ndata: {data}\n\n".encode()
     yield b"event: done\ndata: [DONE]\n\n"

@@ -203,7 +203,8 @@ class RunService:
             )
             details = step.step_details.model_dump(by_alias=True)
             for call in details["tool_calls"]:
-                call["function"]["output"] = outputs[call["id"]]
+                if call["type"] == "function":  # code calls in the same step have their outputs
+                    call["function"]["output"] = outputs[call["id"]]
             subscription = self.journal.bus.open(run_id) if watch else None
             self.journal.step_finished(step, "completed", step_details=details)
             run = self.journal.transition(run_id, "in_progress", required_action=None)

@@ -84,7 +84,11 @@ class Runtime:
                     cancel_requested=self.worker.cancel_requested,
                     stopping=self.worker.stopping,
                     code=CodeCalls(
-                        self.store, self.journal, self.files.create_output, self.kernels
+                        self.store,
+                        self.journal,
+                        self.files.create_output,
+                        self.kernels,
+                        settings.code_timeout_seconds,
                     ),
                     search=SearchCalls(
                         self.store,

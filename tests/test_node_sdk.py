@@ -1,0 +1,114 @@
+"""The official Node SDK (4.x, 6.x and 7.x) streams runs from our server without a hitch.
+
+The Node SDK merges stream deltas strictly: an explicit ``null`` for a field an earlier
+delta set ("Unhandled record type: id") or a repeated ``id`` breaks it, where the
+Python SDK forgives. Set-up installs the three majors into a cache outside the
+repository (``scripts/setup``); these tests skip only where ``node`` is absent.
+Each drives a real-model run through ``tests/node/stream_run.cjs``: a Code
+Interpreter run, and a function call with its tool outputs submitted as a stream.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+from offline_assistants.config import Settings
+from offline_assistants.engine import Engine
+from offline_assistants.engine.llama import LlamaEngine
+from offline_assistants.server import create_app
+from offline_assistants.service import Runtime
+
+from .http_harness import running_server
+from .test_code_interpreter import FIBONACCI
+from .tools_fixtures import GET_WEATHER
+
+SCRIPT = Path(__file__).parent / "node" / "stream_run.cjs"
+MAJORS = ("openai4", "openai6", "openai7")
+
+
+def clients_dir() -> Path:
+    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+    return Path(
+        os.environ.get("OFFLINE_ASSISTANTS_NODE_CLIENTS", default / "offline-assistants" / "node")
+    )
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    found = shutil.which("node")
+    if found is None:
+        pytest.skip("node is not installed: the Node SDK contract tests need Node.js 18+")
+    missing = [m for m in MAJORS if not (clients_dir() / "node_modules" / m).is_dir()]
+    assert not missing, f"run scripts/setup: the Node openai SDK is missing in {clients_dir()}"
+    return found
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory, real_engine: LlamaEngine) -> Iterator[str]:
+    def shared(path: Path) -> Engine:
+        return real_engine
+
+    data = tmp_path_factory.mktemp("node") / "data"
+    runtime = Runtime(Settings.from_env(data_dir=data), engine_factory=shared)
+    with running_server(create_app(runtime)) as url:
+        yield url
+
+
+def stream(node: str, base_url: str, major: str, scenario: str, tools: list[Any], ask: str) -> Any:
+    sdk = openai.OpenAI(base_url=base_url, api_key="local", max_retries=0)
+    assistant = sdk.beta.assistants.create(
+        model="default",
+        instructions="You are a personal math tutor. Write and run code to answer math questions.",
+        tools=tools,
+        temperature=0,
+    )
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": ask}])
+    config = {
+        "sdk": str(clients_dir() / "node_modules" / major),
+        "baseURL": base_url,
+        "threadId": thread.id,
+        "assistantId": assistant.id,
+        "scenario": scenario,
+    }
+    done = subprocess.run(
+        [node, str(SCRIPT), json.dumps(config)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout)
+
+
+@pytest.mark.parametrize("major", MAJORS)
+def test_node_streams_a_code_interpreter_run(node: str, base_url: str, major: str) -> None:
+    seen = stream(node, base_url, major, "code", [{"type": "code_interpreter"}], FIBONACCI)
+    assert seen["runs"] == ["completed"]
+    assert [c["type"] for c in seen["created"]] == ["code_interpreter"]
+    assert seen["created"][0]["input"] == ""  # announced before any code was written
+    inputs = [d["input"] for d in seen["deltas"] if d["input"]]
+    assert len(inputs) > 1  # the code arrived as the model wrote it
+    final = seen["done"][-1]
+    assert "".join(inputs) == final["code_interpreter"]["input"]
+    logs = [o for d in seen["deltas"] for o in d["outputs"]]
+    assert logs == [o.get("logs", o["type"]) for o in final["code_interpreter"]["outputs"]]
+    assert {d["snapshotId"] for d in seen["deltas"]} == {seen["created"][0]["id"]}
+    assert "thread.run.step.completed" in seen["events"] and seen["text"]
+
+
+@pytest.mark.parametrize("major", MAJORS)
+def test_node_streams_a_function_call_and_its_outputs(node: str, base_url: str, major: str) -> None:
+    tools = [{"type": "function", "function": GET_WEATHER}]
+    seen = stream(node, base_url, major, "function", tools, "What is the weather in Oslo?")
+    assert seen["runs"][0] == "requires_action"
+    assert seen["runs"][-1] in ("completed", "incomplete")
+    assert [c["type"] for c in seen["created"]] == ["function"]
+    arguments = "".join(d["arguments"] or "" for d in seen["deltas"])
+    assert arguments == seen["arguments"][0] and json.loads(arguments)
+    assert "thread.run.requires_action" in seen["events"]
