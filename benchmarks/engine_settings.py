@@ -5,7 +5,9 @@ All on the same ~1,000-token prompt, temperature 0:
 1. Prompt evaluation speed (tokens/s) of raw llama-cpp-python for n_batch 16 … 512. The
    batch is also the granularity of prefix reuse (a thread reuses whole batches), so the
    smallest batch that keeps most of the speed is the best choice.
-2. Threads: prompt and generation speed with 1 thread and with every core.
+2. Threads: prompt and generation speed with 1 thread and with every core, and again
+   while other processes keep 1 core, then every core, busy (a laptop doing other
+   work): the default thread counts must degrade gracefully, not collapse.
 3. Model load time with and without mmap.
 4. Our engine (``LlamaEngine``, full evaluation, the chosen batch) against raw
    llama-cpp-python at its defaults (n_batch 512): prompt tokens/s and generation tokens/s,
@@ -20,10 +22,14 @@ Target: generation at least 0.95 x raw llama-cpp-python.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,17 +51,51 @@ HISTORY = "".join(
 )
 
 
-def llama(path: Path, n_batch: int, threads: int, mmap: bool = True) -> llama_cpp.Llama:
+def llama(
+    path: Path, n_batch: int, threads: int, mmap: bool = True, batch_threads: int | None = None
+) -> llama_cpp.Llama:
     return llama_cpp.Llama(
         model_path=str(path),
         n_ctx=4096,
         n_batch=n_batch,
         n_ubatch=n_batch,
         n_threads=threads,
-        n_threads_batch=threads,
+        n_threads_batch=batch_threads or threads,
         use_mmap=mmap,
         verbose=False,
     )
+
+
+@contextlib.contextmanager
+def busy(processes: int) -> Iterator[None]:
+    """Other work on the machine: ``processes`` processes each spinning on one core."""
+    spinners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)
+    ]
+    try:
+        time.sleep(0.5 if spinners else 0)
+        yield
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
+
+
+def contention(path: Path, prompt: list[int], cores: int, reps: int) -> list[dict[str, Any]]:
+    """Prompt and generation speed for each thread setting, idle and under competing load."""
+    settings = sorted({(t, b) for t in range(1, cores + 1) for b in (t, cores)})
+    rows = []
+    for load in sorted({0, 1, cores}):
+        with busy(load):
+            for threads, batch_threads in tqdm(settings, desc=f"threads, {load} busy"):
+                llm = llama(path, DEFAULT_BATCH, threads, batch_threads=batch_threads)
+                p, g = median_pair([raw_speeds(llm, prompt, 32) for _ in range(reps)])
+                del llm
+                rows.append(
+                    {"busy": load, "threads": threads, "batch_threads": batch_threads,
+                     "prompt": p, "generate": g}
+                )  # fmt: skip
+    return rows
 
 
 def raw_speeds(llm: llama_cpp.Llama, prompt: list[int], generate: int) -> tuple[float, float]:
@@ -125,6 +165,8 @@ def main() -> None:
     report["tokens_per_s_by_threads"] = {
         k: {"prompt": p, "generate": g} for k, (p, g) in threads.items()
     }
+    busy_rows = contention(path, prompt, cores, args.reps)
+    report["threads_under_load"] = busy_rows
 
     loads: dict[str, float] = {}
     for mmap in tqdm((True, False), desc="mmap"):
@@ -170,6 +212,16 @@ def main() -> None:
     print(f"\n{'threads':>8} {'prompt tok/s':>13} {'generate tok/s':>15}")
     for count, (p, g) in threads.items():
         print(f"{count:>8} {p:>13.0f} {g:>15.1f}")
+    print(f"\n{'busy':>5} {'threads':>8} {'batch':>6} {'prompt tok/s':>13} {'generate tok/s':>15}")
+    for row in busy_rows:
+        chosen = (row["threads"], row["batch_threads"]) == (
+            settings.n_threads,
+            settings.n_threads_batch,
+        )
+        print(
+            f"{row['busy']:>5} {row['threads']:>8} {row['batch_threads']:>6} "
+            f"{row['prompt']:>13.0f} {row['generate']:>15.1f}{'  <- default' if chosen else ''}"
+        )
     print(f"\nload: mmap {loads['mmap'] * 1000:.0f} ms, no mmap {loads['no mmap'] * 1000:.0f} ms")
     ours = report["ours_vs_raw"]
     print(

@@ -81,6 +81,14 @@ class Sampling:
     # >1 discourages repeating recent tokens. Used for tool calls, where a small model
     # can loop inside an argument string until the token budget runs out.
     repeat_penalty: float = 1.0
+    # Drop tokens less likely than min_p × the likeliest one (when sampling, not greedy):
+    # the long tail of a small model's distribution is where it derails into noise.
+    min_p: float = 0.0
+    # DRY ("don't repeat yourself") penalty on tokens that would extend a sequence seen
+    # earlier in the output; applied to free text only (never under a grammar). 0: off.
+    dry_multiplier: float = 0.0
+    # End free text when it is stuck in a repeating cycle (see ``repetition.looping``).
+    stop_loops: bool = False
 
 
 @dataclass

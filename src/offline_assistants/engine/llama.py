@@ -31,9 +31,16 @@ from tqdm import tqdm
 from ..errors import InternalError, ModelFileError
 from .base import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
 from .prefix_cache import PrefixCache, Snapshot, model_identity
+from .repetition import looping
 from .tool_format import ToolFormatChoice, format_for_template
 
 GGUF_MAGIC = b"GGUF"
+# DRY sampling (llama.cpp's defaults): a repeat longer than 2 tokens is penalised by
+# multiplier × base^(length - 2); these strings end a repeated sequence.
+DRY_BASE = 1.75
+DRY_ALLOWED_LENGTH = 2
+DRY_WINDOW = 1024  # how many recent output tokens DRY looks back over
+DRY_BREAKERS = ["\n", ":", '"', "*"]
 # Prompt tokens per evaluation batch, and the granularity of prefix reuse (see the module
 # docstring); Settings.n_batch, chosen by measurement (benchmarks/engine_settings.py).
 DEFAULT_BATCH = 128
@@ -190,32 +197,26 @@ class LlamaEngine:
     ) -> Iterator[str]:
         llama = self._llama
         vocab = llama._model.vocab
-        if sampling.seed is not None:
-            llama.set_seed(sampling.seed)
-        params: dict[str, Any] = {
-            "temp": sampling.temperature,
-            "top_p": sampling.top_p,
-            "top_k": 0,
-            "min_p": 0.0,
-            "repeat_penalty": sampling.repeat_penalty,
-        }
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         generated: list[int] = []
         compiled = None if grammar is None else self._compile(grammar.gbnf)
         undecided = None if grammar is None else grammar.free_unless
+        sampler = self._sampler(sampling, compiled)
         start = self._reuse(prompt, cache_key)
         stream.reused_tokens = start
-        tokens = llama.generate(prompt[start:], reset=False, grammar=compiled, **params)
+        pending = prompt[start:]  # evaluated before the next token is sampled
         text = ""
         stream.finish_reason = "length"
         try:
             while len(generated) < max_tokens:
-                token = next(tokens)
+                llama.eval(pending)
+                token = sampler.sample(llama._ctx, -1)
                 if self._llama_cpp.llama_vocab_is_eog(vocab, token):
                     stream.finish_reason = "stop"
                     break
                 piece = decoder.decode(llama.detokenize([token], special=compiled is not None))
                 generated.append(token)
+                pending = [token]
                 stream.completion_tokens = len(generated)
                 yield piece
                 if undecided is not None:
@@ -223,18 +224,57 @@ class LlamaEngine:
                     if text.startswith(undecided):
                         undecided = None  # committed to the constrained branch
                     elif not undecided.startswith(text):
-                        # The model is writing a message: continue from here without the
-                        # grammar. The sampled token is not evaluated yet; evaluate it next.
-                        tokens.close()
-                        tokens = llama.generate([token], reset=False, **params)
-                        undecided = None
+                        # The model is writing a message: go on without the grammar (free
+                        # text under one costs about half the speed), same history.
+                        compiled = undecided = None
+                        sampler = self._sampler(sampling, None)
+                        for earlier in generated:
+                            sampler.accept(earlier)
+                if compiled is None and sampling.stop_loops and looping(generated):
+                    stream.finish_reason = "stop"  # stuck in a cycle: the answer is over
+                    break
         finally:
-            tokens.close()
             # Only whole aligned chunks of the prompt hold KV a full evaluation would make.
             self._resident = prompt[: len(prompt) // self._batch * self._batch]
         tail = decoder.decode(b"", final=True)
         if tail:
             yield tail
+
+    def _sampler(self, sampling: Sampling, grammar: Any) -> Any:
+        """llama.cpp's sampler chain: penalties, DRY (free text only), the grammar, then
+        greedy at temperature 0 or top-p / min-p / temperature sampling."""
+        from llama_cpp._internals import LlamaSampler
+
+        llama = self._llama
+        chain = LlamaSampler()  # type: ignore[no-untyped-call]
+        chain.add_penalties(
+            n_vocab=llama.n_vocab(),
+            penalty_last_n=llama.last_n_tokens_size,
+            penalty_repeat=sampling.repeat_penalty,
+            penalty_freq=0.0,
+            penalty_present=0.0,
+        )
+        if grammar is None and sampling.dry_multiplier > 0:
+            chain.add_dry(
+                llama._model,
+                sampling.dry_multiplier,
+                DRY_BASE,
+                DRY_ALLOWED_LENGTH,
+                DRY_WINDOW,
+                DRY_BREAKERS,
+            )
+        if grammar is not None:
+            chain.add_grammar(llama._model, grammar)
+        if sampling.temperature <= 0:
+            chain.add_greedy()  # type: ignore[no-untyped-call]
+            return chain
+        chain.add_top_p(sampling.top_p, 1)
+        if sampling.min_p > 0:
+            chain.add_min_p(sampling.min_p, 1)
+        chain.add_temp(sampling.temperature)
+        seed = self._llama_cpp.LLAMA_DEFAULT_SEED if sampling.seed is None else sampling.seed
+        chain.add_dist(seed)
+        return chain
 
     def _reuse(self, prompt: list[int], cache_key: str | None) -> int:
         """Make the context hold ``cache_key``'s state and return how many leading prompt

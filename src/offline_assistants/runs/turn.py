@@ -32,6 +32,13 @@ Outcome = Literal["message", "calls", "length", "cancelled"]
 # A mild penalty on recently used tokens while tools are on offer: small models otherwise
 # loop inside argument strings. Validity comes from the grammar, not from this.
 TOOL_CALL_REPEAT_PENALTY = 1.1
+# Against runaway answers (README, "Runs end"): when sampling, tokens below 5% of the
+# likeliest one's probability are never drawn (llama.cpp's default min-p: the tail is
+# where a small model derails into noise); free text gets DRY's repetition penalty
+# (llama.cpp's suggested 0.8) and is ended if it still falls into a repeating cycle.
+MIN_P = 0.05
+DRY_MULTIPLIER = 0.8
+STOP_LOOPS = True
 
 
 class RuntimeShutDown(Exception):
@@ -92,6 +99,9 @@ class TurnRunner:
                 temperature=_or(run.temperature, 1.0),
                 top_p=_or(run.top_p, 1.0),
                 repeat_penalty=TOOL_CALL_REPEAT_PENALTY if turn.functions else 1.0,
+                min_p=MIN_P,
+                dry_multiplier=DRY_MULTIPLIER,
+                stop_loops=STOP_LOOPS,
             ),
             grammar=turn.grammar,
             cache_key=run.thread_id,

@@ -1,7 +1,8 @@
 """The FastAPI app factory: routes mirroring ``/v1`` paths over one :class:`Runtime`.
 
 ``create_app(runtime)`` wires the routes modules, the error envelope, the
-security guard (Host allowlist, optional API key) and the body-size cap. CORS
+security guard (Host allowlist, optional API key), the body-size cap and the
+Assistants v1 translation (``OpenAI-Beta: assistants=v1``). CORS
 is off unless origins are configured. The app closes the runtime when it shuts
 down.
 """
@@ -29,6 +30,7 @@ from .routes import (
     vector_stores,
 )
 from .security import LOOPBACK_HOSTS, Guard
+from .v1 import AssistantsV1
 
 
 def create_app(
@@ -79,8 +81,10 @@ def create_app(
         app.add_middleware(
             CORSMiddleware, allow_origins=origins, allow_methods=["*"], allow_headers=["*"]
         )
+    app.add_middleware(AssistantsV1, runtime=runtime)
     app.add_middleware(BodyLimit, json_bytes=MAX_JSON_BYTES, upload_bytes=MAX_FILE_BYTES)
     app.add_middleware(
         Guard, allowed_hosts=frozenset(LOOPBACK_HOSTS | set(allowed_hosts)), api_key=api_key
     )
+    app.add_middleware(errors.CatchAll)  # outermost of ours: whatever fails, an envelope
     return app

@@ -38,6 +38,9 @@ def envelope(
 
 
 def install(app: FastAPI) -> None:
+    """The envelope for every error the routes raise (``CatchAll`` is added by the app
+    factory last, so that it wraps the other middleware too)."""
+
     @app.exception_handler(OfflineAssistantsError)
     async def known(request: Request, exc: OfflineAssistantsError) -> JSONResponse:
         return JSONResponse(status_code=exc.status_code, content=exc.to_dict())
@@ -62,8 +65,6 @@ def install(app: FastAPI) -> None:
         else:
             message = str(exc.detail)
         return envelope(exc.status_code, message)
-
-    app.add_middleware(CatchAll)
 
 
 Scope = MutableMapping[str, Any]
