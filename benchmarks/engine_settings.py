@@ -7,7 +7,8 @@ All on the same ~1,000-token prompt, temperature 0:
    smallest batch that keeps most of the speed is the best choice.
 2. Threads: prompt and generation speed with 1 thread and with every core, and again
    while other processes keep 1 core, then every core, busy (a laptop doing other
-   work): the default thread counts must degrade gracefully, not collapse.
+   work), next to our engine's default, which uses the cores others leave free: the
+   default must degrade gracefully, not collapse.
 3. Model load time with and without mmap.
 4. Our engine (``LlamaEngine``, full evaluation, the chosen batch) against raw
    llama-cpp-python at its defaults (n_batch 512): prompt tokens/s and generation tokens/s,
@@ -36,9 +37,10 @@ from typing import Any
 import llama_cpp
 from tqdm import tqdm
 
-from offline_assistants.config import Settings
+from offline_assistants.config import Settings, cpu_count
 from offline_assistants.engine import ChatMessage, Sampling
 from offline_assistants.engine.llama import DEFAULT_BATCH, LlamaEngine
+from offline_assistants.engine.threads import ThreadAdvisor
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BATCHES = (16, 32, 64, 128, 256, 512)
@@ -82,7 +84,9 @@ def busy(processes: int) -> Iterator[None]:
 
 
 def contention(path: Path, prompt: list[int], cores: int, reps: int) -> list[dict[str, Any]]:
-    """Prompt and generation speed for each thread setting, idle and under competing load."""
+    """Prompt and generation speed for each fixed thread setting (raw llama-cpp-python) and
+    for our engine's default (the count adapts to what other programs use), idle and under
+    competing load, side by side."""
     settings = sorted({(t, b) for t in range(1, cores + 1) for b in (t, cores)})
     rows = []
     for load in sorted({0, 1, cores}):
@@ -92,9 +96,23 @@ def contention(path: Path, prompt: list[int], cores: int, reps: int) -> list[dic
                 p, g = median_pair([raw_speeds(llm, prompt, 32) for _ in range(reps)])
                 del llm
                 rows.append(
-                    {"busy": load, "threads": threads, "batch_threads": batch_threads,
+                    {"busy": load, "threads": str(threads), "batch_threads": str(batch_threads),
                      "prompt": p, "generate": g}
                 )  # fmt: skip
+            ours = LlamaEngine(
+                path, n_threads=cores, n_ctx=4096, progress=False, threads=ThreadAdvisor(cores)
+            )
+            p, g = median_pair([engine_speeds(ours, prompt, 32) for _ in range(reps)])
+            ours.close()
+            rows.append(
+                {
+                    "busy": load,
+                    "threads": "auto",
+                    "batch_threads": "auto",
+                    "prompt": p,
+                    "generate": g,
+                }
+            )
     return rows
 
 
@@ -137,16 +155,35 @@ def median_pair(samples: list[tuple[float, float]]) -> tuple[float, float]:
     return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
 
 
+def print_contention(rows: list[dict[str, Any]]) -> None:
+    print(f"\n{'busy':>5} {'threads':>8} {'batch':>6} {'prompt tok/s':>13} {'generate tok/s':>15}")
+    for row in rows:
+        chosen = row["threads"] == "auto"
+        print(
+            f"{row['busy']:>5} {row['threads']:>8} {row['batch_threads']:>6} "
+            f"{row['prompt']:>13.0f} {row['generate']:>15.1f}{'  <- default' if chosen else ''}"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reps", type=int, default=3, help="repetitions per setting (3)")
     parser.add_argument("--model", type=Path, help="GGUF file (default: the default model)")
+    parser.add_argument(
+        "--only-threads", action="store_true", help="only the threads-under-load comparison"
+    )
     args = parser.parse_args()
     settings = Settings.from_env(default_model=args.model)
-    path, cores = settings.default_model, settings.n_threads
+    path, cores = settings.default_model, cpu_count()
     engine = LlamaEngine(path, n_threads=cores, n_ctx=4096, progress=False)
     prompt = engine.prompt_tokens([ChatMessage("system", SYSTEM), ChatMessage("user", HISTORY)])
     report: dict[str, Any] = {"model": path.name, "prompt_tokens": len(prompt), "cores": cores}
+    if args.only_threads:
+        rows = contention(path, prompt, cores, args.reps)
+        print_contention(rows)
+        RESULTS.mkdir(exist_ok=True)
+        (RESULTS / "engine_threads.json").write_text(json.dumps({**report, "rows": rows}, indent=2))
+        return
 
     batches: dict[int, float] = {}
     for n_batch in tqdm(BATCHES, desc="n_batch"):
@@ -212,16 +249,7 @@ def main() -> None:
     print(f"\n{'threads':>8} {'prompt tok/s':>13} {'generate tok/s':>15}")
     for count, (p, g) in threads.items():
         print(f"{count:>8} {p:>13.0f} {g:>15.1f}")
-    print(f"\n{'busy':>5} {'threads':>8} {'batch':>6} {'prompt tok/s':>13} {'generate tok/s':>15}")
-    for row in busy_rows:
-        chosen = (row["threads"], row["batch_threads"]) == (
-            settings.n_threads,
-            settings.n_threads_batch,
-        )
-        print(
-            f"{row['busy']:>5} {row['threads']:>8} {row['batch_threads']:>6} "
-            f"{row['prompt']:>13.0f} {row['generate']:>15.1f}{'  <- default' if chosen else ''}"
-        )
+    print_contention(busy_rows)
     print(f"\nload: mmap {loads['mmap'] * 1000:.0f} ms, no mmap {loads['no mmap'] * 1000:.0f} ms")
     ours = report["ours_vs_raw"]
     print(

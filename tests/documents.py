@@ -24,3 +24,36 @@ def blank_pdf(encrypt: bool = False) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def hostile_pdf(kind: str) -> bytes:
+    """A PDF built to hurt a reader: a deflate ``bomb`` (200 MB of text from ~200 KB), or
+    page content ``nested`` 50,000 arrays deep."""
+    import zlib
+
+    from pypdf import PdfWriter
+    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject, StreamObject
+
+    writer = PdfWriter()
+    page = writer.add_blank_page(width=200, height=200)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})}
+    )
+    if kind == "bomb":
+        stream = StreamObject()
+        stream.set_data(zlib.compress(b"BT /F1 12 Tf (a) Tj ET " * 9_000_000, 9))
+        stream[NameObject("/Filter")] = NameObject("/FlateDecode")
+    else:
+        stream = DecodedStreamObject()
+        stream.set_data(b"BT /F1 12 Tf " + b"[" * 50_000 + b"]" * 50_000 + b" (deep) Tj ET")
+    page[NameObject("/Contents")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -91,7 +91,9 @@ def test_settings_use_every_core_by_default(tmp_path: Path) -> None:
     import os
 
     settings = Settings.from_env({"OFFLINE_ASSISTANTS_DATA_DIR": str(tmp_path)})
-    assert settings.n_threads == len(os.sched_getaffinity(0))
+    assert settings.n_threads == len(os.sched_getaffinity(0)) and settings.adaptive_threads
+    fixed = Settings.from_env({"OFFLINE_ASSISTANTS_THREADS": "1"})
+    assert fixed.n_threads == 1 and not fixed.adaptive_threads
     assert settings.data_dir == tmp_path
     explicit = Settings.from_env({"OFFLINE_ASSISTANTS_DATA_DIR": "/elsewhere"}, data_dir=tmp_path)
     assert explicit.data_dir == tmp_path  # the argument wins over the environment

@@ -152,3 +152,44 @@ def test_kill_9_during_a_run_then_recovery(tmp_path: Path) -> None:
         client.beta.threads.messages.create(thread_id=thread_id, role="user", content="again")
     with Client(data_dir=data_dir) as client:
         assert client.runtime.recovered == []  # recovery touched only what was stuck
+
+
+STREAMING_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from offline_assistants import Client
+    c = Client(data_dir=sys.argv[1])
+    a = c.beta.assistants.create(model="default", temperature=0)
+    t = c.beta.threads.create(messages=[{"role": "user", "content": sys.argv[2]}])
+    print(t.id, flush=True)
+    with c.beta.threads.runs.stream(thread_id=t.id, assistant_id=a.id) as stream:
+        for text in stream.text_deltas:
+            sys.stdout.write(text.replace("\\n", " "))
+            sys.stdout.flush()
+    """
+)
+
+
+def test_kill_9_mid_stream_keeps_everything_the_client_saw(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    process = subprocess.Popen(
+        [sys.executable, "-c", STREAMING_SCRIPT, str(data_dir), ENDLESS],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None
+    thread_id = process.stdout.readline().decode().strip()
+    seen = b""
+    try:
+        while len(seen) < 300:  # a few hundred characters in: well past the last flush
+            chunk = os.read(process.stdout.fileno(), 4096)
+            assert chunk, process.stderr.read() if process.stderr else ""
+            seen += chunk
+    finally:
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(30)
+    with Client(data_dir=data_dir) as client:
+        message = client.beta.threads.messages.list(thread_id=thread_id).data[0]
+        stored = message.content[0].text.value.replace("\n", " ")  # type: ignore[union-attr]
+    assert message.status == "incomplete"
+    assert stored.startswith(seen.decode(errors="ignore"))

@@ -6,6 +6,7 @@ import json
 import os
 from pathlib import Path
 
+from offline_assistants.tools.code_interpreter.budget import sandbox_uid
 from offline_assistants.tools.code_interpreter.sandbox import (
     SandboxLimits,
     python_roots,
@@ -13,13 +14,14 @@ from offline_assistants.tools.code_interpreter.sandbox import (
 )
 
 
-def command(tmp_path: Path) -> list[str]:
+def command(tmp_path: Path, uid: int | None = None) -> list[str]:
     return sandbox_command(
         bwrap="/usr/bin/bwrap",
         workdir=tmp_path / "work",
         rundir=tmp_path / "run",
         kernel_argv=["-f", "/run/kernel/connection.json"],
         limits=SandboxLimits(),
+        uid=uid,
     )
 
 
@@ -55,13 +57,18 @@ def test_only_the_work_and_ipc_directories_are_writable(tmp_path: Path) -> None:
 
 
 def test_limits_and_identity_reach_the_bootstrap(tmp_path: Path) -> None:
-    argv = command(tmp_path)
-    config = json.loads(argv[-1])
+    as_root = command(tmp_path, uid=sandbox_uid())
+    config = json.loads(as_root[-1])
     assert config["limits"]["RLIMIT_NPROC"] == SandboxLimits().processes
     assert config["limits"]["RLIMIT_CORE"] == 0
-    if os.geteuid() == 0:
-        assert config["uid"] == 65534 and "--unshare-user" not in argv
-    else:
-        assert config["uid"] is None and "--disable-userns" in argv
-    for flag in ("--unshare-net", "--unshare-pid", "--die-with-parent", "--new-session"):
-        assert flag in argv or ("--unshare-all" in argv and flag.startswith("--unshare"))
+    assert config["uid"] >= 1 << 31 and config["gid"] == config["uid"]  # a sandbox's own
+    assert "--unshare-user" not in as_root and "CAP_SETUID" in as_root
+    as_user = command(tmp_path)
+    assert json.loads(as_user[-1])["uid"] is None and "--disable-userns" in as_user
+    for argv in (as_root, as_user):
+        for flag in ("--unshare-net", "--unshare-pid", "--die-with-parent", "--new-session"):
+            assert flag in argv or ("--unshare-all" in argv and flag.startswith("--unshare"))
+
+
+def test_every_sandbox_gets_a_uid_of_its_own() -> None:
+    assert len({sandbox_uid() for _ in range(50)}) > 45

@@ -15,7 +15,7 @@ import pytest
 from offline_assistants import Client
 from offline_assistants.errors import InvalidRequestError, NotFoundError
 
-from .documents import PDF, blank_pdf
+from .documents import PDF, blank_pdf, hostile_pdf
 
 VOLCANO = (
     "# Volcanoes\n\nMount Etna in Sicily is one of the most active volcanoes on Earth. "
@@ -113,7 +113,9 @@ def test_bad_documents_fail_with_a_reason_and_the_store_keeps_working(client: An
         "locked.pdf": (blank_pdf(encrypt=True), "encrypted", "invalid_file"),
         "scan.pdf": (blank_pdf(), "no extractable text", "invalid_file"),
         "photo.png": (b"\x89PNG\r\n\x1a\n....", "Unsupported file type", "unsupported_file"),
-        "huge.txt": (huge_text, "at most 5000000 tokens", "invalid_file"),
+        "huge.txt": (huge_text, "more than 20000000 characters of text", "invalid_file"),
+        "bomb.pdf": (hostile_pdf("bomb"), "compression bomb", "invalid_file"),
+        "nested.pdf": (hostile_pdf("nested"), "nested too deeply", "invalid_file"),
     }
     ids = {name: upload(client, name, data).id for name, (data, _, _) in bad.items()}
     good = upload(client, "volcano.md", VOLCANO.encode())
@@ -267,3 +269,22 @@ def test_deleting_a_store_while_its_file_is_ingested_leaves_no_index(client: Any
     assert client.runtime.index.count(vs.id) == 0
     with pytest.raises(NotFoundError):
         client.vector_stores.files.list(vs.id)
+
+
+def test_a_small_file_is_not_stuck_behind_another_stores_large_one(client: Any) -> None:
+    sentences = [
+        f"Sentence {i} is about the harbour, the ships and the tide." for i in range(4_000)
+    ]
+    large = upload(client, "large.txt", " ".join(sentences).encode())  # hundreds of batches
+    small = upload(client, "small.md", VOLCANO.encode())
+    busy, other = client.vector_stores.create(), client.vector_stores.create()
+    client.vector_stores.files.create(vector_store_id=busy.id, file_id=large.id)
+    done = client.vector_stores.files.create_and_poll(vector_store_id=other.id, file_id=small.id)
+    assert done.status == "completed"
+    # The small file went through while the large one was still being embedded.
+    assert client.vector_stores.files.retrieve(large.id, vector_store_id=busy.id).status == (
+        "in_progress"
+    )
+    assert client.vector_stores.search(other.id, query="active volcano").data
+    final = client.vector_stores.files.poll(large.id, vector_store_id=busy.id)
+    assert final.status == "completed"

@@ -5,12 +5,13 @@ explicit argument (``Client(data_dir=...)``) > environment variable > default.
 
 Environment variables:
 
-- ``OFFLINE_ASSISTANTS_DATA_DIR``    where the DuckDB file (and later files, indexes) live;
+- ``OFFLINE_ASSISTANTS_DATA_DIR``    where the DuckDB file, files, indexes and kernels live;
                                      default: the per-user data dir (platformdirs).
 - ``OFFLINE_ASSISTANTS_MODEL``       the .gguf used for ``model="default"``;
                                      default: SmolLM2-135M-Instruct Q4_1 under ``models/``.
 - ``OFFLINE_ASSISTANTS_MODELS_DIR``  where bare model names (``model="foo"`` → ``foo.gguf``) are looked up.
-- ``OFFLINE_ASSISTANTS_THREADS``     CPU threads for the engine; default: all cores.
+- ``OFFLINE_ASSISTANTS_THREADS``     CPU threads for the engine, fixed; default: every core
+                                     other programs leave free, measured as it runs.
 - ``OFFLINE_ASSISTANTS_N_CTX``       context window cap in tokens; default 8192 (never above the model's).
 - ``OFFLINE_ASSISTANTS_RUN_EXPIRY_SECONDS``  how long a run waits for tool outputs; default 600.
 - ``OFFLINE_ASSISTANTS_CODE_TIMEOUT``        seconds a Code Interpreter cell may run; default 30.
@@ -43,7 +44,7 @@ def _repo_models_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "models"
 
 
-def _cpu_count() -> int:
+def cpu_count() -> int:
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
@@ -57,7 +58,10 @@ class Settings:
     data_dir: Path
     default_model: Path
     models_dir: Path
-    n_threads: int
+    n_threads: int  # the most CPU threads the engine uses
+    # Fewer while other programs keep cores busy (engine/threads.py); off when the count
+    # was given (OFFLINE_ASSISTANTS_THREADS, Client(n_threads=...)).
+    adaptive_threads: bool = True
     n_ctx: int = 8192
     # How long run polling helpers sleep between looks when no event wakes them (ms).
     poll_interval_ms: int = 1000
@@ -89,6 +93,10 @@ class Settings:
         return self.data_dir / "kv_cache"
 
     @property
+    def drafts_dir(self) -> Path:
+        return self.data_dir / "drafts"
+
+    @property
     def code_interpreter_dir(self) -> Path:
         return self.data_dir / "code_interpreter"
 
@@ -113,7 +121,8 @@ class Settings:
         model = Path(
             default_model or env.get("OFFLINE_ASSISTANTS_MODEL") or models_dir / DEFAULT_MODEL_FILE
         )
-        threads = n_threads or int(env.get("OFFLINE_ASSISTANTS_THREADS") or _cpu_count())
+        given = n_threads or int(env.get("OFFLINE_ASSISTANTS_THREADS") or 0)
+        threads = given or cpu_count()
         ctx = n_ctx or int(env.get("OFFLINE_ASSISTANTS_N_CTX") or 8192)
         expiry = run_expiry_seconds or int(env.get("OFFLINE_ASSISTANTS_RUN_EXPIRY_SECONDS") or 600)
         return cls(
@@ -121,6 +130,7 @@ class Settings:
             default_model=model.expanduser(),
             models_dir=models_dir.expanduser(),
             n_threads=max(1, threads),
+            adaptive_threads=not given,
             n_ctx=max(256, ctx),
             run_expiry_seconds=max(1, expiry),
             code_timeout_seconds=float(env.get("OFFLINE_ASSISTANTS_CODE_TIMEOUT") or 30.0),

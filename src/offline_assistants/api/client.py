@@ -33,7 +33,8 @@ class Client:
         data_dir: where the database lives; default ``OFFLINE_ASSISTANTS_DATA_DIR`` or the
             per-user data directory.
         model: the .gguf file that serves ``model="default"``.
-        n_threads: CPU threads for generation; default all cores.
+        n_threads: CPU threads for the model, fixed; default every core other programs
+            leave free (measured while it runs).
         n_ctx: context window cap in tokens.
         engine_factory: how to load a model file (tests pass scripted engines here).
         settings: complete settings, instead of the arguments above and the environment.

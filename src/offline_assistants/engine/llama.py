@@ -32,6 +32,7 @@ from ..errors import InternalError, ModelFileError
 from .base import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
 from .prefix_cache import PrefixCache, Snapshot, model_identity
 from .repetition import looping
+from .threads import ThreadAdvisor
 from .tool_format import ToolFormatChoice, format_for_template
 
 GGUF_MAGIC = b"GGUF"
@@ -101,7 +102,10 @@ class LlamaEngine:
         chat_template: str | None = None,
         n_batch: int = DEFAULT_BATCH,
         prefix_cache: PrefixCache | None = None,
+        threads: ThreadAdvisor | None = None,
     ) -> None:
+        """``n_threads`` is the count to use; with ``threads``, the count is asked again as
+        the engine works (fewer when other programs keep cores busy)."""
         import llama_cpp
         from llama_cpp import llama_chat_format
 
@@ -140,6 +144,8 @@ class LlamaEngine:
             add_generation_prompt=True,
         )
         self._grammars: dict[str, Any] = {}
+        self._threads = threads
+        self._thread_count = n_threads
         self._batch = n_batch
         self._cache = prefix_cache
         self._model_id = model_identity(path)
@@ -209,6 +215,7 @@ class LlamaEngine:
         stream.finish_reason = "length"
         try:
             while len(generated) < max_tokens:
+                self._adapt_threads()
                 llama.eval(pending)
                 token = sampler.sample(llama._ctx, -1)
                 if self._llama_cpp.llama_vocab_is_eog(vocab, token):
@@ -239,6 +246,15 @@ class LlamaEngine:
         tail = decoder.decode(b"", final=True)
         if tail:
             yield tail
+
+    def _adapt_threads(self) -> None:
+        """Use the thread count the advisor gives now (for generation and prompts alike)."""
+        if self._threads is None:
+            return
+        count = self._threads.threads()
+        if count != self._thread_count:
+            self._llama_cpp.llama_set_n_threads(self._llama._ctx.ctx, count, count)
+            self._thread_count = count
 
     def _sampler(self, sampling: Sampling, grammar: Any) -> Any:
         """llama.cpp's sampler chain: penalties, DRY (free text only), the grammar, then

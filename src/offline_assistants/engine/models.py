@@ -21,6 +21,7 @@ from ..config import DEFAULT_MODEL_NAME, Settings
 from .base import Engine
 from .llama import LlamaEngine, check_model_file
 from .prefix_cache import PrefixCache
+from .threads import ThreadAdvisor
 
 EngineFactory = Callable[[Path], Engine]
 
@@ -99,6 +100,7 @@ def llama_factory(
         return LlamaEngine(
             path,
             n_threads=settings.n_threads,
+            threads=ThreadAdvisor(settings.n_threads) if settings.adaptive_threads else None,
             n_ctx=settings.n_ctx,
             n_batch=settings.n_batch,
             progress=progress,

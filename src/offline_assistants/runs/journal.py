@@ -4,6 +4,10 @@ Callers (the run service and the executor) never write runs, steps or
 run-created messages directly; they go through the journal so that the
 store (what polling sees) and the event bus (what waiters and streams see)
 always tell the same story, and every status change obeys the state table.
+An event goes out only once the transaction that wrote it has committed (in
+order, through ``Database.after_commit``); if it rolls back, nobody hears of
+it. Deltas write nothing: outside a transaction they go out at once, inside
+one after the events before them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pydantic import BaseModel
 from ..errors import NotFoundError
 from ..ids import new_id
 from ..store import Store
+from .drafts import DraftLog
 from .events import EventBus
 from .states import check_transition
 
@@ -73,14 +78,22 @@ def tool_calls_step(run: Run, calls: list[dict[str, Any]], usage: dict[str, int]
 
 
 class RunJournal:
-    def __init__(self, store: Store, bus: EventBus) -> None:
+    def __init__(self, store: Store, bus: EventBus, drafts: DraftLog) -> None:
         self.store = store
         self.bus = bus
+        self.drafts = drafts
+
+    def _committed(self, run_id: str, event: str, data: BaseModel) -> None:
+        """Publish once what the current transaction wrote is committed (at once outside one)."""
+        self.store.db.after_commit(lambda: self.bus.publish(run_id, event, data))
 
     # -- runs ------------------------------------------------------------------------------
 
     def run_created(self, run: Run) -> None:
-        self.bus.publish(run.id, "thread.run.created", run)
+        self._committed(run.id, "thread.run.created", run)
+
+    def run_queued(self, run: Run) -> None:
+        self._committed(run.id, "thread.run.queued", run)
 
     def transition(self, run_id: str, status: RunStatus, **fields: Any) -> Run:
         """Move the run to ``status`` (checked against the state table) and set ``fields``."""
@@ -94,7 +107,7 @@ class RunJournal:
                 fields[stamp] = now()
             run = updated(current, status=status, **fields)
             self.store.runs.update(run)
-        self.bus.publish(run.id, f"thread.run.{status}", run)
+        self._committed(run.id, f"thread.run.{status}", run)
         return run
 
     def try_transition(self, run_id: str, expected: RunStatus, status: RunStatus) -> Run | None:
@@ -111,8 +124,8 @@ class RunJournal:
         """Store ``step``; publish ``announce`` instead when the stream must build it up
         from deltas (a tool_calls step is announced empty, its calls follow as a delta)."""
         self.store.steps.insert(step)
-        self.bus.publish(step.run_id, "thread.run.step.created", announce or step)
-        self.bus.publish(step.run_id, "thread.run.step.in_progress", announce or step)
+        self._committed(step.run_id, "thread.run.step.created", announce or step)
+        self._committed(step.run_id, "thread.run.step.in_progress", announce or step)
 
     def tool_calls_started(self, step: RunStep, calls: list[dict[str, Any]]) -> None:
         """Store a new tool_calls step whose calls are known at once (file_search): streams
@@ -136,7 +149,7 @@ class RunJournal:
                 "delta": {"step_details": {"type": "tool_calls", "tool_calls": tool_calls}},
             }
         )
-        self.bus.publish(step.run_id, "thread.run.step.delta", event)
+        self._committed(step.run_id, "thread.run.step.delta", event)
 
     def step_finished(
         self,
@@ -152,7 +165,7 @@ class RunJournal:
             fields.setdefault(stamp, now())
         step = updated(step, status=status, **fields)
         self.store.steps.update(step)
-        self.bus.publish(step.run_id, f"thread.run.step.{status}", shown(step) if shown else step)
+        self._committed(step.run_id, f"thread.run.step.{status}", shown(step) if shown else step)
         return step
 
     def close_open_steps(self, run_id: str, status: str, **fields: Any) -> list[RunStep]:
@@ -167,11 +180,21 @@ class RunJournal:
 
     def message_created(self, run_id: str, message: Message) -> None:
         self.store.messages.insert(message)
-        self.bus.publish(run_id, "thread.message.created", message)
-        self.bus.publish(run_id, "thread.message.in_progress", message)
+        self._committed(run_id, "thread.message.created", message)
+        self._committed(run_id, "thread.message.in_progress", message)
 
-    def message_delta(self, run_id: str, delta: MessageDeltaEvent) -> None:
-        self.bus.publish(run_id, "thread.message.delta", delta)
+    def message_text(self, run_id: str, message_id: str, piece: str) -> None:
+        """Text the model added to the message: kept on disk (``drafts``), then streamed."""
+        self.drafts.append(message_id, piece)
+        if self.bus.wanted(run_id, "thread.message.delta"):
+            delta = MessageDeltaEvent.model_validate(
+                {
+                    "id": message_id,
+                    "object": "thread.message.delta",
+                    "delta": {"content": [{"index": 0, "type": "text", "text": {"value": piece}}]},
+                }
+            )
+            self._committed(run_id, "thread.message.delta", delta)
 
     def message_saved(self, message: Message) -> None:
         """Persist the growing message so polling readers see the text so far."""
@@ -179,4 +202,5 @@ class RunJournal:
 
     def message_finished(self, run_id: str, message: Message) -> None:
         self.store.messages.update(message)
-        self.bus.publish(run_id, f"thread.message.{message.status}", message)
+        self.store.db.after_commit(lambda: self.drafts.discard(message.id))
+        self._committed(run_id, f"thread.message.{message.status}", message)

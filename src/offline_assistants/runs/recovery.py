@@ -3,8 +3,8 @@
 Runs found ``queued``, ``in_progress`` or ``cancelling`` when the runtime
 starts cannot be executing (one process owns the database), so they become
 ``failed`` with ``last_error.code = "server_error"``; their in-progress
-messages become ``incomplete`` (``run_failed``) and their in-progress steps
-``failed``. ``requires_action`` runs wait for the caller and are left alone.
+messages become ``incomplete`` (``run_failed``), holding all the text their
+stream showed (``drafts``), and their in-progress steps ``failed``. ``requires_action`` runs wait for the caller and are left alone.
 Nothing else is touched.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 
+from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.run import Run
 
 from ..store import Store
@@ -40,6 +41,16 @@ def recover_interrupted_runs(store: Store, journal: RunJournal) -> list[str]:
     return recovered
 
 
+def with_streamed_text(message: Message, streamed: str | None) -> Message:
+    """The message with all the text its stream showed (stored text lags by up to a second)."""
+    stored = "".join(b.text.value for b in message.content if b.type == "text")
+    if streamed is None or len(streamed) <= len(stored):
+        return message
+    return updated(
+        message, content=[{"type": "text", "text": {"value": streamed, "annotations": []}}]
+    )
+
+
 def _fail(store: Store, journal: RunJournal, run: Run, error: dict[str, str]) -> None:
     with store.db.transaction():
         for step in store.steps.in_run(run.id):
@@ -50,7 +61,7 @@ def _fail(store: Store, journal: RunJournal, run: Run, error: dict[str, str]) ->
                 journal.message_finished(
                     run.id,
                     updated(
-                        message,
+                        with_streamed_text(message, journal.drafts.read(message.id)),
                         status="incomplete",
                         incomplete_at=now(),
                         incomplete_details={"reason": "run_failed"},

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from openai.types.beta.threads.message import Message
-from openai.types.beta.threads.message_delta_event import MessageDeltaEvent
 from openai.types.beta.threads.run import Run
 from openai.types.beta.threads.runs.message_creation_step_details import (
     MessageCreation,
@@ -191,15 +190,7 @@ class TurnRunner:
 
     def _append(self, run_id: str, draft: Draft, piece: str) -> None:
         draft.text.append(piece)
-        if self.journal.bus.wanted(run_id, "thread.message.delta"):
-            delta = MessageDeltaEvent.model_validate(
-                {
-                    "id": draft.message.id,
-                    "object": "thread.message.delta",
-                    "delta": {"content": [{"index": 0, "type": "text", "text": {"value": piece}}]},
-                }
-            )
-            self.journal.message_delta(run_id, delta)
+        self.journal.message_text(run_id, draft.message.id, piece)
         if time.monotonic() - draft.flushed_at >= self.settings.message_flush_interval:
             draft.message = with_text(draft.message, "".join(draft.text))
             self.journal.message_saved(draft.message)

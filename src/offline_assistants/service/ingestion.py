@@ -1,8 +1,11 @@
-"""Ingestion: a background thread that turns vector-store files into indexed chunks.
+"""Ingestion: background workers that turn vector-store files into indexed chunks.
 
 ``submit(vector_store_id, file_id)`` queues a file whose row is
 ``in_progress`` and returns at once, so attaching a large PDF never blocks
-an API call. The worker reads the File's bytes, extracts pages, chunks them
+an API call. Each store with files waiting gets a worker thread of its own
+(up to ``MAX_WORKERS`` at once; a store's files go one after another), and
+the workers' embedding batches take turns on the shared embedder, so a small
+file is not stuck behind another store's large one. A worker reads the File's bytes, extracts pages, chunks them
 with the row's ``chunking_strategy``, embeds the windows (a progress bar on
 a terminal) and adds them to the store's Chroma collection; then the row
 becomes ``completed`` with its ``usage_bytes``, or ``failed`` with a
@@ -18,8 +21,8 @@ process died mid-file) are queued again.
 
 from __future__ import annotations
 
+import collections
 import logging
-import queue
 import threading
 import time
 from typing import Any
@@ -37,7 +40,9 @@ MAX_FILE_TOKENS = 5_000_000
 MAX_FILE_CHARS = 4 * MAX_FILE_TOKENS
 FLOAT_BYTES = 4
 
-_STOP = ("", "")
+# Stores ingested at once: their embedding batches take turns on the one embedder, so a
+# small file in one store is not stuck behind a large one in another.
+MAX_WORKERS = 3
 
 
 class _Stopped(Exception):
@@ -49,27 +54,50 @@ class _Interrupted(Exception):
 
 
 class Ingestion:
-    def __init__(self, store: Store, index: VectorIndex, embedder: Embedder) -> None:
+    def __init__(
+        self, store: Store, index: VectorIndex, embedder: Embedder, workers: int = MAX_WORKERS
+    ) -> None:
         self.store = store
         self.index = index
         self.embedder = embedder
-        self._queue: queue.Queue[tuple[str, str]] = queue.Queue()
+        self.workers = workers
+        self._waiting: dict[str, collections.deque[str]] = {}  # files by store, in order
+        self._busy: dict[str, threading.Thread] = {}  # the store each worker serves
         self._idle = threading.Condition()
         self._pending = 0
         self._closing = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="offline-assistants-ingestion")
-        self._thread.daemon = True
+        self._started = False
 
     def start(self) -> None:
-        """Start the worker, re-queueing files a killed process left ``in_progress``."""
+        """Start working, re-queueing files a killed process left ``in_progress``."""
+        with self._idle:
+            self._started = True
         for row in self.store.vector_stores.files_in_progress():
             self.submit(row.vector_store_id, row.id)
-        self._thread.start()
+        with self._idle:
+            self._dispatch()
 
     def submit(self, vector_store_id: str, file_id: str) -> None:
         with self._idle:
             self._pending += 1
-        self._queue.put((vector_store_id, file_id))
+            self._waiting.setdefault(vector_store_id, collections.deque()).append(file_id)
+            self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Give each store with waiting files a worker, up to ``workers`` at once (under
+        ``_idle``): stores take turns, a store's files go one after another."""
+        if not self._started or self._closing.is_set():
+            return
+        for store_id in list(self._waiting):
+            if len(self._busy) >= self.workers:
+                return
+            if store_id in self._busy:
+                continue
+            worker = threading.Thread(
+                target=self._serve, args=(store_id,), name=f"ingestion-{store_id}", daemon=True
+            )
+            self._busy[store_id] = worker
+            worker.start()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until every submitted file is done (True) or ``timeout`` passes (False)."""
@@ -83,21 +111,31 @@ class Ingestion:
         return True
 
     def close(self, timeout: float = 30.0) -> None:
-        """Stop after the current embedding batch; unfinished files resume at next start."""
+        """Stop after the current embedding batches; unfinished files resume at next start."""
         self._closing.set()
-        if self._thread.is_alive():
-            self._queue.put(_STOP)
-            self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            workers = list(self._busy.values())
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
 
-    def _loop(self) -> None:
+    def _serve(self, vector_store_id: str) -> None:
+        """One store's files, in order, until none is waiting (or the runtime closes)."""
         while True:
-            item = self._queue.get()
-            if item == _STOP or self._closing.is_set():
-                return
+            with self._idle:
+                waiting = self._waiting.get(vector_store_id)
+                if self._closing.is_set() or not waiting:
+                    if not waiting:
+                        self._waiting.pop(vector_store_id, None)
+                    del self._busy[vector_store_id]
+                    self._dispatch()  # another store may be waiting for a worker
+                    self._idle.notify_all()
+                    return
+                file_id = waiting.popleft()
             try:
-                self._ingest(*item)
+                self._ingest(vector_store_id, file_id)
             except Exception:  # noqa: BLE001 - the worker must outlive any one file
-                log.exception("ingestion of %s into %s escaped", item[1], item[0])
+                log.exception("ingestion of %s into %s escaped", file_id, vector_store_id)
             finally:
                 with self._idle:
                     self._pending -= 1
@@ -136,13 +174,7 @@ class Ingestion:
         row = self.store.vector_stores.get_file(vector_store_id, file_id)
         if file is None or row is None:
             raise _Stopped
-        pages = extract(self.store.files.read(file_id), file.filename)
-        characters = sum(len(page.text) for page in pages)
-        if characters > MAX_FILE_CHARS:
-            raise DocumentError(
-                f"The file has {characters} characters of text; a vector-store file may hold "
-                f"at most {MAX_FILE_TOKENS} tokens. Split it into smaller files."
-            )
+        pages = extract(self.store.files.read(file_id), file.filename, MAX_FILE_CHARS)
         static = row.chunking_strategy.static  # type: ignore[union-attr]
         chunks = chunk_pages(
             pages,

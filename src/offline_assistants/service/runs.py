@@ -111,7 +111,7 @@ class RunService:
     def _enqueue(self, run: Run, watch: bool) -> tuple[Run, Subscription | None]:
         subscription = self.journal.bus.open(run.id) if watch else None
         self.journal.run_created(run)
-        self.journal.bus.publish(run.id, "thread.run.queued", run)
+        self.journal.run_queued(run)
         self.queue.submit(run.id)
         return run, subscription
 

@@ -21,6 +21,7 @@ from ..engine import EngineCache, EngineFactory, llama_factory
 from ..engine.prefix_cache import PrefixCache
 from ..runs import EventBus, RunExecutor, RunJournal, RunWorker, recover_interrupted_runs
 from ..runs.code_calls import CodeCalls
+from ..runs.drafts import DraftLog
 from ..runs.search_calls import SearchCalls
 from ..store import Store
 from ..tools.code_interpreter import KernelSessions, SessionSettings
@@ -45,8 +46,9 @@ class Runtime:
         self.store = Store(settings.database_path)
         try:
             self.bus = EventBus()
-            self.journal = RunJournal(self.store, self.bus)
+            self.journal = RunJournal(self.store, self.bus, DraftLog(settings.drafts_dir))
             self.recovered = recover_interrupted_runs(self.store, self.journal)
+            self.journal.drafts.clear()  # what recovery did not need belongs to no open message
             self.prefix_cache = (
                 PrefixCache(settings.kv_cache_dir, settings.kv_cache_bytes)
                 if settings.kv_reuse

@@ -11,8 +11,12 @@ its timeout is interrupted (an ``interrupt_request`` on the control channel:
 SIGINT does not cross into the sandbox); if it is still busy after a grace
 period, or the kernel died (``os._exit``, a crash, the OOM killer), the kernel
 is restarted with the same work directory and the result says so. After
-start-up the host side of the IPC directory is renamed, so a reconnect can
-never follow a socket path the sandbox replaced with a symlink.
+start-up the host side of the IPC directory is renamed and (as root) given
+back to root and made read-only, so a reconnect can never follow a socket
+path the sandbox replaced with a symlink, and the sandbox can write nothing
+more there. The sandbox's budget (its cgroup, its uid, the size of its
+/mnt/data) is set up here too, see :mod:`.budget`; /mnt/data stays mounted
+across restarts and goes with ``shutdown``.
 
 ``--die-with-parent`` ties the sandbox to the *thread* that started it (that
 is how PR_SET_PDEATHSIG works): start kernels from a thread that lives as long
@@ -22,6 +26,7 @@ as they do.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import queue
 import shutil
@@ -29,6 +34,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -36,6 +42,15 @@ from typing import Any
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.connect import write_connection_file
 
+from .budget import (
+    PREFIX,
+    Cgroup,
+    CgroupParent,
+    mount_workdir,
+    probe_cgroups,
+    sandbox_uid,
+    unmount_workdir,
+)
 from .execution import Execution, OutputCollector, OutputLimits, Status
 from .sandbox import (
     KERNEL_RUN_DIR,
@@ -43,12 +58,12 @@ from .sandbox import (
     SandboxUnavailable,
     find_bwrap,
     sandbox_command,
-    sandbox_uid,
     unsandboxed_command,
     unsandboxed_environment,
 )
 from .workdir import CollectLimits, changed_files, snapshot
 
+log = logging.getLogger(__name__)
 START_TIMEOUT = 60.0
 INTERRUPT_GRACE = 3.0
 
@@ -69,7 +84,10 @@ class SandboxedKernel:
         collect_limits: CollectLimits | None = None,
         preload: str = "",
         sandboxed: bool = True,
+        cgroups: CgroupParent | None | bool = True,
     ) -> None:
+        """``cgroups``: where to make the sandbox's cgroup (True: find out; False or None:
+        none, the per-process limits only)."""
         bwrap = find_bwrap()
         if bwrap is None and sandboxed:
             raise SandboxUnavailable(
@@ -88,13 +106,21 @@ class SandboxedKernel:
         self.client: BlockingKernelClient | None = None
         self._home: Path | None = None  # private 0700 dir holding the IPC dir
         self.started_at = 0.0
+        # The sandbox's own uid (root mode), for RLIMIT_NPROC per sandbox; None otherwise.
+        self.uid = sandbox_uid() if sandboxed and os.geteuid() == 0 else None
+        self.cgroups = (
+            (probe_cgroups() if cgroups is True else cgroups or None) if sandboxed else None
+        )
+        self.cgroup: Cgroup | None = None
+        self.data_capped = False  # /mnt/data is a size-capped tmpfs
 
     # -- lifecycle ---------------------------------------------------------------------
 
     def start(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        uid = sandbox_uid() if self.sandboxed else None
+        uid = self.uid
         if uid is not None:
+            self.data_capped = mount_workdir(self.workdir, self.limits.data_bytes, uid)
             os.chown(self.workdir, uid, uid)
         self._home = Path(tempfile.mkdtemp(prefix="oa-kernel-"))
         rundir = self._home / "run"
@@ -120,7 +146,13 @@ class SandboxedKernel:
                 rundir=rundir,
                 kernel_argv=kernel_argv,
                 limits=self.limits,
+                uid=uid,
             )
+            if self.cgroups is not None:
+                self.cgroup = self._new_cgroup(self.cgroups)
+            if self.cgroup is not None:
+                argv, entering = self.cgroup.command(argv)
+                env = {**os.environ, **entering}
         else:
             argv = unsandboxed_command(kernel_argv, self.limits)
             env = unsandboxed_environment(self._home)
@@ -141,8 +173,13 @@ class SandboxedKernel:
         except BaseException:
             self._kill()
             raise
-        # Seal: the host side's path moves away, so no reconnect ever follows a planted link.
-        rundir.rename(self._home / "sealed")
+        # Seal: the host side's path moves away, so no reconnect ever follows a planted link,
+        # and (as root) the directory is root's again: the sandbox can add nothing to it.
+        sealed = self._home / "sealed"
+        rundir.rename(sealed)
+        if uid is not None:
+            os.chown(sealed, 0, 0)
+            os.chmod(sealed, 0o755)
         self.started_at = time.monotonic()
         if self.preload:
             self.execute(self.preload, timeout=START_TIMEOUT, collect=False)
@@ -192,14 +229,26 @@ class SandboxedKernel:
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
 
+    def _new_cgroup(self, parent: CgroupParent) -> Cgroup | None:
+        name = f"{PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        try:
+            return Cgroup(parent, name, self.limits.memory_bytes, self.limits.processes)
+        except OSError as exc:
+            log.warning("no cgroup for this sandbox (%s); per-process limits only", exc)
+            return None
+
     def restart(self) -> None:
         """A new kernel on the same work directory; the old one's variables are gone."""
         self._kill()
         self.start()
 
     def shutdown(self) -> None:
-        """Stop the kernel and everything it started (the whole sandbox goes at once)."""
+        """Stop the kernel and everything it started (the whole sandbox goes at once); a
+        size-capped /mnt/data goes with it."""
         self._kill()
+        if self.data_capped:
+            unmount_workdir(self.workdir)
+            self.data_capped = False
 
     def _kill(self) -> None:
         if self.client is not None:
@@ -222,6 +271,9 @@ class SandboxedKernel:
             if self.process.stderr is not None:
                 self.process.stderr.close()
             self.process = None
+        if self.cgroup is not None:
+            self._remove_cgroup(self.cgroup)
+            self.cgroup = None
         if self._home is not None:
             shutil.rmtree(self._home, ignore_errors=True)
             self._home = None
@@ -317,6 +369,16 @@ class SandboxedKernel:
             msg: dict[str, Any] = get(timeout=max(0.0, deadline - time.monotonic()))
             if msg.get("parent_header", {}).get("msg_id") == msg_id:
                 return msg
+
+    @staticmethod
+    def _remove_cgroup(cgroup: Cgroup) -> None:
+        """Remove the sandbox's cgroup once the last of its tasks is reaped."""
+        deadline = time.monotonic() + 5
+        while True:
+            cgroup.remove()
+            if not any(path.exists() for path in cgroup.paths) or time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
 
 
 def _children(pid: int) -> list[int]:

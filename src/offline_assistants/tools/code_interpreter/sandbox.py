@@ -18,8 +18,10 @@ runtime's database. ``sandbox_command`` builds a ``bwrap`` invocation that
 
 Inside, a few lines of bootstrap set the resource limits (address space, file
 size, open files, processes, no core dumps) and, when the runtime runs as
-root, drop to an unprivileged uid so that the process limit applies (the
-kernel exempts root from it) before ipykernel starts.
+root, drop to the sandbox's own unprivileged uid (see :mod:`.budget`) so that
+the process limit applies, per sandbox (the kernel exempts root from it),
+before ipykernel starts. The budgets of the whole sandbox (a cgroup, the size
+of /mnt/data) are :mod:`.budget`'s.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ from pathlib import Path
 
 MNT_DATA = "/mnt/data"
 KERNEL_RUN_DIR = "/run/kernel"
-NOBODY = 65534
 
 # Runs inside the sandbox: limits, then (as root) drop privileges, then the kernel.
 BOOTSTRAP = """\
@@ -57,13 +58,15 @@ class SandboxUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """Per-kernel resource limits (setrlimit inside the sandbox, tmpfs size for /tmp)."""
+    """Per-kernel resource limits: setrlimit inside the sandbox (per process), the sandbox's
+    cgroup (all its processes together), and the sizes of its /tmp and /mnt/data."""
 
-    memory_bytes: int = 2 << 30  # RLIMIT_AS: a memory bomb gets MemoryError
+    memory_bytes: int = 2 << 30  # RLIMIT_AS per process, and the cgroup's total
     file_size_bytes: int = 256 << 20  # RLIMIT_FSIZE: a huge file stops at this size
     open_files: int = 256  # RLIMIT_NOFILE
-    processes: int = 128  # RLIMIT_NPROC (tasks, threads included): a fork bomb stalls here
+    processes: int = 128  # RLIMIT_NPROC and pids.max (tasks, threads included)
     tmp_bytes: int = 256 << 20  # the private /tmp is a tmpfs in memory
+    data_bytes: int = 1 << 30  # /mnt/data, a tmpfs of this size when the runtime is root
 
     def rlimits(self) -> dict[str, int]:
         return {
@@ -77,11 +80,6 @@ class SandboxLimits:
 
 def find_bwrap() -> str | None:
     return shutil.which("bwrap")
-
-
-def sandbox_uid() -> int | None:
-    """The uid model code runs as: unchanged for a normal user, ``nobody`` when we are root."""
-    return NOBODY if os.geteuid() == 0 else None
 
 
 def python_roots() -> list[Path]:
@@ -143,15 +141,19 @@ def sandbox_command(
     rundir: Path,
     kernel_argv: list[str],
     limits: SandboxLimits,
+    uid: int | None,
 ) -> list[str]:
-    """The full argv: bwrap, its mounts and namespaces, then the bootstrap that starts ipykernel."""
-    uid = sandbox_uid()
+    """The full argv: bwrap, its mounts and namespaces, then the bootstrap that starts ipykernel.
+
+    ``uid`` is the sandbox's own uid when the runtime is root (the bootstrap drops to it),
+    None for a normal user (a user namespace maps the user inside).
+    """
     if uid is None:
         # Every namespace, and no nested user namespaces for the code inside.
         namespaces = ["--unshare-all", "--unshare-user", "--disable-userns"]
     else:
         # As root there is no user namespace to unshare usefully (uid 0 outside is exempt
-        # from RLIMIT_NPROC); the bootstrap keeps only setuid/setgid, and drops to nobody.
+        # from RLIMIT_NPROC); the bootstrap keeps only setuid/setgid, and drops to ``uid``.
         namespaces = [
             "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
             "--unshare-cgroup-try", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",

@@ -25,9 +25,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .budget import mounts_under, probe_cgroups, remove_stale_cgroups, unmount_workdir
 from .execution import Execution
 from .kernel import SandboxedKernel
-from .sandbox import SandboxLimits, sandbox_uid
+from .sandbox import SandboxLimits
 from .workdir import place_file, safe_name
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,14 @@ class KernelSessions:
     def __init__(self, root: Path, settings: SessionSettings) -> None:
         self.root = root
         self.settings = settings
-        shutil.rmtree(root, ignore_errors=True)  # a killed runtime's leftovers
+        # A killed runtime's leftovers: its kernels' /mnt/data mounts, directories, cgroups.
+        for mount in mounts_under(root) if root.exists() else []:
+            unmount_workdir(mount)
+        shutil.rmtree(root, ignore_errors=True)
         root.mkdir(parents=True, exist_ok=True)
+        self.cgroups = probe_cgroups() if settings.sandboxed else None
+        if self.cgroups is not None:
+            remove_stale_cgroups(self.cgroups)
         self._lock = threading.Lock()
         self._sessions: dict[str, Session] = {}
         self._warm: list[SandboxedKernel] = []
@@ -114,7 +121,7 @@ class KernelSessions:
                 if key is not None and key in session.placed:
                     return path
                 content = data() if callable(data) else data
-                place_file(session.kernel.workdir, name, content, sandbox_uid())
+                place_file(session.kernel.workdir, name, content, session.kernel.uid)
                 if key is not None:
                     session.placed.add(key)
                 session.last_used = time.monotonic()
@@ -173,6 +180,7 @@ class KernelSessions:
             limits=self.settings.limits,
             preload=self.settings.preload,
             sandboxed=self.settings.sandboxed,
+            cgroups=self.cgroups,
         )
         kernel.start()
         return kernel

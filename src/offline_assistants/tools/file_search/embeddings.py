@@ -31,14 +31,36 @@ def bundled_model_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
+class FairLock:
+    """A lock handed over in the order it was asked for (``threading.Lock`` is not fair:
+    a thread that releases it and asks again usually gets it back at once)."""
+
+    def __init__(self) -> None:
+        self._turns = threading.Condition()
+        self._next = 0  # the next ticket to hand out
+        self._serving = 0  # the ticket whose holder may go
+
+    def __enter__(self) -> None:
+        with self._turns:
+            ticket = self._next
+            self._next += 1
+            self._turns.wait_for(lambda: self._serving == ticket)
+
+    def __exit__(self, *exc: object) -> None:
+        with self._turns:
+            self._serving += 1
+            self._turns.notify_all()
+
+
 class Embedder:
     def __init__(self, model_dir: Path | None = None, batch_size: int = 16) -> None:
         self.model_dir = model_dir or bundled_model_dir()
         self.batch_size = batch_size
         self._model: Any = None
         self._lock = threading.Lock()
-        # Hugging Face fast tokenizers fail ("Already borrowed") when used from two threads.
-        self._busy = threading.Lock()
+        # Hugging Face fast tokenizers fail ("Already borrowed") when used from two threads;
+        # first come, first served, so ingestions of several stores and queries take turns.
+        self._busy = FairLock()
 
     def _loaded(self) -> Any:
         with self._lock:

@@ -1,0 +1,144 @@
+"""Each sandbox has a budget of its own: memory for all its processes together, its own
+process count, a size-capped /mnt/data, and no way to write into its IPC directory.
+
+Before, every sandbox ran as ``nobody`` (one ``RLIMIT_NPROC`` for all of them) with
+only per-process memory limits and an uncapped /mnt/data. The cgroup cases need a
+place to make cgroups (see ``budget.probe_cgroups``), the others root (a uid per
+sandbox, a tmpfs mount); they skip, saying so, elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from offline_assistants.tools.code_interpreter import SandboxedKernel, SandboxLimits
+from offline_assistants.tools.code_interpreter.budget import probe_cgroups
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="per-sandbox uids and mounts need root")
+
+
+@pytest.fixture
+def kernels(tmp_path: Path) -> Iterator[list[SandboxedKernel]]:
+    started: list[SandboxedKernel] = []
+    yield started
+    for kernel in started:
+        kernel.shutdown()
+
+
+def start(kernels: list[SandboxedKernel], workdir: Path, **limits: int) -> SandboxedKernel:
+    kernel = SandboxedKernel(workdir, limits=SandboxLimits(**limits))
+    kernel.start()
+    kernels.append(kernel)
+    return kernel
+
+
+def test_memory_is_capped_for_the_whole_sandbox(
+    kernels: list[SandboxedKernel], tmp_path: Path
+) -> None:
+    if probe_cgroups() is None:
+        pytest.skip("no cgroup may be made here: memory is capped per process only")
+    kernel = start(kernels, tmp_path / "w", memory_bytes=768 << 20)
+    assert kernel.cgroup is not None
+    code = """
+import multiprocessing, time
+def hold():
+    block = bytearray(300 << 20)  # touched: real memory
+    time.sleep(3)
+    print("held", flush=True)
+children = [multiprocessing.Process(target=hold) for _ in range(4)]
+for c in children: c.start()
+for c in children: c.join()
+print("exits", sorted(c.exitcode for c in children))
+"""
+    result = kernel.execute(code, timeout=60)
+    # 4 x 300 MB cannot fit in the sandbox's 768 MB: the cgroup stops some of them.
+    assert result.logs.count("held") < 4 or result.status == "died", result.logs
+    peak = kernel.cgroup.peak_memory() if kernel.cgroup is not None else None
+    assert peak is None or peak <= 768 << 20
+
+
+@needs_root
+def test_a_sandbox_full_of_processes_does_not_stop_another(
+    kernels: list[SandboxedKernel], tmp_path: Path
+) -> None:
+    busy = start(kernels, tmp_path / "a")  # 128 tasks each, threads included
+    held = busy.execute(
+        "import subprocess\n"
+        "procs = [subprocess.Popen(['sleep', '60']) for _ in range(95)]\n"
+        "print(len(procs))",
+        timeout=60,
+    )
+    assert held.logs.strip() == "95", held.logs
+    other = start(kernels, tmp_path / "b")  # with one uid for all, this could not start
+    result = other.execute(
+        "import subprocess\n"
+        "procs = [subprocess.Popen(['sleep', '1']) for _ in range(30)]\n"
+        "print('started', len(procs))",
+        timeout=60,
+    )
+    assert result.logs.strip() == "started 30", result.logs
+    assert busy.uid != other.uid
+
+
+@needs_root
+def test_mnt_data_is_size_capped(kernels: list[SandboxedKernel], tmp_path: Path) -> None:
+    kernel = start(kernels, tmp_path / "w", data_bytes=64 << 20)
+    assert kernel.data_capped
+    free_before = shutil.disk_usage(tmp_path).free
+    result = kernel.execute(
+        "try:\n"
+        "    with open('/mnt/data/big.bin', 'wb') as f:\n"
+        "        for _ in range(100): f.write(b'x' * (1 << 20))\n"
+        "    print('ESCAPED: wrote 100 MB')\n"
+        "except OSError as e:\n"
+        "    print('BLOCKED', e.errno)",
+        timeout=60,
+    )
+    assert "BLOCKED 28" in result.logs, result.logs  # ENOSPC: the sandbox's disk is full
+    assert shutil.disk_usage(tmp_path).free > free_before - (32 << 20)
+    # The cap survives a restart, and the files with it; shutdown takes both away.
+    kernel.restart()
+    again = kernel.execute("import os; print(os.path.getsize('/mnt/data/big.bin') > 0)")
+    assert again.logs.strip() == "True"
+    kernel.shutdown()
+    assert not os.path.ismount(kernel.workdir)
+
+
+@needs_root
+def test_the_ipc_directory_is_not_writable_inside(
+    kernels: list[SandboxedKernel], tmp_path: Path
+) -> None:
+    kernel = start(kernels, tmp_path / "w")
+    result = kernel.execute(
+        "import os\n"
+        "try:\n"
+        "    open('/run/kernel/planted', 'w').write('x')\n"
+        "    print('ESCAPED: wrote into the IPC directory')\n"
+        "except OSError as e:\n"
+        "    print('BLOCKED', type(e).__name__)\n"
+        "try:\n"
+        "    os.chmod('/run/kernel', 0o777)\n"
+        "    print('ESCAPED: chmod')\n"
+        "except OSError as e:\n"
+        "    print('BLOCKED', type(e).__name__)",
+    )
+    assert result.logs.count("BLOCKED PermissionError") == 2, result.logs
+
+
+def test_the_cgroup_goes_with_the_kernel(kernels: list[SandboxedKernel], tmp_path: Path) -> None:
+    if probe_cgroups() is None:
+        pytest.skip("no cgroup may be made here")
+    kernel = start(kernels, tmp_path / "w")
+    assert kernel.cgroup is not None
+    paths = list(kernel.cgroup.paths)
+    assert all(path.is_dir() for path in paths)
+    kernel.restart()  # a new cgroup for the new sandbox, the old one removed
+    assert kernel.cgroup is not None and not any(p.exists() for p in paths)
+    paths = list(kernel.cgroup.paths)
+    kernel.shutdown()
+    assert not any(path.exists() for path in paths)
