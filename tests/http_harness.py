@@ -13,10 +13,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import openai
 
+from offline_assistants.config import Settings
+from offline_assistants.engine import Engine
 from offline_assistants.errors import (
     ConflictError,
     DataDirLockedError,
@@ -39,6 +42,15 @@ def running_server(app: Any) -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1 at a free port; yields the ``/v1`` base URL."""
     with BackgroundServer(app) as server:
         yield server.base_url
+
+
+@contextmanager
+def serving(data_dir: Path, engine: Engine) -> Iterator[tuple[Runtime, str]]:
+    """A runtime on ``data_dir`` with ``engine`` (the session's real model), served on
+    127.0.0.1; yields it and the ``/v1`` base URL, and closes both."""
+    runtime = Runtime(Settings.from_env(data_dir=data_dir), engine_factory=lambda path: engine)
+    with running_server(create_app(runtime)) as url:
+        yield runtime, url
 
 
 def translate(exc: openai.APIStatusError) -> OfflineAssistantsError:

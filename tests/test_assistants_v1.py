@@ -20,14 +20,10 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from offline_assistants.config import Settings
-from offline_assistants.engine import Engine
 from offline_assistants.engine.llama import LlamaEngine
-from offline_assistants.server import create_app
-from offline_assistants.service import Runtime
 
 from .documents import PDF
-from .http_harness import running_server
+from .http_harness import serving
 from .tools_fixtures import DISPLAY_QUIZ
 
 SCRIPT = Path(__file__).parent / "v1" / "overview_v1.py"
@@ -46,12 +42,7 @@ def v1_python() -> Path:
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory, real_engine: LlamaEngine) -> Iterator[str]:
-    def shared(path: Path) -> Engine:
-        return real_engine
-
-    data = tmp_path_factory.mktemp("v1") / "data"
-    runtime = Runtime(Settings.from_env(data_dir=data), engine_factory=shared)
-    with running_server(create_app(runtime)) as url:
+    with serving(tmp_path_factory.mktemp("v1") / "data", real_engine) as (_, url):
         yield url
 
 

@@ -22,11 +22,9 @@ from offline_assistants import Client, InsufficientStorageError, InvalidRequestE
 from offline_assistants.config import Settings
 from offline_assistants.engine import Engine
 from offline_assistants.engine.llama import LlamaEngine
-from offline_assistants.server import create_app
 from offline_assistants.server.limits import MAX_JSON_BYTES
-from offline_assistants.service import Runtime
 
-from .http_harness import running_server
+from .http_harness import serving
 
 
 def shared_factory(engine: LlamaEngine) -> Any:
@@ -164,9 +162,7 @@ def test_start_up_survives_rows_that_no_longer_parse(
 
 @pytest.fixture
 def server(tmp_path: Path, real_engine: LlamaEngine) -> Iterator[str]:
-    settings = Settings.from_env(data_dir=tmp_path / "data")
-    runtime = Runtime(settings, engine_factory=shared_factory(real_engine))
-    with running_server(create_app(runtime)) as url:
+    with serving(tmp_path / "data", real_engine) as (_, url):
         yield url
 
 
@@ -265,8 +261,7 @@ def test_a_full_disk_is_a_clear_507_and_heals_without_a_restart(
     small_disk: Path, real_engine: LlamaEngine
 ) -> None:
     settings = Settings.from_env(data_dir=small_disk / "data")
-    runtime = Runtime(settings, engine_factory=shared_factory(real_engine))
-    with running_server(create_app(runtime)) as url:
+    with serving(settings.data_dir, real_engine) as (_, url):
         sdk = openai.OpenAI(base_url=url, api_key="local", max_retries=0)
         kept = sdk.beta.assistants.create(model="default", name="before")
         filler = fill(small_disk)

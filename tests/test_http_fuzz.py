@@ -16,7 +16,6 @@ import json
 import os
 import string
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -24,13 +23,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from offline_assistants.config import Settings
-from offline_assistants.engine import Engine
 from offline_assistants.engine.llama import LlamaEngine
 from offline_assistants.server import create_app
-from offline_assistants.service import Runtime
 
-from .http_harness import running_server
+from .http_harness import serving
 
 # Every answer's (status, method, route, text head): the counts reported for issue 12.
 STATS: list[Any] = []
@@ -96,12 +92,7 @@ def raw_bodies() -> st.SearchStrategy[bytes]:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory, real_engine: LlamaEngine) -> Iterator[Any]:
-    def shared(path: Path) -> Engine:
-        return real_engine
-
-    data = tmp_path_factory.mktemp("fuzz") / "data"
-    runtime = Runtime(Settings.from_env(data_dir=data), engine_factory=shared)
-    with running_server(create_app(runtime, close_runtime=False)) as url:
+    with serving(tmp_path_factory.mktemp("fuzz") / "data", real_engine) as (runtime, url):
         http = httpx2.Client(base_url=url, timeout=60)
         ids = seed(http)
         paths = [
@@ -111,7 +102,6 @@ def served(tmp_path_factory: pytest.TempPathFactory, real_engine: LlamaEngine) -
         ]
         yield http, ids, paths
         http.close()
-    runtime.close()
 
 
 def seed(http: httpx2.Client) -> dict[str, list[str]]:

@@ -21,13 +21,9 @@ from typing import Any
 import openai
 import pytest
 
-from offline_assistants.config import Settings
-from offline_assistants.engine import Engine
 from offline_assistants.engine.llama import LlamaEngine
-from offline_assistants.server import create_app
-from offline_assistants.service import Runtime
 
-from .http_harness import running_server
+from .http_harness import serving
 from .test_code_interpreter import FIBONACCI
 from .tools_fixtures import GET_WEATHER
 
@@ -54,12 +50,7 @@ def node() -> str:
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory, real_engine: LlamaEngine) -> Iterator[str]:
-    def shared(path: Path) -> Engine:
-        return real_engine
-
-    data = tmp_path_factory.mktemp("node") / "data"
-    runtime = Runtime(Settings.from_env(data_dir=data), engine_factory=shared)
-    with running_server(create_app(runtime)) as url:
+    with serving(tmp_path_factory.mktemp("node") / "data", real_engine) as (_, url):
         yield url
 
 

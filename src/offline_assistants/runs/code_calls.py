@@ -2,15 +2,16 @@
 
 When the model calls ``code_interpreter`` (a function with one ``code``
 string, generated under the same grammar as any function call), the
-executor hands the calls here. Each one runs in the thread's kernel
+executor runs each call's code here (``run_cell``) in the thread's kernel
 (``KernelSessions``); the run's files — the assistant's and the thread's
 ``tool_resources.code_interpreter.file_ids`` and the thread's message
-attachments — are copied to ``/mnt/data`` first. Images become
-``assistants_output`` Files (``image`` outputs of the step); other files the
-code wrote become Files too, remembered for the run's message, which shows
-images as ``image_file`` blocks and cites files with ``file_path``
-annotations. The step is recorded completed with ``input`` and ``outputs``;
-errors in the code are outputs like any other, for the model to read.
+attachments — are copied to ``/mnt/data`` first (``place_inputs``). Images
+become ``assistants_output`` Files (``image`` outputs of the step); other
+files the code wrote become Files too, remembered for the run's message,
+which shows images as ``image_file`` blocks and cites files with
+``file_path`` annotations (``finish_message``). Errors in the code are
+outputs like any other, for the model to read. The step itself, streamed
+while the model writes the code, is :mod:`.call_steps`'.
 """
 
 from __future__ import annotations

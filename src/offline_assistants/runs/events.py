@@ -1,4 +1,4 @@
-"""In-process event bus: one stream of run events feeds polling waiters (and, later, SSE).
+"""In-process event bus: one stream of run events feeds polling waiters and SSE streams.
 
 Events carry the API's event names (``thread.run.completed``,
 ``thread.message.delta``, ...) and the wire object as data, so a subscriber

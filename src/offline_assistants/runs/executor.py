@@ -1,12 +1,15 @@
 """The run loop: take a run from queued (or resumed) to its next resting status.
 
     queued → in_progress → turn ─┬─ message → completed | incomplete (max tokens)
-                                 ├─ calls   → requires_action (waits for tool outputs)
+                                 ├─ calls   → code runs, then another turn, or
+                                 │            requires_action (waits for tool outputs)
                                  ├─ cancel  → cancelled
                                  └─ error   → failed (last_error)
 
-After ``submit_tool_outputs`` the run is queued to the worker again and
-resumes here with the outputs in its prompt. The executor composes the store
+A turn's calls (code and functions alike) are one ``tool_calls`` step, taken in
+the order the model wrote them: each code call runs when its turn comes. After
+``submit_tool_outputs`` the run is queued to the worker again and resumes here
+with the outputs in its prompt. The executor composes the store
 (through the journal), the engine, the prompt builder and the turn runner; any
 exception fails the run with ``last_error`` and closes its step and message,
 so no run is ever left ``in_progress``.

@@ -1,9 +1,10 @@
 """One model turn of a run: prompt → generation → either a message or function calls.
 
 The turn streams text into an assistant message (opened on the first piece
-that cannot be the start of a call) or, when the model opens a call, collects
-the calls, which the grammar guarantees to parse and to fit their schemas.
-It reports what happened; the executor decides what the run does next.
+that cannot be the start of a call) or, when the model opens a call, feeds
+the calls to a :class:`~.call_steps.CallStep`, which shows them as they are
+written; the grammar guarantees they parse and fit their schemas. It reports
+what happened; the executor decides what the run does next.
 """
 
 from __future__ import annotations

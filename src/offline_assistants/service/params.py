@@ -129,17 +129,9 @@ def _any(value: Any, path: str, depth: int) -> Any:
     if isinstance(value, float):
         return _number(value, path)
     if isinstance(value, Mapping):
-        out = {}
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise InvalidRequestError(
-                    f"Invalid '{path}': object keys must be strings, got {key!r}.", param=path
-                )
-            _string(key, path)
-            out[key] = _any(item, f"{path}.{key}", depth + 1)
-        return out
+        return _mapping(Any, value, path, depth)
     if isinstance(value, list | tuple):
-        return [_any(item, f"{path}[{i}]", depth + 1) for i, item in enumerate(value)]
+        return _list(Any, value, path, depth)
     raise InvalidRequestError(
         f"Invalid type for '{path}': {type(value).__name__} is not a JSON value.", param=path
     )
