@@ -24,6 +24,7 @@ import pytest
 from offline_assistants import Client
 from offline_assistants.errors import InvalidRequestError
 from offline_assistants.tools.code_interpreter import SandboxedKernel
+from offline_assistants.tools.code_interpreter.budget import mounts_under
 
 from .fakes import ScriptedEngine, code_call
 
@@ -253,6 +254,9 @@ def test_runtime_killed_leaves_no_kernel_behind(tmp_path: Path) -> None:
         time.sleep(0.1)
     assert _processes_with(marker) == []
     assert _processes_with(str(tmp_path / "data")) == []  # no bwrap, no kernel
+    # A killed runtime's /mnt/data mounts (root) go when the data directory is next opened.
+    with Client(data_dir=tmp_path / "data", engine_factory=lambda p: None):  # type: ignore[arg-type,return-value]
+        assert mounts_under(tmp_path / "data") == []
 
 
 def _processes_with(text: str) -> list[int]:

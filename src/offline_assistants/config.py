@@ -14,6 +14,8 @@ Environment variables:
                                      other programs leave free, measured as it runs.
 - ``OFFLINE_ASSISTANTS_N_CTX``       context window cap in tokens; default 8192 (never above the model's).
 - ``OFFLINE_ASSISTANTS_RUN_EXPIRY_SECONDS``  how long a run waits for tool outputs; default 600.
+- ``OFFLINE_ASSISTANTS_MAX_COMPLETION_TOKENS``  a run's token budget when it sets none; 1024
+                                             (0: up to the context window).
 - ``OFFLINE_ASSISTANTS_CODE_TIMEOUT``        seconds a Code Interpreter cell may run; default 30.
 - ``OFFLINE_ASSISTANTS_KERNEL_IDLE_SECONDS`` a thread's kernel shuts down after this idle time; 900.
 - ``OFFLINE_ASSISTANTS_KERNEL_POOL``         kernels kept started in advance; default 1.
@@ -70,6 +72,9 @@ class Settings:
     message_flush_interval: float = 1.0
     # How long a run waits in requires_action for tool outputs before it expires.
     run_expiry_seconds: int = 600
+    # A run's completion tokens when it sets no max_completion_tokens (0: only the context
+    # window): a page of text, so a model that rambles at temperature 1 ends in seconds.
+    max_completion_tokens: int = 1024
     # Code Interpreter: per-cell wall clock, idle kernel shutdown, warm pool, sandbox opt-out.
     code_timeout_seconds: float = 30.0
     kernel_idle_seconds: float = 900.0
@@ -133,6 +138,9 @@ class Settings:
             adaptive_threads=not given,
             n_ctx=max(256, ctx),
             run_expiry_seconds=max(1, expiry),
+            max_completion_tokens=max(
+                0, int(env.get("OFFLINE_ASSISTANTS_MAX_COMPLETION_TOKENS") or 1024)
+            ),
             code_timeout_seconds=float(env.get("OFFLINE_ASSISTANTS_CODE_TIMEOUT") or 30.0),
             kernel_idle_seconds=float(env.get("OFFLINE_ASSISTANTS_KERNEL_IDLE_SECONDS") or 900.0),
             kernel_pool_size=int(env.get("OFFLINE_ASSISTANTS_KERNEL_POOL") or 1),

@@ -85,7 +85,9 @@ def run_fields(assistant: Assistant, p: dict[str, Any], settings: Settings) -> d
         "max_prompt_tokens": check_positive_int(p.get("max_prompt_tokens"), "max_prompt_tokens"),
         "max_completion_tokens": check_positive_int(
             p.get("max_completion_tokens"), "max_completion_tokens"
-        ),
+        )
+        or settings.max_completion_tokens
+        or None,
         "truncation_strategy": parse_truncation(p.get("truncation_strategy")),
         "response_format": parse_response_format(p["response_format"])
         if "response_format" in p
