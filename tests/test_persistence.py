@@ -193,3 +193,18 @@ def test_kill_9_mid_stream_keeps_everything_the_client_saw(tmp_path: Path) -> No
         stored = message.content[0].text.value.replace("\n", " ")  # type: ignore[union-attr]
     assert message.status == "incomplete"
     assert stored.startswith(seen.decode(errors="ignore"))
+
+
+def test_a_failed_start_releases_the_data_directory(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "files").write_text("a file where the uploads directory goes")
+    with pytest.raises(FileExistsError):
+        Client(data_dir=data)  # the store opens, then cannot make its files directory
+    (data / "code_interpreter").write_text("in the way of the kernels' directory")
+    (data / "files").unlink()
+    with pytest.raises(FileExistsError):
+        Client(data_dir=data)  # fails later on: the runtime stops what it started
+    (data / "code_interpreter").unlink()
+    with Client(data_dir=data) as client:  # neither left the database or its lock behind
+        assert client.beta.assistants.list().data == []
