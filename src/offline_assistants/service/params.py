@@ -22,17 +22,26 @@ Python API become dicts, tuples become lists.
 
 from __future__ import annotations
 
-import functools
 import math
 import types
 import typing
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Literal, Union
 
-import typing_extensions
 from pydantic import BaseModel
 
 from ..errors import InvalidRequestError
+from .param_types import (
+    accepts_kind,
+    describe,
+    fields_of,
+    is_mapping,
+    is_sequence,
+    is_typed_dict,
+    nullable,
+    type_tag,
+    unwrap,
+)
 
 
 class _Unstorable(InvalidRequestError):
@@ -42,9 +51,6 @@ class _Unstorable(InvalidRequestError):
 # How deep a request may nest (objects and arrays); a 64-level function schema is plenty.
 MAX_DEPTH = 64
 INT64 = 1 << 63
-
-_SEQUENCES = {list, Iterable, Sequence, tuple}
-_MAPPINGS = {dict, Mapping}
 
 
 def check_params(
@@ -76,7 +82,7 @@ def check_json(value: Any, param: str) -> Any:
 def _walk(annotation: Any, value: Any, path: str, depth: int) -> Any:
     if depth > MAX_DEPTH:
         raise _too_deep(path)
-    annotation = _unwrap(annotation)
+    annotation = unwrap(annotation)
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="python", by_alias=True, exclude_unset=True)
     origin = typing.get_origin(annotation)
@@ -86,12 +92,12 @@ def _walk(annotation: Any, value: Any, path: str, depth: int) -> Any:
         return _literal(annotation, value, path)
     if origin in (Union, types.UnionType):
         return _union(typing.get_args(annotation), value, path, depth)
-    if _is_typed_dict(annotation):
+    if is_typed_dict(annotation):
         return _typed_dict(annotation, value, path, depth, top=False)
-    if origin in _SEQUENCES or annotation in _SEQUENCES or _is_sequence_not_str(origin):
+    if is_sequence(annotation):
         args = typing.get_args(annotation)
         return _list(args[0] if args else Any, value, path, depth)
-    if origin in _MAPPINGS or annotation in _MAPPINGS:
+    if is_mapping(annotation):
         args = typing.get_args(annotation)
         return _mapping(args[1] if len(args) == 2 else Any, value, path, depth)
     if annotation is type(None):
@@ -187,15 +193,15 @@ def _literal(annotation: Any, value: Any, path: str) -> Any:
 
 
 def _union(options: tuple[Any, ...], value: Any, path: str, depth: int) -> Any:
-    options = tuple(_unwrap(option) for option in options)
+    options = tuple(unwrap(option) for option in options)
     if value is None and type(None) in options:
         return None
     candidates = [o for o in options if o is not type(None)]
     if len(candidates) == 1:
         return _walk(candidates[0], value, path, depth)
     # Objects told apart by their "type" (tools, content parts): report the matching one.
-    if isinstance(value, Mapping) and all(_is_typed_dict(o) for o in candidates):
-        tagged = {tag: o for o in candidates if (tag := _type_tag(o)) is not None}
+    if isinstance(value, Mapping) and all(is_typed_dict(o) for o in candidates):
+        tagged = {tag: o for o in candidates if (tag := type_tag(o)) is not None}
         if len(tagged) == len(candidates) and tagged:
             kind = value.get("type")
             chosen = next(
@@ -220,13 +226,13 @@ def _union(options: tuple[Any, ...], value: Any, path: str, depth: int) -> Any:
     fitting = [
         error
         for option, error in zip(candidates, errors, strict=True)
-        if _accepts_kind(option, value)
+        if accepts_kind(option, value)
     ]
     if len(fitting) == 1:
         raise fitting[0]
     if str in candidates:  # a string or known names (model ids): any string will do
         candidates = [o for o in candidates if typing.get_origin(o) is not Literal]
-    kinds = list(dict.fromkeys(_describe(o) for o in candidates))
+    kinds = list(dict.fromkeys(describe(o) for o in candidates))
     expected = kinds[0] if len(kinds) == 1 else f"one of {' or '.join(kinds)}"
     raise _wrong_type(path, expected, value)
 
@@ -242,7 +248,7 @@ def _typed_dict(
 ) -> Any:
     if not isinstance(value, Mapping):
         raise _wrong_type(path, "an object", value)
-    fields, required = _fields(annotation)
+    fields, required = fields_of(annotation)
     if url:
         fields = {k: v for k, v in fields.items() if k not in url}
         required = required - url
@@ -255,7 +261,7 @@ def _typed_dict(
                     f"Unrecognized request argument supplied: {key}", param=where
                 )
             raise InvalidRequestError(f"Unknown parameter: '{where}'.", param=where)
-        if item is None and key not in required and not _nullable(fields[key]):
+        if item is None and key not in required and not nullable(fields[key]):
             continue  # null for an optional, non-nullable key: not given
         out[key] = _walk(fields[key], item, where, depth + 1)
     for key in required:
@@ -283,110 +289,6 @@ def _mapping(value_type: Any, value: Any, path: str, depth: int) -> dict[str, An
         _string(key, path)
         out[key] = _walk(value_type, item, f"{path}.{key}", depth + 1)
     return out
-
-
-# -- types -------------------------------------------------------------------------------
-
-
-def _unwrap(annotation: Any) -> Any:
-    """Drop ``Annotated``, ``Required``/``NotRequired`` and ``ReadOnly`` wrappers."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Annotated or origin in (
-            typing.Required,
-            typing.NotRequired,
-            typing_extensions.Required,
-            typing_extensions.NotRequired,
-            typing_extensions.ReadOnly,
-        ):
-            annotation = typing.get_args(annotation)[0]
-        else:
-            return annotation
-
-
-def _is_typed_dict(annotation: Any) -> bool:
-    return isinstance(annotation, type) and typing_extensions.is_typeddict(annotation)
-
-
-def _is_sequence_not_str(origin: Any) -> bool:
-    return getattr(origin, "__name__", "") == "SequenceNotStr"
-
-
-@functools.cache
-def _fields(annotation: Any) -> tuple[dict[str, Any], frozenset[str]]:
-    """A TypedDict's wire keys (aliases applied) with their types, and the required ones."""
-    hints = typing.get_type_hints(annotation, include_extras=True)
-    fields: dict[str, Any] = {}
-    required: set[str] = set()
-    total = getattr(annotation, "__total__", True)
-    for name, hint in hints.items():
-        wire = _alias(hint) or name
-        fields[wire] = hint
-        # Read Required/NotRequired from the hints: with string annotations (the SDK's
-        # ``from __future__ import annotations``) ``__required_keys__`` misses them.
-        marker = typing.get_origin(hint)
-        if marker in (typing.Required, typing_extensions.Required) or (
-            total and marker not in (typing.NotRequired, typing_extensions.NotRequired)
-        ):
-            required.add(wire)
-    return fields, frozenset(required)
-
-
-def _alias(hint: Any) -> str | None:
-    if typing.get_origin(hint) in (typing.Required, typing.NotRequired):
-        hint = typing.get_args(hint)[0]
-    if typing.get_origin(hint) is typing.Annotated:
-        for extra in hint.__metadata__:
-            alias = getattr(extra, "alias", None)
-            if isinstance(alias, str):
-                return alias
-    return None
-
-
-def _nullable(annotation: Any) -> bool:
-    annotation = _unwrap(annotation)
-    if annotation is Any or annotation is object:
-        return True
-    if typing.get_origin(annotation) in (Union, types.UnionType):
-        return type(None) in {_unwrap(a) for a in typing.get_args(annotation)}
-    return annotation is type(None)
-
-
-def _type_tag(annotation: Any) -> tuple[str, ...] | None:
-    """The values a TypedDict's ``type`` key may take (its Literal), if it has one."""
-    fields, required = _fields(annotation)
-    hint = _unwrap(fields.get("type"))
-    if "type" in required and typing.get_origin(hint) is Literal:
-        return tuple(str(v) for v in typing.get_args(hint))
-    return None
-
-
-def _accepts_kind(annotation: Any, value: Any) -> bool:
-    annotation = _unwrap(annotation)
-    origin = typing.get_origin(annotation)
-    if isinstance(value, Mapping):
-        return _is_typed_dict(annotation) or origin in _MAPPINGS or annotation in _MAPPINGS
-    if isinstance(value, list | tuple):
-        return origin in _SEQUENCES or annotation in _SEQUENCES or _is_sequence_not_str(origin)
-    if isinstance(value, str):
-        return annotation is str or (
-            origin is Literal and any(isinstance(a, str) for a in typing.get_args(annotation))
-        )
-    return False
-
-
-def _describe(annotation: Any) -> str:
-    annotation = _unwrap(annotation)
-    origin = typing.get_origin(annotation)
-    if _is_typed_dict(annotation) or origin in _MAPPINGS or annotation in _MAPPINGS:
-        return "an object"
-    if origin in _SEQUENCES or annotation in _SEQUENCES or _is_sequence_not_str(origin):
-        return "an array"
-    if origin is Literal:
-        return " or ".join(repr(a) for a in typing.get_args(annotation))
-    return {str: "a string", int: "an integer", float: "a number", bool: "a boolean"}.get(
-        annotation, "a value"
-    )
 
 
 def _kind(value: Any) -> str:
