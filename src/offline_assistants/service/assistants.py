@@ -21,8 +21,9 @@ from ..errors import NotFoundError
 from ..ids import new_id
 from ..runs.journal import now, updated
 from ..store import Slice, Store
-from .formats import check_tool_resources, check_tools, parse_response_format
+from .formats import check_tools, parse_response_format
 from .params import check_params
+from .tool_resources import check_tool_resources
 from .validation import (
     MAX_MODEL_NAME,
     check_list_params,

@@ -14,8 +14,9 @@ from ..errors import ConflictError, InvalidRequestError, NotFoundError
 from ..ids import new_id
 from ..runs.journal import now, updated
 from ..store import Slice, Store
-from .formats import check_attachments, parse_content
+from .formats import parse_content
 from .params import check_params
+from .tool_resources import check_attachments
 from .validation import check_list_params, check_metadata
 
 

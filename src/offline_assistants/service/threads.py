@@ -15,9 +15,9 @@ from ..errors import ConflictError, InvalidRequestError, NotFoundError
 from ..ids import new_id
 from ..runs.journal import now, updated
 from ..store import Store
-from .formats import check_tool_resources
 from .messages import new_user_message
 from .params import check_params
+from .tool_resources import check_tool_resources
 from .validation import check_metadata
 from .vector_stores import VectorStoreService
 
