@@ -8,13 +8,9 @@ import re
 import pytest
 
 from offline_assistants import InternalError
-from offline_assistants.engine.grammar import (
-    GrammarBuilder,
-    UnsupportedSchema,
-    _integer_range,
-    _number_range,
-)
+from offline_assistants.engine.grammar import GrammarBuilder, UnsupportedSchema
 from offline_assistants.engine.llama import LlamaEngine
+from offline_assistants.engine.number_ranges import integer_range, number_range
 
 from .gbnf_regex import to_regex
 
@@ -26,7 +22,7 @@ BOUNDS = [None, -1234, -100, -10, -9, -1, 0, 1, 7, 9, 10, 99, 100, 101, 999, 100
     [(a, b) for a, b in itertools.product(BOUNDS, BOUNDS) if a is None or b is None or a <= b],
 )
 def test_integer_range_is_exact(low: int | None, high: int | None) -> None:
-    pattern = re.compile(to_regex(f"root ::= {_integer_range(low, high)}"))
+    pattern = re.compile(to_regex(f"root ::= {integer_range(low, high)}"))
     for value in range(-1500, 5000):
         inside = (low is None or value >= low) and (high is None or value <= high)
         assert bool(pattern.fullmatch(str(value))) == inside, (low, high, value)
@@ -47,7 +43,7 @@ NUMBER_BOUNDS = [
 @pytest.mark.parametrize("bounds", NUMBER_BOUNDS)
 def test_number_range_is_sound(bounds: tuple[float | None, ...]) -> None:
     minimum, exclusive_minimum, maximum, exclusive_maximum = bounds
-    body = _number_range(minimum, exclusive_minimum, maximum, exclusive_maximum)
+    body = number_range(minimum, exclusive_minimum, maximum, exclusive_maximum)
     assert body is not None
     pattern = re.compile(to_regex(f"root ::= {body}"))
     matched = 0
