@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,7 @@ from offline_assistants import Client
 from offline_assistants.config import Settings
 from offline_assistants.engine import Engine
 from offline_assistants.engine.llama import LlamaEngine
+from offline_assistants.engine.models import llama_factory
 from offline_assistants.service import Runtime
 
 from .http_harness import HttpClient
@@ -35,8 +37,12 @@ def model_path() -> Path:
 
 @pytest.fixture(scope="session")
 def real_engine(model_path: Path) -> LlamaEngine:
-    settings = Settings.from_env()
-    return LlamaEngine(model_path, n_threads=settings.n_threads, n_ctx=4096, progress=False)
+    """Loaded as the runtime loads it (adaptive threads included: a fixed two threads
+    crawl at ~2 tokens/s while another program keeps a core busy), with a 4k window."""
+    settings = dataclasses.replace(Settings.from_env(), n_ctx=4096)
+    engine = llama_factory(settings, progress=False)(model_path)
+    assert isinstance(engine, LlamaEngine)
+    return engine
 
 
 @pytest.fixture(params=["python", "http"])
