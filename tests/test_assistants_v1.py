@@ -90,10 +90,13 @@ def test_the_overview_notebook_v1_runs_with_openai_1_2_3(base_url: str, tmp_path
     assert seen["message_with_file"]["file_ids"] == [file_id]
     tools = [t["type"] for t in seen["function_assistant"]["tools"]]
     assert tools == ["code_interpreter", "retrieval", "function"]
-    assert seen["quiz_run"]["status"] in ("requires_action", "completed")
+    # The model may answer in prose, call display_quiz, or (a 135M model under "auto")
+    # write until its token budget ends the run: every one is a finished run the v1
+    # client reads back, never one left in progress or failed.
+    assert seen["quiz_run"]["status"] in ("requires_action", "completed", "incomplete")
     if seen["quiz_run"]["status"] == "requires_action":
         assert set(seen["quiz_arguments"]) >= {"title", "questions"}
-        assert seen["quiz_after"]["status"] in ("completed", "requires_action")
+        assert seen["quiz_after"]["status"] in ("completed", "requires_action", "incomplete")
 
 
 def test_v1_shapes_with_todays_client(base_url: str) -> None:
