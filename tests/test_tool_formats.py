@@ -2,7 +2,7 @@
 
 The default model's ChatML template knows nothing of tools, so the generic path
 describes them in the system message and tells earlier calls in prose. A
-Hermes-style template (tests/data/hermes_template.jinja, the format Qwen 2.5
+Hermes-style template (tests/data/templates/qwen2.5.jinja, the format Qwen 2.5
 ships) renders tools, calls and results itself; the same weights run under it.
 """
 
@@ -22,7 +22,7 @@ from offline_assistants.engine.llama import LlamaEngine
 
 from .tools_fixtures import GET_WEATHER
 
-TEMPLATE = (Path(__file__).parent / "data" / "hermes_template.jinja").read_text()
+TEMPLATE = (Path(__file__).parent / "data" / "templates" / "qwen2.5.jinja").read_text()
 WEATHER = FunctionSpec(
     GET_WEATHER["name"], GET_WEATHER["description"], GET_WEATHER["parameters"], strict=True
 )
@@ -120,7 +120,7 @@ def test_parse_reads_whole_json_objects(real_engine: LlamaEngine) -> None:
     assert real_engine.tool_format.parse("Hello <tool_call> there") == []
 
 
-LLAMA3_TEMPLATE = (Path(__file__).parent / "data" / "llama3_template.jinja").read_text()
+LLAMA3_TEMPLATE = (Path(__file__).parent / "data" / "templates" / "llama3.1.jinja").read_text()
 
 
 @pytest.fixture(scope="module")
@@ -182,7 +182,7 @@ def test_llama3_auto_grammar_admits_text_or_a_call(llama3_engine: LlamaEngine) -
 
     fmt = llama3_engine.tool_format
     grammar = fmt.grammar([WEATHER], ToolChoice("auto"), parallel=True)
-    assert grammar.free_unless == "{"
+    assert grammar.trigger == "{\"name\""
     prompt = llama3_engine.prompt_tokens([ChatMessage("user", "Hi!")], [WEATHER])
     stream = llama3_engine.generate(
         prompt, max_tokens=30, sampling=Sampling(temperature=0.0), grammar=grammar

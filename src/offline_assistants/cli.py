@@ -1,12 +1,18 @@
-"""``offline-assistants``: the command line. ``serve`` runs the OpenAI-compatible HTTP server."""
+"""``offline-assistants``: the command line.
+
+``serve`` runs the OpenAI-compatible HTTP server; ``models check PATH`` says what the
+runtime will do with a GGUF file (engine/model_check.py).
+"""
 
 from __future__ import annotations
 
 import argparse
 import ipaddress
+import json
 import socket
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from .config import Settings
 from .errors import OfflineAssistantsError
@@ -37,6 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="the .gguf file behind model='default' (default: $OFFLINE_ASSISTANTS_MODEL or the bundled SmolLM2-135M)",
     )
     serve.add_argument(
+        "--chat-template",
+        metavar="FILE_OR_NAME",
+        help=(
+            "chat template for every model, in place of the GGUF's own: a Jinja file or a "
+            "llama.cpp built-in name such as gemma, llama3, chatml (default: "
+            "$OFFLINE_ASSISTANTS_CHAT_TEMPLATE, else each file's own; needed for base models)"
+        ),
+    )
+    serve.add_argument(
         "--data-dir",
         help="where the database lives (default: $OFFLINE_ASSISTANTS_DATA_DIR or the per-user data dir)",
     )
@@ -59,7 +74,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="allow browser requests from this origin (repeatable); no CORS by default",
     )
     serve.add_argument("--log-level", default="info", help="uvicorn log level")
+    models = commands.add_parser(
+        "models", help="inspect GGUF model files", description="Inspect GGUF model files."
+    )
+    model_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    check = model_commands.add_parser(
+        "check",
+        help="report what the runtime will do with a GGUF file",
+        description=(
+            "Load a GGUF file as a run would and report: where its chat template comes from "
+            "(refused when it has none), the tool-call format, the tokens that end an answer, "
+            "the context length, how the system role and non-alternating turns are handled, "
+            "and a tiny greedy generation. Exit status 0 when the runtime can use the file."
+        ),
+    )
+    check.add_argument("path", type=Path, help="the .gguf file")
+    check.add_argument(
+        "--chat-template",
+        metavar="FILE_OR_NAME",
+        help="check with this template in place of the file's own (a Jinja file or a llama.cpp built-in name)",
+    )
+    check.add_argument("--no-smoke", action="store_true", help="skip the tiny generation")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
+
+
+def models_check(args: argparse.Namespace) -> int:
+    from .engine.model_check import check_model, format_report
+
+    settings = Settings.from_env(chat_template=args.chat_template)
+    report = check_model(args.path.expanduser(), settings, smoke=not args.no_smoke)
+    print(json.dumps(report.as_dict(), indent=2) if args.json else format_report(report))
+    return 0 if report.ok else 1
 
 
 def is_loopback(host: str) -> bool:
@@ -74,6 +120,7 @@ def is_loopback(host: str) -> bool:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from .engine.llama import template_of
     from .server import create_app
     from .service import Runtime
 
@@ -84,8 +131,11 @@ def serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    settings = Settings.from_env(data_dir=args.data_dir, default_model=args.model)
+    settings = Settings.from_env(
+        data_dir=args.data_dir, default_model=args.model, chat_template=args.chat_template
+    )
     try:
+        template_of(settings.default_model, settings.chat_template)  # refuse a base model now
         runtime = Runtime(settings)
     except OfflineAssistantsError as exc:
         print(f"offline-assistants: {exc.message}", file=sys.stderr)
@@ -133,6 +183,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command == "models":
+        return models_check(args)
     return 2  # pragma: no cover - argparse enforces the command
 
 

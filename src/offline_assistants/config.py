@@ -10,6 +10,10 @@ Environment variables:
 - ``OFFLINE_ASSISTANTS_MODEL``       the .gguf used for ``model="default"``;
                                      default: SmolLM2-135M-Instruct Q4_1 under ``models/``.
 - ``OFFLINE_ASSISTANTS_MODELS_DIR``  where bare model names (``model="foo"`` → ``foo.gguf``) are looked up.
+- ``OFFLINE_ASSISTANTS_CHAT_TEMPLATE`` the chat template for every model loaded, in place of
+                                     the GGUF's own: a Jinja file, Jinja text, or a llama.cpp
+                                     built-in name (``gemma``, ``llama3``, ...); needed for a
+                                     GGUF without one (a base model).
 - ``OFFLINE_ASSISTANTS_THREADS``     CPU threads for the engine, fixed; default: every core
                                      other programs leave free, measured as it runs.
 - ``OFFLINE_ASSISTANTS_N_CTX``       context window cap in tokens; default 8192 (never above the model's).
@@ -61,6 +65,8 @@ class Settings:
     default_model: Path
     models_dir: Path
     n_threads: int  # the most CPU threads the engine uses
+    # The chat template in place of each GGUF's own (see engine/chat_template.py); None: the file's.
+    chat_template: str | None = None
     # Fewer while other programs keep cores busy (engine/threads.py); off when the count
     # was given (OFFLINE_ASSISTANTS_THREADS, Client(n_threads=...)).
     adaptive_threads: bool = True
@@ -115,6 +121,7 @@ class Settings:
         n_threads: int | None = None,
         n_ctx: int | None = None,
         run_expiry_seconds: int | None = None,
+        chat_template: str | None = None,
     ) -> Settings:
         env = os.environ if environ is None else environ
         models_dir = Path(env.get("OFFLINE_ASSISTANTS_MODELS_DIR") or _repo_models_dir())
@@ -135,6 +142,7 @@ class Settings:
             default_model=model.expanduser(),
             models_dir=models_dir.expanduser(),
             n_threads=max(1, threads),
+            chat_template=chat_template or env.get("OFFLINE_ASSISTANTS_CHAT_TEMPLATE") or None,
             adaptive_threads=not given,
             n_ctx=max(256, ctx),
             run_expiry_seconds=max(1, expiry),

@@ -64,13 +64,16 @@ class ToolChoice:
 class Grammar:
     """Generate under the GBNF grammar ``gbnf``.
 
-    With ``free_unless`` set, the grammar is dropped as soon as the output stops
-    being a prefix of that text: the model chose to write a message rather than
-    a call, and free text needs no grammar (which would halve generation speed).
+    With ``trigger`` set the grammar is lazy: the model writes freely, and only once
+    its output (leading whitespace aside) opens with ``trigger`` (a tool format's
+    call marker, where ``gbnf`` also begins) does the grammar hold, from the token
+    that completed the marker on. Output that stops being a prefix of ``trigger``
+    is a message and never meets the grammar, which would slow it (the more so,
+    the larger the vocabulary) and could not tell "<b>" from "<tool_call>".
     """
 
     gbnf: str
-    free_unless: str | None = None
+    trigger: str | None = None
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,12 @@
 
 Loads any GGUF file (progress bar while the weights are read from disk, clear
 :class:`~offline_assistants.errors.ModelFileError` for a missing or invalid
-file), renders prompts with the chat template stored in the file's metadata,
-and samples token by token so callers can stop between tokens. Output
-constraints (``json_object``, ``json_schema``) become llama.cpp grammars.
+file), renders prompts with the model's chat template (found, probed and obeyed
+as :mod:`.chat_template` says; llama.cpp's built-in templates are applied here),
+and samples token by token so callers can stop between tokens: at the GGUF's
+end-of-generation tokens or the template's end-of-turn token. Output constraints
+(``json_object``, ``json_schema``, tool calls) become llama.cpp grammars, lazy
+ones waiting for the call marker (``Grammar.trigger``).
 
 Prefix reuse. ``generate(..., cache_key=thread_id)`` evaluates only what the
 thread's previous prompt did not already cover. Outputs stay identical to a
@@ -22,20 +25,30 @@ from __future__ import annotations
 
 import codecs
 import ctypes
+import dataclasses
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from tqdm import tqdm
-
 from ..errors import InternalError, ModelFileError
 from .base import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
+from .chat_template import (
+    Render,
+    TemplateSource,
+    builtin_render,
+    conform,
+    jinja_render,
+    probe,
+    resolve_template,
+    shows_system,
+)
+from .gguf_file import check_model_file, read_with_progress
+from .grammar import literal
 from .prefix_cache import PrefixCache, Snapshot, model_identity
 from .repetition import looping
 from .threads import ThreadAdvisor
 from .tool_format import ToolFormatChoice, format_for_template
 
-GGUF_MAGIC = b"GGUF"
 # DRY sampling (llama.cpp's defaults): a repeat longer than 2 tokens is penalised by
 # multiplier × base^(length - 2); these strings end a repeated sequence.
 DRY_BASE = 1.75
@@ -45,48 +58,46 @@ DRY_BREAKERS = ["\n", ":", '"', "*"]
 # Prompt tokens per evaluation batch, and the granularity of prefix reuse (see the module
 # docstring); Settings.n_batch, chosen by measurement (benchmarks/engine_settings.py).
 DEFAULT_BATCH = 128
-# Used when a GGUF file carries no chat template: ChatML, the most common format.
-CHATML_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
 
 
-def check_model_file(path: Path) -> None:
-    """Raise :class:`ModelFileError` naming ``path`` unless it is a readable GGUF file."""
-    try:
-        found = path.is_file()
-    except OSError:  # e.g. a path longer than the file system allows
-        found = False
-    if not found:
+def builtin_template_names() -> list[str]:
+    """The names of llama.cpp's built-in chat templates (``chatml``, ``gemma``, ...)."""
+    import llama_cpp
+
+    count = llama_cpp.llama_chat_builtin_templates(None, 0)
+    names = (ctypes.c_char_p * count)()
+    llama_cpp.llama_chat_builtin_templates(names, count)
+    return [name.decode() for name in names if name]
+
+
+def template_of(path: Path, chat_template: str | None) -> TemplateSource:
+    """The template a run on ``path`` would use, reading only the file's vocabulary and
+    metadata (fast, for checks at start-up); :class:`ModelFileError` where there is none."""
+    import llama_cpp
+    from llama_cpp._utils import suppress_stdout_stderr
+
+    check_model_file(path)
+    params = llama_cpp.llama_model_default_params()
+    params.vocab_only = True
+    with suppress_stdout_stderr(disable=False):  # llama.cpp logs every key it reads
+        model = llama_cpp.llama_model_load_from_file(str(path).encode(), params)
+    if not model:
         raise ModelFileError(
-            f"Model file not found: {path}. Run scripts/setup to fetch the default model, "
-            "or pass model= a path to a .gguf file.",
-            param="model",
-            code="model_not_found",
-        )
-    with path.open("rb") as handle:
-        magic = handle.read(4)
-    if magic != GGUF_MAGIC:
-        raise ModelFileError(
-            f"Not a GGUF model file: {path} (it does not start with the GGUF magic bytes). "
-            "Pass model= a path to a .gguf file.",
+            f"Could not load model file {path}. Is it a complete, supported GGUF file?",
             param="model",
             code="invalid_model",
         )
-
-
-def _read_with_progress(path: Path, label: str) -> None:
-    """Read the file once with a progress bar, so the memory-mapped load that follows is fast."""
-    size = path.stat().st_size
-    with (
-        path.open("rb") as handle,
-        tqdm(total=size, unit="B", unit_scale=True, desc=label, leave=False) as bar,
-    ):
-        while block := handle.read(8 << 20):
-            bar.update(len(block))
+    try:
+        key = b"tokenizer.chat_template"
+        size = llama_cpp.llama_model_meta_val_str(model, key, None, 0)
+        metadata = {}
+        if size >= 0:
+            buffer = ctypes.create_string_buffer(size + 1)
+            llama_cpp.llama_model_meta_val_str(model, key, buffer, size + 1)
+            metadata[key.decode()] = buffer.value.decode("utf-8", errors="replace")
+    finally:
+        llama_cpp.llama_model_free(model)
+    return resolve_template(chat_template, metadata, path, builtin_template_names())
 
 
 class LlamaEngine:
@@ -107,11 +118,10 @@ class LlamaEngine:
         """``n_threads`` is the count to use; with ``threads``, the count is asked again as
         the engine works (fewer when other programs keep cores busy)."""
         import llama_cpp
-        from llama_cpp import llama_chat_format
 
         check_model_file(path)
         if progress:
-            _read_with_progress(path, f"Loading {path.name}")
+            read_with_progress(path, f"Loading {path.name}")
         try:
             self._llama = llama_cpp.Llama(
                 model_path=str(path),
@@ -132,17 +142,16 @@ class LlamaEngine:
         self._llama_cpp = llama_cpp
         self._path = path
         self._context_length = min(n_ctx, self._llama._model.n_ctx_train())
-        llama = self._llama
-        eos = llama.token_eos()
-        bos = llama.token_bos()
-        template = chat_template or llama.metadata.get("tokenizer.chat_template", CHATML_TEMPLATE)
-        self._tool_format = format_for_template(template)
-        self._formatter = llama_chat_format.Jinja2ChatFormatter(
-            template=template,
-            eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
-            bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
-            add_generation_prompt=True,
-        )
+        self._render: Render
+        try:
+            self.template = self._template(chat_template)
+        except ModelFileError:
+            self._llama.close()
+            raise
+        vocab = self._llama._model.vocab
+        self._add_bos = bool(llama_cpp.llama_vocab_get_add_bos(vocab))
+        self.traits = probe(self._render)
+        self.stop_tokens = self._stops(self.traits.turn_end)
         self._grammars: dict[str, Any] = {}
         self._threads = threads
         self._thread_count = n_threads
@@ -170,14 +179,76 @@ class LlamaEngine:
     def tool_format(self) -> ToolFormatChoice:
         return self._tool_format
 
+    @property
+    def trained_context(self) -> int:
+        return int(self._llama._model.n_ctx_train())
+
+    def token_text(self, token: int) -> str:
+        return str(self._llama._model.token_get_text(token))
+
+    def end_tokens(self) -> list[int]:
+        """Every token that ends an answer: the vocabulary's end-of-generation tokens (from
+        the GGUF's EOS/EOT metadata) and the template's end-of-turn token."""
+        vocab = self._llama._model.vocab
+        is_eog = self._llama_cpp.llama_vocab_is_eog
+        found = {t for t in range(self._llama.n_vocab()) if is_eog(vocab, t)}
+        return sorted(found | self.stop_tokens)
+
     def prompt_tokens(
         self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec] = ()
     ) -> list[int]:
-        rendered_messages, tools = self._tool_format.template_inputs(messages, functions)
-        rendered = self._formatter(messages=rendered_messages, tools=tools)  # type: ignore[arg-type]
-        return list(
-            self._llama.tokenize(rendered.prompt.encode("utf-8"), add_bos=False, special=True)
-        )
+        template_messages, tools = self._tool_format.template_inputs(messages, functions)
+        text = self._render(conform(template_messages, self.traits), tools, True)
+        if not shows_system(template_messages, text):
+            # Some templates keep the system text only in some shapes (Mistral's, only with
+            # the last user turn): then it goes into the first user turn.
+            folded = dataclasses.replace(self.traits, system=False)
+            text = self._render(conform(template_messages, folded), tools, True)
+        bos = self._llama.token_bos()
+        # Add BOS as the file asks, unless the template wrote it ({{ bos_token }}).
+        add_bos = self._add_bos and not (bos != -1 and text.startswith(self.token_text(bos)))
+        return list(self._llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
+
+    def _template(self, given: str | None) -> TemplateSource:
+        """Find the template (refusing a file with none) and make its renderer."""
+        llama = self._llama
+        builtins = builtin_template_names()
+        source = resolve_template(given, llama.metadata, self._path, builtins)
+        if source.builtin:
+            self._render = builtin_render(source.text, self._apply_builtin)
+        else:
+            eos, bos = llama.token_eos(), llama.token_bos()
+            self._render = jinja_render(
+                source.text,
+                bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
+                eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
+            )
+        self._tool_format = format_for_template(source.text, builtin=source.builtin)
+        return source
+
+    def _apply_builtin(self, name: str, messages: list[dict[str, Any]], prompt: bool) -> str:
+        lib = self._llama_cpp
+        chat = (lib.llama_chat_message * max(1, len(messages)))()
+        kept = []  # the encoded strings must outlive the call
+        for index, message in enumerate(messages):
+            role, content = message["role"].encode(), message["content"].encode()
+            kept += [role, content]
+            chat[index].role, chat[index].content = role, content
+        size = lib.llama_chat_apply_template(name.encode(), chat, len(messages), prompt, None, 0)
+        if size < 0:
+            raise InternalError(f"llama.cpp could not apply its built-in template {name!r}")
+        buffer = ctypes.create_string_buffer(size + 1)
+        lib.llama_chat_apply_template(name.encode(), chat, len(messages), prompt, buffer, size + 1)
+        return buffer.raw[:size].decode("utf-8", errors="replace")
+
+    def _stops(self, turn_end: str) -> frozenset[int]:
+        """Tokens that end an answer besides the GGUF's end-of-generation ones: the
+        template's end-of-turn marker, where it is a special token of this vocabulary."""
+        tokens = self._llama.tokenize(turn_end.encode("utf-8"), add_bos=False, special=True)
+        vocab = self._llama._model.vocab
+        if tokens and self._llama_cpp.llama_vocab_is_control(vocab, tokens[0]):
+            return frozenset(tokens[:1])
+        return frozenset()
 
     def generate(
         self,
@@ -205,38 +276,43 @@ class LlamaEngine:
         vocab = llama._model.vocab
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         generated: list[int] = []
-        compiled = None if grammar is None else self._compile(grammar.gbnf)
-        undecided = None if grammar is None else grammar.free_unless
+        lazy = grammar is not None and grammar.trigger is not None
+        trigger = grammar.trigger if grammar is not None else None
+        compiled = None if grammar is None or lazy else self._compile(grammar.gbnf)
         sampler = self._sampler(sampling, compiled)
         start = self._reuse(prompt, cache_key)
         stream.reused_tokens = start
         pending = prompt[start:]  # evaluated before the next token is sampled
-        text = ""
+        opened = ""  # the output while it may still be the trigger's start
         stream.finish_reason = "length"
         try:
             while len(generated) < max_tokens:
                 self._adapt_threads()
                 llama.eval(pending)
                 token = sampler.sample(llama._ctx, -1)
-                if self._llama_cpp.llama_vocab_is_eog(vocab, token):
+                if trigger is not None and grammar is not None:
+                    said = (opened + self._text(token, special=True)).lstrip()
+                    if said.startswith(trigger):
+                        # The model opened a call: from this token on, the grammar holds.
+                        compiled = self._compile(grammar.gbnf)
+                        sampler = self._sampler(sampling, compiled)
+                        for earlier in generated:
+                            sampler.accept(earlier)
+                        token = sampler.sample(llama._ctx, -1)
+                        trigger = None
+                    elif trigger.startswith(said):
+                        opened = said
+                    else:
+                        trigger = None  # a message: it never meets the grammar
+                if self._llama_cpp.llama_vocab_is_eog(vocab, token) or token in self.stop_tokens:
                     stream.finish_reason = "stop"
                     break
-                piece = decoder.decode(llama.detokenize([token], special=compiled is not None))
+                special = compiled is not None or trigger is not None
+                piece = decoder.decode(llama.detokenize([token], special=special))
                 generated.append(token)
                 pending = [token]
                 stream.completion_tokens = len(generated)
                 yield piece
-                if undecided is not None:
-                    text += piece
-                    if text.startswith(undecided):
-                        undecided = None  # committed to the constrained branch
-                    elif not undecided.startswith(text):
-                        # The model is writing a message: go on without the grammar (free
-                        # text under one costs about half the speed), same history.
-                        compiled = undecided = None
-                        sampler = self._sampler(sampling, None)
-                        for earlier in generated:
-                            sampler.accept(earlier)
                 if compiled is None and sampling.stop_loops and looping(generated):
                     stream.finish_reason = "stop"  # stuck in a cycle: the answer is over
                     break
@@ -246,6 +322,9 @@ class LlamaEngine:
         tail = decoder.decode(b"", final=True)
         if tail:
             yield tail
+
+    def _text(self, token: int, special: bool) -> str:
+        return self._llama.detokenize([token], special=special).decode("utf-8", errors="replace")
 
     def _adapt_threads(self) -> None:
         """Use the thread count the advisor gives now (for generation and prompts alike)."""
@@ -345,11 +424,24 @@ class LlamaEngine:
         from llama_cpp import llama_grammar
 
         if gbnf not in self._grammars:
+            given, gbnf = gbnf, self._special_opener(gbnf)
             sampler = self._llama_cpp.llama_sampler_init_grammar(
                 self._llama._model.vocab, gbnf.encode("utf-8"), b"root"
             )
             if not sampler:
                 raise InternalError(f"llama.cpp rejected a generated grammar:\n{gbnf[:2000]}")
             self._llama_cpp.llama_sampler_free(sampler)
-            self._grammars[gbnf] = llama_grammar.LlamaGrammar.from_string(gbnf, verbose=False)
+            self._grammars[given] = llama_grammar.LlamaGrammar.from_string(gbnf, verbose=False)
+            gbnf = given
         return self._grammars[gbnf]
+
+    def _special_opener(self, gbnf: str) -> str:
+        """Where the call marker is one special token of this vocabulary (Mistral's
+        ``[TOOL_CALLS]``), the grammar asks for that token (``<[id]>``): llama.cpp matches
+        a control token by id only, so the literal would be spelled out letter by letter."""
+        opener = self._tool_format.opener
+        tokens = self._llama.tokenize(opener.encode("utf-8"), add_bos=False, special=True)
+        vocab = self._llama._model.vocab
+        if len(tokens) != 1 or not self._llama_cpp.llama_vocab_is_control(vocab, tokens[0]):
+            return gbnf
+        return gbnf.replace(literal(opener), f"<[{tokens[0]}]>")

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from ..config import DEFAULT_MODEL_NAME, Settings
 from .base import Engine
-from .llama import LlamaEngine, check_model_file
+from .gguf_file import check_model_file
+from .llama import LlamaEngine
 from .prefix_cache import PrefixCache
 from .threads import ThreadAdvisor
 
@@ -103,6 +104,7 @@ def llama_factory(
             threads=ThreadAdvisor(settings.n_threads) if settings.adaptive_threads else None,
             n_ctx=settings.n_ctx,
             n_batch=settings.n_batch,
+            chat_template=settings.chat_template,
             progress=progress,
             prefix_cache=prefix_cache,
         )

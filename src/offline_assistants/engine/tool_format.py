@@ -1,23 +1,29 @@
 """How tools reach the model and how its calls come back: prompt format, grammar, parser.
 
-One format today, in two flavours, chosen from the model's own chat template:
+The format is chosen from the model's own chat template (:func:`format_for_template`):
 
-- **native** Hermes/Qwen: the template itself knows ``tools``, assistant
-  ``tool_calls`` and ``tool`` messages; we hand it those and let it render.
-- **generic**: for templates that know nothing of tools (SmolLM2's ChatML),
-  the tool list and the calling convention go into the system message, and
-  earlier calls and results are rendered as plain text turns.
+- **Hermes/Qwen** (native): the template knows ``tools``, assistant ``tool_calls``
+  and ``tool`` messages; calls are ``<tool_call>{"name": ..., "arguments": ...}</tool_call>``.
+- **Llama 3.x** (native): calls are ``{"name": ..., "parameters": ...}``, one per turn;
+  results go back as ``tool`` messages (the template's ``ipython`` turns).
+- **Mistral** (native): ``[TOOL_CALLS] [{"name": ..., "arguments": ...}]``, with the
+  nine-character call ids Mistral's templates insist on.
+- **generic** (any other template, built-ins included): the tool list and the Hermes
+  calling convention go into the system message, and earlier calls and results are
+  told as plain text turns.
 
-Both ask the model for ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>``
-blocks, and generation runs under a grammar (see :mod:`.grammar`) that admits
-only declared functions with arguments valid for their schemas, so
-:meth:`HermesFormat.parse` never meets a malformed call.
+Generation runs under a grammar (see :mod:`.grammar`) that admits only declared
+functions with arguments valid for their schemas, so ``parse`` never meets a
+malformed call. Under ``tool_choice="auto"`` the grammar is lazy
+(``Grammar.trigger``): the model writes freely, and only once its output opens
+with the format's call marker is the rest held to the grammar. An answer that
+merely begins with ``<`` or ``{`` stays an answer.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .base import ChatMessage, FunctionSpec, Grammar, ToolChoice
@@ -28,6 +34,57 @@ CLOSER = "</tool_call>"
 MAX_PARALLEL_CALLS = 8
 
 
+def _native_message(turn: ChatMessage, call_id: Callable[[str], str] = str) -> dict[str, Any]:
+    """A turn as templates that know tools expect it (``tool_calls`` and ``tool`` messages)."""
+    message: dict[str, Any] = {"role": turn.role, "content": turn.content}
+    if turn.tool_calls:
+        message["tool_calls"] = [
+            {
+                "id": call_id(call.id),
+                "type": "function",
+                "function": {"name": call.name, "arguments": _loads(call.arguments)},
+            }
+            for call in turn.tool_calls
+        ]
+    if turn.role == "tool":
+        message["tool_call_id"] = call_id(turn.tool_call_id or "")
+        message["name"] = turn.name
+    return message
+
+
+def _native_inputs(
+    turns: Sequence[ChatMessage],
+    functions: Sequence[FunctionSpec],
+    call_id: Callable[[str], str] = str,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+    return [_native_message(t, call_id) for t in turns], (
+        [f.as_tool() for f in functions] if functions else None
+    )
+
+
+def _call_alternatives(
+    builder: GrammarBuilder, functions: Sequence[FunctionSpec], choice: ToolChoice, key: str
+) -> str:
+    """``( "name", "KEY": args | ... )``: what follows ``{"name": `` in a call object."""
+    offered = [f for f in functions if choice.mode != "function" or f.name == choice.function]
+    alternatives = []
+    for index, function in enumerate(offered):
+        arguments = builder.schema(
+            _arguments_schema(function), f"fn{index}-args", strict=function.strict
+        )
+        head = literal(json.dumps(function.name) + f', "{key}": ')
+        alternatives.append(builder.add(f"fn{index}", f"{head} {arguments}"))
+    return f"( {' | '.join(alternatives)} )"
+
+
+def _lazy(builder: GrammarBuilder, calls: str, choice: ToolChoice, opener: str) -> Grammar:
+    """Under ``auto`` the grammar waits for the call marker (whitespace may come first);
+    otherwise it holds from the first token."""
+    if choice.mode == "auto":
+        return Grammar(builder.render(f"[ \\t\\n]* ( {calls} )"), trigger=opener)
+    return Grammar(builder.render(calls))
+
+
 class HermesFormat:
     """``<tool_call>`` JSON blocks; ``native`` when the chat template renders tools itself."""
 
@@ -36,33 +93,13 @@ class HermesFormat:
     def __init__(self, native: bool) -> None:
         self.native = native
 
-    # -- prompt ----------------------------------------------------------------------------
-
     def template_inputs(
         self, turns: Sequence[ChatMessage], functions: Sequence[FunctionSpec]
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
         """Messages (and the ``tools`` argument) for the Jinja chat template."""
         if self.native:
-            return [self._native_message(t) for t in turns], (
-                [f.as_tool() for f in functions] if functions else None
-            )
+            return _native_inputs(turns, functions)
         return self._generic_messages(turns, functions), None
-
-    def _native_message(self, turn: ChatMessage) -> dict[str, Any]:
-        message: dict[str, Any] = {"role": turn.role, "content": turn.content}
-        if turn.tool_calls:
-            message["tool_calls"] = [
-                {
-                    "id": call.id,
-                    "type": "function",
-                    "function": {"name": call.name, "arguments": _loads(call.arguments)},
-                }
-                for call in turn.tool_calls
-            ]
-        if turn.role == "tool":
-            message["tool_call_id"] = turn.tool_call_id
-            message["name"] = turn.name
-        return message
 
     def _generic_messages(
         self, turns: Sequence[ChatMessage], functions: Sequence[FunctionSpec]
@@ -98,35 +135,18 @@ class HermesFormat:
             out.append({"role": "user", "content": results_text(results)})
         return out
 
-    # -- output ----------------------------------------------------------------------------
-
     def grammar(
         self, functions: Sequence[FunctionSpec], choice: ToolChoice, parallel: bool
     ) -> Grammar:
         builder = GrammarBuilder()
-        offered = [f for f in functions if choice.mode != "function" or f.name == choice.function]
-        alternatives = []
-        for index, function in enumerate(offered):
-            schema = function.parameters or {"type": "object", "properties": {}}
-            if (
-                function.strict
-                and isinstance(schema, dict)
-                and "additionalProperties" not in schema
-            ):
-                schema = {**schema, "additionalProperties": False}
-            arguments = builder.schema(schema, f"fn{index}-args", strict=function.strict)
-            head = literal(json.dumps(function.name) + ', "arguments": ')
-            alternatives.append(builder.add(f"fn{index}", f"{head} {arguments}"))
+        body = _call_alternatives(builder, functions, choice, "arguments")
         call = builder.add(
             "call",
             f"{literal(OPENER + chr(10) + '{' + chr(34) + 'name' + chr(34) + ': ')} "
-            f"( {' | '.join(alternatives)} ) {literal('}' + chr(10) + CLOSER)}",
+            f"{body} {literal('}' + chr(10) + CLOSER)}",
         )
         calls = f'{call} ( "\\n" {call} ){{0,{MAX_PARALLEL_CALLS - 1}}}' if parallel else call
-        if choice.mode == "auto":
-            text = builder.add("text", r"[^<] [^\x01]*")
-            return Grammar(builder.render(f"( {calls} ) | {text}"), free_unless=OPENER)
-        return Grammar(builder.render(calls))
+        return _lazy(builder, calls, choice, OPENER)
 
     def parse(self, text: str) -> list[tuple[str, dict[str, Any]]]:
         """The (name, arguments) calls in the model's output; empty: it wrote a message."""
@@ -174,33 +194,21 @@ class Llama3Format:
     Results go back as ``tool`` messages, which the template shows as ``ipython`` turns.
     """
 
-    opener = "{"
+    opener = '{"name"'
     native = True
 
     def template_inputs(
         self, turns: Sequence[ChatMessage], functions: Sequence[FunctionSpec]
     ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
-        return [HermesFormat(native=True)._native_message(t) for t in turns], (
-            [f.as_tool() for f in functions] if functions else None
-        )
+        return _native_inputs(turns, functions)
 
     def grammar(
         self, functions: Sequence[FunctionSpec], choice: ToolChoice, parallel: bool
     ) -> Grammar:
         builder = GrammarBuilder()
-        alternatives = []
-        offered = [f for f in functions if choice.mode != "function" or f.name == choice.function]
-        for index, function in enumerate(offered):
-            arguments = builder.schema(
-                _arguments_schema(function), f"fn{index}-args", strict=function.strict
-            )
-            head = literal(json.dumps(function.name) + ', "parameters": ')
-            alternatives.append(builder.add(f"fn{index}", f"{head} {arguments}"))
-        call = builder.add("call", f'"{{\\"name\\": " ( {" | ".join(alternatives)} ) "}}"')
-        if choice.mode == "auto":
-            text = builder.add("text", r"[^{] [^\x01]*")
-            return Grammar(builder.render(f"{call} | {text}"), free_unless=self.opener)
-        return Grammar(builder.render(call))
+        body = _call_alternatives(builder, functions, choice, "parameters")
+        call = builder.add("call", f'"{{\\"name\\": " {body} "}}"')
+        return _lazy(builder, call, choice, self.opener)
 
     def parse(self, text: str) -> list[tuple[str, dict[str, Any]]]:
         text = text.lstrip()
@@ -210,18 +218,62 @@ class Llama3Format:
         return [(str(payload["name"]), dict(payload.get("parameters") or {}))]
 
 
+class MistralFormat:
+    """Mistral v0.3/Nemo/Small: ``[TOOL_CALLS] [{"name": ..., "arguments": {...}}, ...]``.
+
+    Mistral's templates refuse call ids that are not nine letters or digits, so the
+    template sees each call id folded to its last nine alphanumerics (the same for
+    the call and its result); the API's ids are unchanged.
+    """
+
+    opener = "[TOOL_CALLS]"
+    native = True
+
+    def template_inputs(
+        self, turns: Sequence[ChatMessage], functions: Sequence[FunctionSpec]
+    ) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+        return _native_inputs(turns, functions, mistral_call_id)
+
+    def grammar(
+        self, functions: Sequence[FunctionSpec], choice: ToolChoice, parallel: bool
+    ) -> Grammar:
+        builder = GrammarBuilder()
+        body = _call_alternatives(builder, functions, choice, "arguments")
+        call = builder.add("call", f'"{{\\"name\\": " {body} "}}"')
+        more = f' ( ", " {call} ){{0,{MAX_PARALLEL_CALLS - 1}}}' if parallel else ""
+        calls = f'{literal(self.opener)} " "? "[" {call}{more} "]"'
+        return _lazy(builder, calls, choice, self.opener)
+
+    def parse(self, text: str) -> list[tuple[str, dict[str, Any]]]:
+        text = text.lstrip()
+        if not text.startswith(self.opener):
+            return []
+        start = text.index("[", len(self.opener))
+        payload, _ = json.JSONDecoder().raw_decode(text, start)
+        return [(str(call["name"]), dict(call.get("arguments") or {})) for call in payload]
+
+
+def mistral_call_id(call_id: str) -> str:
+    letters = "".join(char for char in call_id if char.isascii() and char.isalnum())
+    return letters[-9:].rjust(9, "0")
+
+
 def _arguments_schema(function: FunctionSpec) -> dict[str, Any]:
     schema = function.parameters or {"type": "object", "properties": {}}
-    if function.strict and "additionalProperties" not in schema:
+    if function.strict and isinstance(schema, dict) and "additionalProperties" not in schema:
         schema = {**schema, "additionalProperties": False}
     return schema
 
 
-ToolFormatChoice = HermesFormat | Llama3Format
+ToolFormatChoice = HermesFormat | Llama3Format | MistralFormat
 
 
-def format_for_template(template: str) -> ToolFormatChoice:
-    """The tool format a chat template speaks: Hermes/Qwen, Llama 3.x, or generic."""
+def format_for_template(template: str, builtin: bool = False) -> ToolFormatChoice:
+    """The tool format a chat template speaks: Hermes/Qwen, Llama 3.x, Mistral, or generic."""
+    if builtin:
+        return HermesFormat(native=False)  # llama.cpp's built-ins render plain roles only
+    if "[TOOL_CALLS]" in template and "tools" in template:
+        return MistralFormat()
     if "tools" in template and OPENER in template and "tool_calls" in template:
         return HermesFormat(native=True)
     if "tools" in template and ("<|python_tag|>" in template or "ipython" in template):
