@@ -182,7 +182,7 @@ def test_llama3_auto_grammar_admits_text_or_a_call(llama3_engine: LlamaEngine) -
 
     fmt = llama3_engine.tool_format
     grammar = fmt.grammar([WEATHER], ToolChoice("auto"), parallel=True)
-    assert grammar.trigger == "{\"name\""
+    assert grammar.trigger == '{"name"'
     prompt = llama3_engine.prompt_tokens([ChatMessage("user", "Hi!")], [WEATHER])
     stream = llama3_engine.generate(
         prompt, max_tokens=30, sampling=Sampling(temperature=0.0), grammar=grammar
