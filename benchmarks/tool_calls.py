@@ -9,9 +9,15 @@
 - the same prompt is generated again without any grammar for exactly as many
   tokens, and the difference in wall time is the grammar's added latency.
 
-    .venv/bin/python benchmarks/tool_calls.py [--model PATH] [--max-tokens 192]
+    .venv/bin/python benchmarks/tool_calls.py [--model PATH] [--chat-template NAME_OR_FILE]
+                                              [--max-tokens 192] [--sample N]
 
-Prints a table and writes benchmarks/results/tool_calls.json.
+The grammar's cost grows with the vocabulary (it is checked against every
+candidate token), so the summary names the vocabulary size: compare the
+default model (49,152 tokens) with Gemma 3 270M (262,144; a base model, so
+pass ``--chat-template gemma``).
+
+Prints a table and writes benchmarks/results/tool_calls-MODEL.json.
 """
 
 from __future__ import annotations
@@ -139,6 +145,9 @@ def timed_generation(
 def main() -> None:
     parser = argparse.ArgumentParser(description="Function-calling validity and grammar overhead.")
     parser.add_argument("--model", type=Path, help="GGUF file (default: the default model)")
+    parser.add_argument(
+        "--chat-template", help="template for a GGUF without one (a Jinja file or built-in name)"
+    )
     parser.add_argument("--max-tokens", type=int, default=192, help="token budget per call (192)")
     parser.add_argument(
         "--sample", type=int, help=f"use this many prompts, evenly spread (all {len(PROMPTS)})"
@@ -146,8 +155,13 @@ def main() -> None:
     args = parser.parse_args()
     step = max(1, len(PROMPTS) // args.sample) if args.sample else 1
     prompts = PROMPTS[::step][: args.sample or None]
-    settings = Settings.from_env(default_model=args.model)
-    engine = LlamaEngine(settings.default_model, n_threads=settings.n_threads, n_ctx=4096)
+    settings = Settings.from_env(default_model=args.model, chat_template=args.chat_template)
+    engine = LlamaEngine(
+        settings.default_model,
+        n_threads=settings.n_threads,
+        n_ctx=4096,
+        chat_template=settings.chat_template,
+    )
     fmt = engine.tool_format
     grammar = fmt.grammar(FUNCTIONS, ToolChoice("required"), parallel=False)
     schemas = {f.name: f.parameters for f in FUNCTIONS}
@@ -190,6 +204,7 @@ def main() -> None:
     ]
     summary = {
         "model": settings.default_model.name,
+        "vocabulary": engine.vocab_size,
         "prompts": len(rows),
         "functions": len(FUNCTIONS),
         "calls_emitted": len(emitted),
@@ -202,7 +217,7 @@ def main() -> None:
         "median_constrained_over_unconstrained": statistics.median(ratio) if ratio else None,
     }
     print(
-        f"model {summary['model']}: {summary['prompts']} prompts, {summary['functions']} functions, tool_choice=required\n"
+        f"model {summary['model']} ({summary['vocabulary']} tokens): {summary['prompts']} prompts, {summary['functions']} functions, tool_choice=required\n"
     )
     for key in (
         "calls_emitted", "cut_off_by_token_budget", "parse_and_validate_rate", "expected_function_rate",
@@ -212,10 +227,9 @@ def main() -> None:
         value = summary[key]
         print(f"{key:40} {value:.3f}" if isinstance(value, float) else f"{key:40} {value}")
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "tool_calls.json").write_text(
-        json.dumps({"summary": summary, "rows": rows}, indent=2)
-    )
-    print(f"\nwrote {RESULTS / 'tool_calls.json'}")
+    out = RESULTS / f"tool_calls-{settings.default_model.stem}.json"
+    out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))
+    print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":

@@ -192,6 +192,16 @@ def test_models_check_reports_and_refuses(family_files: dict[str, Path]) -> None
     assert report["smoke"]["tokens"] <= 32
 
 
+def test_serve_refuses_a_default_model_without_a_template(
+    family_files: dict[str, Path], tmp_path: Path
+) -> None:
+    command = [sys.executable, "-m", "offline_assistants.cli", "serve", "--port", "0"]
+    command += ["--model", str(family_files["no-template"]), "--data-dir", str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "has no chat template" in done.stderr and "--chat-template" in done.stderr
+
+
 @pytest.fixture(scope="module")
 def family_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Client]:
     settings = Settings.from_env(data_dir=tmp_path_factory.mktemp("family-data"), n_ctx=2048)

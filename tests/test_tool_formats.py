@@ -17,7 +17,8 @@ import pytest
 
 from offline_assistants import Client
 from offline_assistants.config import Settings
-from offline_assistants.engine import ChatMessage, FunctionSpec, ToolCall
+from offline_assistants.engine import ChatMessage, FunctionSpec, Grammar, Sampling, ToolCall
+from offline_assistants.engine.grammar import literal
 from offline_assistants.engine.llama import LlamaEngine
 
 from .tools_fixtures import GET_WEATHER
@@ -189,3 +190,32 @@ def test_llama3_auto_grammar_admits_text_or_a_call(llama3_engine: LlamaEngine) -
     )
     text = "".join(stream)
     assert text and (fmt.parse(text) or not text.lstrip().startswith("{"))
+
+
+def _greedy(engine: LlamaEngine, grammar: Grammar | None, max_tokens: int = 12) -> str:
+    prompt = engine.prompt_tokens([ChatMessage("user", "Say something nice about Oslo.")])
+    return "".join(
+        engine.generate(
+            prompt, max_tokens=max_tokens, sampling=Sampling(temperature=0.0), grammar=grammar
+        )
+    )
+
+
+def test_a_lazy_grammar_waits_for_the_whole_marker(real_engine: LlamaEngine) -> None:
+    """Under auto, output that merely starts like the call marker is not forced into a call."""
+    free = _greedy(real_engine, None)
+    assert free.strip()
+    first = free.lstrip()[0]
+    # A marker that begins with the answer's first character, then goes elsewhere.
+    marker = first + "\x02call"
+    lazy = Grammar(f"root ::= [ \\t\\n]* {literal(marker)}", trigger=marker)
+    assert _greedy(real_engine, lazy) == free
+    # The same grammar, held from the start, forces the marker.
+    assert _greedy(real_engine, Grammar(lazy.gbnf)).lstrip() == marker
+
+
+def test_a_lazy_grammar_holds_once_the_marker_is_written(real_engine: LlamaEngine) -> None:
+    free = _greedy(real_engine, None)
+    first = free.lstrip()[0]
+    lazy = Grammar(f"root ::= [ \\t\\n]* {literal(first + ' FORCED')}", trigger=first)
+    assert _greedy(real_engine, lazy).lstrip() == first + " FORCED"

@@ -20,28 +20,29 @@ the first user turn (also when a render shows the system text is gone:
 :func:`shows_system`). :func:`probe` also reads how the template ends an assistant
 turn, which is a stop token next to the GGUF's end-of-generation tokens.
 
-The llama.cpp built-ins are rendered by llama.cpp itself (:mod:`.llama` passes the
-renderer in, since it is the only module that imports ``llama_cpp``).
+The llama.cpp built-ins are rendered by llama.cpp itself (:mod:`.llama`, the only
+module that imports ``llama_cpp``, hands the library over).
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import jinja2
 import jinja2.sandbox
 
-from ..errors import ModelFileError
+from ..errors import InternalError, ModelFileError
 
 Messages = list[dict[str, Any]]
 # Renders (messages, tools, add_generation_prompt) into prompt text.
 Render = Callable[[Messages, "list[dict[str, Any]] | None", bool], str]
-BuiltinRender = Callable[[str, Messages, bool], str]
 
 # Words no template writes: how the probes find their messages in the rendered text.
 PROBE_SYSTEM = "Probe7system"
@@ -147,12 +148,31 @@ def jinja_render(source: str, bos_token: str, eos_token: str) -> Render:
     return render
 
 
-def builtin_render(name: str, apply: BuiltinRender) -> Render:
-    """A renderer for a llama.cpp built-in template (plain roles only; tools go in text)."""
+def builtin_names(lib: ModuleType) -> list[str]:
+    """The names of llama.cpp's built-in chat templates (``lib`` is ``llama_cpp``)."""
+    count = lib.llama_chat_builtin_templates(None, 0)
+    names = (ctypes.c_char_p * count)()
+    lib.llama_chat_builtin_templates(names, count)
+    return [name.decode() for name in names if name]
+
+
+def builtin_render(name: str, lib: ModuleType) -> Render:
+    """A renderer for a llama.cpp built-in template (plain roles only; tools go in text),
+    applied by llama.cpp itself (``lib`` is ``llama_cpp``, handed over by :mod:`.llama`)."""
 
     def render(messages: Messages, tools: list[dict[str, Any]] | None, prompt: bool) -> str:
-        plain = [{"role": m["role"], "content": str(m.get("content") or "")} for m in messages]
-        return apply(name, plain, prompt)
+        chat = (lib.llama_chat_message * max(1, len(messages)))()
+        kept = []  # the encoded strings must outlive the call
+        for index, message in enumerate(messages):
+            role, content = message["role"].encode(), str(message.get("content") or "").encode()
+            kept += [role, content]
+            chat[index].role, chat[index].content = role, content
+        size = lib.llama_chat_apply_template(name.encode(), chat, len(messages), prompt, None, 0)
+        if size < 0:
+            raise InternalError(f"llama.cpp could not apply its built-in template {name!r}")
+        buffer = ctypes.create_string_buffer(size + 1)
+        lib.llama_chat_apply_template(name.encode(), chat, len(messages), prompt, buffer, size + 1)
+        return buffer.raw[:size].decode("utf-8", errors="replace")
 
     return render
 

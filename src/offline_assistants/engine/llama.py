@@ -35,6 +35,7 @@ from .base import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
 from .chat_template import (
     Render,
     TemplateSource,
+    builtin_names,
     builtin_render,
     conform,
     jinja_render,
@@ -46,28 +47,13 @@ from .gguf_file import check_model_file, read_with_progress
 from .grammar import literal
 from .prefix_cache import PrefixCache, Snapshot, model_identity
 from .repetition import looping
+from .sampler import FreeSampler, GrammarSampler, Native
 from .threads import ThreadAdvisor
 from .tool_format import ToolFormatChoice, format_for_template
 
-# DRY sampling (llama.cpp's defaults): a repeat longer than 2 tokens is penalised by
-# multiplier × base^(length - 2); these strings end a repeated sequence.
-DRY_BASE = 1.75
-DRY_ALLOWED_LENGTH = 2
-DRY_WINDOW = 1024  # how many recent output tokens DRY looks back over
-DRY_BREAKERS = ["\n", ":", '"', "*"]
 # Prompt tokens per evaluation batch, and the granularity of prefix reuse (see the module
 # docstring); Settings.n_batch, chosen by measurement (benchmarks/engine_settings.py).
 DEFAULT_BATCH = 128
-
-
-def builtin_template_names() -> list[str]:
-    """The names of llama.cpp's built-in chat templates (``chatml``, ``gemma``, ...)."""
-    import llama_cpp
-
-    count = llama_cpp.llama_chat_builtin_templates(None, 0)
-    names = (ctypes.c_char_p * count)()
-    llama_cpp.llama_chat_builtin_templates(names, count)
-    return [name.decode() for name in names if name]
 
 
 def template_of(path: Path, chat_template: str | None) -> TemplateSource:
@@ -97,7 +83,7 @@ def template_of(path: Path, chat_template: str | None) -> TemplateSource:
             metadata[key.decode()] = buffer.value.decode("utf-8", errors="replace")
     finally:
         llama_cpp.llama_model_free(model)
-    return resolve_template(chat_template, metadata, path, builtin_template_names())
+    return resolve_template(chat_template, metadata, path, builtin_names(llama_cpp))
 
 
 class LlamaEngine:
@@ -118,6 +104,7 @@ class LlamaEngine:
         """``n_threads`` is the count to use; with ``threads``, the count is asked again as
         the engine works (fewer when other programs keep cores busy)."""
         import llama_cpp
+        from llama_cpp._internals import LlamaSampler
 
         check_model_file(path)
         if progress:
@@ -140,6 +127,7 @@ class LlamaEngine:
                 code="invalid_model",
             ) from exc
         self._llama_cpp = llama_cpp
+        self._native = Native(llama_cpp, LlamaSampler, self._llama)
         self._path = path
         self._context_length = min(n_ctx, self._llama._model.n_ctx_train())
         self._render: Render
@@ -180,6 +168,10 @@ class LlamaEngine:
         return self._tool_format
 
     @property
+    def vocab_size(self) -> int:
+        return int(self._llama.n_vocab())
+
+    @property
     def trained_context(self) -> int:
         return int(self._llama._model.n_ctx_train())
 
@@ -212,10 +204,10 @@ class LlamaEngine:
     def _template(self, given: str | None) -> TemplateSource:
         """Find the template (refusing a file with none) and make its renderer."""
         llama = self._llama
-        builtins = builtin_template_names()
+        builtins = builtin_names(self._llama_cpp)
         source = resolve_template(given, llama.metadata, self._path, builtins)
         if source.builtin:
-            self._render = builtin_render(source.text, self._apply_builtin)
+            self._render = builtin_render(source.text, self._llama_cpp)
         else:
             eos, bos = llama.token_eos(), llama.token_bos()
             self._render = jinja_render(
@@ -225,21 +217,6 @@ class LlamaEngine:
             )
         self._tool_format = format_for_template(source.text, builtin=source.builtin)
         return source
-
-    def _apply_builtin(self, name: str, messages: list[dict[str, Any]], prompt: bool) -> str:
-        lib = self._llama_cpp
-        chat = (lib.llama_chat_message * max(1, len(messages)))()
-        kept = []  # the encoded strings must outlive the call
-        for index, message in enumerate(messages):
-            role, content = message["role"].encode(), message["content"].encode()
-            kept += [role, content]
-            chat[index].role, chat[index].content = role, content
-        size = lib.llama_chat_apply_template(name.encode(), chat, len(messages), prompt, None, 0)
-        if size < 0:
-            raise InternalError(f"llama.cpp could not apply its built-in template {name!r}")
-        buffer = ctypes.create_string_buffer(size + 1)
-        lib.llama_chat_apply_template(name.encode(), chat, len(messages), prompt, buffer, size + 1)
-        return buffer.raw[:size].decode("utf-8", errors="replace")
 
     def _stops(self, turn_end: str) -> frozenset[int]:
         """Tokens that end an answer besides the GGUF's end-of-generation ones: the
@@ -289,7 +266,7 @@ class LlamaEngine:
             while len(generated) < max_tokens:
                 self._adapt_threads()
                 llama.eval(pending)
-                token = sampler.sample(llama._ctx, -1)
+                token = sampler.sample(llama._ctx)
                 if trigger is not None and grammar is not None:
                     said = (opened + self._text(token, special=True)).lstrip()
                     if said.startswith(trigger):
@@ -298,7 +275,7 @@ class LlamaEngine:
                         sampler = self._sampler(sampling, compiled)
                         for earlier in generated:
                             sampler.accept(earlier)
-                        token = sampler.sample(llama._ctx, -1)
+                        token = sampler.sample(llama._ctx)
                         trigger = None
                     elif trigger.startswith(said):
                         opened = said
@@ -335,41 +312,11 @@ class LlamaEngine:
             self._llama_cpp.llama_set_n_threads(self._llama._ctx.ctx, count, count)
             self._thread_count = count
 
-    def _sampler(self, sampling: Sampling, grammar: Any) -> Any:
-        """llama.cpp's sampler chain: penalties, DRY (free text only), the grammar, then
-        greedy at temperature 0 or top-p / min-p / temperature sampling."""
-        from llama_cpp._internals import LlamaSampler
-
-        llama = self._llama
-        chain = LlamaSampler()  # type: ignore[no-untyped-call]
-        chain.add_penalties(
-            n_vocab=llama.n_vocab(),
-            penalty_last_n=llama.last_n_tokens_size,
-            penalty_repeat=sampling.repeat_penalty,
-            penalty_freq=0.0,
-            penalty_present=0.0,
-        )
-        if grammar is None and sampling.dry_multiplier > 0:
-            chain.add_dry(
-                llama._model,
-                sampling.dry_multiplier,
-                DRY_BASE,
-                DRY_ALLOWED_LENGTH,
-                DRY_WINDOW,
-                DRY_BREAKERS,
-            )
-        if grammar is not None:
-            chain.add_grammar(llama._model, grammar)
-        if sampling.temperature <= 0:
-            chain.add_greedy()  # type: ignore[no-untyped-call]
-            return chain
-        chain.add_top_p(sampling.top_p, 1)
-        if sampling.min_p > 0:
-            chain.add_min_p(sampling.min_p, 1)
-        chain.add_temp(sampling.temperature)
-        seed = self._llama_cpp.LLAMA_DEFAULT_SEED if sampling.seed is None else sampling.seed
-        chain.add_dist(seed)
-        return chain
+    def _sampler(self, sampling: Sampling, grammar: Any) -> FreeSampler | GrammarSampler:
+        """How the next token is chosen (see :mod:`.sampler`)."""
+        if grammar is None:
+            return FreeSampler(self._native, sampling)
+        return GrammarSampler(self._native, sampling, grammar)
 
     def _reuse(self, prompt: list[int], cache_key: str | None) -> int:
         """Make the context hold ``cache_key``'s state and return how many leading prompt

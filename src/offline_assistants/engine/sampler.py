@@ -1,0 +1,134 @@
+"""How the next token is chosen: llama.cpp's sampler chain, with the grammar checked last.
+
+:mod:`.llama` (the only module that imports ``llama_cpp``) hands this module the
+library, its sampler-chain class and the loaded model (:class:`Native`); nothing here
+imports it.
+
+The chain: repetition penalty, DRY on free text, then greedy at temperature 0 or
+top-p / min-p / temperature sampling. A grammar, where there is one, is checked
+the way llama.cpp's own server does it: the chain picks a token from the raw
+logits, the grammar is asked about that one token, and only when it refuses is
+the grammar applied to the whole vocabulary and the token picked again. Asking
+the grammar about every candidate costs time in proportion to the vocabulary
+(Gemma's 262,144 tokens against SmolLM2's 49,152), and at temperature 0 the
+result is the same token; when sampling, a token the grammar allows is kept
+as drawn.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from .base import Sampling
+
+# DRY sampling (llama.cpp's defaults): a repeat longer than 2 tokens is penalised by
+# multiplier × base^(length - 2); these strings end a repeated sequence.
+DRY_BASE = 1.75
+DRY_ALLOWED_LENGTH = 2
+DRY_WINDOW = 1024  # how many recent output tokens DRY looks back over
+DRY_BREAKERS = ["\n", ":", '"', "*"]
+
+
+@dataclass(frozen=True)
+class Native:
+    """What :mod:`.llama` hands over: ``llama_cpp``, its ``LlamaSampler``, the ``Llama``."""
+
+    lib: ModuleType
+    chain: type
+    llama: Any
+
+
+def sampler_chain(native: Native, sampling: Sampling, free_text: bool) -> Any:
+    """llama.cpp's chain for ``sampling`` (a ``LlamaSampler``); DRY only on ``free_text``."""
+    llama = native.llama
+    chain = native.chain()
+    chain.add_penalties(
+        n_vocab=llama.n_vocab(),
+        penalty_last_n=llama.last_n_tokens_size,
+        penalty_repeat=sampling.repeat_penalty,
+        penalty_freq=0.0,
+        penalty_present=0.0,
+    )
+    if free_text and sampling.dry_multiplier > 0:
+        chain.add_dry(
+            llama._model,
+            sampling.dry_multiplier,
+            DRY_BASE,
+            DRY_ALLOWED_LENGTH,
+            DRY_WINDOW,
+            DRY_BREAKERS,
+        )
+    if sampling.temperature <= 0:
+        chain.add_greedy()
+        return chain
+    chain.add_top_p(sampling.top_p, 1)
+    if sampling.min_p > 0:
+        chain.add_min_p(sampling.min_p, 1)
+    chain.add_temp(sampling.temperature)
+    seed = native.lib.LLAMA_DEFAULT_SEED if sampling.seed is None else sampling.seed
+    chain.add_dist(seed)
+    return chain
+
+
+class FreeSampler:
+    """No grammar: the chain samples from the context's last logits."""
+
+    def __init__(self, native: Native, sampling: Sampling) -> None:
+        self._chain = sampler_chain(native, sampling, free_text=True)
+
+    def sample(self, ctx: Any) -> int:
+        return int(self._chain.sample(ctx, -1))
+
+    def accept(self, token: int) -> None:
+        self._chain.accept(token)
+
+
+class GrammarSampler:
+    """The chain picks, the grammar vets that one token, and only a refusal costs a pass
+    of the grammar over the whole vocabulary (see the module docstring)."""
+
+    def __init__(self, native: Native, sampling: Sampling, grammar: Any) -> None:
+        self._lib = native.lib
+        self._chain = sampler_chain(native, sampling, free_text=False)
+        self._grammar = native.chain()  # a chain holding only the grammar
+        self._grammar.add_grammar(native.llama._model, grammar)
+        self._n_vocab = int(native.llama.n_vocab())
+        entry = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
+        self._all = np.zeros(self._n_vocab, dtype=entry)
+        self._all["id"] = np.arange(self._n_vocab, dtype=np.int32)
+        self._one = np.zeros(1, dtype=entry)
+
+    def _candidates(self, data: np.ndarray) -> Any:
+        lib = self._lib
+        pointer = ctypes.cast(data.ctypes.data, ctypes.POINTER(lib.llama_token_data))
+        return lib.llama_token_data_array(data=pointer, size=len(data), selected=-1, sorted=False)
+
+    def _pick(self, ctx: Any, vetted: bool) -> int:
+        """Apply the chain (after the grammar, when ``vetted``) to the last logits."""
+        logits = self._lib.llama_get_logits_ith(ctx.ctx, -1)
+        self._all["logit"] = np.ctypeslib.as_array(logits, shape=(self._n_vocab,))
+        self._all["p"] = 0.0
+        candidates = self._candidates(self._all)
+        if vetted:
+            self._lib.llama_sampler_apply(self._grammar.sampler, ctypes.byref(candidates))
+        self._lib.llama_sampler_apply(self._chain.sampler, ctypes.byref(candidates))
+        return int(self._all["id"][candidates.selected])
+
+    def sample(self, ctx: Any) -> int:
+        token = self._pick(ctx, vetted=False)
+        self._one[0] = (token, 1.0, 0.0)
+        single = self._candidates(self._one)
+        self._lib.llama_sampler_apply(self._grammar.sampler, ctypes.byref(single))
+        if not np.isfinite(self._one["logit"][0]):  # refused: choose among what it allows
+            token = self._pick(ctx, vetted=True)
+        self.accept(token)
+        return token
+
+    def accept(self, token: int) -> None:
+        self._grammar.accept(token)
+        self._chain.accept(token)
