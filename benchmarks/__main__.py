@@ -83,7 +83,7 @@ def _tools(r: dict[str, Any]) -> list[Row]:
     return [
         (f"tool calls valid ({summary['prompts']} prompts)", f"{valid:.2f}", _met(valid == 1.0, "1.00")),
         ("tool calls: expected function chosen", f"{summary['expected_function_rate']:.2f}", ""),
-        ("grammar: constrained / free time", f"{summary['median_constrained_over_unconstrained']:.2f}x", ""),
+        (f"grammar: constrained / free time ({summary.get('vocabulary', '?')}-token vocabulary)", f"{summary['median_constrained_over_unconstrained']:.2f}x", ""),
     ]  # fmt: skip
 
 

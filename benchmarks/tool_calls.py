@@ -17,7 +17,7 @@ candidate token), so the summary names the vocabulary size: compare the
 default model (49,152 tokens) with Gemma 3 270M (262,144; a base model, so
 pass ``--chat-template gemma``).
 
-Prints a table and writes benchmarks/results/tool_calls-MODEL.json.
+Prints a table and writes benchmarks/results/tool_calls.json (and a copy per model).
 """
 
 from __future__ import annotations
@@ -227,9 +227,15 @@ def main() -> None:
         value = summary[key]
         print(f"{key:40} {value:.3f}" if isinstance(value, float) else f"{key:40} {value}")
     RESULTS.mkdir(exist_ok=True)
-    out = RESULTS / f"tool_calls-{settings.default_model.stem}.json"
-    out.write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))
-    print(f"\nwrote {out}")
+    # tool_calls.json is what `python -m benchmarks` reads; the copy per model keeps a
+    # comparison across vocabularies.
+    data = json.dumps({"summary": summary, "rows": rows}, indent=2)
+    for out in (
+        RESULTS / "tool_calls.json",
+        RESULTS / f"tool_calls-{settings.default_model.stem}.json",
+    ):
+        out.write_text(data)
+    print(f"\nwrote {out} and tool_calls.json")
 
 
 if __name__ == "__main__":
