@@ -29,8 +29,10 @@ MARKERS = ("<start_of_turn>", "<end_of_turn>", "<eos>", "<bos>")
 
 
 def _client(tmp_path: Path, chat_template: str | None) -> Client:
-    settings = Settings.from_env(data_dir=tmp_path / "data", n_ctx=2048)
-    return Client(settings=dataclasses.replace(settings, chat_template=chat_template))
+    if chat_template is None:  # whatever the environment says, the file's own (none)
+        settings = Settings.from_env(data_dir=tmp_path / "data", n_ctx=2048)
+        return Client(settings=dataclasses.replace(settings, chat_template=None))
+    return Client(data_dir=tmp_path / "data", n_ctx=2048, chat_template=chat_template)
 
 
 @pytest.fixture

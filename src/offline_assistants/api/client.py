@@ -36,6 +36,9 @@ class Client:
         n_threads: CPU threads for the model, fixed; default every core other programs
             leave free (measured while it runs).
         n_ctx: context window cap in tokens.
+        chat_template: the chat template for every model in place of each GGUF's own: a
+            Jinja file or a llama.cpp built-in name (``"gemma"``, ``"llama3"``, ...); needed
+            for a GGUF without one. Default ``OFFLINE_ASSISTANTS_CHAT_TEMPLATE``.
         engine_factory: how to load a model file (tests pass scripted engines here).
         settings: complete settings, instead of the arguments above and the environment.
     """
@@ -47,11 +50,16 @@ class Client:
         model: str | os.PathLike[str] | None = None,
         n_threads: int | None = None,
         n_ctx: int | None = None,
+        chat_template: str | None = None,
         engine_factory: EngineFactory | None = None,
         settings: Settings | None = None,
     ) -> None:
         settings = settings or Settings.from_env(
-            data_dir=data_dir, default_model=model, n_threads=n_threads, n_ctx=n_ctx
+            data_dir=data_dir,
+            default_model=model,
+            n_threads=n_threads,
+            n_ctx=n_ctx,
+            chat_template=chat_template,
         )
         self.runtime = Runtime(settings, engine_factory)
         self.files = Files(self.runtime)
