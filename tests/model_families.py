@@ -42,6 +42,8 @@ class Family:
         return [text for text in self.tokens.values() if text.startswith(("<", "["))]
 
 
+GEMMA_TOKENS = {0: "<bos>", 1: "<start_of_turn>", 2: "<end_of_turn>", 3: "<eos>"}
+PHI_TOKENS = {1: "<|user|>", 2: "<|end|>", 3: "<|assistant|>", 5: "<|system|>"}
 FAMILIES = [
     Family("qwen2.5", "qwen2.5.jinja", {1: "<|im_start|>", 2: "<|im_end|>"}),
     Family(
@@ -74,36 +76,13 @@ FAMILIES = [
         bos=0,
         add_bos=True,
     ),
-    Family(
-        "gemma2-it",
-        "gemma2-it.jinja",
-        {0: "<bos>", 1: "<start_of_turn>", 2: "<end_of_turn>", 3: "<eos>"},
-        bos=0,
-        eos=3,  # as in Gemma files: <eos> is EOS, <end_of_turn> ends a turn
-        add_bos=True,
+    # As in Gemma files: <eos> is EOS, <end_of_turn> ends a turn.
+    *(
+        Family(name, f"{name}.jinja", GEMMA_TOKENS, 0, 3, True)
+        for name in ("gemma2-it", "gemma3-it")
     ),
-    Family(
-        "gemma3-it",
-        "gemma3-it.jinja",
-        {0: "<bos>", 1: "<start_of_turn>", 2: "<end_of_turn>", 3: "<eos>"},
-        bos=0,
-        eos=3,
-        add_bos=True,
-    ),
-    Family(
-        "phi3-mini",
-        "phi3-mini.jinja",
-        {1: "<|user|>", 2: "<|end|>", 3: "<|assistant|>", 5: "<|system|>"},
-        bos=0,
-        eos=0,  # <|endoftext|>; <|end|> ends a turn
-    ),
-    Family(
-        "phi3.5-mini",
-        "phi3.5-mini.jinja",
-        {1: "<|user|>", 2: "<|end|>", 3: "<|assistant|>", 5: "<|system|>"},
-        bos=0,
-        eos=0,
-    ),
+    # EOS is <|endoftext|>; <|end|> ends a turn.
+    *(Family(name, f"{name}.jinja", PHI_TOKENS, 0, 0) for name in ("phi3-mini", "phi3.5-mini")),
 ]
 NO_TEMPLATE = Family("no-template", None)
 

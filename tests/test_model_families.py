@@ -67,6 +67,13 @@ def _rendered(engine: LlamaEngine, turns: list[ChatMessage], functions: list[Fun
     return engine._llama.detokenize(tokens, special=True).decode()
 
 
+ROUND_TRIP = [
+    ChatMessage("user", "Weather in Oslo?"),
+    ChatMessage(
+        "assistant", tool_calls=(ToolCall("call_abc123XYZ", "get_weather", '{"city": "Oslo"}'),)
+    ),
+    ChatMessage("tool", '{"temp": -3}', tool_call_id="call_abc123XYZ", name="get_weather"),
+]
 SHAPES = {
     "two users": [
         ChatMessage("system", INSTRUCTIONS),
@@ -80,21 +87,11 @@ SHAPES = {
     ],
     "tool turns": [
         ChatMessage("system", INSTRUCTIONS),
-        ChatMessage("user", "Weather in Oslo?"),
-        ChatMessage(
-            "assistant",
-            tool_calls=(ToolCall("call_abc123XYZ", "get_weather", '{"city": "Oslo"}'),),
-        ),
-        ChatMessage("tool", '{"temp": -3}', tool_call_id="call_abc123XYZ", name="get_weather"),
+        *ROUND_TRIP,
     ],
     "after a cancelled run": [
         ChatMessage("system", INSTRUCTIONS),
-        ChatMessage("user", "Weather in Oslo?"),
-        ChatMessage(
-            "assistant",
-            tool_calls=(ToolCall("call_abc123XYZ", "get_weather", '{"city": "Oslo"}'),),
-        ),
-        ChatMessage("tool", '{"temp": -3}', tool_call_id="call_abc123XYZ", name="get_weather"),
+        *ROUND_TRIP,
         ChatMessage("assistant", "It is cold."),
         ChatMessage("assistant", "Anything else?"),
         ChatMessage("user", "No."),
