@@ -253,12 +253,16 @@ def test_each_family_runs_the_api_end_to_end(
     weather = beta.assistants.create(
         instructions=INSTRUCTIONS,
         model=model,
+        temperature=0,
         tools=[{"type": "function", "function": GET_WEATHER}],
     )
     thread = beta.threads.create(messages=[{"role": "user", "content": "Weather in Oslo?"}])
     threads.append(thread.id)
     run = beta.threads.runs.create_and_poll(
-        thread_id=thread.id, assistant_id=weather.id, tool_choice="required", **budget
+        thread_id=thread.id,
+        assistant_id=weather.id,
+        tool_choice="required",
+        max_completion_tokens=128,
     )
     assert run.status == "requires_action", run.last_error
     (call,) = run.required_action.submit_tool_outputs.tool_calls  # type: ignore[union-attr]

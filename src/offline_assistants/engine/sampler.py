@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InternalError
 from .base import Sampling
 
 # DRY sampling (llama.cpp's defaults): a repeat longer than 2 tokens is penalised by
@@ -100,7 +101,7 @@ class GrammarSampler:
         self._n_vocab = int(native.llama.n_vocab())
         entry = np.dtype([("id", np.int32), ("logit", np.float32), ("p", np.float32)])
         self._all = np.zeros(self._n_vocab, dtype=entry)
-        self._all["id"] = np.arange(self._n_vocab, dtype=np.int32)
+        self._ids = np.arange(self._n_vocab, dtype=np.int32)
         self._one = np.zeros(1, dtype=entry)
 
     def _candidates(self, data: np.ndarray) -> Any:
@@ -111,6 +112,7 @@ class GrammarSampler:
     def _pick(self, ctx: Any, vetted: bool) -> int:
         """Apply the chain (after the grammar, when ``vetted``) to the last logits."""
         logits = self._lib.llama_get_logits_ith(ctx.ctx, -1)
+        self._all["id"] = self._ids  # samplers sort the array in place: refill all of it
         self._all["logit"] = np.ctypeslib.as_array(logits, shape=(self._n_vocab,))
         self._all["p"] = 0.0
         candidates = self._candidates(self._all)
@@ -119,16 +121,28 @@ class GrammarSampler:
         self._lib.llama_sampler_apply(self._chain.sampler, ctypes.byref(candidates))
         return int(self._all["id"][candidates.selected])
 
-    def sample(self, ctx: Any) -> int:
-        token = self._pick(ctx, vetted=False)
+    def _allows(self, token: int) -> bool:
+        """Whether the grammar, in its current state, accepts ``token`` next."""
         self._one[0] = (token, 1.0, 0.0)
         single = self._candidates(self._one)
         self._lib.llama_sampler_apply(self._grammar.sampler, ctypes.byref(single))
-        if not np.isfinite(self._one["logit"][0]):  # refused: choose among what it allows
+        return bool(np.isfinite(self._one["logit"][0]))
+
+    def sample(self, ctx: Any) -> int:
+        token = self._pick(ctx, vetted=False)
+        if not self._allows(token):  # refused: choose among what the grammar allows
             token = self._pick(ctx, vetted=True)
-        self.accept(token)
+            self._check(token)
+        self._grammar.accept(token)
+        self._chain.accept(token)
         return token
 
     def accept(self, token: int) -> None:
+        self._check(token)
         self._grammar.accept(token)
         self._chain.accept(token)
+
+    def _check(self, token: int) -> None:
+        # llama.cpp aborts the whole process when its grammar is fed a token it refuses.
+        if not self._allows(token):
+            raise InternalError(f"the output grammar refused token {token}")
