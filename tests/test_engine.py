@@ -102,3 +102,20 @@ def test_settings_use_every_core_by_default(tmp_path: Path) -> None:
 def json_object() -> Grammar:
     builder = GrammarBuilder()
     return Grammar(builder.render(builder.primitive("object")))
+
+
+def test_sampling_under_a_grammar_draws_what_free_sampling_draws(real_engine: LlamaEngine) -> None:
+    """Where the grammar allows everything, the grammar sampler (chain first, grammar
+    vetting the pick) must draw the very tokens free sampling draws, seed for seed."""
+    prompt = real_engine.prompt_tokens([ChatMessage("user", "Name a colour.")])
+    anything = Grammar(r"root ::= [^\x01]*")
+
+    def drawn(grammar: Grammar | None, seed: int) -> str:
+        sampling = Sampling(temperature=1.0, top_p=0.95, min_p=0.05, seed=seed)
+        return "".join(
+            real_engine.generate(prompt, max_tokens=4, sampling=sampling, grammar=grammar)
+        )
+
+    free = [drawn(None, seed) for seed in range(12)]
+    assert len(set(free)) > 3  # really sampling
+    assert [drawn(anything, seed) for seed in range(12)] == free

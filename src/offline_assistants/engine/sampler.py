@@ -119,7 +119,8 @@ class GrammarSampler:
         if vetted:
             self._lib.llama_sampler_apply(self._grammar.sampler, ctypes.byref(candidates))
         self._lib.llama_sampler_apply(self._chain.sampler, ctypes.byref(candidates))
-        return int(self._all["id"][candidates.selected])
+        # Read through the struct: a sampler may point ``data`` at a sorted buffer of its own.
+        return int(candidates.data[candidates.selected].id)
 
     def _allows(self, token: int) -> bool:
         """Whether the grammar, in its current state, accepts ``token`` next."""
