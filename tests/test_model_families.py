@@ -265,13 +265,15 @@ def test_each_family_runs_the_api_end_to_end(
         max_completion_tokens=128,
     )
     assert run.status == "requires_action", run.last_error
-    (call,) = run.required_action.submit_tool_outputs.tool_calls  # type: ignore[union-attr]
-    assert call.function.name == "get_weather"
-    jsonschema.validate(json.loads(call.function.arguments), GET_WEATHER["parameters"])
+    calls = run.required_action.submit_tool_outputs.tool_calls  # type: ignore[union-attr]
+    assert calls  # parallel calls are allowed (the default): each one validates
+    for call in calls:
+        assert call.function.name == "get_weather"
+        jsonschema.validate(json.loads(call.function.arguments), GET_WEATHER["parameters"])
     run = beta.threads.runs.submit_tool_outputs_and_poll(
         run_id=run.id,
         thread_id=thread.id,
-        tool_outputs=[{"tool_call_id": call.id, "output": '{"temp": -3}'}],
+        tool_outputs=[{"tool_call_id": c.id, "output": '{"temp": -3}'} for c in calls],
     )
     _finished(run)
     # file_search over a note.
