@@ -21,7 +21,7 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +81,15 @@ class TimedEngine:
         sampling: Sampling,
         grammar: Grammar | None = None,
         cache_key: str | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> TokenStream:
         stream = self.inner.generate(
-            prompt, max_tokens=max_tokens, sampling=sampling, grammar=grammar, cache_key=cache_key
+            prompt,
+            max_tokens=max_tokens,
+            sampling=sampling,
+            grammar=grammar,
+            cache_key=cache_key,
+            stop=stop,
         )
         inner_pieces = stream.pieces
 

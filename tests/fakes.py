@@ -8,7 +8,7 @@ worker) deterministic.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 from offline_assistants.engine import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
 from offline_assistants.engine.tool_format import HermesFormat
@@ -23,6 +23,7 @@ class GatedEngine:
         self.gate = threading.Semaphore(0)
         self.started = threading.Event()
         self.emitted = 0
+        self.conversations: list[list[ChatMessage]] = []  # what each prompt was made of
 
     @property
     def model_path(self) -> str:
@@ -39,6 +40,7 @@ class GatedEngine:
     def prompt_tokens(
         self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec] = ()
     ) -> list[int]:
+        self.conversations.append(list(messages))
         return [len(m.content) for m in messages]
 
     def release(self, count: int = 1) -> None:
@@ -53,6 +55,7 @@ class GatedEngine:
         sampling: Sampling,
         grammar: Grammar | None = None,
         cache_key: str | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> TokenStream:
         stream = TokenStream(pieces=iter(()))
 
@@ -99,6 +102,7 @@ class ScriptedEngine(GatedEngine):
         sampling: Sampling,
         grammar: Grammar | None = None,
         cache_key: str | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> TokenStream:
         text = self.turns[min(self.prompts, len(self.turns) - 1)]
         self.prompts += 1

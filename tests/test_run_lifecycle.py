@@ -89,7 +89,7 @@ def test_a_thread_with_an_active_run_takes_no_new_message_or_run(
     client.beta.threads.messages.create(thread_id=thread.id, role="user", content="more")
 
 
-def test_cancel_a_queued_run_while_the_worker_is_busy(
+def test_cancel_a_run_waiting_for_the_model_leaves_the_other_run_alone(
     gated: tuple[Client, GatedEngine, Assistant],
 ) -> None:
     client, engine, assistant = gated
@@ -97,15 +97,16 @@ def test_cancel_a_queued_run_while_the_worker_is_busy(
     first = client.beta.threads.runs.create(thread_id=busy.id, assistant_id=assistant.id)
     assert engine.started.wait(10)
     waiting = client.beta.threads.create(messages=[{"role": "user", "content": "hi"}])
-    queued = client.beta.threads.runs.create(thread_id=waiting.id, assistant_id=assistant.id)
-    assert queued.status == "queued"
-    cancelled = client.beta.threads.runs.cancel(queued.id, thread_id=waiting.id)
-    assert cancelled.status == "cancelled" and cancelled.started_at is None
+    second = client.beta.threads.runs.create(thread_id=waiting.id, assistant_id=assistant.id)
+    assert second.status == "queued"
+    cancelled = client.beta.threads.runs.cancel(second.id, thread_id=waiting.id)
+    assert cancelled.status in ("cancelling", "cancelled")
     engine.release(10)
-    assert client.beta.threads.runs.poll(first.id, thread_id=busy.id).status == "completed"
-    # The worker skips the cancelled run: it never starts and writes no message.
-    assert client.beta.threads.runs.retrieve(queued.id, thread_id=waiting.id).started_at is None
-    assert len(client.beta.threads.messages.list(thread_id=waiting.id).data) == 1
+    done = client.beta.threads.runs.poll(first.id, thread_id=busy.id)
+    assert done.status == "completed"
+    assert client.beta.threads.runs.poll(second.id, thread_id=waiting.id).status == "cancelled"
+    answer = client.beta.threads.messages.list(thread_id=busy.id).data[0]
+    assert answer.content[0].text.value == "".join(engine.pieces)  # type: ignore[union-attr]
 
 
 def test_an_engine_failure_fails_the_run_and_closes_its_message(tmp_path: Path) -> None:
@@ -156,7 +157,7 @@ def test_closing_the_client_fails_unfinished_runs(tmp_path: Path) -> None:
         assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "hi"}]}
     )
     assert engine.started.wait(10)
-    queued = client.beta.threads.create_and_run(
+    second = client.beta.threads.create_and_run(
         assistant_id=assistant.id, thread={"messages": [{"role": "user", "content": "hi"}]}
     )
     engine.release(1)
@@ -165,8 +166,9 @@ def test_closing_the_client_fails_unfinished_runs(tmp_path: Path) -> None:
     engine.release(100)
     closer.join(30)
     with Client(data_dir=tmp_path / "data", engine_factory=lambda path: engine) as reopened:
-        for run, words in ((running, "during"), (queued, "before")):
+        for run in (running, second):  # each generating, or waiting for the model
             stored = reopened.beta.threads.runs.retrieve(run.id, thread_id=run.thread_id)
             assert stored.status == "failed", stored
-            assert stored.last_error is not None and words in stored.last_error.message
+            assert stored.last_error is not None
+            assert "The runtime shut down" in stored.last_error.message
         assert reopened.runtime.recovered == []  # nothing was left for recovery

@@ -6,7 +6,7 @@
 
 Objects returned are the ``openai`` SDK's own types. Layers, top to bottom:
 ``api`` (this Python API) and ``server`` (HTTP) → ``service`` (validation,
-storage, queueing) → ``runs`` (lifecycle, executor, worker) → ``engine``
+storage, queueing) → ``runs`` (lifecycle, executor, scheduler) → ``engine``
 (llama-cpp-python) and ``store`` (DuckDB). Errors are in :mod:`.errors`.
 """
 

@@ -57,6 +57,9 @@ def cpu_count() -> int:
         return os.cpu_count() or 1
 
 
+DEFAULT_PARALLEL = 4
+
+
 @dataclass(frozen=True)
 class Settings:
     """Resolved configuration of one runtime instance."""
@@ -90,6 +93,10 @@ class Settings:
     kv_reuse: bool = True
     n_batch: int = 128
     kv_cache_bytes: int = 1 << 30
+    # Generations decoded together in one context (engine/batcher.py), each with a window
+    # of n_ctx tokens; more runs wait for a slot in arrival order. Measured in
+    # benchmarks/parallel_runs.py.
+    parallel: int = DEFAULT_PARALLEL
 
     @property
     def database_path(self) -> Path:
@@ -156,4 +163,5 @@ class Settings:
             kv_reuse=env.get("OFFLINE_ASSISTANTS_KV_REUSE", "1") != "0",
             n_batch=max(8, int(env.get("OFFLINE_ASSISTANTS_BATCH") or 128)),
             kv_cache_bytes=int(env.get("OFFLINE_ASSISTANTS_KV_CACHE_MB") or 1024) << 20,
+            parallel=max(1, int(env.get("OFFLINE_ASSISTANTS_PARALLEL") or DEFAULT_PARALLEL)),
         )

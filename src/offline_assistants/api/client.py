@@ -1,7 +1,7 @@
 """``Client``: the Python API, shaped like ``openai.OpenAI`` (``client.beta.assistants``, ...).
 
 One Client owns one data directory: it opens the database, recovers runs a
-killed process left behind, and starts the worker that executes runs. Close it
+killed process left behind, and starts the scheduler that executes runs. Close it
 (or use it as a context manager) to release the data directory.
 """
 
@@ -71,7 +71,7 @@ class Client:
         return self.runtime.settings
 
     def close(self) -> None:
-        """Stop the worker (an unfinished run ends ``failed``) and release the data directory."""
+        """Stop the scheduler (an unfinished run ends ``failed``) and release the data directory."""
         self.runtime.close()
 
     def __enter__(self) -> Client:

@@ -11,7 +11,7 @@ implement this protocol with a scripted fake to drive executor edge cases.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -110,6 +110,12 @@ class TokenStream:
     def __iter__(self) -> Iterator[str]:
         return self.pieces
 
+    def close(self) -> None:
+        """Stop generating now (the consumer will read no more)."""
+        close = getattr(self.pieces, "close", None)
+        if callable(close):
+            close()
+
 
 class ToolFormat(Protocol):
     """How tools are shown to a model and how its calls are read back."""
@@ -131,7 +137,7 @@ class ToolFormat(Protocol):
 
 
 class Engine(Protocol):
-    """A loaded model, owned by one worker thread at a time."""
+    """A loaded model; ``generate`` may be called from several threads at once."""
 
     @property
     def model_path(self) -> str: ...
@@ -156,7 +162,10 @@ class Engine(Protocol):
         sampling: Sampling,
         grammar: Grammar | None = None,
         cache_key: str | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> TokenStream:
         """Stream the completion of ``prompt``; with ``cache_key`` (a thread id) the engine may
-        reuse what it evaluated for that key before, with identical results."""
+        reuse what it evaluated for that key before, with identical results. The stream
+        ends (``finish_reason`` "stop") soon after ``stop`` returns True, also while it
+        still waits for the model."""
         ...

@@ -9,29 +9,35 @@ end-of-generation tokens or the template's end-of-turn token. Output constraints
 (``json_object``, ``json_schema``, tool calls) become llama.cpp grammars, lazy
 ones waiting for the call marker (``Grammar.trigger``).
 
+Generation is batched (:mod:`.batcher`): ``generate`` may be called from any
+number of threads; up to ``parallel`` generations are advanced together by
+one model thread, each in a sequence slot of its own (:mod:`.slots`), the rest
+wait for a slot in arrival order.
+
 Prefix reuse. ``generate(..., cache_key=thread_id)`` evaluates only what the
 thread's previous prompt did not already cover. Outputs stay identical to a
 full evaluation because the prompt is always evaluated in chunks of
-``n_batch`` tokens aligned to position 0: a chunk's KV entries depend on the
-chunk's shape, so only whole aligned chunks are reused (the common prefix
-rounded down to a multiple of ``n_batch``), and the rest is evaluated with
-the same boundaries a full evaluation would use. Generated tokens (evaluated
-one at a time) are never reused. The context holds one thread at a time
-(the resident one); when another thread's run comes, the resident state is
-saved into the ``PrefixCache`` and the newcomer's restored from it.
+``n_batch`` tokens aligned to position 0, each chunk in a decode of its own:
+a chunk's KV entries depend on the chunk's shape, so only whole aligned chunks
+are reused (the common prefix rounded down to a multiple of ``n_batch``), and
+the rest is evaluated with the same boundaries a full evaluation would use.
+Generated tokens are never reused. A slot keeps its last thread's state; when
+a thread's run needs a slot another thread holds, that state is saved into the
+``PrefixCache`` and the newcomer's restored from it.
 """
 
 from __future__ import annotations
 
-import codecs
 import ctypes
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable
+from collections.abc import Sequence as Messages
 from pathlib import Path
 from typing import Any
 
 from ..errors import InternalError, ModelFileError
 from .base import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
+from .batcher import Batcher
 from .chat_template import (
     Render,
     TemplateSource,
@@ -45,9 +51,10 @@ from .chat_template import (
 )
 from .gguf_file import check_model_file, read_with_progress
 from .grammar import literal
-from .prefix_cache import PrefixCache, Snapshot, model_identity
-from .repetition import looping
+from .prefix_cache import PrefixCache, model_identity
 from .sampler import FreeSampler, GrammarSampler, Native
+from .sequence import Sequence
+from .slots import Slots
 from .threads import ThreadAdvisor
 from .tool_format import ToolFormatChoice, format_for_template
 
@@ -100,19 +107,22 @@ class LlamaEngine:
         n_batch: int = DEFAULT_BATCH,
         prefix_cache: PrefixCache | None = None,
         threads: ThreadAdvisor | None = None,
+        parallel: int = 1,
     ) -> None:
         """``n_threads`` is the count to use; with ``threads``, the count is asked again as
-        the engine works (fewer when other programs keep cores busy)."""
+        the engine works (fewer when other programs keep cores busy). ``parallel``
+        generations run at once, each with a window of ``n_ctx`` tokens."""
         import llama_cpp
-        from llama_cpp._internals import LlamaSampler
+        from llama_cpp._internals import LlamaContext, LlamaSampler
 
         check_model_file(path)
         if progress:
             read_with_progress(path, f"Loading {path.name}")
         try:
+            # The Llama object's own context stays tiny; generation uses ``_context`` below.
             self._llama = llama_cpp.Llama(
                 model_path=str(path),
-                n_ctx=n_ctx,
+                n_ctx=max(256, n_batch),
                 n_batch=n_batch,
                 n_ubatch=n_batch,
                 n_threads=n_threads,
@@ -130,12 +140,23 @@ class LlamaEngine:
         self._native = Native(llama_cpp, LlamaSampler, self._llama)
         self._path = path
         self._context_length = min(n_ctx, self._llama._model.n_ctx_train())
+        self.parallel = max(1, parallel)
         self._render: Render
         try:
             self.template = self._template(chat_template)
-        except ModelFileError:
+            self._context = LlamaContext(
+                model=self._llama._model, params=self._params(self.parallel), verbose=False
+            )
+        except (ModelFileError, ValueError) as exc:
             self._llama.close()
-            raise
+            if isinstance(exc, ModelFileError):
+                raise
+            raise ModelFileError(
+                f"Could not make a context of {self._context_length} tokens × {self.parallel} "
+                f"for {path}: {exc}. Try a smaller OFFLINE_ASSISTANTS_N_CTX or PARALLEL.",
+                param="model",
+                code="invalid_model",
+            ) from exc
         vocab = self._llama._model.vocab
         self._add_bos = bool(llama_cpp.llama_vocab_get_add_bos(vocab))
         self.traits = probe(self._render)
@@ -143,16 +164,39 @@ class LlamaEngine:
         self._grammars: dict[str, Any] = {}
         self._threads = threads
         self._thread_count = n_threads
-        self._batch = n_batch
-        self._cache = prefix_cache
-        self._model_id = model_identity(path)
-        self._resident_key: str | None = None
-        self._resident: list[int] = []  # prompt tokens whose KV in the context is canonical
-        self.evaluated_tokens = 0  # prompt tokens evaluated
+        self._slots = Slots(
+            llama_cpp, self._context.ctx, self.parallel, n_batch, prefix_cache, model_identity(path)
+        )
+        self._batcher = Batcher(
+            llama_cpp, self._context, self._slots, n_batch, before_decode=self._adapt_threads
+        )
+
+    def _params(self, parallel: int) -> Any:
+        """The generation context's parameters: the Llama object's, with ``parallel``
+        sequences of the whole window each, every one in a KV stream of its own."""
+        given = self._llama.context_params
+        params = type(given).from_buffer_copy(given)
+        params.n_ctx = self._context_length * parallel
+        params.n_seq_max = parallel
+        params.kv_unified = False
+        return params
+
+    @property
+    def evaluated_tokens(self) -> int:
+        """Prompt tokens evaluated so far (those a kept prefix state covered are not)."""
+        return self._slots.evaluated_tokens
+
+    @property
+    def batcher(self) -> Batcher:
+        return self._batcher
 
     def close(self) -> None:
-        """Free the model and its context now (not whenever the garbage collector runs)."""
+        """Free the model and its context now (not whenever the garbage collector runs).
+        Generations still running end with an error."""
+        if not self._batcher.close():
+            return  # still inside a decode: freeing the context under it would crash
         self._grammars.clear()
+        self._context.close()  # type: ignore[no-untyped-call]
         self._llama.close()
 
     @property
@@ -187,7 +231,7 @@ class LlamaEngine:
         return sorted(found | self.stop_tokens)
 
     def prompt_tokens(
-        self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec] = ()
+        self, messages: Messages[ChatMessage], functions: Messages[FunctionSpec] = ()
     ) -> list[int]:
         template_messages, tools = self._tool_format.template_inputs(messages, functions)
         text = self._render(conform(template_messages, self.traits), tools, True)
@@ -235,73 +279,38 @@ class LlamaEngine:
         sampling: Sampling,
         grammar: Grammar | None = None,
         cache_key: str | None = None,
+        stop: Callable[[], bool] | None = None,
     ) -> TokenStream:
         stream = TokenStream(pieces=iter(()))
-        stream.pieces = self._pieces(stream, prompt, max_tokens, sampling, grammar, cache_key)
+        sequence = Sequence(
+            self,
+            stream,
+            prompt,
+            max_tokens=max_tokens,
+            sampling=sampling,
+            grammar=grammar,
+            cache_key=cache_key,
+            stop=stop,
+            wake=self._batcher.wake,
+        )
+        stream.pieces = sequence.pieces()
+        self._batcher.submit(sequence)
         return stream
 
-    def _pieces(
-        self,
-        stream: TokenStream,
-        prompt: list[int],
-        max_tokens: int,
-        sampling: Sampling,
-        grammar: Grammar | None,
-        cache_key: str | None,
-    ) -> Iterator[str]:
-        llama = self._llama
-        vocab = llama._model.vocab
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        generated: list[int] = []
-        lazy = grammar is not None and grammar.trigger is not None
-        trigger = grammar.trigger if grammar is not None else None
-        compiled = None if grammar is None or lazy else self._compile(grammar.gbnf)
-        sampler = self._sampler(sampling, compiled)
-        start = self._reuse(prompt, cache_key)
-        stream.reused_tokens = start
-        pending = prompt[start:]  # evaluated before the next token is sampled
-        opened = ""  # the output while it may still be the trigger's start
-        stream.finish_reason = "length"
-        try:
-            while len(generated) < max_tokens:
-                self._adapt_threads()
-                llama.eval(pending)
-                token = sampler.sample(llama._ctx)
-                if trigger is not None and grammar is not None:
-                    said = (opened + self._text(token, special=True)).lstrip()
-                    if said.startswith(trigger):
-                        # The model opened a call: from this token on, the grammar holds.
-                        compiled = self._compile(grammar.gbnf)
-                        sampler = self._sampler(sampling, compiled)
-                        for earlier in generated:
-                            sampler.accept(earlier)
-                        token = sampler.sample(llama._ctx)
-                        trigger = None
-                    elif trigger.startswith(said):
-                        opened = said
-                    else:
-                        trigger = None  # a message: it never meets the grammar
-                if self._llama_cpp.llama_vocab_is_eog(vocab, token) or token in self.stop_tokens:
-                    stream.finish_reason = "stop"
-                    break
-                special = compiled is not None or trigger is not None
-                piece = decoder.decode(llama.detokenize([token], special=special))
-                generated.append(token)
-                pending = [token]
-                stream.completion_tokens = len(generated)
-                yield piece
-                if compiled is None and sampling.stop_loops and looping(generated):
-                    stream.finish_reason = "stop"  # stuck in a cycle: the answer is over
-                    break
-        finally:
-            # Only whole aligned chunks of the prompt hold KV a full evaluation would make.
-            self._resident = prompt[: len(prompt) // self._batch * self._batch]
-        tail = decoder.decode(b"", final=True)
-        if tail:
-            yield tail
+    # What a Sequence needs from the model (sequence.Vocabulary), called on the model's thread.
 
-    def _text(self, token: int, special: bool) -> str:
-        return self._llama.detokenize([token], special=special).decode("utf-8", errors="replace")
+    def sampler(self, sampling: Sampling, grammar: Any) -> FreeSampler | GrammarSampler:
+        """How the next token is chosen (see :mod:`.sampler`)."""
+        if grammar is None:
+            return FreeSampler(self._native, sampling)
+        return GrammarSampler(self._native, sampling, grammar)
+
+    def token_bytes(self, token: int, special: bool) -> bytes:
+        return bytes(self._llama.detokenize([token], special=special))
+
+    def ends(self, token: int) -> bool:
+        vocab = self._llama._model.vocab
+        return bool(self._llama_cpp.llama_vocab_is_eog(vocab, token)) or token in self.stop_tokens
 
     def _adapt_threads(self) -> None:
         """Use the thread count the advisor gives now (for generation and prompts alike)."""
@@ -309,63 +318,10 @@ class LlamaEngine:
             return
         count = self._threads.threads()
         if count != self._thread_count:
-            self._llama_cpp.llama_set_n_threads(self._llama._ctx.ctx, count, count)
+            self._llama_cpp.llama_set_n_threads(self._context.ctx, count, count)
             self._thread_count = count
 
-    def _sampler(self, sampling: Sampling, grammar: Any) -> FreeSampler | GrammarSampler:
-        """How the next token is chosen (see :mod:`.sampler`)."""
-        if grammar is None:
-            return FreeSampler(self._native, sampling)
-        return GrammarSampler(self._native, sampling, grammar)
-
-    def _reuse(self, prompt: list[int], cache_key: str | None) -> int:
-        """Make the context hold ``cache_key``'s state and return how many leading prompt
-        tokens it already covers (a multiple of ``n_batch``); 0 means evaluate everything."""
-        if cache_key != self._resident_key or self._cache is None:
-            self._switch(cache_key)
-        common = 0
-        limit = min(len(self._resident), len(prompt) - 1)  # the last token is always evaluated
-        while common < limit and self._resident[common] == prompt[common]:
-            common += 1
-        start = common // self._batch * self._batch
-        llama = self._llama
-        llama.n_tokens = start  # eval() drops the KV beyond, then evaluates from here
-        llama.input_ids[:start] = prompt[:start]
-        self.evaluated_tokens += len(prompt) - start
-        return start
-
-    def _switch(self, cache_key: str | None) -> None:
-        """Save the resident thread's state (if any) and restore ``cache_key``'s."""
-        memory = self._llama_cpp.llama_get_memory(self._llama._ctx.ctx)
-        if self._cache is not None and self._resident_key is not None and self._resident:
-            self._cache.put(self._resident_key, self._snapshot(memory))
-        self._llama_cpp.llama_memory_clear(memory, True)
-        self._resident_key, self._resident = cache_key, []
-        self._llama.n_tokens = 0
-        if self._cache is None or cache_key is None:
-            return
-        saved = self._cache.take(cache_key, self._model_id)
-        if saved is None or not saved.tokens:
-            return
-        buffer = (ctypes.c_uint8 * len(saved.state)).from_buffer_copy(saved.state)
-        size = self._llama_cpp.llama_state_seq_set_data(
-            self._llama._ctx.ctx, buffer, len(saved.state), 0
-        )
-        if size != len(saved.state):  # not loadable after all: evaluate in full
-            self._llama_cpp.llama_memory_clear(memory, True)
-            return
-        self._resident = list(saved.tokens)
-
-    def _snapshot(self, memory: Any) -> Snapshot:
-        ctx = self._llama._ctx.ctx
-        lib = self._llama_cpp
-        lib.llama_memory_seq_rm(memory, 0, len(self._resident), -1)  # drop the non-canonical tail
-        size = lib.llama_state_seq_get_size(ctx, 0)
-        buffer = (ctypes.c_uint8 * size)()
-        written = lib.llama_state_seq_get_data(ctx, buffer, size, 0)
-        return Snapshot(self._model_id, list(self._resident), bytes(buffer)[:written])
-
-    def _compile(self, gbnf: str) -> Any:
+    def compile(self, gbnf: str) -> Any:
         """The grammar, parsed once by llama.cpp here, so a bad one is an error, not a crash
         (llama-cpp-python only parses it inside the sampler chain, where NULL is not checked)."""
         from llama_cpp import llama_grammar

@@ -1,4 +1,4 @@
-"""Model names → GGUF files, and the loaded engines the worker keeps.
+"""Model names → GGUF files, and the loaded engines the runs share.
 
 ``model`` on an assistant or run may be:
 
@@ -13,8 +13,10 @@ A path that does not exist or is not GGUF is a :class:`ModelFileError` naming it
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..config import DEFAULT_MODEL_NAME, Settings
@@ -53,9 +55,13 @@ def _is_file(path: Path) -> bool:
 
 
 class EngineCache:
-    """Loaded engines by file, least recently used dropped first. Owned by the worker thread.
+    """Loaded engines by file, least recently used dropped first; safe to use from the
+    runs' threads.
 
-    With ``owned`` (the engines come from our own loader), a dropped engine is closed,
+    A run holds an engine through :meth:`lease` while it builds its prompt and
+    generates. An engine dropped while leased (another model was needed) is closed
+    when its last lease ends, so no generation loses its model under it. With
+    ``owned`` (the engines come from our own loader), a dropped engine is closed,
     freeing its model at once; a caller's factory keeps ownership of what it returns.
     """
 
@@ -64,24 +70,63 @@ class EngineCache:
         self._capacity = capacity
         self._owned = owned
         self._engines: OrderedDict[Path, Engine] = OrderedDict()
+        self._leases: dict[int, int] = {}  # id(engine) → runs using it
+        self._dropped: dict[int, Engine] = {}  # dropped while leased: closed when free
+        self._lock = threading.Lock()
+        self._loading = threading.Lock()  # one model loads at a time
 
     def get(self, path: Path) -> Engine:
-        if path in self._engines:
-            self._engines.move_to_end(path)
-            return self._engines[path]
-        while len(self._engines) >= self._capacity:
-            _, evicted = self._engines.popitem(last=False)
-            if self._owned:
-                _close(evicted)
-        engine = self._factory(path)
-        self._engines[path] = engine
-        return engine
+        """The engine for ``path``, loaded if need be (without a lease)."""
+        with self._loading:
+            with self._lock:
+                if path in self._engines:
+                    self._engines.move_to_end(path)
+                    return self._engines[path]
+                while len(self._engines) >= self._capacity:
+                    _, evicted = self._engines.popitem(last=False)
+                    self._drop(evicted)
+            engine = self._factory(path)
+            with self._lock:
+                self._engines[path] = engine
+            return engine
+
+    @contextlib.contextmanager
+    def lease(self, path: Path) -> Iterator[Engine]:
+        """The engine for ``path``, kept loaded until the block ends."""
+        while True:
+            engine = self.get(path)
+            with self._lock:
+                if self._engines.get(path) is engine:  # not dropped in between
+                    self._leases[id(engine)] = self._leases.get(id(engine), 0) + 1
+                    break
+        try:
+            yield engine
+        finally:
+            with self._lock:
+                left = self._leases[id(engine)] - 1
+                if left:
+                    self._leases[id(engine)] = left
+                else:
+                    del self._leases[id(engine)]
+                retired = self._dropped.pop(id(engine), None) if not left else None
+            if retired is not None and self._owned:
+                _close(retired)
+
+    def _drop(self, engine: Engine) -> None:
+        """Close ``engine`` now, or when its last lease ends (the lock is held)."""
+        if self._leases.get(id(engine)):
+            self._dropped[id(engine)] = engine
+        elif self._owned:
+            _close(engine)
 
     def close(self) -> None:
         """Free every loaded model (call when no run uses them any more)."""
-        while self._engines:
-            _, engine = self._engines.popitem()
-            if self._owned:
+        with self._lock:
+            engines = list(self._engines.values()) + list(self._dropped.values())
+            self._engines.clear()
+            self._dropped.clear()
+        if self._owned:
+            for engine in engines:
                 _close(engine)
 
 
@@ -107,6 +152,7 @@ def llama_factory(
             chat_template=settings.chat_template,
             progress=progress,
             prefix_cache=prefix_cache,
+            parallel=settings.parallel,
         )
 
     return load

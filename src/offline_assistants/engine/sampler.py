@@ -77,13 +77,13 @@ def sampler_chain(native: Native, sampling: Sampling, free_text: bool) -> Any:
 
 
 class FreeSampler:
-    """No grammar: the chain samples from the context's last logits."""
+    """No grammar: the chain samples from the logits of one row of the last decode."""
 
     def __init__(self, native: Native, sampling: Sampling) -> None:
         self._chain = sampler_chain(native, sampling, free_text=True)
 
-    def sample(self, ctx: Any) -> int:
-        return int(self._chain.sample(ctx, -1))
+    def sample(self, ctx: Any, row: int = -1) -> int:
+        return int(self._chain.sample(ctx, row))
 
     def accept(self, token: int) -> None:
         self._chain.accept(token)
@@ -109,9 +109,9 @@ class GrammarSampler:
         pointer = ctypes.cast(data.ctypes.data, ctypes.POINTER(lib.llama_token_data))
         return lib.llama_token_data_array(data=pointer, size=len(data), selected=-1, sorted=False)
 
-    def _pick(self, ctx: Any, vetted: bool) -> int:
-        """Apply the chain (after the grammar, when ``vetted``) to the last logits."""
-        logits = self._lib.llama_get_logits_ith(ctx.ctx, -1)
+    def _pick(self, ctx: Any, row: int, vetted: bool) -> int:
+        """Apply the chain (after the grammar, when ``vetted``) to batch row ``row``'s logits."""
+        logits = self._lib.llama_get_logits_ith(ctx.ctx, row)
         self._all["id"] = self._ids  # samplers sort the array in place: refill all of it
         self._all["logit"] = np.ctypeslib.as_array(logits, shape=(self._n_vocab,))
         self._all["p"] = 0.0
@@ -129,10 +129,10 @@ class GrammarSampler:
         self._lib.llama_sampler_apply(self._grammar.sampler, ctypes.byref(single))
         return bool(np.isfinite(self._one["logit"][0]))
 
-    def sample(self, ctx: Any) -> int:
-        token = self._pick(ctx, vetted=False)
+    def sample(self, ctx: Any, row: int = -1) -> int:
+        token = self._pick(ctx, row, vetted=False)
         if not self._allows(token):  # refused: choose among what the grammar allows
-            token = self._pick(ctx, vetted=True)
+            token = self._pick(ctx, row, vetted=True)
             self._check(token)
         self._grammar.accept(token)
         self._chain.accept(token)

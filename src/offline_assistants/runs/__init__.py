@@ -1,11 +1,11 @@
-"""Run lifecycle: the state table, the journal (persist + publish), the executor, the worker."""
+"""Run lifecycle: the state table, the journal (persist + publish), the executor, the scheduler."""
 
 from .events import EventBus, RunEvent, Subscription
 from .executor import RunExecutor
 from .journal import RunJournal
 from .recovery import recover_interrupted_runs
+from .scheduler import RunScheduler
 from .states import POLL_STOP, TERMINAL, TRANSITIONS, IllegalTransition, check_transition, is_legal
-from .worker import RunWorker
 
 __all__ = [
     "POLL_STOP",
@@ -16,7 +16,7 @@ __all__ = [
     "RunEvent",
     "RunExecutor",
     "RunJournal",
-    "RunWorker",
+    "RunScheduler",
     "Subscription",
     "check_transition",
     "is_legal",

@@ -86,6 +86,8 @@ class Source:
 
     @property
     def label(self) -> str:
+        if self.first_page <= 0:  # pages unknown (the chunk has left the index since)
+            return self.file_name
         pages = (
             f"p. {self.first_page}"
             if self.first_page == self.last_page

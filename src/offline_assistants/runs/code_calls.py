@@ -7,7 +7,8 @@ executor runs each call's code here (``run_cell``) in the thread's kernel
 ``tool_resources.code_interpreter.file_ids`` and the thread's message
 attachments — are copied to ``/mnt/data`` first (``place_inputs``). Images
 become ``assistants_output`` Files (``image`` outputs of the step); other
-files the code wrote become Files too, remembered for the run's message,
+files the code wrote become Files too, recorded with the run (its stored
+options, so a run resumed after a restart still cites them) for its message,
 which shows images as ``image_file`` blocks and cites files with
 ``file_path`` annotations (``finish_message``). Errors in the code are
 outputs like any other, for the model to read. The step itself, streamed
@@ -20,7 +21,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from openai.types.beta.threads.message import Message
@@ -29,6 +30,7 @@ from openai.types.file_object import FileObject
 
 from ..engine import FunctionSpec
 from ..store import Store
+from ..store.runs import CodeFile
 from ..tools.code_interpreter import CODE_FUNCTION, KernelSessions
 from ..tools.code_interpreter.workdir import safe_name
 from .journal import RunJournal, updated
@@ -59,13 +61,6 @@ class RunFile:
     name: str  # its name under /mnt/data
 
 
-@dataclass
-class RunOutputs:
-    """Files the run's code wrote, to cite in its message."""
-
-    files: list[RunFile] = field(default_factory=list)
-
-
 class CodeCalls:
     def __init__(
         self,
@@ -80,7 +75,6 @@ class CodeCalls:
         self.create_output = create_output
         self.sessions = sessions
         self.timeout = timeout
-        self._outputs: dict[str, RunOutputs] = {}
 
     def input_files(self, run: Run, messages: Sequence[Message]) -> list[RunFile]:
         """The files the run's code may read (from the assistant, the thread and the thread's
@@ -133,7 +127,7 @@ class CodeCalls:
         for written in result.files:
             file = self.create_output(written.data, written.name)
             shown = "/".join(safe_name(part) for part in written.name.split("/"))
-            self._outputs.setdefault(run.id, RunOutputs()).files.append(RunFile(file.id, shown))
+            self.store.runs.add_code_file(run.id, CodeFile(file_id=file.id, name=shown))
         return outputs
 
     def place_inputs(self, run: Run, files: list[RunFile]) -> None:
@@ -145,7 +139,7 @@ class CodeCalls:
 
     def finish_message(self, run_id: str, message: Message) -> Message:
         """The run's answer with its images as image_file blocks and its files cited."""
-        outputs = self._outputs.pop(run_id, RunOutputs())
+        written = self.store.runs.options(run_id).code_files
         images = [
             output.image.file_id
             for step in self.store.steps.in_run(run_id)
@@ -155,15 +149,15 @@ class CodeCalls:
             for output in call.code_interpreter.outputs
             if output.type == "image"
         ]
-        if not images and not outputs.files:
+        if not images and not written:
             return message
         text = "".join(b.text.value for b in message.content if b.type == "text")
-        for item in outputs.files:
+        for item in written:
             link = f"sandbox:/mnt/data/{item.name}"
             if link not in text:
                 text += f"\n\n[{item.name}]({link})"
         annotations = []
-        for item in outputs.files:
+        for item in written:
             link = f"sandbox:/mnt/data/{item.name}"
             start = text.find(link)
             while start >= 0:
@@ -182,9 +176,6 @@ class CodeCalls:
         ]
         content.append({"type": "text", "text": {"value": text, "annotations": annotations}})
         return updated(message, content=content)
-
-    def forget(self, run_id: str) -> None:
-        self._outputs.pop(run_id, None)
 
 
 def prompt_output(outputs: list[Any]) -> str:

@@ -8,7 +8,7 @@
 
 A turn's calls (code and functions alike) are one ``tool_calls`` step, taken in
 the order the model wrote them: each code call runs when its turn comes. After
-``submit_tool_outputs`` the run is queued to the worker again and resumes here
+``submit_tool_outputs`` the run is submitted to the scheduler again and resumes here
 with the outputs in its prompt. The executor composes the store
 (through the journal), the engine, the prompt builder and the turn runner; any
 exception fails the run with ``last_error`` and closes its step and message,
@@ -82,13 +82,16 @@ class RunExecutor:
             log.exception("run %s failed", run_id)
             self.fail(run_id, f"{type(exc).__name__}: {exc}", opened[0] if opened else None)
 
+    def _interrupted(self, run_id: str) -> bool:
+        return self.cancel_requested(run_id) or self.turns.stopping()
+
     def _settle_unstarted(self, run_id: str) -> None:
         current = self.store.runs.get(run_id)
         if current is not None and current.status == "cancelling":
             self.journal.transition(run_id, "cancelled")
 
     def shut_down(self, run_id: str) -> None:
-        """Close a run the worker will never start because the runtime is stopping."""
+        """Close a run the scheduler will never start because the runtime is stopping."""
         current = self.store.runs.get(run_id)
         if current is None:
             return
@@ -98,13 +101,13 @@ class RunExecutor:
             self.fail(run_id, "The runtime shut down before this run could continue.")
 
     def _turn(self, run: Run, opened: list[Draft]) -> None:
-        engine = self.engines.get(resolve_model(run.model, self.settings))
+        model = resolve_model(run.model, self.settings)
         options = self.store.runs.options(run.id)
         messages = self.store.messages.in_thread_with_seq(run.thread_id)
         choice = tool_choice(run)
         instructions = options.additional_instructions
         if self.search is not None and has_file_search(run) and choice.mode != "none":
-            self.search.search(run, [m for _, m in messages], lambda: self.cancel_requested(run.id))
+            self.search.search(run, [m for _, m in messages], lambda: self._interrupted(run.id))
             excerpts = self.search.instructions(run.id)
             instructions = "\n\n".join(p for p in (instructions, excerpts) if p) or None
         thread_steps = self.store.steps.in_thread_with_seq(run.thread_id)
@@ -124,25 +127,26 @@ class RunExecutor:
             listed = self.code.instructions(files)
             instructions = "\n\n".join(p for p in (instructions, listed) if p) or None
         history = conversation(messages, thread_steps, run.id)
-        prompt = build_prompt(engine, run, instructions, history, functions)
         used = usage_so_far(steps)
-        if prompt is None:
-            self._finish(run.id, None, "incomplete", used, reason="max_prompt_tokens")
-            return
-        room = engine.context_length - len(prompt.tokens)
-        budget = run.max_completion_tokens - used[1] if run.max_completion_tokens else room
-        if budget <= 0:
-            self._finish(run.id, None, "incomplete", used, reason="max_completion_tokens")
-            return
-        turn = Turn(
-            run=run,
-            engine=engine,
-            prompt=prompt.tokens,
-            max_tokens=min(budget, room),
-            grammar=self._grammar(engine, run, choice, functions),
-            functions=functions,
-        )
-        result = self.turns.run(turn, opened)
+        with self.engines.lease(model) as engine:  # the model stays loaded while it works
+            prompt = build_prompt(engine, run, instructions, history, functions)
+            if prompt is None:
+                self._finish(run.id, None, "incomplete", used, reason="max_prompt_tokens")
+                return
+            room = engine.context_length - len(prompt.tokens)
+            budget = run.max_completion_tokens - used[1] if run.max_completion_tokens else room
+            if budget <= 0:
+                self._finish(run.id, None, "incomplete", used, reason="max_completion_tokens")
+                return
+            turn = Turn(
+                run=run,
+                engine=engine,
+                prompt=prompt.tokens,
+                max_tokens=min(budget, room),
+                grammar=self._grammar(engine, run, choice, functions),
+                functions=functions,
+            )
+            result = self.turns.run(turn, opened)
         total = (used[0] + result.prompt_tokens, used[1] + result.completion_tokens)
         current = self.store.runs.get(run.id)
         if current is not None and current.status == "cancelling":
@@ -288,8 +292,6 @@ class RunExecutor:
 
     def _forget(self, run_id: str) -> None:
         """Drop what the tools kept in memory for a run that will not write its answer."""
-        if self.code is not None:
-            self.code.forget(run_id)
         if self.search is not None:
             self.search.forget(run_id)
 

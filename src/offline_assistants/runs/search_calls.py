@@ -91,8 +91,13 @@ class SearchCalls:
         ]
 
     def search(self, run: Run, messages: Sequence[Message], cancelled: Callable[[], bool]) -> None:
-        """Search once per run (a resumed run keeps its results) and record the step."""
-        if run.id in self._sources or self._searched(run.id):
+        """Search once per run and record the step; a resumed run reads its results back
+        from that step (also after a restart)."""
+        if run.id in self._sources:
+            return
+        recorded = self._recorded(run)
+        if recorded is not None:
+            self._sources[run.id] = recorded
             return
         query = next((message_text(m) for m in reversed(messages) if m.role == "user"), "")
         store_ids = self.vector_store_ids(run)
@@ -141,12 +146,23 @@ class SearchCalls:
             details = {"type": "tool_calls", "tool_calls": [call]}
             self.journal.step_finished(step, "completed", shown, step_details=details)
 
-    def _searched(self, run_id: str) -> bool:
-        return any(
-            step.step_details.type == "tool_calls"
-            and any(call.type == "file_search" for call in step.step_details.tool_calls)
-            for step in self.store.steps.in_run(run_id)
-        )
+    def _recorded(self, run: Run) -> list[Source] | None:
+        """The results of the run's search as its step stored them (None: not searched
+        yet), with their pages looked up in the index again."""
+        for step in self.store.steps.in_run(run.id):
+            if step.step_details.type != "tool_calls":
+                continue
+            for call in step.step_details.tool_calls:
+                if call.type != "file_search":
+                    continue
+                store_ids = self.vector_store_ids(run)
+                sources = []
+                for result in call.file_search.results or []:
+                    text = "".join(part.text or "" for part in result.content or [])
+                    first, last = self.index.pages(store_ids, result.file_id, text)
+                    sources.append(Source(result.file_id, result.file_name, first, last, text))
+                return sources
+        return None
 
     def _file_name(self, file_id: str) -> str:
         file = self.store.files.get(file_id)

@@ -23,7 +23,7 @@ from openai.types.beta.threads.runs.message_creation_step_details import (
 from openai.types.beta.threads.runs.run_step import RunStep
 
 from ..config import Settings
-from ..engine import Engine, FunctionSpec, Grammar, Sampling
+from ..engine import Engine, FunctionSpec, Grammar, Sampling, TokenStream
 from ..ids import new_id
 from .call_steps import CallStep, StreamedCall
 from .journal import RunJournal, now, updated
@@ -42,7 +42,7 @@ STOP_LOOPS = True
 
 
 class RuntimeShutDown(Exception):
-    """The worker is stopping: the current run ends as failed, saying so."""
+    """The runtime is stopping: the current run ends as failed, saying so."""
 
 
 @dataclass
@@ -105,7 +105,15 @@ class TurnRunner:
             ),
             grammar=turn.grammar,
             cache_key=run.thread_id,
+            stop=lambda: self.stopping() or self.cancel_requested(run.id),
         )
+        try:
+            return self._read(turn, stream, opened)
+        finally:
+            stream.close()  # the model stops generating for this run at once
+
+    def _read(self, turn: Turn, stream: TokenStream, opened: list[Draft]) -> TurnResult:
+        run = turn.run
         calls_possible = bool(turn.functions) and turn.grammar is not None
         opener = turn.engine.tool_format.opener
         held = ""  # text that may still be the start of a call
@@ -134,6 +142,9 @@ class TurnRunner:
                 piece, held = held, ""
             if piece:
                 self._append(run.id, draft, piece)
+        if self.stopping():
+            raise RuntimeShutDown("The runtime shut down during this run.")
+        cancelled = cancelled or self.cancel_requested(run.id)  # ended while waiting for a slot
         result = TurnResult("message", len(turn.prompt), stream.completion_tokens, draft)
         result.call_step = calls
         if cancelled:

@@ -4,7 +4,7 @@ The stream reads a subscription opened *before* the run's first event was
 published, so nothing is missed. It ends after the run reaches a status where
 the caller must act or the run is over (``requires_action``, ``completed``, ...).
 If the client goes away, the generator is closed and the subscription with it;
-the run itself carries on in the worker.
+the run itself carries on in the scheduler.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Runs: create (and create_and_run), retrieve, update (metadata), list, cancel.
 
 ``create`` validates everything, stores a ``queued`` run (plus any
-``additional_messages``) in one transaction, hands the id to the worker and
+``additional_messages``) in one transaction, hands the id to the scheduler and
 returns at once. Execution lives in :mod:`offline_assistants.runs`.
 """
 

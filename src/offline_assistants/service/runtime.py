@@ -3,8 +3,8 @@
 ``Runtime`` is the service layer both faces use: the Python API (``Client``)
 and the HTTP server call the same methods on the same objects. It opens the
 store (one process owns the data dir), recovers runs a killed process left
-active, loads models lazily on the worker thread, and starts the worker.
-``close()`` stops the worker (an unfinished run ends ``failed``), ingestion and
+active, loads models lazily when a run first needs one, and starts the run
+scheduler. ``close()`` stops the scheduler (an unfinished run ends ``failed``), ingestion and
 kernels, frees the loaded models and releases the data directory. A runtime
 nobody closed is closed at interpreter exit (``atexit``), before Python tears
 down the threads still inside llama.cpp: a script may simply end. If start-up
@@ -19,7 +19,7 @@ import logging
 from ..config import Settings
 from ..engine import EngineCache, EngineFactory, llama_factory
 from ..engine.prefix_cache import PrefixCache
-from ..runs import EventBus, RunExecutor, RunJournal, RunWorker, recover_interrupted_runs
+from ..runs import EventBus, RunExecutor, RunJournal, RunScheduler, recover_interrupted_runs
 from ..runs.code_calls import CodeCalls
 from ..runs.drafts import DraftLog
 from ..runs.search_calls import SearchCalls
@@ -58,7 +58,7 @@ class Runtime:
                 engine_factory or llama_factory(settings, prefix_cache=self.prefix_cache),
                 owned=engine_factory is None,
             )
-            self.worker = RunWorker()
+            self.scheduler = RunScheduler()
             self.index = VectorIndex(settings.vector_index_dir)
             self.embedder = Embedder()
             self.ingestion = Ingestion(self.store, self.index, self.embedder)
@@ -75,32 +75,31 @@ class Runtime:
                 self.store, self.vector_stores, released=self._thread_deleted
             )
             self.messages = MessageService(self.store, self.threads.add_messages)
-            self.runs = RunService(self.store, settings, self.journal, self.worker, self.threads)
+            self.runs = RunService(self.store, settings, self.journal, self.scheduler, self.threads)
             self.steps = StepService(self.store)
-            self.worker.start(
-                RunExecutor(
+            self.executor = RunExecutor(
+                self.store,
+                self.journal,
+                self.engines,
+                settings,
+                cancel_requested=self.scheduler.cancel_requested,
+                stopping=self.scheduler.stopping,
+                code=CodeCalls(
                     self.store,
                     self.journal,
-                    self.engines,
-                    settings,
-                    cancel_requested=self.worker.cancel_requested,
-                    stopping=self.worker.stopping,
-                    code=CodeCalls(
-                        self.store,
-                        self.journal,
-                        self.files.create_output,
-                        self.kernels,
-                        settings.code_timeout_seconds,
-                    ),
-                    search=SearchCalls(
-                        self.store,
-                        self.journal,
-                        self.index,
-                        self.embedder,
-                        self.vector_stores.touch,
-                    ),
-                )
+                    self.files.create_output,
+                    self.kernels,
+                    settings.code_timeout_seconds,
+                ),
+                search=SearchCalls(
+                    self.store,
+                    self.journal,
+                    self.index,
+                    self.embedder,
+                    self.vector_stores.touch,
+                ),
             )
+            self.scheduler.start(self.executor)
             self.ingestion.start()
         except BaseException:
             self.close()
@@ -119,8 +118,10 @@ class Runtime:
             return
         self._closed = True
         atexit.unregister(self.close)
-        worker = getattr(self, "worker", None)
-        idle = worker is None or worker.stop()  # first: nothing runs on the engines after this
+        scheduler = getattr(self, "scheduler", None)
+        idle = (
+            scheduler is None or scheduler.stop()
+        )  # first: nothing runs on the engines after this
         parts = ["ingestion", "kernels"] + (["engines"] if idle else [])
         for part in parts:
             started = getattr(self, part, None)

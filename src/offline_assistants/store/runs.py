@@ -30,9 +30,20 @@ log = logging.getLogger(__name__)
 ACTIVE_STATUSES = ("queued", "in_progress", "requires_action", "cancelling")
 
 
+class CodeFile(BaseModel):
+    """A file the run's code wrote (cited in its answer), as ``/mnt/data/<name>``."""
+
+    file_id: str
+    name: str
+
+
 class RunOptions(BaseModel):
+    """What a run keeps besides its wire object: request options and per-run tool state
+    (stored, so a run resumed after a restart has it)."""
+
     additional_instructions: str | None = None
     include: list[str] = []
+    code_files: list[CodeFile] = []
 
 
 class RunRepository:
@@ -67,6 +78,16 @@ class RunRepository:
     def update(self, run: Run) -> None:
         self.table.update(run, status=run.status)
         self._remember(run, self.options(run.id))
+
+    def add_code_file(self, run_id: str, file: CodeFile) -> None:
+        """Record a file the run's code wrote."""
+        run = self.get(run_id)
+        if run is None:
+            return
+        options = self.options(run_id)
+        options = options.model_copy(update={"code_files": [*options.code_files, file]})
+        self.table.update(run, status=run.status, options=options.model_dump_json())
+        self._remember(run, options)
 
     def get(self, run_id: str, thread_id: str | None = None) -> Run | None:
         cached = self._active.get(run_id)

@@ -6,8 +6,11 @@ kernels started in advance so that a new thread's first cell does not wait
 for a cold start. A maintenance thread refills the pool and shuts down
 kernels idle longer than the timeout (their work directories go with them;
 files the user needs were already turned into Files). Kernels are started
-from the maintenance thread or the run worker, both of which live as long as
-the kernels (``--die-with-parent`` follows the starting thread).
+(and restarted, after a timeout or a death) only on threads that live as long
+as the sessions: the maintenance thread, and the cell threads (a pool of
+``CELL_THREADS``) that run every cell and file placement for the runs' threads,
+which come and go (``--die-with-parent`` follows the starting thread). Cells of
+different threads run at once, up to that many; more wait their turn.
 
 Work directories live under ``<data dir>/code_interpreter/<kernel>``; what a
 killed runtime left there is removed at start.
@@ -22,6 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -35,6 +39,8 @@ log = logging.getLogger(__name__)
 
 # Imported in every warm kernel so the first cell of a thread finds them loaded.
 PRELOAD = "import math, json, os, sys\nimport numpy\nimport matplotlib.pyplot\n"
+# Cells (and file placements) running at once, across threads; their threads start the kernels.
+CELL_THREADS = 8
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,7 @@ class KernelSessions:
         self._maintainer = threading.Thread(
             target=self._maintain, name="kernel-sessions", daemon=True
         )
+        self._cells = ThreadPoolExecutor(CELL_THREADS, thread_name_prefix="kernel-cells")
 
     # -- public ----------------------------------------------------------------------------
 
@@ -90,6 +97,9 @@ class KernelSessions:
         self._wake.set()
 
     def execute(self, thread_id: str, code: str, timeout: float | None = None) -> Execution:
+        return self._cells.submit(self._execute, thread_id, code, timeout).result()
+
+    def _execute(self, thread_id: str, code: str, timeout: float | None) -> Execution:
         while True:
             session = self._session(thread_id)
             with session.lock:
@@ -112,6 +122,11 @@ class KernelSessions:
         With a ``key``, a file already put in this thread's kernel is not put again (``data``
         may then be a callable, read only when the file is really placed).
         """
+        return self._cells.submit(self._put_file, thread_id, name, data, key).result()
+
+    def _put_file(
+        self, thread_id: str, name: str, data: bytes | Callable[[], bytes], key: str | None
+    ) -> str:
         path = f"/mnt/data/{safe_name(name)}"
         while True:
             session = self._session(thread_id)
@@ -153,6 +168,7 @@ class KernelSessions:
             self._maintainer.join(timeout=30)
         for kernel in kernels:
             self._retire(kernel)
+        self._cells.shutdown(wait=False, cancel_futures=True)
 
     # -- internals -------------------------------------------------------------------------
 
@@ -166,7 +182,7 @@ class KernelSessions:
             if session is not None:
                 session.last_used = time.monotonic()  # not idle: about to be used
         if session is None:
-            kernel = self._start_kernel()  # the pool was empty: a cold start, on this thread
+            kernel = self._start_kernel()  # the pool was empty: a cold start, on a cell thread
             with self._lock:
                 session = self._sessions.setdefault(thread_id, Session(kernel))
             if session.kernel is not kernel:

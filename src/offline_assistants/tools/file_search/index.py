@@ -135,6 +135,22 @@ class VectorIndex:
         )
         return [str(text or "") for _, text in pairs]
 
+    def pages(self, vector_store_ids: Sequence[str], file_id: str, text: str) -> tuple[int, int]:
+        """The first and last page of the chunk of ``file_id`` whose text is ``text``, in
+        the first of ``vector_store_ids`` that holds it; (0, 0) where none does."""
+        for vector_store_id in vector_store_ids:
+            collection = self._existing(vector_store_id)
+            if collection is None:
+                continue
+            got = collection.get(
+                where={"$and": [{"file_id": file_id}, {"window": 0}]},
+                include=["documents", "metadatas"],
+            )
+            for meta, document in zip(got["metadatas"], got["documents"], strict=True):
+                if document == text:
+                    return int(meta["first_page"]), int(meta["last_page"])
+        return 0, 0
+
     def drop(self, vector_store_id: str) -> None:
         try:
             self._client.delete_collection(vector_store_id)

@@ -1,0 +1,167 @@
+"""Many runs at once: eight threads' runs submitted together against one after another.
+
+    .venv/bin/python benchmarks/parallel_runs.py [--model PATH] [--runs 8] [--tokens 64]
+        [--parallel 1 2 4 8] [--busy 0 1]
+
+For each batch size (``OFFLINE_ASSISTANTS_PARALLEL``) a fresh runtime (real model,
+real store) first answers the runs one after another, then all of them submitted
+together, side by side in the same process; each run has its own thread and a
+question of its own, temperature 0 and ``--tokens`` completion tokens at most.
+Reported per batch size: the makespan (first submit → last run done), the mean
+time a caller waits for its answer when all runs arrive at once (one after
+another, the k-th waits for the k-1 before it), the p95 of that together, the tokens generated per second, and whether every
+concurrent run wrote the same text as alone. ``--busy N`` repeats everything
+while N other processes each spin on a core (a laptop doing other work).
+
+Writes benchmarks/results/parallel_runs.json and prints a table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE.parent))
+
+from benchmarks.engine_settings import busy  # noqa: E402
+
+from offline_assistants import Client  # noqa: E402
+from offline_assistants.config import Settings  # noqa: E402
+
+QUESTIONS = [
+    "Explain why the sky is blue.",
+    "Write a short poem about the sea.",
+    "What is the capital of France, and why is it famous?",
+    "Describe how to make a cup of tea.",
+    "What is 7 times 8? Show your working.",
+    "Describe a cat to someone who has never seen one.",
+    "Give three tips for learning a language.",
+    "Why do leaves change colour in autumn?",
+    "What is a prime number? Give examples.",
+    "Tell me about the moon.",
+    "How does a bicycle stay upright?",
+    "What makes bread rise?",
+]
+
+
+def _answer(client: Client, thread_id: str) -> str:
+    message = client.beta.threads.messages.list(thread_id=thread_id).data[0]
+    return "".join(b.text.value for b in message.content if b.type == "text")
+
+
+def measure(model: Path, parallel: int, runs: int, tokens: int) -> dict[str, Any]:
+    questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(runs)]
+    with tempfile.TemporaryDirectory() as data:
+        settings = dataclasses.replace(
+            Settings.from_env(data_dir=data, default_model=model), parallel=parallel, n_ctx=2048
+        )
+        with Client(settings=settings) as client:
+            assistant = client.beta.assistants.create(model="default", temperature=0)
+            client.beta.threads.create_and_run_poll(  # load the model, warm the caches
+                assistant_id=assistant.id,
+                thread={"messages": [{"role": "user", "content": "hi"}]},
+                max_completion_tokens=4,
+            )
+
+            def start(question: str) -> Any:
+                thread = client.beta.threads.create(
+                    messages=[{"role": "user", "content": question}]
+                )
+                return client.beta.threads.runs.create(
+                    thread_id=thread.id, assistant_id=assistant.id, max_completion_tokens=tokens
+                )
+
+            alone, alone_times, alone_tokens = [], [], 0
+            begun = time.perf_counter()
+            for question in questions:
+                run = start(question)
+                run = client.beta.threads.runs.poll(
+                    run.id, thread_id=run.thread_id, poll_interval_ms=20
+                )
+                alone_times.append(time.perf_counter() - begun)  # as if all came at once
+                alone.append(_answer(client, run.thread_id))
+                alone_tokens += run.usage.completion_tokens if run.usage else 0
+            sequential = time.perf_counter() - begun
+
+            begun = time.perf_counter()
+            started_runs = [start(q) for q in questions]
+            finished: dict[str, float] = {}
+            while len(finished) < len(started_runs):
+                for run in started_runs:
+                    if run.id in finished:
+                        continue
+                    now = client.beta.threads.runs.retrieve(run.id, thread_id=run.thread_id)
+                    if now.status not in ("queued", "in_progress"):
+                        finished[run.id] = time.perf_counter() - begun
+                time.sleep(0.01)
+            together = time.perf_counter() - begun
+            texts = [_answer(client, run.thread_id) for run in started_runs]
+            generated = 0
+            for run in started_runs:
+                done = client.beta.threads.runs.retrieve(run.id, thread_id=run.thread_id)
+                generated += done.usage.completion_tokens if done.usage else 0
+    latencies = sorted(finished.values())
+    return {
+        "parallel": parallel,
+        "runs": runs,
+        "sequential_s": round(sequential, 2),
+        "sequential_mean_run_s": round(statistics.mean(alone_times), 2),
+        "together_s": round(together, 2),
+        "together_mean_run_s": round(statistics.mean(latencies), 2),
+        "together_p95_run_s": round(latencies[max(0, int(0.95 * len(latencies)) - 1)], 2),
+        "speedup": round(sequential / together, 2),
+        "tokens_per_s_sequential": round(alone_tokens / sequential, 1),
+        "tokens_per_s_together": round(generated / together, 1),
+        "same_text": sum(a == b for a, b in zip(alone, texts, strict=True)),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=Settings.from_env().default_model)
+    parser.add_argument("--runs", type=int, default=8, help="runs submitted together")
+    parser.add_argument("--tokens", type=int, default=64, help="max completion tokens per run")
+    parser.add_argument("--parallel", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument(
+        "--busy", type=int, nargs="+", default=[0, 1], help="other processes spinning, per pass"
+    )
+    args = parser.parse_args()
+    rows = []
+    for load in args.busy:
+        with busy(load):
+            for parallel in tqdm(args.parallel, desc=f"parallel, {load} busy"):
+                row = measure(args.model, parallel, args.runs, args.tokens)
+                row["busy"] = load
+                rows.append(row)
+    out = HERE / "results" / "parallel_runs.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    report = {"model": str(args.model), "runs": args.runs, "tokens": args.tokens, "rows": rows}
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(
+        f"\n{'busy':>4} {'parallel':>8} {'one by one':>11} {'together':>9} {'speedup':>8} "
+        f"{'mean run':>15} {'tok/s':>13} {'same text':>10}"
+    )
+    for row in rows:
+        print(
+            f"{row['busy']:>4} {row['parallel']:>8} {row['sequential_s']:>10.1f}s "
+            f"{row['together_s']:>8.1f}s {row['speedup']:>7.2f}x "
+            f"{row['sequential_mean_run_s']:>6.1f}s→{row['together_mean_run_s']:>5.1f}s "
+            f"{row['tokens_per_s_sequential']:>5.0f}→{row['tokens_per_s_together']:>5.0f} "
+            f"{row['same_text']:>6}/{row['runs']}"
+        )
+    print(f"\nwrote {out}")
+
+
+if __name__ == "__main__":
+    main()

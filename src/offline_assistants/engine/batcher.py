@@ -1,0 +1,205 @@
+"""The model's thread: several generations advanced together, one ``llama_decode`` at a time.
+
+Generations (:class:`~.sequence.Sequence`) arrive from any thread and wait,
+first come first served, for a free slot of the context (:mod:`.slots`; as
+many as ``parallel``). Each turn of the loop:
+
+1. admits waiting sequences into free slots (restoring their thread's saved
+   prompt state where there is one) and drops those whose consumer stopped
+   reading or whose ``stop`` says so (a cancelled run, a stopping runtime);
+2. evaluates one token of every sequence that is generating, all in one
+   decode, and samples each sequence's next token from its own row;
+3. evaluates one prompt chunk (``n_batch`` tokens) of the oldest sequence
+   still reading its prompt, in a decode of its own, so a newcomer's long
+   prompt delays the others by one chunk per token, not by the whole prompt.
+
+Prompt chunks are never mixed with other sequences' tokens, and each sequence
+has its own KV stream: a chunk's KV is what a solo evaluation makes, which is
+what prefix reuse relies on (see :mod:`.llama`). A failure inside one
+sequence (its grammar refusing a token, say) ends that sequence with the
+error; a failed decode ends the sequences in it. Only this thread touches the
+context, the slots and the samplers.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import threading
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from ..errors import InternalError
+from .decode_batch import DecodeBatch
+from .sequence import Sequence
+from .slots import Slots
+
+log = logging.getLogger(__name__)
+
+
+class Batcher:
+    def __init__(
+        self,
+        lib: ModuleType,
+        context: Any,
+        slots: Slots,
+        chunk: int,
+        before_decode: Callable[[], None] = lambda: None,
+    ) -> None:
+        """``context`` is the ``LlamaContext`` (samplers read its logits); ``chunk`` is the
+        prompt chunk size (``n_batch``); ``before_decode`` runs before every decode."""
+        self._context = context
+        self._slots = slots
+        self._chunk = chunk
+        self._before_decode = before_decode
+        self._tokens = DecodeBatch(lib, len(slots.slots))
+        self._prompt = DecodeBatch(lib, chunk)
+        self._waiting: collections.deque[Sequence] = collections.deque()
+        self._active: list[Sequence] = []
+        self._wakeup = threading.Condition()
+        self._closed = False
+        self.decodes = 0  # decode calls made, and the tokens they evaluated (for benchmarks)
+        self.decoded_tokens = 0
+        self._thread = threading.Thread(target=self._loop, name="offline-assistants-model")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def submit(self, sequence: Sequence) -> None:
+        with self._wakeup:
+            if self._closed:
+                sequence.fail(InternalError("the model was unloaded"))
+                return
+            self._waiting.append(sequence)
+            self._wakeup.notify()
+
+    def wake(self) -> None:
+        with self._wakeup:
+            self._wakeup.notify()
+
+    def close(self, timeout: float = 30.0) -> bool:
+        """End the loop; sequences still running or waiting end with an error. False when
+        the thread was still inside a decode after ``timeout`` seconds."""
+        with self._wakeup:
+            self._closed = True
+            self._wakeup.notify()
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            return False
+        for sequence in [*self._waiting, *self._active]:
+            sequence.fail(InternalError("the model was unloaded"))
+        self._waiting.clear()
+        self._active.clear()
+        self._tokens.close()
+        self._prompt.close()
+        return True
+
+    def _loop(self) -> None:
+        while True:
+            with self._wakeup:
+                while not self._closed and not self._waiting and not self._active:
+                    self._wakeup.wait()
+                if self._closed:
+                    return
+            try:
+                self._admit()
+                self._generate()
+                self._read_prompt()
+            except Exception:  # noqa: BLE001 - the model's thread must outlive any one turn
+                log.exception("batcher: a turn failed")
+
+    def _admit(self) -> None:
+        with self._wakeup:
+            stopped = [s for s in self._waiting if s.wants_stop()]
+            for sequence in stopped:
+                self._waiting.remove(sequence)
+            admitted: list[Sequence] = []
+            while self._waiting and len(admitted) < self._free_slots():
+                admitted.append(self._waiting.popleft())
+        for sequence in stopped:
+            sequence.finish("stop")
+        for sequence in list(self._active):
+            if sequence.wants_stop():
+                sequence.finish("stop")
+                self._retire(sequence)
+        for sequence in admitted:
+            if sequence.max_tokens <= 0:
+                sequence.finish("length")
+                continue
+            slot, covered = self._slots.acquire(sequence.cache_key, sequence.prompt)
+            self._active.append(sequence)
+            try:
+                sequence.start(slot, covered)
+            except Exception as exc:  # noqa: BLE001 - e.g. a grammar llama.cpp rejects
+                self._fail(sequence, exc)
+
+    def _free_slots(self) -> int:
+        return sum(1 for slot in self._slots.slots if not slot.busy)
+
+    def _generate(self) -> None:
+        generating = [s for s in self._active if s.next_token is not None]
+        if not generating:
+            return
+        batch = self._tokens
+        batch.clear()
+        rows = []
+        for sequence in generating:
+            assert sequence.slot is not None and sequence.next_token is not None
+            rows.append(batch.add(sequence.next_token, sequence.position, sequence.slot.seq, True))
+            sequence.position += 1
+            sequence.next_token = None
+        if not self._decode(batch, generating):
+            return
+        for sequence, row in zip(generating, rows, strict=True):
+            self._sample(sequence, row)
+
+    def _read_prompt(self) -> None:
+        sequence = next((s for s in self._active if s.pending), None)
+        if sequence is None:
+            return
+        assert sequence.slot is not None
+        chunk = sequence.chunk(self._chunk)
+        last = not sequence.pending
+        batch = self._prompt
+        batch.clear()
+        row = 0
+        for index, token in enumerate(chunk):
+            final = last and index == len(chunk) - 1
+            row = batch.add(token, sequence.position + index, sequence.slot.seq, final)
+        sequence.position += len(chunk)
+        if self._decode(batch, [sequence]) and last:
+            self._sample(sequence, row)
+
+    def _decode(self, batch: DecodeBatch, sequences: list[Sequence]) -> bool:
+        self._before_decode()
+        try:
+            batch.decode(self._context.ctx)
+        except Exception as exc:  # noqa: BLE001
+            for sequence in sequences:
+                self._fail(sequence, exc)
+            return False
+        self.decodes += 1
+        self.decoded_tokens += batch.size
+        return True
+
+    def _sample(self, sequence: Sequence, row: int) -> None:
+        try:
+            going = sequence.take(sequence.choose(self._context, row))
+        except Exception as exc:  # noqa: BLE001 - e.g. the grammar refused a token
+            self._fail(sequence, exc)
+            return
+        if not going:
+            self._retire(sequence)
+
+    def _retire(self, sequence: Sequence) -> None:
+        self._active.remove(sequence)
+        if sequence.slot is not None:  # keep what was evaluated of the prompt
+            self._slots.release(sequence.slot, sequence.prompt[: sequence.position])
+
+    def _fail(self, sequence: Sequence, error: Exception) -> None:
+        sequence.fail(error)
+        if sequence in self._active:
+            self._active.remove(sequence)
+        if sequence.slot is not None:
+            self._slots.release(sequence.slot, [])
+            self._slots.clear(sequence.slot)

@@ -1,0 +1,167 @@
+"""One generation inside the batch: its prompt, sampler, grammar and the pieces it hands out.
+
+:mod:`.batcher` (the model's thread) evaluates a sequence's prompt chunk by
+chunk, then feeds back each token it samples; everything a single generation
+decides is here: which token (its own sampler chain and grammar, the lazy
+grammar's trigger), when it ends (an end-of-generation token, the token budget,
+a repeating cycle, or its ``stop`` callable saying so), and the text each token
+adds. The consumer (a run's thread) reads the pieces from :meth:`pieces`;
+stopping to read (``TokenStream.close``) tells the batcher to drop the sequence.
+"""
+
+from __future__ import annotations
+
+import codecs
+import queue
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
+
+from .base import FinishReason, Grammar, Sampling, TokenStream
+from .repetition import looping
+from .slots import Slot
+
+_END = object()
+
+
+class Sampler(Protocol):
+    def sample(self, ctx: Any, row: int) -> int: ...
+
+    def accept(self, token: int) -> None: ...
+
+
+class Vocabulary(Protocol):
+    """What a sequence needs from its engine's model."""
+
+    def compile(self, gbnf: str) -> Any: ...
+
+    def sampler(self, sampling: Sampling, grammar: Any) -> Sampler: ...
+
+    def token_bytes(self, token: int, special: bool) -> bytes: ...
+
+    def ends(self, token: int) -> bool: ...
+
+
+class Sequence:
+    def __init__(
+        self,
+        vocabulary: Vocabulary,
+        stream: TokenStream,
+        prompt: list[int],
+        *,
+        max_tokens: int,
+        sampling: Sampling,
+        grammar: Grammar | None,
+        cache_key: str | None,
+        stop: Callable[[], bool] | None,
+        wake: Callable[[], None],
+    ) -> None:
+        self.vocabulary = vocabulary
+        self.stream = stream
+        self.prompt = prompt
+        self.max_tokens = max_tokens
+        self.sampling = sampling
+        self.grammar = grammar
+        self.cache_key = cache_key
+        self._stop = stop
+        self._wake = wake
+        self._out: queue.SimpleQueue[object] = queue.SimpleQueue()
+        self.abandoned = False  # the consumer stopped reading
+        self.slot: Slot | None = None
+        self.position = 0  # where the next evaluated token goes
+        self.pending: list[int] = []  # prompt tokens still to evaluate
+        self.next_token: int | None = None  # sampled, to be evaluated in the next decode
+        self.generated: list[int] = []
+        self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self._trigger = grammar.trigger if grammar is not None else None
+        self._opened = ""  # the output while it may still be the trigger's start
+        self._compiled: Any = None
+        self._sampler: Sampler | None = None
+
+    def start(self, slot: Slot, covered: int) -> None:
+        """Placed in ``slot``, whose state already covers ``covered`` prompt tokens."""
+        self.slot = slot
+        self.position = covered
+        self.pending = self.prompt[covered:]
+        self.stream.reused_tokens = covered
+        lazy = self.grammar is not None and self.grammar.trigger is not None
+        if self.grammar is not None and not lazy:
+            self._compiled = self.vocabulary.compile(self.grammar.gbnf)
+        self._sampler = self.vocabulary.sampler(self.sampling, self._compiled)
+
+    def wants_stop(self) -> bool:
+        return self.abandoned or (self._stop is not None and self._stop())
+
+    def chunk(self, size: int) -> list[int]:
+        """The next prompt chunk to evaluate (chunks stay aligned to multiples of ``size``
+        from position 0, as a solo evaluation makes them), taken off ``pending``."""
+        taken = size - self.position % size
+        chunk, self.pending = self.pending[:taken], self.pending[taken:]
+        return chunk
+
+    def choose(self, ctx: Any, row: int) -> int:
+        """Sample the token after the logits of batch row ``row``."""
+        assert self._sampler is not None
+        token = self._sampler.sample(ctx, row)
+        grammar, trigger = self.grammar, self._trigger
+        if trigger is None or grammar is None:
+            return token
+        said = (self._opened + self._text(token)).lstrip()
+        if said.startswith(trigger):
+            # The model opened a call: from this token on, the grammar holds.
+            self._compiled = self.vocabulary.compile(grammar.gbnf)
+            self._sampler = self.vocabulary.sampler(self.sampling, self._compiled)
+            for earlier in self.generated:
+                self._sampler.accept(earlier)
+            token = self._sampler.sample(ctx, row)
+            self._trigger = None
+        elif trigger.startswith(said):
+            self._opened = said
+        else:
+            self._trigger = None  # a message: it never meets the grammar
+        return token
+
+    def take(self, token: int) -> bool:
+        """Hand out ``token``'s text; False when the generation is over (and finished)."""
+        if self.vocabulary.ends(token):
+            self.finish("stop")
+            return False
+        special = self._compiled is not None or self._trigger is not None
+        piece = self._decoder.decode(self.vocabulary.token_bytes(token, special))
+        self.generated.append(token)
+        self.stream.completion_tokens = len(self.generated)
+        self._out.put(piece)
+        if self._compiled is None and self.sampling.stop_loops and looping(self.generated):
+            self.finish("stop")  # stuck in a cycle: the answer is over
+            return False
+        if len(self.generated) >= self.max_tokens:
+            self.finish("length")
+            return False
+        self.next_token = token
+        return True
+
+    def finish(self, reason: FinishReason) -> None:
+        self.stream.finish_reason = reason
+        tail = self._decoder.decode(b"", final=True)
+        if tail:
+            self._out.put(tail)
+        self._out.put(_END)
+
+    def fail(self, error: BaseException) -> None:
+        self._out.put(error)
+
+    def pieces(self) -> Iterator[str]:
+        """What the consumer iterates: the pieces, until the end or the error."""
+        try:
+            while True:
+                item = self._out.get()
+                if item is _END:
+                    return
+                if isinstance(item, BaseException):
+                    raise item
+                yield str(item)
+        finally:
+            self.abandoned = True
+            self._wake()
+
+    def _text(self, token: int) -> str:
+        return self.vocabulary.token_bytes(token, True).decode("utf-8", errors="replace")
