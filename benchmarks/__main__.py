@@ -36,6 +36,7 @@ SUITE: dict[str, tuple[bool, list[str]]] = {
     "code_interpreter": (False, []),
     "retrieval": (False, []),
     "run_length": (True, []),
+    "parallel_runs": (True, ["--parallel", "1", "4", "--busy", "0"]),
 }
 Row = tuple[str, str, str]  # (measure, value, target and whether it is met)
 
@@ -120,6 +121,17 @@ def _run_length(r: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def _parallel(r: dict[str, Any]) -> list[Row]:
+    return [
+        (
+            f"{row['runs']} runs at once, parallel {row['parallel']}, {row['busy']} busy: one by one / together",
+            f"{row['sequential_s']:.1f} / {row['together_s']:.1f} s (mean wait {row['sequential_mean_run_s']:.1f} -> {row['together_mean_run_s']:.1f} s)",
+            _met(row["same_text"] == row["runs"], f"same text {row['same_text']}/{row['runs']}"),
+        )
+        for row in r["rows"]
+    ]  # fmt: skip
+
+
 SUMMARIES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "engine_settings": _engine,
     "run_latency": _run_latency,
@@ -130,6 +142,7 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "code_interpreter": _code,
     "retrieval": _retrieval,
     "run_length": _run_length,
+    "parallel_runs": _parallel,
 }
 
 

@@ -67,16 +67,19 @@ def test_the_overview_notebook_v1_runs_with_openai_1_2_3(base_url: str, tmp_path
     assert "tool_resources" not in seen["assistant"]
     assert seen["message"]["file_ids"] == [] and "attachments" not in seen["message"]
     assert seen["run_created"]["status"] == "queued" and seen["run_created"]["file_ids"] == []
-    assert seen["run"]["status"] == "completed"
+    # Finished runs, either way: the notebook samples at temperature 1, and the 135M model
+    # sometimes writes to the 1,024-token budget (incomplete); v1 reads both back.
+    finished = ("completed", "incomplete")
+    assert seen["run"]["status"] in finished
     roles = [m["role"] for m in seen["messages"]["data"]]
     assert roles == ["assistant", "user"]
     assert [m["role"] for m in seen["after"]["data"]] == ["assistant"]
-    assert seen["code_run"]["status"] == "completed"
+    assert seen["code_run"]["status"] in finished
     file_id = seen["file"]["id"]
     retrieval = seen["retrieval_assistant"]
     assert retrieval["file_ids"] == [file_id]
     assert [t["type"] for t in retrieval["tools"]] == ["code_interpreter", "retrieval"]
-    assert seen["retrieval_run"]["status"] == "completed"
+    assert seen["retrieval_run"]["status"] in finished
     assert seen["retrieval_run"]["file_ids"] == [file_id]
     calls = [
         call["type"]

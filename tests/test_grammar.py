@@ -98,12 +98,12 @@ def build(schema: object) -> str:
 )
 def test_llama_cpp_accepts_the_grammar(real_engine: LlamaEngine, schema: object) -> None:
     gbnf = build(schema)
-    assert real_engine._compile(gbnf) is real_engine._compile(gbnf)  # parsed once, then cached
+    assert real_engine.compile(gbnf) is real_engine.compile(gbnf)  # parsed once, then cached
 
 
 def test_a_grammar_llama_cpp_rejects_is_an_error(real_engine: LlamaEngine) -> None:
     with pytest.raises(InternalError, match="rejected a generated grammar"):
-        real_engine._compile('root ::= ( "unclosed"')
+        real_engine.compile('root ::= ( "unclosed"')
 
 
 def test_optional_members_keep_commas_right() -> None:

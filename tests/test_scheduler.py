@@ -8,6 +8,7 @@ directory); the batch holds ``parallel`` generations.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -253,3 +254,65 @@ def test_runs_from_many_client_threads_at_once(batched: Client) -> None:
     assert not errors and len(results) == 12
     assert all(r.status in ("completed", "incomplete") for r in results)
     assert len({r.thread_id for r in results}) == 12
+
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}},
+            "required": ["city"],
+            "additionalProperties": False,
+        },
+        "strict": True,
+    },
+}
+
+
+def test_streams_and_function_calls_in_one_batch(batched: Client) -> None:
+    """Streams deliver each run's own text; calls made under their grammar validate."""
+    client = batched
+    plain = client.beta.assistants.create(model="default", temperature=0)
+    caller = client.beta.assistants.create(
+        model="default",
+        temperature=0,
+        tools=[WEATHER],
+    )
+    streamed: dict[str, str] = {}
+
+    def stream(question: str) -> None:
+        thread = client.beta.threads.create(messages=[{"role": "user", "content": question}])
+        with client.beta.threads.runs.stream(
+            thread_id=thread.id, assistant_id=plain.id, max_completion_tokens=40
+        ) as events:
+            streamed[thread.id] = "".join(events.text_deltas)
+
+    streams = [threading.Thread(target=stream, args=(q,)) for q in QUESTIONS[:3]]
+    for thread in streams:
+        thread.start()
+    calls = [
+        _start(
+            client,
+            caller.id,
+            f"What is the weather in {city}?",
+            tool_choice={"type": "function", "function": {"name": "get_weather"}},
+        )
+        for city in ("Paris", "Oslo", "Lima")
+    ]
+    for thread in streams:
+        thread.join(300)
+    assert len(streamed) == 3
+    for thread_id, text in streamed.items():
+        message = client.beta.threads.messages.list(thread_id=thread_id).data[0]
+        assert message.content[0].text.value == text  # type: ignore[union-attr]
+    for run in calls:
+        run = client.beta.threads.runs.poll(run.id, thread_id=run.thread_id)
+        assert run.status == "requires_action", run.last_error
+        assert run.required_action is not None
+        for call in run.required_action.submit_tool_outputs.tool_calls:
+            assert call.function.name == "get_weather"
+            arguments = json.loads(call.function.arguments)
+            assert set(arguments) == {"city"} and isinstance(arguments["city"], str)
