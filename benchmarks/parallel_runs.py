@@ -11,7 +11,9 @@ Reported per batch size: the makespan (first submit → last run done), the mean
 time a caller waits for its answer when all runs arrive at once (one after
 another, the k-th waits for the k-1 before it), the p95 of that together, the tokens generated per second, and whether every
 concurrent run wrote the same text as alone. ``--busy N`` repeats everything
-while N other processes each spin on a core (a laptop doing other work).
+while N other processes each spin on a core (a laptop doing other work). A mixed
+pass (``--long-first``) puts one long run first and reports how long the short
+ones behind it wait: one at a time they queue behind it, batched they do not.
 
 Writes benchmarks/results/parallel_runs.json and prints a table.
 """
@@ -60,8 +62,16 @@ def _answer(client: Client, thread_id: str) -> str:
     return "".join(b.text.value for b in message.content if b.type == "text")
 
 
-def measure(model: Path, parallel: int, runs: int, tokens: int) -> dict[str, Any]:
-    questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(runs)]
+LONG = "Write a long story about a dragon who learns to read. Use at least ten paragraphs."
+
+
+def measure(
+    model: Path, parallel: int, runs: int, tokens: int, long_tokens: int = 0
+) -> dict[str, Any]:
+    """``long_tokens``: the first run is a long one (a story, that many tokens)."""
+    jobs = [(QUESTIONS[i % len(QUESTIONS)], tokens) for i in range(runs)]
+    if long_tokens:
+        jobs[0] = (LONG, long_tokens)
     with tempfile.TemporaryDirectory() as data:
         settings = dataclasses.replace(
             Settings.from_env(data_dir=data, default_model=model), parallel=parallel, n_ctx=2048
@@ -74,18 +84,16 @@ def measure(model: Path, parallel: int, runs: int, tokens: int) -> dict[str, Any
                 max_completion_tokens=4,
             )
 
-            def start(question: str) -> Any:
-                thread = client.beta.threads.create(
-                    messages=[{"role": "user", "content": question}]
-                )
+            def start(job: tuple[str, int]) -> Any:
+                thread = client.beta.threads.create(messages=[{"role": "user", "content": job[0]}])
                 return client.beta.threads.runs.create(
-                    thread_id=thread.id, assistant_id=assistant.id, max_completion_tokens=tokens
+                    thread_id=thread.id, assistant_id=assistant.id, max_completion_tokens=job[1]
                 )
 
             alone, alone_times, alone_tokens = [], [], 0
             begun = time.perf_counter()
-            for question in questions:
-                run = start(question)
+            for job in jobs:
+                run = start(job)
                 run = client.beta.threads.runs.poll(
                     run.id, thread_id=run.thread_id, poll_interval_ms=20
                 )
@@ -95,7 +103,7 @@ def measure(model: Path, parallel: int, runs: int, tokens: int) -> dict[str, Any
             sequential = time.perf_counter() - begun
 
             begun = time.perf_counter()
-            started_runs = [start(q) for q in questions]
+            started_runs = [start(job) for job in jobs]
             finished: dict[str, float] = {}
             while len(finished) < len(started_runs):
                 for run in started_runs:
@@ -111,9 +119,14 @@ def measure(model: Path, parallel: int, runs: int, tokens: int) -> dict[str, Any
             for run in started_runs:
                 done = client.beta.threads.runs.retrieve(run.id, thread_id=run.thread_id)
                 generated += done.usage.completion_tokens if done.usage else 0
-    latencies = sorted(finished.values())
+    waits = [finished[run.id] for run in started_runs]
+    latencies = sorted(waits)
+    short = slice(1, None) if long_tokens else slice(None)
     return {
         "parallel": parallel,
+        "long_first_tokens": long_tokens,
+        "short_mean_wait_sequential_s": round(statistics.mean(alone_times[short]), 2),
+        "short_mean_wait_together_s": round(statistics.mean(waits[short]), 2),
         "runs": runs,
         "sequential_s": round(sequential, 2),
         "sequential_mean_run_s": round(statistics.mean(alone_times), 2),
@@ -136,6 +149,12 @@ def main() -> None:
     parser.add_argument(
         "--busy", type=int, nargs="+", default=[0, 1], help="other processes spinning, per pass"
     )
+    parser.add_argument(
+        "--long-first",
+        type=int,
+        default=384,
+        help="also a mixed pass: the first run is a long one of this many tokens (0: skip)",
+    )
     args = parser.parse_args()
     rows = []
     for load in args.busy:
@@ -144,9 +163,21 @@ def main() -> None:
                 row = measure(args.model, parallel, args.runs, args.tokens)
                 row["busy"] = load
                 rows.append(row)
+    mixed = []
+    if args.long_first:
+        for parallel in tqdm(args.parallel, desc="parallel, a long run first"):
+            mixed.append(
+                measure(args.model, parallel, args.runs, args.tokens, long_tokens=args.long_first)
+            )
     out = HERE / "results" / "parallel_runs.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    report = {"model": str(args.model), "runs": args.runs, "tokens": args.tokens, "rows": rows}
+    report = {
+        "model": str(args.model),
+        "runs": args.runs,
+        "tokens": args.tokens,
+        "rows": rows,
+        "mixed": mixed,
+    }
     out.write_text(json.dumps(report, indent=2) + "\n")
     print(
         f"\n{'busy':>4} {'parallel':>8} {'one by one':>11} {'together':>9} {'speedup':>8} "
@@ -160,6 +191,17 @@ def main() -> None:
             f"{row['tokens_per_s_sequential']:>5.0f}→{row['tokens_per_s_together']:>5.0f} "
             f"{row['same_text']:>6}/{row['runs']}"
         )
+    if mixed:
+        print(
+            f"\na {args.long_first}-token run first, then {args.runs - 1} short ones: "
+            "mean wait of the short ones"
+        )
+        print(f"{'parallel':>8} {'one by one':>11} {'together':>9} {'same text':>10}")
+        for row in mixed:
+            print(
+                f"{row['parallel']:>8} {row['short_mean_wait_sequential_s']:>10.1f}s "
+                f"{row['short_mean_wait_together_s']:>8.1f}s {row['same_text']:>6}/{row['runs']}"
+            )
     print(f"\nwrote {out}")
 
 
