@@ -4,7 +4,7 @@ One :class:`Database` per process owns the file. A lock file next to it
 (``fcntl.flock``) makes a second process fail fast with
 :class:`~offline_assistants.errors.DataDirLockedError` instead of DuckDB's lock
 traceback. All access goes through one connection guarded by a re-entrant lock,
-so the worker thread and API callers never interleave inside a transaction.
+so the runs' threads and API callers never interleave inside a transaction.
 Schema changes live in :mod:`.migrations` and are applied on open.
 
 A full disk is a clear :class:`~offline_assistants.errors.InsufficientStorageError`
