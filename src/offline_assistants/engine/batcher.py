@@ -114,7 +114,7 @@ class Batcher:
             for sequence in stopped:
                 self._waiting.remove(sequence)
             admitted: list[Sequence] = []
-            while self._waiting and len(admitted) < self._free_slots():
+            while self._waiting and len(admitted) < self._slots.free_count():
                 admitted.append(self._waiting.popleft())
         for sequence in stopped:
             sequence.finish("stop")
@@ -132,9 +132,6 @@ class Batcher:
                 sequence.start(slot, covered)
             except Exception as exc:  # noqa: BLE001 - e.g. a grammar llama.cpp rejects
                 self._fail(sequence, exc)
-
-    def _free_slots(self) -> int:
-        return sum(1 for slot in self._slots.slots if not slot.busy)
 
     def _generate(self) -> None:
         generating = [s for s in self._active if s.next_token is not None]
@@ -201,5 +198,4 @@ class Batcher:
         if sequence in self._active:
             self._active.remove(sequence)
         if sequence.slot is not None:
-            self._slots.release(sequence.slot, [])
             self._slots.clear(sequence.slot)

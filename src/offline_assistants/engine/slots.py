@@ -53,13 +53,13 @@ class Slots:
         self.slots = [Slot(seq) for seq in range(count)]
         self.evaluated_tokens = 0  # prompt tokens evaluated (not covered by a kept state)
 
-    def free(self) -> bool:
-        return any(not slot.busy for slot in self.slots)
+    def free_count(self) -> int:
+        return sum(1 for slot in self.slots if not slot.busy)
 
     def acquire(self, key: str | None, prompt: list[int]) -> tuple[Slot, int]:
         """A free slot holding ``key``'s state, and how many leading ``prompt`` tokens that
         state covers (a multiple of ``n_batch``; the rest is to be evaluated). Call only
-        while :meth:`free`."""
+        while :meth:`free_count` is above 0."""
         idle = [slot for slot in self.slots if not slot.busy]
         slot = next((s for s in idle if key is not None and s.key == key), None)
         if slot is None or self._cache is None:
@@ -86,9 +86,11 @@ class Slots:
         slot.used_at = time.monotonic()
 
     def clear(self, slot: Slot) -> None:
-        """Forget what ``slot`` holds (its generation failed part-way)."""
+        """Free ``slot`` and forget what it holds (its generation failed part-way)."""
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
         slot.key, slot.resident = None, []
+        slot.busy = False
+        slot.used_at = time.monotonic()
 
     def _switch(self, slot: Slot, key: str | None) -> None:
         """Save ``slot``'s resident state (if any) and restore ``key``'s into it."""

@@ -74,11 +74,6 @@ class RunScheduler:
     def stopping(self) -> bool:
         return self._stopping.is_set()
 
-    def active(self) -> int:
-        """Runs executing now."""
-        with self._lock:
-            return len(self._executing)
-
     def stop(self, timeout: float = 30.0) -> bool:
         """End every run's generation, close runs not started, and wait for the runs'
         threads. False when one was still busy after ``timeout`` seconds (inside a tool
