@@ -107,15 +107,12 @@ def test_a_run_completes_while_another_waits_for_ingestion(batched: Client) -> N
         )
         waiting = _start(client, researcher.id, "What is the Transformer?")
         plain = client.beta.assistants.create(model="default", temperature=0)
-        started = time.monotonic()
         other = _start(client, plain.id, QUESTIONS[2], max_completion_tokens=40)
         other = client.beta.threads.runs.poll(other.id, thread_id=other.thread_id)
-        took = time.monotonic() - started
         assert other.status in ("completed", "incomplete") and _answer(client, other)
         still = client.beta.threads.runs.retrieve(waiting.id, thread_id=waiting.thread_id)
         assert still.status == "in_progress"  # its file_search waits for the document
         assert client.vector_stores.retrieve(store.id).file_counts.in_progress == 1
-        assert took < 60
     finally:
         embedder._busy.__exit__()
     done = client.beta.threads.runs.poll(
