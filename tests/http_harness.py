@@ -107,6 +107,8 @@ class HttpClient:
         self.beta = Translating(self.sdk.beta)
         self.files = Translating(self.sdk.files)
         self.vector_stores = Translating(self.sdk.vector_stores)
+        self.chat = Translating(self.sdk.chat)
+        self.models = Translating(self.sdk.models)
 
     def close(self) -> None:
         """Stop the server; its shutdown closes the runtime and releases the data dir."""

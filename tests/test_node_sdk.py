@@ -5,7 +5,9 @@ delta set ("Unhandled record type: id") or a repeated ``id`` breaks it, where th
 Python SDK forgives. Set-up installs the three majors into a cache outside the
 repository (``scripts/setup``); these tests skip only where ``node`` is absent.
 Each drives a real-model run through ``tests/node/stream_run.cjs``: a Code
-Interpreter run, and a function call with its tool outputs submitted as a stream.
+Interpreter run, and a function call with its tool outputs submitted as a stream;
+``tests/node/chat_stream.cjs`` streams chat completions (text, then a tool call)
+through the SDK's ChatCompletionStream helper.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import openai
 import pytest
 
@@ -28,6 +31,7 @@ from .test_code_interpreter import FIBONACCI
 from .tools_fixtures import GET_WEATHER
 
 SCRIPT = Path(__file__).parent / "node" / "stream_run.cjs"
+CHAT_SCRIPT = Path(__file__).parent / "node" / "chat_stream.cjs"
 MAJORS = ("openai4", "openai6", "openai7")
 
 
@@ -103,3 +107,25 @@ def test_node_streams_a_function_call_and_its_outputs(node: str, base_url: str, 
     arguments = "".join(d["arguments"] or "" for d in seen["deltas"])
     assert arguments == seen["arguments"][0] and json.loads(arguments)
     assert "thread.run.requires_action" in seen["events"]
+
+
+@pytest.mark.parametrize("major", MAJORS)
+def test_node_streams_chat_completions(node: str, base_url: str, major: str) -> None:
+    """The Node SDK's ChatCompletionStream assembles our chunks: text and a tool call."""
+    config = {
+        "sdk": str(clients_dir() / "node_modules" / major),
+        "baseURL": base_url,
+        "tool": {"type": "function", "function": GET_WEATHER},
+    }
+    done = subprocess.run(
+        [node, str(CHAT_SCRIPT), json.dumps(config)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout)
+    text = seen["textCompletion"]
+    assert len(seen["text"]) > 3
+    assert text["choices"][0]["message"]["content"] == "".join(seen["text"])
+    assert text["usage"]["completion_tokens"] > 0
+    [call] = seen["callCompletion"]["choices"][0]["message"]["tool_calls"]
+    assert call["function"]["name"] == GET_WEATHER["name"]
+    jsonschema.validate(json.loads(call["function"]["arguments"]), GET_WEATHER["parameters"])

@@ -13,4 +13,9 @@ Prefix = Literal["asst", "thread", "msg", "run", "step", "call", "file", "vs", "
 
 def new_id(prefix: Prefix) -> str:
     """A fresh id such as ``asst_4Kq...``; collisions are as likely as guessing 143 random bits."""
-    return prefix + "_" + "".join(secrets.choice(_ALPHABET) for _ in range(24))
+    return prefix + "_" + random_token()
+
+
+def random_token(length: int = 24) -> str:
+    """``length`` random base62 characters (for ids whose prefix is not ours: ``chatcmpl-``)."""
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))

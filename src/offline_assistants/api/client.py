@@ -14,7 +14,9 @@ from ..config import Settings
 from ..engine import EngineFactory
 from ..service import Runtime
 from .assistants import Assistants
+from .chat import Chat
 from .files import Files
+from .models import Models
 from .threads import Threads
 from .vector_stores import VectorStores
 
@@ -65,6 +67,8 @@ class Client:
         self.files = Files(self.runtime)
         self.vector_stores = VectorStores(self.runtime, self.files)
         self.beta = Beta(self.runtime, self.vector_stores)
+        self.chat = Chat(self.runtime)
+        self.models = Models(self.runtime)
 
     @property
     def settings(self) -> Settings:

@@ -84,6 +84,9 @@ class Sampling:
     # >1 discourages repeating recent tokens. Used for tool calls, where a small model
     # can loop inside an argument string until the token budget runs out.
     repeat_penalty: float = 1.0
+    # OpenAI's frequency and presence penalties (-2 to 2), over the same recent tokens.
+    frequency_penalty: float = 0.0
+    presence_penalty: float = 0.0
     # Drop tokens less likely than min_p × the likeliest one (when sampling, not greedy):
     # the long tail of a small model's distribution is where it derails into noise.
     min_p: float = 0.0

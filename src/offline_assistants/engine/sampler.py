@@ -52,8 +52,8 @@ def sampler_chain(native: Native, sampling: Sampling, free_text: bool) -> Any:
         n_vocab=llama.n_vocab(),
         penalty_last_n=llama.last_n_tokens_size,
         penalty_repeat=sampling.repeat_penalty,
-        penalty_freq=0.0,
-        penalty_present=0.0,
+        penalty_freq=sampling.frequency_penalty,
+        penalty_present=sampling.presence_penalty,
     )
     if free_text and sampling.dry_multiplier > 0:
         chain.add_dry(

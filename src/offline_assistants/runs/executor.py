@@ -359,7 +359,11 @@ def _is_code_step(step: RunStep) -> bool:
 
 
 def response_grammar(run: Run) -> Grammar | None:
-    fmt = run.response_format
+    return format_grammar(run.response_format)
+
+
+def format_grammar(fmt: Any) -> Grammar | None:
+    """The grammar a ``response_format`` (the SDK's shared model, or "auto") asks for."""
     if fmt is None or isinstance(fmt, str) or fmt.type == "text":
         return None
     builder = GrammarBuilder()

@@ -24,6 +24,7 @@ from openai.types.beta.threads.runs.run_step import RunStep
 
 from ..config import Settings
 from ..engine import Engine, FunctionSpec, Grammar, Sampling, TokenStream
+from ..engine.reply import ReplySplitter
 from ..ids import new_id
 from .call_steps import CallStep, StreamedCall
 from .journal import RunJournal, now, updated
@@ -115,9 +116,7 @@ class TurnRunner:
     def _read(self, turn: Turn, stream: TokenStream, opened: list[Draft]) -> TurnResult:
         run = turn.run
         calls_possible = bool(turn.functions) and turn.grammar is not None
-        opener = turn.engine.tool_format.opener
-        held = ""  # text that may still be the start of a call
-        fed = 0  # how much of it the call step has read
+        reply = ReplySplitter(turn.engine.tool_format.opener, calls_possible)
         draft: Draft | None = None
         calls: CallStep | None = None
         cancelled = False
@@ -127,21 +126,15 @@ class TurnRunner:
             if self.cancel_requested(run.id):
                 cancelled = True
                 break
-            if draft is None:
-                held += piece
-                stripped = held.lstrip()
-                if calls_possible and stripped.startswith(opener):
-                    calls = calls or CallStep(self.journal, run)
-                    calls.feed(held[fed:])  # shown call by call as it is written
-                    fed = len(held)
-                    continue
-                if calls_possible and opener.startswith(stripped):
-                    continue
+            split = reply.feed(piece)
+            if split.call:
+                calls = calls or CallStep(self.journal, run)
+                calls.feed(split.call)  # shown call by call as it is written
+            if reply.is_text and draft is None:
                 draft = self._open_draft(run)
                 opened.append(draft)
-                piece, held = held, ""
-            if piece:
-                self._append(run.id, draft, piece)
+            if split.text and draft is not None:
+                self._append(run.id, draft, split.text)
         if self.stopping():
             raise RuntimeShutDown("The runtime shut down during this run.")
         cancelled = cancelled or self.cancel_requested(run.id)  # ended while waiting for a slot
@@ -152,7 +145,7 @@ class TurnRunner:
         elif stream.finish_reason == "length":
             result.outcome = "length"
         elif draft is None and calls_possible:
-            parsed = turn.engine.tool_format.parse(held)
+            parsed = turn.engine.tool_format.parse(reply.held)
             if parsed:
                 calls = calls or CallStep(self.journal, run)
                 result.calls = calls.settle(parsed)
@@ -161,8 +154,8 @@ class TurnRunner:
         if result.outcome == "message" and draft is None:
             draft = self._open_draft(run)  # an empty answer is still a message
             opened.append(draft)
-            if held:
-                self._append(run.id, draft, held)
+            if reply.held:
+                self._append(run.id, draft, reply.held)
             result.draft = draft
         return result
 

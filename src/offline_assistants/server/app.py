@@ -21,8 +21,10 @@ from . import errors
 from .limits import MAX_JSON_BYTES, BodyLimit
 from .routes import (
     assistants,
+    chat,
     files,
     messages,
+    models,
     runs,
     steps,
     threads,
@@ -49,7 +51,7 @@ def create_app(
 
     app = FastAPI(
         title="offline-assistants",
-        description="The OpenAI Assistants API (v2), offline.",
+        description="The OpenAI Assistants API (v2), Chat Completions and Models, offline.",
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
@@ -74,6 +76,8 @@ def create_app(
         files.router,
         vector_stores.router,
         vector_store_files.router,
+        chat.router,
+        models.router,
     ):
         app.include_router(router)
     origins = list(cors_origins)

@@ -83,11 +83,12 @@ def nullable(annotation: Any) -> bool:
     return annotation is type(None)
 
 
-def type_tag(annotation: Any) -> tuple[str, ...] | None:
-    """The values a TypedDict's ``type`` key may take (its Literal), if it has one."""
+def type_tag(annotation: Any, key: str = "type") -> tuple[str, ...] | None:
+    """The values a TypedDict's ``key`` (``type``, ``role``) may take (its Literal), if it
+    has one."""
     fields, required = fields_of(annotation)
-    hint = unwrap(fields.get("type"))
-    if "type" in required and typing.get_origin(hint) is Literal:
+    hint = unwrap(fields.get(key))
+    if key in required and typing.get_origin(hint) is Literal:
         return tuple(str(v) for v in typing.get_args(hint))
     return None
 

@@ -199,19 +199,22 @@ def _union(options: tuple[Any, ...], value: Any, path: str, depth: int) -> Any:
     candidates = [o for o in options if o is not type(None)]
     if len(candidates) == 1:
         return _walk(candidates[0], value, path, depth)
-    # Objects told apart by their "type" (tools, content parts): report the matching one.
+    # Objects told apart by their "type" (tools, content parts) or "role" (chat messages):
+    # report the matching one.
     if isinstance(value, Mapping) and all(is_typed_dict(o) for o in candidates):
-        tagged = {tag: o for o in candidates if (tag := type_tag(o)) is not None}
-        if len(tagged) == len(candidates) and tagged:
-            kind = value.get("type")
+        for key in ("type", "role"):
+            tagged = {tag: o for o in candidates if (tag := type_tag(o, key)) is not None}
+            if len(tagged) != len(candidates) or not tagged:
+                continue
+            kind = value.get(key)
             chosen = next(
                 (o for tags, o in tagged.items() if isinstance(kind, str) and kind in tags), None
             )
             if chosen is None:
                 names = ", ".join(repr(t) for tags in tagged for t in tags)
                 raise InvalidRequestError(
-                    f"Invalid value for '{path}.type': {kind!r}. Supported values are: {names}.",
-                    param=f"{path}.type",
+                    f"Invalid value for '{path}.{key}': {kind!r}. Supported values are: {names}.",
+                    param=f"{path}.{key}",
                 )
             return _walk(chosen, value, path, depth)
     errors: list[InvalidRequestError] = []

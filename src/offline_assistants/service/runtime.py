@@ -27,9 +27,11 @@ from ..store import Store
 from ..tools.code_interpreter import KernelSessions, SessionSettings
 from ..tools.file_search import Embedder, VectorIndex
 from .assistants import AssistantService
+from .chat_completions import ChatCompletionService
 from .files import FileService
 from .ingestion import Ingestion
 from .messages import MessageService
+from .models import ModelService
 from .runs import RunService
 from .steps import StepService
 from .threads import ThreadService
@@ -59,6 +61,8 @@ class Runtime:
                 owned=engine_factory is None,
             )
             self.scheduler = RunScheduler()
+            self.models = ModelService(settings)
+            self.chat_completions = ChatCompletionService(self.engines, settings)
             self.index = VectorIndex(settings.vector_index_dir)
             self.embedder = Embedder()
             self.ingestion = Ingestion(self.store, self.index, self.embedder)

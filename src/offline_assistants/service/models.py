@@ -1,0 +1,52 @@
+"""Models: the names ``model`` may take, as the Models API lists them.
+
+``default`` (the configured default model) comes first, then every ``NAME.gguf``
+in the models directory as ``NAME``: exactly the names :func:`resolve_model`
+serves from files. ``created`` is the file's modification time. Any other name
+still runs on the default model (apps written for the hosted API name theirs),
+but only these are listed, and ``retrieve`` of another is a 404.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from openai.types.model import Model
+
+from ..config import DEFAULT_MODEL_NAME, Settings
+from ..errors import NotFoundError
+
+OWNER = "offline-assistants"
+
+
+class ModelService:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def list(self) -> list[Model]:
+        models = [_model(DEFAULT_MODEL_NAME, self.settings.default_model)]
+        try:
+            files = sorted(self.settings.models_dir.glob("*.gguf"))
+        except OSError:
+            files = []
+        models += [_model(path.stem, path) for path in files if path.is_file()]
+        return models
+
+    def retrieve(self, model: str) -> Model:
+        for found in self.list():
+            if found.id == model:
+                return found
+        raise NotFoundError(
+            f"The model '{model}' does not exist: list the models with GET /v1/models "
+            f"(GGUF files in {self.settings.models_dir}).",
+            param="model",
+            code="model_not_found",
+        )
+
+
+def _model(name: str, path: Path) -> Model:
+    try:
+        created = int(path.stat().st_mtime)
+    except OSError:
+        created = 0
+    return Model(id=name, created=created, object="model", owned_by=OWNER)
