@@ -8,7 +8,9 @@ from typing import Literal
 
 _ALPHABET = string.ascii_letters + string.digits
 
-Prefix = Literal["asst", "thread", "msg", "run", "step", "call", "file", "vs", "vsfb"]
+Prefix = Literal[
+    "asst", "thread", "msg", "run", "step", "call", "file", "vs", "vsfb", "resp", "conv", "cntr"
+]
 
 
 def new_id(prefix: Prefix) -> str:

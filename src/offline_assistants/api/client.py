@@ -15,8 +15,10 @@ from ..engine import EngineFactory
 from ..service import Runtime
 from .assistants import Assistants
 from .chat import Chat
+from .conversations import Conversations
 from .files import Files
 from .models import Models
+from .responses import Responses
 from .threads import Threads
 from .vector_stores import VectorStores
 
@@ -69,6 +71,8 @@ class Client:
         self.beta = Beta(self.runtime, self.vector_stores)
         self.chat = Chat(self.runtime)
         self.models = Models(self.runtime)
+        self.responses = Responses(self.runtime)
+        self.conversations = Conversations(self.runtime)
 
     @property
     def settings(self) -> Settings:

@@ -22,9 +22,11 @@ from .limits import MAX_JSON_BYTES, BodyLimit
 from .routes import (
     assistants,
     chat,
+    conversations,
     files,
     messages,
     models,
+    responses,
     runs,
     steps,
     threads,
@@ -51,7 +53,7 @@ def create_app(
 
     app = FastAPI(
         title="offline-assistants",
-        description="The OpenAI Assistants API (v2), Chat Completions and Models, offline.",
+        description="The OpenAI Assistants API (v2), Responses, Conversations, Chat Completions and Models, offline.",
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
@@ -78,6 +80,8 @@ def create_app(
         vector_store_files.router,
         chat.router,
         models.router,
+        responses.router,
+        conversations.router,
     ):
         app.include_router(router)
     origins = list(cors_origins)

@@ -93,6 +93,26 @@ def type_tag(annotation: Any, key: str = "type") -> tuple[str, ...] | None:
     return None
 
 
+def fits_tags(annotation: Any, value: Mapping[str, Any]) -> bool:
+    """Whether an object's ``type`` and ``role`` (where it has them, or lacks them) fit a
+    TypedDict's declarations of those keys: how a union's member for it is told apart."""
+    fields, required = fields_of(annotation)
+    for key in ("type", "role"):
+        if key not in value:
+            if key in required:
+                return False
+            continue
+        if key not in fields:
+            return False
+        hint = unwrap(fields[key])
+        if typing.get_origin(hint) in (Union, types.UnionType):  # Optional[Literal[...]]
+            members = [unwrap(a) for a in typing.get_args(hint) if a is not type(None)]
+            hint = members[0] if len(members) == 1 else hint
+        if typing.get_origin(hint) is Literal and value[key] not in typing.get_args(hint):
+            return False
+    return True
+
+
 def accepts_kind(annotation: Any, value: Any) -> bool:
     """Whether ``value``'s JSON kind (object, array, string) fits ``annotation`` at all."""
     annotation = unwrap(annotation)

@@ -35,6 +35,7 @@ from .param_types import (
     accepts_kind,
     describe,
     fields_of,
+    fits_tags,
     is_mapping,
     is_sequence,
     is_typed_dict,
@@ -217,6 +218,25 @@ def _union(options: tuple[Any, ...], value: Any, path: str, depth: int) -> Any:
                     param=f"{path}.{key}",
                 )
             return _walk(chosen, value, path, depth)
+        # Mixed unions (input items: some tagged, some not): the members the tags fit.
+        fitting_tags = [o for o in candidates if fits_tags(o, value)]
+        if fitting_tags:  # the first that fits reports what is wrong (the most lenient first)
+            first: InvalidRequestError | None = None
+            for option in fitting_tags:
+                try:
+                    return _walk(option, value, path, depth)
+                except _Unstorable:
+                    raise
+                except InvalidRequestError as exc:
+                    first = first or exc
+            assert first is not None
+            raise first
+        for key in ("type", "role"):
+            if not fitting_tags and isinstance(value.get(key), str):
+                raise InvalidRequestError(
+                    f"Invalid value for '{path}.{key}': {value[key]!r} is not supported here.",
+                    param=f"{path}.{key}",
+                )
     errors: list[InvalidRequestError] = []
     for option in candidates:
         try:

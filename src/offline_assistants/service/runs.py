@@ -110,10 +110,14 @@ class RunService:
 
     def _enqueue(self, run: Run, watch: bool) -> tuple[Run, Subscription | None]:
         subscription = self.journal.bus.open(run.id) if watch else None
+        self.enqueue(run)
+        return run, subscription
+
+    def enqueue(self, run: Run) -> None:
+        """Announce a stored ``queued`` run and hand it to the scheduler."""
         self.journal.run_created(run)
         self.journal.run_queued(run)
         self.queue.submit(run.id)
-        return run, subscription
 
     def retrieve(self, run_id: str, *, thread_id: str) -> Run:
         run = self.store.runs.get(run_id, thread_id)

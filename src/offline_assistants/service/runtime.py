@@ -28,10 +28,12 @@ from ..tools.code_interpreter import KernelSessions, SessionSettings
 from ..tools.file_search import Embedder, VectorIndex
 from .assistants import AssistantService
 from .chat_completions import ChatCompletionService
+from .conversations import ConversationService
 from .files import FileService
 from .ingestion import Ingestion
 from .messages import MessageService
 from .models import ModelService
+from .responses import ResponseService
 from .runs import RunService
 from .steps import StepService
 from .threads import ThreadService
@@ -81,6 +83,10 @@ class Runtime:
             self.messages = MessageService(self.store, self.threads.add_messages)
             self.runs = RunService(self.store, settings, self.journal, self.scheduler, self.threads)
             self.steps = StepService(self.store)
+            self.responses = ResponseService(
+                self.store, settings, self.journal, self.runs, self.threads
+            )
+            self.conversations = ConversationService(self.store, self.threads)
             self.executor = RunExecutor(
                 self.store,
                 self.journal,

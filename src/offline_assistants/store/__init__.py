@@ -12,6 +12,7 @@ from .assistants import AssistantRepository
 from .database import Database
 from .files import FileRepository
 from .messages import MessageRepository
+from .responses import ResponseRecord, ResponseRepository
 from .run_steps import RunStepRepository
 from .runs import RunOptions, RunRepository
 from .table import Order, Slice
@@ -30,6 +31,7 @@ class Store:
             self.steps = RunStepRepository(self.db)
             self.files = FileRepository(self.db, path.parent / "files")
             self.vector_stores = VectorStoreRepository(self.db)
+            self.responses = ResponseRepository(self.db)
         except BaseException:
             self.db.close()  # the connection and the data directory's lock go with it
             raise
@@ -38,4 +40,4 @@ class Store:
         self.db.close()
 
 
-__all__ = ["Database", "FileTally", "Order", "RunOptions", "Slice", "Store"]
+__all__ = ["Database", "FileTally", "Order", "ResponseRecord", "RunOptions", "Slice", "Store"]

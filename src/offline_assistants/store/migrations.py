@@ -66,12 +66,21 @@ def m003_vector_stores(db: Database) -> None:
     db.execute("CREATE INDEX vector_store_files_by_file ON vector_store_files (id)")
 
 
+def m004_responses(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE responses (id VARCHAR PRIMARY KEY, seq BIGINT NOT NULL,"
+        " thread_id VARCHAR NOT NULL, run_id VARCHAR NOT NULL, body VARCHAR NOT NULL)"
+    )
+    db.execute("CREATE INDEX responses_by_run ON responses (run_id)")
+
+
 Migration = Callable[["Database"], None]
 
 MIGRATIONS: tuple[tuple[int, Migration], ...] = (
     (1, m001_core_objects),
     (2, m002_files),
     (3, m003_vector_stores),
+    (4, m004_responses),
 )
 
 

@@ -79,15 +79,22 @@ class RunRepository:
         self.table.update(run, status=run.status)
         self._remember(run, self.options(run.id))
 
+    def set_options(self, run_id: str, options: RunOptions) -> None:
+        run = self.get(run_id)
+        if run is None:
+            return
+        self.table.update(run, status=run.status, options=options.model_dump_json())
+        self._remember(run, options)
+
     def add_code_file(self, run_id: str, file: CodeFile) -> None:
         """Record a file the run's code wrote."""
         run = self.get(run_id)
         if run is None:
             return
         options = self.options(run_id)
-        options = options.model_copy(update={"code_files": [*options.code_files, file]})
-        self.table.update(run, status=run.status, options=options.model_dump_json())
-        self._remember(run, options)
+        self.set_options(
+            run_id, options.model_copy(update={"code_files": [*options.code_files, file]})
+        )
 
     def get(self, run_id: str, thread_id: str | None = None) -> Run | None:
         cached = self._active.get(run_id)

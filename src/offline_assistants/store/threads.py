@@ -1,4 +1,4 @@
-"""Threads in DuckDB. Deleting a thread removes its messages, runs and steps with it."""
+"""Threads in DuckDB. Deleting a thread removes its messages, runs, steps and responses with it."""
 
 from __future__ import annotations
 
@@ -27,6 +27,6 @@ class ThreadRepository:
 
     def delete(self, thread_id: str) -> bool:
         with self.db.transaction():
-            for child in ("run_steps", "runs", "messages"):
+            for child in ("run_steps", "runs", "messages", "responses"):
                 self.db.execute(f"DELETE FROM {child} WHERE thread_id = ?", [thread_id])
             return self.table.delete(id=thread_id) > 0

@@ -1,0 +1,104 @@
+"""``client.responses``: the SDK's Responses resource, in process (``service/responses.py``).
+
+``create(stream=True)`` returns a :class:`ResponseEventStream` of the SDK's own
+``ResponseStreamEvent`` objects; leaving it early stops listening (the response
+carries on, as over HTTP).
+"""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from openai.types.responses.response import Response
+from openai.types.responses.response_item import ResponseItem
+from openai.types.responses.response_stream_event import ResponseStreamEvent
+from pydantic import TypeAdapter
+
+from ..service import Runtime
+from ..store import Slice
+from ._common import OMIT, CursorPage, given
+
+_ITEM: TypeAdapter[ResponseItem] = TypeAdapter(ResponseItem)
+
+
+class ResponseEventStream:
+    def __init__(self, events: Iterator[ResponseStreamEvent | None]) -> None:
+        self._events = events
+
+    def __iter__(self) -> Iterator[ResponseStreamEvent]:
+        for event in self._events:
+            if event is not None:
+                yield event
+
+    def close(self) -> None:
+        close = getattr(self._events, "close", None)
+        if callable(close):
+            close()
+
+    def __enter__(self) -> ResponseEventStream:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def item_page(
+    fetch: Callable[..., tuple[list[dict[str, Any]], bool]],
+    adapter: TypeAdapter[Any],
+    **params: Any,
+) -> CursorPage[Any]:
+    """A cursor page of items from an in-memory listing, with its next pages wired."""
+    data, more = fetch(**params)
+
+    def next_page(after: str) -> CursorPage[Any]:
+        return item_page(fetch, adapter, **{**params, "after": after})
+
+    items = [adapter.validate_python(item) for item in data]
+    return CursorPage[Any].from_slice(Slice(items, more), next_page)
+
+
+class InputItems:
+    def __init__(self, runtime: Runtime) -> None:
+        self._service = runtime.responses
+
+    def list(
+        self,
+        response_id: str,
+        *,
+        after: str | None = OMIT,
+        include: list[str] | None = OMIT,
+        limit: int | None = OMIT,
+        order: str | None = OMIT,
+    ) -> CursorPage[ResponseItem]:
+        def fetch(**params: Any) -> tuple[builtins.list[dict[str, Any]], bool]:
+            return self._service.input_items(response_id, **params)
+
+        return item_page(
+            fetch, _ITEM, **given(after=after, include=include, limit=limit, order=order)
+        )
+
+
+class Responses:
+    def __init__(self, runtime: Runtime) -> None:
+        self._service = runtime.responses
+        self.input_items = InputItems(runtime)
+
+    def create(self, *, stream: bool | None = OMIT, **params: Any) -> Any:
+        """The SDK's parameters (``model``, ``input``, ``instructions``, ``tools``,
+        ``previous_response_id``, ``conversation``, ``store``, ``background``, ...);
+        ``stream=True`` for the events."""
+        body = given(**params)
+        if stream:
+            return ResponseEventStream(self._service.stream(body))
+        return self._service.create(body)
+
+    def retrieve(self, response_id: str) -> Response:
+        return self._service.retrieve(response_id)
+
+    def delete(self, response_id: str) -> None:
+        self._service.delete(response_id)
+
+    def cancel(self, response_id: str) -> Response:
+        return self._service.cancel(response_id)

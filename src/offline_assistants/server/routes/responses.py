@@ -1,0 +1,90 @@
+"""/v1/responses (with cancel and input_items); ``stream: true`` → SSE of ``response.*`` events.
+
+Each event goes out as ``event: <type>`` / ``data: <json>``; quiet stretches get
+a comment line. A failure after the stream began goes out as an ``error`` event.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from openai.types.responses.response_stream_event import ResponseStreamEvent
+
+from ...errors import OfflineAssistantsError
+from ._common import Body, include_query, respond, runtime, stream_flag
+
+log = logging.getLogger(__name__)
+router = APIRouter(prefix="/v1/responses")
+
+
+@router.post("")
+def create(request: Request, body: Body) -> Response:
+    service = runtime(request).responses
+    params = dict(body)
+    if stream_flag(params):
+        return StreamingResponse(
+            _frames(service.stream(params)),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+    return respond(service.create(params))
+
+
+def _frames(events: Iterator[ResponseStreamEvent | None]) -> Iterator[bytes]:
+    try:
+        for event in events:
+            if event is None:
+                yield b": keep-alive\n\n"
+                continue
+            data = event.model_dump_json(exclude_unset=True)
+            yield f"event: {event.type}\ndata: {data}\n\n".encode()
+    except Exception as exc:  # noqa: BLE001 - the status line is sent: say it in the stream
+        log.exception("response stream failed")
+        message = exc.message if isinstance(exc, OfflineAssistantsError) else str(exc)
+        error = {"type": "error", "code": "server_error", "message": message, "param": None}
+        yield f"event: error\ndata: {json.dumps(error)}\n\n".encode()
+    finally:
+        close = getattr(events, "close", None)
+        if callable(close):
+            close()
+
+
+@router.get("/{response_id}")
+def retrieve(request: Request, response_id: str) -> JSONResponse:
+    return respond(runtime(request).responses.retrieve(response_id))
+
+
+@router.delete("/{response_id}")
+def delete(request: Request, response_id: str) -> JSONResponse:
+    return JSONResponse(runtime(request).responses.delete(response_id))
+
+
+@router.post("/{response_id}/cancel")
+def cancel(request: Request, response_id: str) -> JSONResponse:
+    return respond(runtime(request).responses.cancel(response_id))
+
+
+@router.get("/{response_id}/input_items")
+def input_items(
+    request: Request,
+    response_id: str,
+    limit: int | None = None,
+    order: str | None = None,
+    after: str | None = None,
+) -> JSONResponse:
+    data, more = runtime(request).responses.input_items(
+        response_id, limit=limit, order=order, after=after, include=include_query(request)
+    )
+    return JSONResponse(
+        {
+            "object": "list",
+            "data": data,
+            "first_id": data[0]["id"] if data else None,
+            "last_id": data[-1]["id"] if data else None,
+            "has_more": more,
+        }
+    )

@@ -1,0 +1,280 @@
+"""A response's stream: the run's events (``runs/journal.py``) told as ``response.*`` events.
+
+The run journal already publishes every change of a run as it happens; this
+module translates them, numbering each event (``sequence_number``) and each
+output item (``output_index``) in the order they appear:
+
+==========================================  =============================================
+run event                                   response events
+==========================================  =============================================
+(start)                                     ``response.created``, ``response.in_progress``
+assistant message created                   ``output_item.added``, ``content_part.added``
+message delta                               ``output_text.delta``
+message completed / incomplete              ``output_text.annotation.added`` (each),
+                                            ``output_text.done``, ``content_part.done``,
+                                            ``output_item.done``
+a new call in a step delta                  ``output_item.added`` (+ ``*.in_progress``)
+its arguments / code                        ``function_call_arguments.delta`` /
+                                            ``code_interpreter_call_code.delta``
+step finished, or the run waits for outputs ``*.done`` / ``*.completed``, ``output_item.done``
+run completed / requires_action             ``response.completed``
+run incomplete / failed / cancelled         ``response.incomplete`` / ``response.failed``
+==========================================  =============================================
+
+Item snapshots in ``*.done`` events are rendered from the store
+(``response_items.py``), so a stream ends with exactly what ``retrieve`` shows.
+``None`` in the iteration marks a quiet stretch (the server sends a comment).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from openai.types.beta.threads.message import Message
+from openai.types.beta.threads.runs.run_step import RunStep
+from openai.types.responses.response_stream_event import ResponseStreamEvent
+from pydantic import TypeAdapter
+
+from ..runs.context import message_text
+from ..runs.events import RunEvent, Subscription, until_settled
+from ..store import ResponseRecord
+from .response_items import call_items, container_id, message_item
+
+if TYPE_CHECKING:
+    from .responses import ResponseService
+
+KEEPALIVE_SECONDS = 15.0
+_EVENT: TypeAdapter[ResponseStreamEvent] = TypeAdapter(ResponseStreamEvent)
+ENDINGS = {
+    "completed": "response.completed",
+    "requires_action": "response.completed",
+    "expired": "response.completed",
+    "incomplete": "response.incomplete",
+    "failed": "response.failed",
+    "cancelled": "response.failed",
+}
+KINDS = {
+    "function": "function_call",
+    "code_interpreter": "code_interpreter_call",
+    "file_search": "file_search_call",
+}
+PREFIX = {"function": "fc", "code_interpreter": "ci", "file_search": "fs"}
+
+
+class ResponseEvents:
+    def __init__(
+        self, service: ResponseService, record: ResponseRecord, subscription: Subscription
+    ) -> None:
+        self.service = service
+        self.record = record
+        self.subscription = subscription
+        self.container = container_id(record.thread_id)
+        self._seq = 0
+        self._indexes: dict[str, int] = {}  # item id → output_index
+        self._open: dict[str, str] = {}  # open item id → its type
+        self._calls: dict[tuple[str, int], str] = {}  # (step id, call index) → item id
+        self._code: dict[str, str] = {}  # code item id → code so far
+
+    def events(self) -> Iterator[ResponseStreamEvent | None]:
+        try:
+            snapshot = self._snapshot()
+            yield self._event("response.created", response=snapshot)
+            yield self._event("response.in_progress", response=snapshot)
+            for event in until_settled(
+                self.service.journal.bus, self.subscription, KEEPALIVE_SECONDS
+            ):
+                if event is None:
+                    yield None
+                    continue
+                yield from self._translate(event)
+        finally:
+            self.service.journal.bus.close(self.subscription)
+            self.service.settled(self.record)
+
+    def _snapshot(self) -> dict[str, Any]:
+        return self.service.render(self.record).model_dump(mode="json", exclude_unset=True)
+
+    def _event(self, kind: str, **fields: Any) -> ResponseStreamEvent:
+        event = _EVENT.validate_python({"type": kind, "sequence_number": self._seq, **fields})
+        self._seq += 1
+        return event
+
+    def _translate(self, event: RunEvent) -> Iterator[ResponseStreamEvent]:
+        name, data = event.event, event.data
+        if name == "thread.message.created" and isinstance(data, Message):
+            if data.role == "assistant":
+                yield from self._message_added(data)
+        elif name == "thread.message.delta":
+            yield from self._text_delta(data)
+        elif name in ("thread.message.completed", "thread.message.incomplete"):
+            if isinstance(data, Message) and data.id in self._open:
+                yield from self._message_done(data)
+        elif name == "thread.run.step.delta":
+            yield from self._calls_delta(data)
+        elif name.startswith("thread.run.step.") and isinstance(data, RunStep):
+            if data.status != "in_progress":
+                yield from self._calls_done(self._stored_step(data))
+        elif name.startswith("thread.run."):
+            status = name.removeprefix("thread.run.")
+            if status in ENDINGS:
+                yield from self._close_all()
+                yield self._event(ENDINGS[status], response=self._snapshot())
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def _added(self, item: dict[str, Any]) -> ResponseStreamEvent:
+        index = len(self._indexes)
+        self._indexes[item["id"]] = index
+        self._open[item["id"]] = item["type"]
+        return self._event("response.output_item.added", item=item, output_index=index)
+
+    def _message_added(self, message: Message) -> Iterator[ResponseStreamEvent]:
+        item = {
+            "id": message.id,
+            "type": "message",
+            "role": "assistant",
+            "status": "in_progress",
+            "content": [],
+        }
+        yield self._added(item)
+        yield self._event(
+            "response.content_part.added",
+            item_id=message.id,
+            output_index=self._indexes[message.id],
+            content_index=0,
+            part={"type": "output_text", "text": "", "annotations": [], "logprobs": []},
+        )
+
+    def _text_delta(self, data: Any) -> Iterator[ResponseStreamEvent]:
+        if data.id not in self._open:
+            return
+        for block in data.delta.content or []:
+            if block.type == "text" and block.text is not None and block.text.value:
+                yield self._event(
+                    "response.output_text.delta",
+                    item_id=data.id,
+                    output_index=self._indexes[data.id],
+                    content_index=0,
+                    delta=block.text.value,
+                    logprobs=[],
+                )
+
+    def _message_done(self, message: Message) -> Iterator[ResponseStreamEvent]:
+        item = message_item(message, self.service.filename, self.container)
+        index = self._indexes[message.id]
+        part = item["content"][0]
+        where = {"item_id": message.id, "output_index": index, "content_index": 0}
+        for number, annotation in enumerate(part["annotations"]):
+            yield self._event(
+                "response.output_text.annotation.added",
+                annotation=annotation,
+                annotation_index=number,
+                **where,
+            )
+        yield self._event("response.output_text.done", text=part["text"], logprobs=[], **where)
+        yield self._event("response.content_part.done", part=part, **where)
+        del self._open[message.id]
+        yield self._event("response.output_item.done", item=item, output_index=index)
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def _calls_delta(self, data: Any) -> Iterator[ResponseStreamEvent]:
+        details = data.delta.step_details
+        if details is None or details.type != "tool_calls":
+            return
+        for call in details.tool_calls or []:
+            key = (data.id, call.index)
+            item_id = self._calls.get(key)
+            if item_id is None:
+                if call.id is None or call.type not in KINDS:
+                    continue
+                item_id = f"{PREFIX[call.type]}_{call.id.split('_', 1)[-1]}"
+                self._calls[key] = item_id
+                yield from self._call_added(item_id, call)
+            index = self._indexes[item_id]
+            if call.type == "function" and call.function is not None and call.function.arguments:
+                yield self._event(
+                    "response.function_call_arguments.delta",
+                    item_id=item_id,
+                    output_index=index,
+                    delta=call.function.arguments,
+                )
+            elif call.type == "code_interpreter" and call.code_interpreter is not None:
+                piece = call.code_interpreter.input or ""
+                if piece:
+                    self._code[item_id] = self._code.get(item_id, "") + piece
+                    yield self._event(
+                        "response.code_interpreter_call_code.delta",
+                        item_id=item_id,
+                        output_index=index,
+                        delta=piece,
+                    )
+
+    def _call_added(self, item_id: str, call: Any) -> Iterator[ResponseStreamEvent]:
+        kind = KINDS[call.type]
+        item: dict[str, Any] = {"id": item_id, "type": kind, "status": "in_progress"}
+        if call.type == "function":
+            item |= {"call_id": call.id, "name": call.function.name or "", "arguments": ""}
+        elif call.type == "code_interpreter":
+            item |= {"code": "", "container_id": self.container, "outputs": None}
+        else:
+            item |= {"queries": [], "results": None}
+        yield self._added(item)
+        index = self._indexes[item_id]
+        if call.type == "code_interpreter":
+            yield self._event(
+                "response.code_interpreter_call.in_progress", item_id=item_id, output_index=index
+            )
+        elif call.type == "file_search":
+            for stage in ("in_progress", "searching"):
+                yield self._event(
+                    f"response.file_search_call.{stage}", item_id=item_id, output_index=index
+                )
+
+    def _stored_step(self, step: RunStep) -> RunStep:
+        stored = self.service.store.steps.get(step.id, step.thread_id, step.run_id)
+        return stored or step
+
+    def _calls_done(self, step: RunStep) -> Iterator[ResponseStreamEvent]:
+        items = call_items(
+            step,
+            include=self.record.request.get("include", []),
+            with_outputs=False,
+            query=self._query(),
+            container=self.container,
+        )
+        for item in items:
+            if item["id"] not in self._open:
+                continue
+            index = self._indexes[item["id"]]
+            where = {"item_id": item["id"], "output_index": index}
+            if item["type"] == "function_call":
+                yield self._event(
+                    "response.function_call_arguments.done", arguments=item["arguments"], **where
+                )
+            elif item["type"] == "code_interpreter_call":
+                yield self._event(
+                    "response.code_interpreter_call_code.done", code=item["code"], **where
+                )
+                yield self._event("response.code_interpreter_call.interpreting", **where)
+                yield self._event("response.code_interpreter_call.completed", **where)
+            else:
+                yield self._event("response.file_search_call.completed", **where)
+            del self._open[item["id"]]
+            yield self._event("response.output_item.done", item=item, output_index=index)
+
+    def _query(self) -> str:
+        messages = self.service.store.messages.in_thread(self.record.thread_id)
+        return next((message_text(m) for m in reversed(messages) if m.role == "user"), "")
+
+    def _close_all(self) -> Iterator[ResponseStreamEvent]:
+        """Items still open when the run stopped: calls waiting for outputs, or cut short."""
+        if not self._open:
+            return
+        for step in self.service.store.steps.in_run(self.record.run_id):
+            yield from self._calls_done(step)
+        for item_id in [i for i, kind in self._open.items() if kind == "message"]:
+            message = self.service.store.messages.get(item_id, self.record.thread_id)
+            if message is not None:
+                yield from self._message_done(message)

@@ -1,0 +1,131 @@
+"""A Responses ``input`` (shape already checked) as what the thread model stores.
+
+The input is a string (one user message) or a list of items:
+
+- messages: ``user`` and ``assistant`` ones become thread messages; ``system``
+  and ``developer`` ones instruct this response (they join its instructions,
+  as the thread model has no such messages);
+- ``function_call`` items (an app replaying its history) and
+  ``function_call_output`` items: the outputs answer the calls a previous
+  response is waiting on, or, with the replayed call, form a finished call;
+- ``reasoning``, ``file_search_call`` and ``code_interpreter_call`` items an app
+  replays are records of earlier work whose result the following messages
+  already carry; they are accepted and not shown to the model again.
+
+Anything a text-only local model cannot read (images, files, audio) and item
+kinds of tools this runtime does not have are refused, naming the item.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ..errors import InvalidRequestError
+
+MAX_INPUT_ITEMS = 2048
+REPLAYED_RECORDS = ("reasoning", "file_search_call", "code_interpreter_call")
+
+
+@dataclass(frozen=True)
+class InputMessage:
+    role: Literal["user", "assistant"]
+    text: str
+
+
+@dataclass(frozen=True)
+class InputInstruction:
+    text: str
+
+
+@dataclass(frozen=True)
+class InputCall:
+    call_id: str
+    name: str
+    arguments: str
+
+
+@dataclass(frozen=True)
+class InputOutput:
+    call_id: str
+    output: str
+
+
+Entry = InputMessage | InputInstruction | InputCall | InputOutput
+
+
+def parse_input(value: Any) -> list[Entry]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [InputMessage("user", value)]
+    if len(value) > MAX_INPUT_ITEMS:
+        raise InvalidRequestError(
+            f"Invalid 'input': at most {MAX_INPUT_ITEMS} items, got {len(value)}.", param="input"
+        )
+    entries: list[Entry] = []
+    for index, item in enumerate(value):
+        where = f"input[{index}]"
+        kind = item.get("type", "message")
+        if kind == "message":
+            role = item["role"]
+            text = content_text(item["content"], f"{where}.content")
+            if role in ("system", "developer"):
+                entries.append(InputInstruction(text))
+            else:
+                entries.append(InputMessage(role, text))
+        elif kind == "function_call":
+            entries.append(InputCall(item["call_id"], item["name"], item["arguments"]))
+        elif kind == "function_call_output":
+            output = item["output"]
+            text = output if isinstance(output, str) else content_text(output, f"{where}.output")
+            entries.append(InputOutput(item["call_id"], text))
+        elif kind in REPLAYED_RECORDS:
+            continue
+        else:
+            raise InvalidRequestError(
+                f"Invalid '{where}.type': {kind!r} items are not supported by this runtime "
+                "(supported: message, function_call, function_call_output; reasoning, "
+                "file_search_call and code_interpreter_call are accepted as records).",
+                param=f"{where}.type",
+            )
+    _check_outputs(entries)
+    return entries
+
+
+def content_text(content: Any, where: str) -> str:
+    """A string, or the text of ``input_text`` / ``output_text`` / ``refusal`` parts."""
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for index, part in enumerate(content):
+        kind = part.get("type")
+        if kind in ("input_text", "output_text"):
+            parts.append(part["text"])
+        elif kind == "refusal":
+            parts.append(part["refusal"])
+        else:
+            raise InvalidRequestError(
+                f"Invalid '{where}[{index}].type': {kind!r} content is not supported; the local "
+                "models read text only.",
+                param=f"{where}[{index}].type",
+            )
+    return "\n".join(parts)
+
+
+def _check_outputs(entries: list[Entry]) -> None:
+    """A replayed call needs its output in the same input, and no call is answered twice."""
+    answered: set[str] = set()
+    for entry in entries:
+        if isinstance(entry, InputOutput):
+            if entry.call_id in answered:
+                raise InvalidRequestError(
+                    f"Duplicate function_call_output for call_id {entry.call_id!r}.",
+                    param="input",
+                )
+            answered.add(entry.call_id)
+    for entry in entries:
+        if isinstance(entry, InputCall) and entry.call_id not in answered:
+            raise InvalidRequestError(
+                f"No tool output found for function call {entry.call_id}.", param="input"
+            )

@@ -1,0 +1,550 @@
+"""Responses: create (whole, background or streamed), retrieve, delete, cancel, input items.
+
+A response runs as a run of the Assistants executor, in a thread:
+
+- ``conversation=`` → that conversation's thread (a conversation *is* a thread
+  whose id starts ``conv_``, so ``beta.threads`` can read it too);
+- ``previous_response_id=`` → the previous response's thread, when that response
+  is the latest there and not a conversation's; otherwise (a branch) a copy of
+  its history in a new thread;
+- neither → a new thread of its own.
+
+The input goes into the thread (``response_input.py``) and a run starts with
+the response's settings (``response_request.py``). When a run stops for
+function calls, its response is ``completed`` with ``function_call`` items; the
+next request's ``function_call_output`` items are that run's tool outputs, and
+the new response is the rest of the same run (so prefix reuse, the code
+session and file_search results carry on). Output, status and usage are read
+from the thread on every retrieve (``response_items.py``). ``store=False``
+removes the response (and a thread of its own) once it has settled.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from openai.types.beta.threads.run import Run
+from openai.types.responses.response import Response
+from openai.types.responses.response_create_params import ResponseCreateParamsBase
+from openai.types.responses.response_stream_event import ResponseStreamEvent
+
+from ..config import Settings
+from ..errors import ConflictError, InvalidRequestError, NotFoundError
+from ..ids import new_id
+from ..runs import RunJournal
+from ..runs.events import Subscription, until_settled
+from ..runs.journal import now, tool_calls_step, updated
+from ..store import ResponseRecord, RunOptions, Store
+from .messages import new_user_message
+from .params import check_params
+from .response_events import ResponseEvents
+from .response_input import InputCall, InputInstruction, InputMessage, InputOutput, parse_input
+from .response_items import container_id, thread_items
+from .response_request import ResponseSettings, response_settings
+from .runs import RunService
+from .threads import ThreadService
+from .validation import check_list_params
+
+WAIT_SECONDS = 3600.0
+CANCEL_WAIT_SECONDS = 10.0
+STATUS = {
+    "queued": "queued",
+    "in_progress": "in_progress",
+    "cancelling": "in_progress",
+    "requires_action": "completed",
+    "completed": "completed",
+    "incomplete": "incomplete",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "expired": "completed",
+}
+
+
+class ResponseService:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        journal: RunJournal,
+        runs: RunService,
+        threads: ThreadService,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.journal = journal
+        self.runs = runs
+        self.threads = threads
+
+    # -- create -----------------------------------------------------------------------------
+
+    def create(self, params: Mapping[str, Any]) -> Response:
+        record, subscription = self._start(params)
+        if record.background:
+            self.journal.bus.close(subscription)
+            return self.render(record)
+        for _ in until_settled(self.journal.bus, subscription, WAIT_SECONDS):
+            pass
+        response = self.render(record)
+        self.settled(record)
+        return response
+
+    def stream(self, params: Mapping[str, Any]) -> Iterator[ResponseStreamEvent | None]:
+        """Checked and started now (errors raise here); the events as the run makes them."""
+        record, subscription = self._start(params)
+        return ResponseEvents(self, record, subscription).events()
+
+    def _start(self, params: Mapping[str, Any]) -> tuple[ResponseRecord, Subscription]:
+        p = check_params(ResponseCreateParamsBase, params)
+        p.pop("stream", None)
+        if p.get("previous_response_id") and p.get("conversation"):
+            raise InvalidRequestError(
+                "Mutually exclusive parameters: give either 'previous_response_id' or "
+                "'conversation', not both.",
+                param="previous_response_id",
+            )
+        store_it = p.get("store") is not False
+        background = bool(p.get("background"))
+        if background and not store_it:
+            raise InvalidRequestError(
+                "Background responses must be stored: remove 'store': false.", param="store"
+            )
+        chosen = response_settings(p, self.settings, self.store)
+        entries = parse_input(p.get("input"))
+        conversation = p.get("conversation")
+        conversation_id = conversation if isinstance(conversation, str) else None
+        if isinstance(conversation, dict):
+            conversation_id = conversation.get("id")
+        with self.store.db.transaction():
+            thread_id = self._thread_for(conversation_id, p.get("previous_response_id"), chosen)
+            waiting = self.store.runs.active_in_thread(thread_id)
+            if waiting is not None and waiting.status != "requires_action":
+                raise ConflictError(
+                    f"{conversation_id or 'The previous response'} has a response in progress "
+                    f"(run {waiting.id}); wait for it or cancel it.",
+                    param="conversation" if conversation_id else "previous_response_id",
+                )
+        if waiting is not None:
+            record, subscription = self._resume(waiting, entries, chosen, p)
+        else:
+            record, subscription = self._new_run(thread_id, entries, chosen, p)
+        return record, subscription
+
+    def _thread_for(
+        self, conversation_id: str | None, previous_id: str | None, chosen: ResponseSettings
+    ) -> str:
+        if conversation_id is not None:
+            if not conversation_id.startswith("conv_") or not self.store.threads.exists(
+                conversation_id
+            ):
+                raise NotFoundError(
+                    f"Conversation with id '{conversation_id}' not found.", param="conversation"
+                )
+            thread_id = conversation_id
+        elif previous_id is not None:
+            previous = self.store.responses.get(previous_id)
+            if previous is None:
+                raise InvalidRequestError(
+                    f"Previous response with id '{previous_id}' not found.",
+                    param="previous_response_id",
+                )
+            latest = self.store.responses.in_thread(previous.thread_id)[-1]
+            if latest.id == previous.id and previous.conversation_id is None:
+                thread_id = previous.thread_id
+            else:
+                thread_id = self._branch(previous)
+        else:
+            thread_id = self.threads.store_new(
+                updated(self.threads.build({})[0], tool_resources={}), []
+            ).id
+        thread = self.threads.retrieve(thread_id)
+        resources = thread.tool_resources.model_dump() if thread.tool_resources else {}
+        if chosen.vector_store_ids:
+            resources["file_search"] = {"vector_store_ids": chosen.vector_store_ids}
+        if chosen.code_file_ids is not None:
+            resources["code_interpreter"] = {"file_ids": chosen.code_file_ids}
+        self.store.threads.update(updated(thread, tool_resources=resources))
+        return thread_id
+
+    def _branch(self, previous: ResponseRecord) -> str:
+        """A new thread holding ``previous``'s history (what its thread held until the
+        response after it began): answering from a response that is not the latest."""
+        later = [
+            r.input_from
+            for r in self.store.responses.in_thread(previous.thread_id)
+            if r.input_from > previous.output_from
+        ]
+        until = min(later, default=None)
+        source = self.store.threads.get(previous.thread_id)
+        thread = self.threads.store_new(
+            updated(
+                self.threads.build({})[0],
+                tool_resources=source.tool_resources if source else {},
+            ),
+            [],
+        )
+        for seq, message in self.store.messages.in_thread_with_seq(previous.thread_id):
+            if until is None or seq < until:
+                self.store.messages.insert(updated(message, id=new_id("msg"), thread_id=thread.id))
+        for seq, step in self.store.steps.in_thread_with_seq(previous.thread_id):
+            before = until is None or seq < until
+            if before and step.type == "tool_calls" and step.status == "completed":
+                self.store.steps.insert(updated(step, id=new_id("step"), thread_id=thread.id))
+        return thread.id
+
+    def _add_input(self, run: Run, entries: list[Any]) -> list[str]:
+        """Store the input's messages, and replayed calls with their outputs as finished
+        steps of ``run``; returns the call ids whose outputs answer a waiting run."""
+        replayed = {e.call_id for e in entries if isinstance(e, InputCall)}
+        outputs = {e.call_id: e.output for e in entries if isinstance(e, InputOutput)}
+        for entry in entries:
+            if isinstance(entry, InputMessage):
+                message = new_user_message(
+                    run.thread_id,
+                    role=entry.role,
+                    content=entry.text,
+                    attachments=None,
+                    metadata=None,
+                    param="input.",
+                    file_exists=self.store.files.exists,
+                )
+                if entry.role == "assistant":
+                    message = updated(message, run_id=run.id, assistant_id=run.assistant_id)
+                self.store.messages.insert(message)
+            elif isinstance(entry, InputCall):
+                call = {
+                    "id": entry.call_id,
+                    "type": "function",
+                    "function": {
+                        "name": entry.name,
+                        "arguments": entry.arguments,
+                        "output": outputs[entry.call_id],
+                    },
+                }
+                step = tool_calls_step(run, [call], None)
+                self.store.steps.insert(updated(step, status="completed", completed_at=now()))
+        return [call_id for call_id in outputs if call_id not in replayed]
+
+    def _new_run(
+        self, thread_id: str, entries: list[Any], chosen: ResponseSettings, p: dict[str, Any]
+    ) -> tuple[ResponseRecord, Subscription]:
+        response_id = new_id("resp")
+        created = now()
+        run = Run.model_validate(
+            {
+                "id": new_id("run"),
+                "object": "thread.run",
+                "created_at": created,
+                "assistant_id": response_id,
+                "thread_id": thread_id,
+                "status": "queued",
+                "expires_at": created + self.settings.run_expiry_seconds,
+                "usage": None,
+                **chosen.run_fields,
+            }
+        )
+        options = RunOptions(
+            additional_instructions=_instructions(entries),
+            include=[],
+        )
+        with self.store.db.transaction():
+            input_from = self.store.responses.boundary()
+            loose = self._add_input(run, entries)
+            if loose:
+                raise InvalidRequestError(
+                    f"No tool call found for function call output with call_id {loose[0]}.",
+                    param="input",
+                )
+            record = self._record(response_id, run, input_from, chosen, p)
+            self.store.runs.insert(run, options)
+            self.store.responses.insert(record)
+        subscription = self.journal.bus.open(run.id)
+        self.runs.enqueue(run)
+        return record, subscription
+
+    def _resume(
+        self, run: Run, entries: list[Any], chosen: ResponseSettings, p: dict[str, Any]
+    ) -> tuple[ResponseRecord, Subscription]:
+        """Answer the calls ``run`` waits for with the input's outputs and go on with it."""
+        assert run.required_action is not None
+        pending = [call.id for call in run.required_action.submit_tool_outputs.tool_calls]
+        given = {e.call_id: e.output for e in entries if isinstance(e, InputOutput)}
+        missing = [call_id for call_id in pending if call_id not in given]
+        if missing:
+            raise InvalidRequestError(
+                f"No tool output found for function call {missing[0]}.", param="input"
+            )
+        used = sum(
+            (s.usage.completion_tokens if s.usage else 0) for s in self.store.steps.in_run(run.id)
+        )
+        fields = dict(chosen.run_fields)
+        if fields["max_completion_tokens"]:
+            fields["max_completion_tokens"] += used
+        response_id = new_id("resp")
+        rest = [e for e in entries if not (isinstance(e, InputOutput) and e.call_id in pending)]
+        with self.store.db.transaction():
+            input_from = self.store.responses.boundary()
+            loose = self._add_input(run, rest)
+            if loose:
+                raise InvalidRequestError(
+                    f"No tool call found for function call output with call_id {loose[0]}.",
+                    param="input",
+                )
+            resumed = updated(run, **fields)
+            self.store.runs.update(resumed)
+            options = self.store.runs.options(run.id)
+            self.store.runs.set_options(
+                run.id,
+                options.model_copy(update={"additional_instructions": _instructions(entries)}),
+            )
+            for earlier in self.store.responses.in_run(run.id):
+                if earlier.output_until is None:
+                    self.store.responses.update(
+                        earlier.model_copy(update={"output_until": input_from})
+                    )
+            record = self._record(response_id, resumed, input_from, chosen, p, answered=pending)
+            self.store.responses.insert(record)
+        outputs = [{"tool_call_id": call_id, "output": given[call_id]} for call_id in pending]
+        _, subscription = self.runs.submit_tool_outputs_watched(
+            run.id, thread_id=run.thread_id, params={"tool_outputs": outputs}
+        )
+        return record, subscription
+
+    def _record(
+        self,
+        response_id: str,
+        run: Run,
+        input_from: int,
+        chosen: ResponseSettings,
+        p: dict[str, Any],
+        answered: list[str] | None = None,
+    ) -> ResponseRecord:
+        conversation = run.thread_id if run.thread_id.startswith("conv_") else None
+        return ResponseRecord(
+            id=response_id,
+            created_at=now(),
+            thread_id=run.thread_id,
+            run_id=run.id,
+            input_from=input_from,
+            output_from=self.store.responses.boundary(),
+            conversation_id=conversation,
+            previous_response_id=p.get("previous_response_id"),
+            store=p.get("store") is not False,
+            background=bool(p.get("background")),
+            answered=answered or [],
+            request=chosen.request,
+        )
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def retrieve(self, response_id: str) -> Response:
+        return self.render(self._get(response_id))
+
+    def _get(self, response_id: str) -> ResponseRecord:
+        record = self.store.responses.get(response_id)
+        if record is None:
+            raise NotFoundError(f"Response with id '{response_id}' not found.", param="response_id")
+        return record
+
+    def filename(self, file_id: str) -> str:
+        file = self.store.files.get(file_id)
+        return file.filename if file is not None else file_id
+
+    def output_items(self, record: ResponseRecord) -> list[dict[str, Any]]:
+        high = record.output_until
+
+        def keep(seq: int, obj: Any) -> bool:
+            mine = getattr(obj, "run_id", None) == record.run_id
+            assistant = getattr(obj, "role", "assistant") == "assistant"
+            return mine and assistant and seq >= record.output_from and (high is None or seq < high)
+
+        return thread_items(
+            self.store.messages.in_thread_with_seq(record.thread_id),
+            self.store.steps.in_thread_with_seq(record.thread_id),
+            include=record.request.get("include", []),
+            with_outputs=False,
+            filename=self.filename,
+            container=container_id(record.thread_id),
+            keep=keep,
+        )
+
+    def render(self, record: ResponseRecord) -> Response:
+        run = self.store.runs.get(record.run_id)
+        status = (
+            "completed" if record.output_until is not None or run is None else STATUS[run.status]
+        )
+        error = None
+        incomplete = None
+        if run is not None and record.output_until is None:
+            if run.status == "failed" and run.last_error is not None:
+                error = {"code": "server_error", "message": run.last_error.message}
+            if run.status == "incomplete":
+                reason = run.incomplete_details.reason if run.incomplete_details else None
+                if reason == "max_prompt_tokens":
+                    status = "failed"
+                    error = {
+                        "code": "context_length_exceeded",
+                        "message": "The input does not fit the model's context window; "
+                        "use truncation 'auto' to drop the oldest items.",
+                    }
+                else:
+                    incomplete = {"reason": "max_output_tokens"}
+        usage = self._usage(record)
+        body = {
+            "id": record.id,
+            "object": "response",
+            "created_at": record.created_at,
+            "status": status,
+            "output": self.output_items(record),
+            "error": error,
+            "incomplete_details": incomplete,
+            "usage": usage,
+            "conversation": {"id": record.conversation_id} if record.conversation_id else None,
+            "previous_response_id": record.previous_response_id,
+            "background": record.background,
+            "completed_at": run.completed_at if run is not None and status == "completed" else None,
+            **{k: v for k, v in record.request.items() if k != "include"},
+        }
+        return Response.model_validate(body)
+
+    def _usage(self, record: ResponseRecord) -> dict[str, Any]:
+        high = record.output_until
+        prompt = completion = 0
+        for seq, step in self.store.steps.in_thread_with_seq(record.thread_id):
+            if step.run_id != record.run_id or step.usage is None or seq < record.output_from:
+                continue
+            if high is None or seq < high:
+                prompt += step.usage.prompt_tokens
+                completion += step.usage.completion_tokens
+        return {
+            "input_tokens": prompt,
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": completion,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": prompt + completion,
+        }
+
+    def input_items(
+        self,
+        response_id: str,
+        *,
+        limit: Any = None,
+        order: Any = None,
+        after: Any = None,
+        include: Any = None,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        record = self._get(response_id)
+        params = check_list_params(limit, order or "desc", after, None)
+        answered = set(record.answered)
+        include_list = list(include or [])
+
+        def keep(seq: int, obj: Any) -> bool:
+            return record.input_from <= seq < record.output_from
+
+        items = [
+            {
+                "id": "fco_" + call_id.split("_", 1)[-1],
+                "type": "function_call_output",
+                "call_id": call_id,
+                "output": output,
+                "status": "completed",
+            }
+            for call_id, output in self._outputs(record.run_id, answered)
+        ]
+        items += thread_items(
+            self.store.messages.in_thread_with_seq(record.thread_id),
+            self.store.steps.in_thread_with_seq(record.thread_id),
+            include=include_list,
+            with_outputs=True,
+            filename=self.filename,
+            container=container_id(record.thread_id),
+            keep=keep,
+        )
+        return page_of(items, params.limit, params.order, params.after)
+
+    def _outputs(self, run_id: str, call_ids: set[str]) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        for step in self.store.steps.in_run(run_id):
+            if step.step_details.type != "tool_calls":
+                continue
+            for call in step.step_details.tool_calls:
+                if call.type == "function" and call.id in call_ids:
+                    found.append((call.id, call.function.output or ""))
+        return found
+
+    # -- ending -----------------------------------------------------------------------------
+
+    def settled(self, record: ResponseRecord) -> None:
+        """After a response settles: with ``store=False`` nothing of it stays."""
+        if record.store:
+            return
+        run = self.store.runs.get(record.run_id)
+        if run is not None and run.status == "requires_action":
+            self.runs.cancel(run.id, thread_id=run.thread_id)
+        with self.store.db.transaction():
+            self.store.responses.delete(record.id)
+            own_thread = record.conversation_id is None and not self.store.responses.in_thread(
+                record.thread_id
+            )
+        if own_thread:
+            self.threads.delete(record.thread_id)
+
+    def delete(self, response_id: str) -> dict[str, Any]:
+        record = self._get(response_id)
+        run = self.store.runs.get(record.run_id)
+        if run is not None and record.output_until is None:
+            if run.status == "requires_action":
+                self.runs.cancel(run.id, thread_id=run.thread_id)
+            elif run.status in ("queued", "in_progress", "cancelling"):
+                raise ConflictError(
+                    f"Response {response_id} is still in progress; cancel it first.",
+                    param="response_id",
+                )
+        with self.store.db.transaction():
+            self.store.responses.delete(response_id)
+            own_thread = record.conversation_id is None and not self.store.responses.in_thread(
+                record.thread_id
+            )
+        if own_thread:
+            self.threads.delete(record.thread_id)
+        return {"id": response_id, "object": "response.deleted", "deleted": True}
+
+    def cancel(self, response_id: str) -> Response:
+        record = self._get(response_id)
+        if not record.background:
+            raise InvalidRequestError(
+                "Only responses created with background=true can be cancelled.",
+                param="response_id",
+            )
+        run = self.store.runs.get(record.run_id)
+        if run is not None and record.output_until is None:
+            if run.status in ("queued", "in_progress"):
+                self.runs.cancel(run.id, thread_id=run.thread_id)
+            deadline = time.monotonic() + CANCEL_WAIT_SECONDS
+            while time.monotonic() < deadline:
+                current = self.store.runs.get(record.run_id)
+                if current is None or current.status != "cancelling":
+                    break
+                time.sleep(0.05)
+        return self.render(record)
+
+
+def _instructions(entries: list[Any]) -> str | None:
+    texts = [e.text for e in entries if isinstance(e, InputInstruction)]
+    return "\n\n".join(texts) or None
+
+
+def page_of(
+    items: list[dict[str, Any]], limit: int, order: str, after: str | None
+) -> tuple[list[dict[str, Any]], bool]:
+    """A cursor page of in-memory items (``after`` is an item id in the listed order)."""
+    ordered = items if order == "asc" else list(reversed(items))
+    if after is not None:
+        ids = [item["id"] for item in ordered]
+        if after not in ids:
+            raise InvalidRequestError(
+                f"Invalid 'after': no item with id '{after}' in this list.", param="after"
+            )
+        ordered = ordered[ids.index(after) + 1 :]
+    return ordered[:limit], len(ordered) > limit
