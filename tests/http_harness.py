@@ -109,6 +109,8 @@ class HttpClient:
         self.vector_stores = Translating(self.sdk.vector_stores)
         self.chat = Translating(self.sdk.chat)
         self.models = Translating(self.sdk.models)
+        self.responses = Translating(self.sdk.responses)
+        self.conversations = Translating(self.sdk.conversations)
 
     def close(self) -> None:
         """Stop the server; its shutdown closes the runtime and releases the data dir."""

@@ -21,8 +21,13 @@ def runtime(request: Request) -> Runtime:
     return request.app.state.runtime  # type: ignore[no-any-return]
 
 
-def respond(obj: BaseModel, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(obj.model_dump(mode="json", by_alias=True), headers=headers)
+def respond(
+    obj: BaseModel, headers: dict[str, str] | None = None, *, only_set: bool = False
+) -> JSONResponse:
+    """``obj`` as JSON; ``only_set`` leaves out the fields it was not given (the Responses
+    API sends no ``null`` for a field it does not use, and clients replay items as given)."""
+    body = obj.model_dump(mode="json", by_alias=True, exclude_unset=only_set)
+    return JSONResponse(body, headers=headers)
 
 
 def respond_page(page: Slice[Any]) -> JSONResponse:

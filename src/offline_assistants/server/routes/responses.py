@@ -31,7 +31,7 @@ def create(request: Request, body: Body) -> Response:
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
-    return respond(service.create(params))
+    return respond(service.create(params), only_set=True)
 
 
 def _frames(events: Iterator[ResponseStreamEvent | None]) -> Iterator[bytes]:
@@ -55,7 +55,7 @@ def _frames(events: Iterator[ResponseStreamEvent | None]) -> Iterator[bytes]:
 
 @router.get("/{response_id}")
 def retrieve(request: Request, response_id: str) -> JSONResponse:
-    return respond(runtime(request).responses.retrieve(response_id))
+    return respond(runtime(request).responses.retrieve(response_id), only_set=True)
 
 
 @router.delete("/{response_id}")
@@ -65,7 +65,7 @@ def delete(request: Request, response_id: str) -> JSONResponse:
 
 @router.post("/{response_id}/cancel")
 def cancel(request: Request, response_id: str) -> JSONResponse:
-    return respond(runtime(request).responses.cancel(response_id))
+    return respond(runtime(request).responses.cancel(response_id), only_set=True)
 
 
 @router.get("/{response_id}/input_items")
