@@ -111,6 +111,7 @@ class HttpClient:
         self.models = Translating(self.sdk.models)
         self.responses = Translating(self.sdk.responses)
         self.conversations = Translating(self.sdk.conversations)
+        self.containers = Translating(self.sdk.containers)
 
     def close(self) -> None:
         """Stop the server; its shutdown closes the runtime and releases the data dir."""

@@ -15,6 +15,7 @@ from ..engine import EngineFactory
 from ..service import Runtime
 from .assistants import Assistants
 from .chat import Chat
+from .containers import Containers
 from .conversations import Conversations
 from .files import Files
 from .models import Models
@@ -73,6 +74,7 @@ class Client:
         self.models = Models(self.runtime)
         self.responses = Responses(self.runtime)
         self.conversations = Conversations(self.runtime)
+        self.containers = Containers(self.runtime)
 
     @property
     def settings(self) -> Settings:

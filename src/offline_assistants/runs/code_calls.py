@@ -13,6 +13,12 @@ which shows images as ``image_file`` blocks and cites files with
 ``file_path`` annotations (``finish_message``). Errors in the code are
 outputs like any other, for the model to read. The step itself, streamed
 while the model writes the code, is :mod:`.call_steps`'.
+
+The kernel is the run's container: the thread's own (``cntr_`` + the thread
+id's suffix, recorded the first time code runs there), or one the run names
+(``RunOptions.container``, a response's ``container`` made with
+``containers.create``). Files placed in it and written by its code are that
+container's files (``store/containers.py``).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from typing import Any
 
 from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.run import Run
+from openai.types.container_retrieve_response import ContainerRetrieveResponse
+from openai.types.containers.file_retrieve_response import FileRetrieveResponse
 from openai.types.file_object import FileObject
 
 from ..engine import FunctionSpec
@@ -33,7 +41,7 @@ from ..store import Store
 from ..store.runs import CodeFile
 from ..tools.code_interpreter import CODE_FUNCTION, KernelSessions
 from ..tools.code_interpreter.workdir import safe_name
-from .journal import RunJournal, updated
+from .journal import RunJournal, now, updated
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +61,11 @@ CODE_SPEC = FunctionSpec(
     strict=True,
 )
 PROMPT_OUTPUT_CHARS = 2000  # how much of a cell's output the model reads back
+
+
+def container_id(thread_id: str) -> str:
+    """The id of a thread's own container."""
+    return "cntr_" + thread_id.split("_", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -86,6 +99,9 @@ class CodeCalls:
             resources = getattr(owner, "tool_resources", None)
             code = getattr(resources, "code_interpreter", None)
             ids += list(getattr(code, "file_ids", None) or [])
+        given = self.store.runs.options(run.id).container
+        container = given or container_id(run.thread_id)
+        ids += [f.id for f in self.store.containers.files_in(container) if f.source == "user"]
         for message in messages:
             for attachment in message.attachments or []:
                 if attachment.file_id and any(
@@ -114,7 +130,8 @@ class CodeCalls:
     def run_cell(self, run: Run, code: str) -> list[dict[str, Any]]:
         """Run one call's code in the thread's kernel; its outputs as the step records them
         (errors in the code are outputs too, for the model to read)."""
-        result = self.sessions.execute(run.thread_id, code, self.timeout)
+        container, session = self.container(run)
+        result = self.sessions.execute(session, code, self.timeout)
         outputs: list[dict[str, Any]] = []
         logs = result.logs
         if result.error and result.status in ("timeout", "died"):
@@ -124,18 +141,58 @@ class CodeCalls:
         for index, image in enumerate(result.images):
             file = self.create_output(image, f"image-{index + 1}.png")
             outputs.append({"type": "image", "image": {"file_id": file.id}})
+            self._container_file(container, file, f"image-{index + 1}.png", "assistant")
         for written in result.files:
             file = self.create_output(written.data, written.name)
             shown = "/".join(safe_name(part) for part in written.name.split("/"))
             self.store.runs.add_code_file(run.id, CodeFile(file_id=file.id, name=shown))
+            self._container_file(container, file, shown, "assistant")
         return outputs
+
+    def container(self, run: Run) -> tuple[str, str]:
+        """The run's container id and its kernel's session key (recorded if new)."""
+        named = self.store.runs.options(run.id).container
+        if named is not None:
+            return named, self.store.containers.session(named) or named
+        own = container_id(run.thread_id)
+        if not self.store.containers.exists(own):
+            moment = now()
+            self.store.containers.insert(
+                ContainerRetrieveResponse(
+                    id=own,
+                    created_at=moment,
+                    last_active_at=moment,
+                    name=run.thread_id,
+                    object="container",
+                    status="running",
+                ),
+                session=run.thread_id,
+            )
+        return own, run.thread_id
+
+    def _container_file(self, container: str, file: FileObject, name: str, source: str) -> None:
+        self.store.containers.add_file(
+            FileRetrieveResponse(
+                id=file.id,
+                bytes=file.bytes,
+                container_id=container,
+                created_at=file.created_at,
+                object="container.file",
+                path=f"/mnt/data/{name}",
+                source=source,
+            )
+        )
 
     def place_inputs(self, run: Run, files: list[RunFile]) -> None:
         """Copy the run's files into the kernel's /mnt/data (each once per kernel)."""
+        container, session = self.container(run)
         for item in files:
             read = functools.partial(self.store.files.read, item.file_id)
             with contextlib.suppress(FileNotFoundError):  # deleted since it was attached
-                self.sessions.put_file(run.thread_id, item.name, read, key=item.file_id)
+                self.sessions.put_file(session, item.name, read, key=item.file_id)
+                file = self.store.files.get(item.file_id)
+                if file is not None:
+                    self._container_file(container, file, item.name, "user")
 
     def finish_message(self, run_id: str, message: Message) -> Message:
         """The run's answer with its images as image_file blocks and its files cited."""

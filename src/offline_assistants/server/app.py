@@ -22,6 +22,7 @@ from .limits import MAX_JSON_BYTES, BodyLimit
 from .routes import (
     assistants,
     chat,
+    containers,
     conversations,
     files,
     messages,
@@ -82,6 +83,7 @@ def create_app(
         models.router,
         responses.router,
         conversations.router,
+        containers.router,
     ):
         app.include_router(router)
     origins = list(cors_origins)

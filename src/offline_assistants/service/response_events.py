@@ -39,7 +39,7 @@ from pydantic import TypeAdapter
 from ..runs.context import message_text
 from ..runs.events import RunEvent, Subscription, until_settled
 from ..store import ResponseRecord
-from .response_items import call_items, container_id, message_item
+from .response_items import call_items, message_item
 
 if TYPE_CHECKING:
     from .responses import ResponseService
@@ -69,7 +69,7 @@ class ResponseEvents:
         self.service = service
         self.record = record
         self.subscription = subscription
-        self.container = container_id(record.thread_id)
+        self.container = service.container(record)
         self._seq = 0
         self._indexes: dict[str, int] = {}  # item id → output_index
         self._open: dict[str, str] = {}  # open item id → its type

@@ -26,17 +26,14 @@ from typing import Any
 from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.runs.run_step import RunStep
 
+from ..runs.code_calls import container_id
 from ..runs.context import message_text
 
+__all__ = ["container_id", "thread_items", "call_items", "message_item", "INCLUDABLE"]
 RESULTS_INCLUDE = "file_search_call.results"
 OUTPUTS_INCLUDE = "code_interpreter_call.outputs"
 INCLUDABLE = (RESULTS_INCLUDE, OUTPUTS_INCLUDE)
 FileName = Callable[[str], str]
-
-
-def container_id(thread_id: str) -> str:
-    """The container a thread's Code Interpreter session is, by name."""
-    return "cntr_" + thread_id.split("_", 1)[-1]
 
 
 def message_item(message: Message, filename: FileName, container: str) -> dict[str, Any]:

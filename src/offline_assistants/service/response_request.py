@@ -5,8 +5,9 @@ function tools (``{"type": "function", "name": ...}``), ``text.format`` for
 ``response_format``, ``max_output_tokens``, ``truncation``. This module
 translates them (checking them with the same code runs use) and keeps what the
 response echoes back (``request``). A file_search tool's ``vector_store_ids``
-and a code_interpreter container's ``file_ids`` become the thread's
-``tool_resources``, which is where a run's tools find them.
+and an ``auto`` code_interpreter container's ``file_ids`` become the thread's
+``tool_resources``, which is where a run's tools find them; a container id
+names a container made with ``containers.create`` for the code to run in.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class ResponseSettings:
     vector_store_ids: list[str] = field(default_factory=list)
     code_file_ids: list[str] | None = None
     include: list[str] = field(default_factory=list)
+    container: str | None = None  # a container made with containers.create
 
 
 def response_settings(p: dict[str, Any], settings: Settings, store: Store) -> ResponseSettings:
@@ -71,7 +73,7 @@ def response_settings(p: dict[str, Any], settings: Settings, store: Store) -> Re
                 param=f"include[{index}]",
             )
     raw_tools = list(p.get("tools") or [])
-    run_tools, vector_store_ids, code_files = _tools(raw_tools, store)
+    run_tools, vector_store_ids, code_files, container = _tools(raw_tools, store)
     tools = check_tools(run_tools)
     choice = check_tool_choice(_tool_choice(p.get("tool_choice")), tools)
     fmt = (p.get("text") or {}).get("format") or {"type": "text"}
@@ -112,16 +114,18 @@ def response_settings(p: dict[str, Any], settings: Settings, store: Store) -> Re
         "text": {"format": fmt},
         "include": include,
     }
-    return ResponseSettings(run_fields, request, vector_store_ids, code_files, include)
+    return ResponseSettings(run_fields, request, vector_store_ids, code_files, include, container)
 
 
 def _tools(
     raw: list[dict[str, Any]], store: Store
-) -> tuple[list[Any], list[str], list[str] | None]:
-    """Run tools, the vector stores to search, the files the code may read (None: no code)."""
+) -> tuple[list[Any], list[str], list[str] | None, str | None]:
+    """Run tools, the vector stores to search, the files the code may read (None: no code),
+    and the container the code runs in (None: the thread's own)."""
     tools: list[Any] = []
     stores: list[str] = []
     files: list[str] | None = None
+    named: str | None = None
     for index, tool in enumerate(raw):
         where = f"tools[{index}]"
         kind = tool.get("type")
@@ -152,12 +156,14 @@ def _tools(
             tools.append({"type": "file_search", "file_search": options})
         elif kind == "code_interpreter":
             container = tool["container"]
+            tools.append({"type": "code_interpreter"})
             if isinstance(container, str):
-                raise InvalidRequestError(
-                    f'Invalid \'{where}.container\': give {{"type": "auto"}}; each conversation '
-                    "(or response chain) has its own container.",
-                    param=f"{where}.container",
-                )
+                if not store.containers.exists(container):
+                    raise NotFoundError(
+                        f"Container with id '{container}' not found.", param=f"{where}.container"
+                    )
+                named = container
+                continue
             files = list(files or [])
             for file_id in container.get("file_ids") or []:
                 if not store.files.exists(file_id):
@@ -165,14 +171,13 @@ def _tools(
                         f"No file found with id '{file_id}'.", param=f"{where}.container.file_ids"
                     )
                 files.append(file_id)
-            tools.append({"type": "code_interpreter"})
         else:
             raise InvalidRequestError(
                 f"Invalid '{where}.type': {kind!r} tools are not available offline (supported: "
                 "function, file_search, code_interpreter).",
                 param=f"{where}.type",
             )
-    return tools, stores, files
+    return tools, stores, files, named
 
 
 def _tool_choice(choice: Any) -> Any:

@@ -245,8 +245,7 @@ class ResponseService:
             }
         )
         options = RunOptions(
-            additional_instructions=_instructions(entries),
-            include=[],
+            additional_instructions=_instructions(entries), container=chosen.container
         )
         with self.store.db.transaction():
             input_from = self.store.responses.boundary()
@@ -296,7 +295,12 @@ class ResponseService:
             options = self.store.runs.options(run.id)
             self.store.runs.set_options(
                 run.id,
-                options.model_copy(update={"additional_instructions": _instructions(entries)}),
+                options.model_copy(
+                    update={
+                        "additional_instructions": _instructions(entries),
+                        "container": chosen.container,
+                    }
+                ),
             )
             for earlier in self.store.responses.in_run(run.id):
                 if earlier.output_until is None:
@@ -365,9 +369,14 @@ class ResponseService:
             include=record.request.get("include", []),
             with_outputs=False,
             filename=self.filename,
-            container=container_id(record.thread_id),
+            container=self.container(record),
             keep=keep,
         )
+
+    def container(self, record: ResponseRecord) -> str:
+        """The container the response's code runs in."""
+        named = self.store.runs.options(record.run_id).container
+        return named or container_id(record.thread_id)
 
     def render(self, record: ResponseRecord) -> Response:
         run = self.store.runs.get(record.run_id)
@@ -458,7 +467,7 @@ class ResponseService:
             include=include_list,
             with_outputs=True,
             filename=self.filename,
-            container=container_id(record.thread_id),
+            container=self.container(record),
             keep=keep,
         )
         return page_of(items, params.limit, params.order, params.after)

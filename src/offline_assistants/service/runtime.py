@@ -28,6 +28,7 @@ from ..tools.code_interpreter import KernelSessions, SessionSettings
 from ..tools.file_search import Embedder, VectorIndex
 from .assistants import AssistantService
 from .chat_completions import ChatCompletionService
+from .containers import ContainerService
 from .conversations import ConversationService
 from .files import FileService
 from .ingestion import Ingestion
@@ -87,6 +88,7 @@ class Runtime:
                 self.store, settings, self.journal, self.runs, self.threads
             )
             self.conversations = ConversationService(self.store, self.threads)
+            self.containers = ContainerService(self.store, self.kernels)
             self.executor = RunExecutor(
                 self.store,
                 self.journal,

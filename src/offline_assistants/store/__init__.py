@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .assistants import AssistantRepository
+from .containers import ContainerRepository
 from .database import Database
 from .files import FileRepository
 from .messages import MessageRepository
@@ -32,6 +33,7 @@ class Store:
             self.files = FileRepository(self.db, path.parent / "files")
             self.vector_stores = VectorStoreRepository(self.db)
             self.responses = ResponseRepository(self.db)
+            self.containers = ContainerRepository(self.db)
         except BaseException:
             self.db.close()  # the connection and the data directory's lock go with it
             raise

@@ -74,6 +74,18 @@ def m004_responses(db: Database) -> None:
     db.execute("CREATE INDEX responses_by_run ON responses (run_id)")
 
 
+def m005_containers(db: Database) -> None:
+    db.execute(
+        "CREATE TABLE containers (id VARCHAR PRIMARY KEY, seq BIGINT NOT NULL,"
+        " session VARCHAR NOT NULL, body VARCHAR NOT NULL)"
+    )
+    # One row per (container, file): a File may sit in several containers.
+    db.execute(
+        "CREATE TABLE container_files (id VARCHAR NOT NULL, seq BIGINT NOT NULL,"
+        " container_id VARCHAR NOT NULL, body VARCHAR NOT NULL, PRIMARY KEY (container_id, id))"
+    )
+
+
 Migration = Callable[["Database"], None]
 
 MIGRATIONS: tuple[tuple[int, Migration], ...] = (
@@ -81,6 +93,7 @@ MIGRATIONS: tuple[tuple[int, Migration], ...] = (
     (2, m002_files),
     (3, m003_vector_stores),
     (4, m004_responses),
+    (5, m005_containers),
 )
 
 

@@ -44,6 +44,7 @@ class RunOptions(BaseModel):
     additional_instructions: str | None = None
     include: list[str] = []
     code_files: list[CodeFile] = []
+    container: str | None = None  # a container the code runs in (else the thread's own)
 
 
 class RunRepository:
