@@ -37,6 +37,7 @@ SUITE: dict[str, tuple[bool, list[str]]] = {
     "retrieval": (False, []),
     "run_length": (True, []),
     "parallel_runs": (True, ["--parallel", "1", "4", "--busy", "0"]),
+    "responses": (True, ["--reps", "5"]),
 }
 Row = tuple[str, str, str]  # (measure, value, target and whether it is met)
 
@@ -132,6 +133,14 @@ def _parallel(r: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def _responses(r: dict[str, Any]) -> list[Row]:
+    m, growth = r["median_s"], r["conversation"]["growth_last_over_first"]
+    return [
+        ("responses.create / runs.create, same prompt", f"{m['response'] * 1000:.0f} / {m['run'] * 1000:.0f} ms", _met(r["ratio_response_over_run"] <= 1.05, f"ratio {r['ratio_response_over_run']:.3f} <= 1.05")),
+        ("conversation TTFT, turn 12 / turn 1", f"{growth:.2f}x (reuse off {r['conversation_reuse_off']['growth_last_over_first']:.2f}x)", _met(growth <= 1.3, "<= 1.3x")),
+    ]  # fmt: skip
+
+
 SUMMARIES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "engine_settings": _engine,
     "run_latency": _run_latency,
@@ -143,6 +152,7 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "retrieval": _retrieval,
     "run_length": _run_length,
     "parallel_runs": _parallel,
+    "responses": _responses,
 }
 
 

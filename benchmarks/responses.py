@@ -9,7 +9,8 @@
 2. Conversation TTFT. Four conversations take turns (as benchmarks/turn_latency.py does
    with threads): each turn, each gets ``responses.create(conversation=..., stream=True)``,
    timed to its first ``response.output_text.delta``. The ratio turn N / turn 1 of the
-   median shows whether prefix reuse carries over to conversations.
+   median shows whether prefix reuse carries over to conversations; the same
+   conversations run again in a runtime with ``kv_reuse`` off, for comparison.
 
     .venv/bin/python benchmarks/responses.py [--reps 10] [--turns 12] [--model PATH]
 
@@ -20,6 +21,7 @@ Targets: response / run within 1.05x; conversation TTFT at turn 12 within 1.3x o
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import statistics
 import tempfile
@@ -128,6 +130,10 @@ def main() -> None:
         with Client(settings=settings) as client:
             cost = overhead(client, args.reps)
             turns = conversation_ttft(client, args.turns)
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings.from_env(data_dir=Path(tmp), default_model=args.model)
+        with Client(settings=dataclasses.replace(settings, kv_reuse=False)) as client:
+            full = conversation_ttft(client, args.turns)
     m = cost["median_s"]
     print(
         f"\nmedian wall: run {m['run'] * 1000:.0f} ms, response {m['response'] * 1000:.0f} ms, "
@@ -139,19 +145,27 @@ def main() -> None:
         f"chat / run {cost['ratio_chat_over_run']:.3f}; same text: "
         f"{'yes' if cost['same_text'] else 'NO'}"
     )
-    print(f"\n{'turn':>4} {'TTFT ms':>8}")
-    for turn, value in enumerate(turns["ttft_ms"], start=1):
-        print(f"{turn:>4} {value:>8.1f}")
+    print(f"\n{'turn':>4} {'reuse on ms':>12} {'reuse off ms':>13}")
+    for turn, (on, off) in enumerate(zip(turns["ttft_ms"], full["ttft_ms"], strict=True), 1):
+        print(f"{turn:>4} {on:>12.1f} {off:>13.1f}")
     growth = turns["growth_last_over_first"]
     print(
-        f"conversation TTFT turn {args.turns} / turn 1: {growth:.2f}x "
-        f"(target <= 1.3x: {'met' if growth <= 1.3 else 'NOT met'})"
+        f"conversation TTFT turn {args.turns} / turn 1: {growth:.2f}x with reuse "
+        f"(target <= 1.3x: {'met' if growth <= 1.3 else 'NOT met'}), "
+        f"{full['growth_last_over_first']:.2f}x without"
     )
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / "responses.json"
     out.write_text(
         json.dumps(
-            {"reps": args.reps, "max_tokens": TOKENS, **cost, "conversation": turns}, indent=2
+            {
+                "reps": args.reps,
+                "max_tokens": TOKENS,
+                **cost,
+                "conversation": turns,
+                "conversation_reuse_off": full,
+            },
+            indent=2,
         )
         + "\n"
     )

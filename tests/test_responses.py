@@ -193,6 +193,13 @@ def test_streamed_events_in_the_api_order(client: Any) -> None:
     final = events[-1].response
     assert final.output_text == text
     assert client.responses.retrieve(final.id).output_text == text
+    # The stream helper (the SDK's over HTTP, ours in process) gives the final response (the
+    # SDK's wants it completed, not cut short by max_output_tokens).
+    with client.responses.stream(
+        model="default", input="Say hello.", temperature=0, max_output_tokens=200
+    ) as helper:
+        final = helper.get_final_response()
+    assert final.status == "completed" and final.output_text
 
 
 def test_json_schema_text_format_is_enforced(client: Any) -> None:

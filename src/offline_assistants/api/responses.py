@@ -24,13 +24,31 @@ _ITEM: TypeAdapter[ResponseItem] = TypeAdapter(ResponseItem)
 
 
 class ResponseEventStream:
+    """The events as the SDK's types; ``get_final_response()`` reads to the end (as the
+    SDK's ``responses.stream`` helper does) and returns the response the last event holds."""
+
     def __init__(self, events: Iterator[ResponseStreamEvent | None]) -> None:
         self._events = events
+        self._final: Response | None = None
 
     def __iter__(self) -> Iterator[ResponseStreamEvent]:
         for event in self._events:
-            if event is not None:
-                yield event
+            if event is None:
+                continue
+            if event.type in ("response.completed", "response.incomplete", "response.failed"):
+                self._final = event.response
+            yield event
+
+    def until_done(self) -> ResponseEventStream:
+        for _ in self:
+            pass
+        return self
+
+    def get_final_response(self) -> Response:
+        self.until_done()
+        if self._final is None:
+            raise RuntimeError("the stream ended without a final response event")
+        return self._final
 
     def close(self) -> None:
         close = getattr(self._events, "close", None)
@@ -93,6 +111,10 @@ class Responses:
         if stream:
             return ResponseEventStream(self._service.stream(body))
         return self._service.create(body)
+
+    def stream(self, **params: Any) -> ResponseEventStream:
+        """Like the SDK's ``responses.stream``: ``with client.responses.stream(...) as s:``."""
+        return ResponseEventStream(self._service.stream(given(**params)))
 
     def retrieve(self, response_id: str) -> Response:
         return self._service.retrieve(response_id)
