@@ -110,8 +110,9 @@ def test_node_streams_a_function_call_and_its_outputs(node: str, base_url: str, 
 
 
 @pytest.mark.parametrize("major", MAJORS)
-def test_node_streams_chat_completions(node: str, base_url: str, major: str) -> None:
-    """The Node SDK's ChatCompletionStream assembles our chunks: text and a tool call."""
+def test_node_streams_chat_completions_and_responses(node: str, base_url: str, major: str) -> None:
+    """The Node SDK's ChatCompletionStream assembles our chunks (text, a tool call) and its
+    ResponseStream our response events (a function call)."""
     config = {
         "sdk": str(clients_dir() / "node_modules" / major),
         "baseURL": base_url,
@@ -129,3 +130,8 @@ def test_node_streams_chat_completions(node: str, base_url: str, major: str) -> 
     [call] = seen["callCompletion"]["choices"][0]["message"]["tool_calls"]
     assert call["function"]["name"] == GET_WEATHER["name"]
     jsonschema.validate(json.loads(call["function"]["arguments"]), GET_WEATHER["parameters"])
+    # The ResponseStream helper assembled the response's function call from its events.
+    [item] = seen["response"]["output"]
+    assert item["type"] == "function_call" and item["name"] == GET_WEATHER["name"]
+    assert "".join(seen["responseText"]) == item["arguments"]
+    jsonschema.validate(json.loads(item["arguments"]), GET_WEATHER["parameters"])

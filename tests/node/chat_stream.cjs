@@ -1,5 +1,6 @@
-// Streams chat completions through the official Node SDK's ChatCompletionStream helper
-// against our server and prints the final completions, as JSON, for tests/test_node_sdk.py.
+// Streams chat completions (the official Node SDK's ChatCompletionStream helper) and
+// responses (its ResponseStream helper) against our server and prints what the helpers
+// assembled, as JSON, for tests/test_node_sdk.py.
 // Usage: node chat_stream.cjs '{"sdk": ".../openai7", "baseURL": ..., "tool": {...}}'
 "use strict";
 
@@ -27,6 +28,16 @@ async function main() {
     temperature: 0,
   });
   seen.callCompletion = await call.finalChatCompletion();
+  seen.responseText = [];
+  const response = client.responses.stream({
+    model: "default",
+    input: "What is the weather in Oslo?",
+    tools: [{ type: "function", ...config.tool.function }],
+    tool_choice: "required",
+    temperature: 0,
+  });
+  response.on("response.function_call_arguments.delta", (event) => seen.responseText.push(event.delta));
+  seen.response = await response.finalResponse();
   console.log(JSON.stringify(seen));
 }
 
