@@ -65,6 +65,25 @@ def test_text_and_a_chain_of_responses(client: Any) -> None:
     assert item.type == "message" and item.content[0].text == "Now check it."
 
 
+def test_two_answers_from_one_response_do_not_see_each_other(client: Any) -> None:
+    """Branching: the second answer to the same previous response starts from the same
+    history (a copy), not after the first answer."""
+    root = client.responses.create(model="default", input="Pick a number.", **SHORT)
+    left = client.responses.create(
+        model="default", input="Double it.", previous_response_id=root.id, **SHORT
+    )
+    right = client.responses.create(
+        model="default", input="Double it.", previous_response_id=root.id, **SHORT
+    )
+    assert left.usage.input_tokens == right.usage.input_tokens
+    assert left.output_text == right.output_text  # same history, same question
+    after_left = client.responses.create(
+        model="default", input="Double it.", previous_response_id=left.id, **SHORT
+    )
+    assert after_left.usage.input_tokens > right.usage.input_tokens
+    assert client.responses.retrieve(root.id).output_text == root.output_text
+
+
 def test_a_function_call_round_trip(client: Any) -> None:
     asked = client.responses.create(
         model="default",

@@ -1,5 +1,8 @@
 """Server-Sent Events for a run: the API's event names and payloads, then ``done``.
 
+(``sse_response`` serves the other streams too: chat completion chunks and response
+events, whose routes make their own frames.)
+
 The stream reads a subscription opened *before* the run's first event was
 published, so nothing is missed. It ends after the run reaches a status where
 the caller must act or the run is over (``requires_action``, ``completed``, ...).
@@ -21,8 +24,13 @@ KEEPALIVE_SECONDS = 15.0
 
 
 def event_stream(bus: EventBus, subscription: Subscription) -> StreamingResponse:
+    return sse_response(_frames(bus, subscription))
+
+
+def sse_response(frames: Iterator[bytes]) -> StreamingResponse:
+    """Server-Sent Events from ready-made frames, never cached or buffered on the way."""
     return StreamingResponse(
-        _frames(bus, subscription),
+        frames,
         media_type="text/event-stream",
         headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
     )

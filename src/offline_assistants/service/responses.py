@@ -125,6 +125,7 @@ class ResponseService:
                     f"(run {waiting.id}); wait for it or cancel it.",
                     param="conversation" if conversation_id else "previous_response_id",
                 )
+            _check_answers(entries, _pending(waiting))  # before the new thread is kept
         if waiting is not None:
             record, subscription = self._resume(waiting, entries, chosen, p)
         else:
@@ -193,10 +194,9 @@ class ResponseService:
                 self.store.steps.insert(updated(step, id=new_id("step"), thread_id=thread.id))
         return thread.id
 
-    def _add_input(self, run: Run, entries: list[Any]) -> list[str]:
+    def _add_input(self, run: Run, entries: list[Any]) -> None:
         """Store the input's messages, and replayed calls with their outputs as finished
-        steps of ``run``; returns the call ids whose outputs answer a waiting run."""
-        replayed = {e.call_id for e in entries if isinstance(e, InputCall)}
+        steps of ``run``."""
         outputs = {e.call_id: e.output for e in entries if isinstance(e, InputOutput)}
         for entry in entries:
             if isinstance(entry, InputMessage):
@@ -224,7 +224,6 @@ class ResponseService:
                 }
                 step = tool_calls_step(run, [call], None)
                 self.store.steps.insert(updated(step, status="completed", completed_at=now()))
-        return [call_id for call_id in outputs if call_id not in replayed]
 
     def _new_run(
         self, thread_id: str, entries: list[Any], chosen: ResponseSettings, p: dict[str, Any]
@@ -249,12 +248,7 @@ class ResponseService:
         )
         with self.store.db.transaction():
             input_from = self.store.responses.boundary()
-            loose = self._add_input(run, entries)
-            if loose:
-                raise InvalidRequestError(
-                    f"No tool call found for function call output with call_id {loose[0]}.",
-                    param="input",
-                )
+            self._add_input(run, entries)
             record = self._record(response_id, run, input_from, chosen, p)
             self.store.runs.insert(run, options)
             self.store.responses.insert(record)
@@ -266,14 +260,8 @@ class ResponseService:
         self, run: Run, entries: list[Any], chosen: ResponseSettings, p: dict[str, Any]
     ) -> tuple[ResponseRecord, Subscription]:
         """Answer the calls ``run`` waits for with the input's outputs and go on with it."""
-        assert run.required_action is not None
-        pending = [call.id for call in run.required_action.submit_tool_outputs.tool_calls]
+        pending = _pending(run)
         given = {e.call_id: e.output for e in entries if isinstance(e, InputOutput)}
-        missing = [call_id for call_id in pending if call_id not in given]
-        if missing:
-            raise InvalidRequestError(
-                f"No tool output found for function call {missing[0]}.", param="input"
-            )
         used = sum(
             (s.usage.completion_tokens if s.usage else 0) for s in self.store.steps.in_run(run.id)
         )
@@ -284,12 +272,7 @@ class ResponseService:
         rest = [e for e in entries if not (isinstance(e, InputOutput) and e.call_id in pending)]
         with self.store.db.transaction():
             input_from = self.store.responses.boundary()
-            loose = self._add_input(run, rest)
-            if loose:
-                raise InvalidRequestError(
-                    f"No tool call found for function call output with call_id {loose[0]}.",
-                    param="input",
-                )
+            self._add_input(run, rest)
             resumed = updated(run, **fields)
             self.store.runs.update(resumed)
             options = self.store.runs.options(run.id)
@@ -537,6 +520,31 @@ class ResponseService:
                     break
                 time.sleep(0.05)
         return self.render(record)
+
+
+def _pending(run: Run | None) -> list[str]:
+    """The calls a run waits for (none when there is no waiting run)."""
+    if run is None or run.required_action is None:
+        return []
+    return [call.id for call in run.required_action.submit_tool_outputs.tool_calls]
+
+
+def _check_answers(entries: list[Any], pending: list[str]) -> None:
+    """Every waiting call answered, and every output answering a call: a waiting one or
+    one replayed in the same input."""
+    outputs = [e.call_id for e in entries if isinstance(e, InputOutput)]
+    replayed = {e.call_id for e in entries if isinstance(e, InputCall)}
+    for call_id in pending:
+        if call_id not in outputs:
+            raise InvalidRequestError(
+                f"No tool output found for function call {call_id}.", param="input"
+            )
+    for call_id in outputs:
+        if call_id not in pending and call_id not in replayed:
+            raise InvalidRequestError(
+                f"No tool call found for function call output with call_id {call_id}.",
+                param="input",
+            )
 
 
 def _instructions(entries: list[Any]) -> str | None:

@@ -13,10 +13,11 @@ import logging
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response, StreamingResponse
+from fastapi.responses import Response
 from openai.types.chat.chat_completion_chunk import ChatCompletionChunk
 
 from ...errors import InternalError, OfflineAssistantsError
+from ..sse import sse_response
 from ._common import Body, respond, runtime, stream_flag
 
 log = logging.getLogger(__name__)
@@ -28,11 +29,7 @@ def create(request: Request, body: Body) -> Response:
     service = runtime(request).chat_completions
     params = dict(body)
     if stream_flag(params):
-        return StreamingResponse(
-            _frames(service.stream(params)),
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-        )
+        return sse_response(_frames(service.stream(params)))
     return respond(service.create(params))
 
 

@@ -11,10 +11,11 @@ import logging
 from collections.abc import Iterator
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import JSONResponse, Response
 from openai.types.responses.response_stream_event import ResponseStreamEvent
 
 from ...errors import OfflineAssistantsError
+from ..sse import sse_response
 from ._common import Body, include_query, respond, runtime, stream_flag
 
 log = logging.getLogger(__name__)
@@ -26,11 +27,7 @@ def create(request: Request, body: Body) -> Response:
     service = runtime(request).responses
     params = dict(body)
     if stream_flag(params):
-        return StreamingResponse(
-            _frames(service.stream(params)),
-            media_type="text/event-stream",
-            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
-        )
+        return sse_response(_frames(service.stream(params)))
     return respond(service.create(params), only_set=True)
 
 
