@@ -32,7 +32,7 @@ from .messages import new_user_message
 from .params import check_params
 from .response_input import InputMessage, parse_input
 from .response_items import INCLUDABLE, container_id, thread_items
-from .responses import page_of
+from .response_views import page_of
 from .threads import ThreadService
 from .validation import check_list_params, check_metadata
 

@@ -69,7 +69,7 @@ class ResponseEvents:
         self.service = service
         self.record = record
         self.subscription = subscription
-        self.container = service.container(record)
+        self.container = service.views.container(record)
         self._seq = 0
         self._indexes: dict[str, int] = {}  # item id → output_index
         self._open: dict[str, str] = {}  # open item id → its type
@@ -93,7 +93,7 @@ class ResponseEvents:
             self.service.settled(self.record)
 
     def _snapshot(self) -> dict[str, Any]:
-        return self.service.render(self.record).model_dump(mode="json", exclude_unset=True)
+        return self.service.views.render(self.record).model_dump(mode="json", exclude_unset=True)
 
     def _event(self, kind: str, **fields: Any) -> ResponseStreamEvent:
         event = _EVENT.validate_python({"type": kind, "sequence_number": self._seq, **fields})
@@ -161,7 +161,7 @@ class ResponseEvents:
                 )
 
     def _message_done(self, message: Message) -> Iterator[ResponseStreamEvent]:
-        item = message_item(message, self.service.filename, self.container)
+        item = message_item(message, self.service.views.filename, self.container)
         index = self._indexes[message.id]
         part = item["content"][0]
         where = {"item_id": message.id, "output_index": index, "content_index": 0}

@@ -13,13 +13,17 @@ The input is a string (one user message) or a list of items:
   already carry; they are accepted and not shown to the model again.
 
 Anything a text-only local model cannot read (images, files, audio) and item
-kinds of tools this runtime does not have are refused, naming the item.
+kinds of tools this runtime does not have are refused, naming the item, as is
+an input that leaves a waiting call unanswered or answers no call
+(``check_answers``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal
+
+from openai.types.beta.threads.run import Run
 
 from ..errors import InvalidRequestError
 
@@ -129,3 +133,33 @@ def _check_outputs(entries: list[Entry]) -> None:
             raise InvalidRequestError(
                 f"No tool output found for function call {entry.call_id}.", param="input"
             )
+
+
+def waiting_calls(run: Run | None) -> list[str]:
+    """The calls a run waits for (none when there is no waiting run)."""
+    if run is None or run.required_action is None:
+        return []
+    return [call.id for call in run.required_action.submit_tool_outputs.tool_calls]
+
+
+def check_answers(entries: list[Any], pending: list[str]) -> None:
+    """Every waiting call answered, and every output answering a call: a waiting one or
+    one replayed in the same input."""
+    outputs = [e.call_id for e in entries if isinstance(e, InputOutput)]
+    replayed = {e.call_id for e in entries if isinstance(e, InputCall)}
+    for call_id in pending:
+        if call_id not in outputs:
+            raise InvalidRequestError(
+                f"No tool output found for function call {call_id}.", param="input"
+            )
+    for call_id in outputs:
+        if call_id not in pending and call_id not in replayed:
+            raise InvalidRequestError(
+                f"No tool call found for function call output with call_id {call_id}.",
+                param="input",
+            )
+
+
+def input_instructions(entries: list[Any]) -> str | None:
+    texts = [e.text for e in entries if isinstance(e, InputInstruction)]
+    return "\n\n".join(texts) or None

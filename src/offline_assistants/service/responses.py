@@ -15,7 +15,7 @@ function calls, its response is ``completed`` with ``function_call`` items; the
 next request's ``function_call_output`` items are that run's tool outputs, and
 the new response is the rest of the same run (so prefix reuse, the code
 session and file_search results carry on). Output, status and usage are read
-from the thread on every retrieve (``response_items.py``). ``store=False``
+from the thread on every retrieve (``response_views.py``). ``store=False``
 removes the response (and a thread of its own) once it has settled.
 """
 
@@ -40,26 +40,22 @@ from ..store import ResponseRecord, RunOptions, Store
 from .messages import new_user_message
 from .params import check_params
 from .response_events import ResponseEvents
-from .response_input import InputCall, InputInstruction, InputMessage, InputOutput, parse_input
-from .response_items import container_id, thread_items
+from .response_input import (
+    InputCall,
+    InputMessage,
+    InputOutput,
+    check_answers,
+    input_instructions,
+    parse_input,
+    waiting_calls,
+)
 from .response_request import ResponseSettings, response_settings
+from .response_views import ResponseViews
 from .runs import RunService
 from .threads import ThreadService
-from .validation import check_list_params
 
 WAIT_SECONDS = 3600.0
 CANCEL_WAIT_SECONDS = 10.0
-STATUS = {
-    "queued": "queued",
-    "in_progress": "in_progress",
-    "cancelling": "in_progress",
-    "requires_action": "completed",
-    "completed": "completed",
-    "incomplete": "incomplete",
-    "failed": "failed",
-    "cancelled": "cancelled",
-    "expired": "completed",
-}
 
 
 class ResponseService:
@@ -76,6 +72,7 @@ class ResponseService:
         self.journal = journal
         self.runs = runs
         self.threads = threads
+        self.views = ResponseViews(store)
 
     # -- create -----------------------------------------------------------------------------
 
@@ -83,10 +80,10 @@ class ResponseService:
         record, subscription = self._start(params)
         if record.background:
             self.journal.bus.close(subscription)
-            return self.render(record)
+            return self.views.render(record)
         for _ in until_settled(self.journal.bus, subscription, WAIT_SECONDS):
             pass
-        response = self.render(record)
+        response = self.views.render(record)
         self.settled(record)
         return response
 
@@ -125,7 +122,7 @@ class ResponseService:
                     f"(run {waiting.id}); wait for it or cancel it.",
                     param="conversation" if conversation_id else "previous_response_id",
                 )
-            _check_answers(entries, _pending(waiting))  # before the new thread is kept
+            check_answers(entries, waiting_calls(waiting))  # before the new thread is kept
         if waiting is not None:
             record, subscription = self._resume(waiting, entries, chosen, p)
         else:
@@ -244,7 +241,7 @@ class ResponseService:
             }
         )
         options = RunOptions(
-            additional_instructions=_instructions(entries), container=chosen.container
+            additional_instructions=input_instructions(entries), container=chosen.container
         )
         with self.store.db.transaction():
             input_from = self.store.responses.boundary()
@@ -260,7 +257,7 @@ class ResponseService:
         self, run: Run, entries: list[Any], chosen: ResponseSettings, p: dict[str, Any]
     ) -> tuple[ResponseRecord, Subscription]:
         """Answer the calls ``run`` waits for with the input's outputs and go on with it."""
-        pending = _pending(run)
+        pending = waiting_calls(run)
         given = {e.call_id: e.output for e in entries if isinstance(e, InputOutput)}
         used = sum(
             (s.usage.completion_tokens if s.usage else 0) for s in self.store.steps.in_run(run.id)
@@ -280,7 +277,7 @@ class ResponseService:
                 run.id,
                 options.model_copy(
                     update={
-                        "additional_instructions": _instructions(entries),
+                        "additional_instructions": input_instructions(entries),
                         "container": chosen.container,
                     }
                 ),
@@ -326,96 +323,7 @@ class ResponseService:
     # -- reading ----------------------------------------------------------------------------
 
     def retrieve(self, response_id: str) -> Response:
-        return self.render(self._get(response_id))
-
-    def _get(self, response_id: str) -> ResponseRecord:
-        record = self.store.responses.get(response_id)
-        if record is None:
-            raise NotFoundError(f"Response with id '{response_id}' not found.", param="response_id")
-        return record
-
-    def filename(self, file_id: str) -> str:
-        file = self.store.files.get(file_id)
-        return file.filename if file is not None else file_id
-
-    def output_items(self, record: ResponseRecord) -> list[dict[str, Any]]:
-        high = record.output_until
-
-        def keep(seq: int, obj: Any) -> bool:
-            mine = getattr(obj, "run_id", None) == record.run_id
-            assistant = getattr(obj, "role", "assistant") == "assistant"
-            return mine and assistant and seq >= record.output_from and (high is None or seq < high)
-
-        return thread_items(
-            self.store.messages.in_thread_with_seq(record.thread_id),
-            self.store.steps.in_thread_with_seq(record.thread_id),
-            include=record.request.get("include", []),
-            with_outputs=False,
-            filename=self.filename,
-            container=self.container(record),
-            keep=keep,
-        )
-
-    def container(self, record: ResponseRecord) -> str:
-        """The container the response's code runs in."""
-        named = self.store.runs.options(record.run_id).container
-        return named or container_id(record.thread_id)
-
-    def render(self, record: ResponseRecord) -> Response:
-        run = self.store.runs.get(record.run_id)
-        status = (
-            "completed" if record.output_until is not None or run is None else STATUS[run.status]
-        )
-        error = None
-        incomplete = None
-        if run is not None and record.output_until is None:
-            if run.status == "failed" and run.last_error is not None:
-                error = {"code": "server_error", "message": run.last_error.message}
-            if run.status == "incomplete":
-                reason = run.incomplete_details.reason if run.incomplete_details else None
-                if reason == "max_prompt_tokens":
-                    status = "failed"
-                    error = {
-                        "code": "context_length_exceeded",
-                        "message": "The input does not fit the model's context window; "
-                        "use truncation 'auto' to drop the oldest items.",
-                    }
-                else:
-                    incomplete = {"reason": "max_output_tokens"}
-        usage = self._usage(record)
-        body = {
-            "id": record.id,
-            "object": "response",
-            "created_at": record.created_at,
-            "status": status,
-            "output": self.output_items(record),
-            "error": error,
-            "incomplete_details": incomplete,
-            "usage": usage,
-            "conversation": {"id": record.conversation_id} if record.conversation_id else None,
-            "previous_response_id": record.previous_response_id,
-            "background": record.background,
-            "completed_at": run.completed_at if run is not None and status == "completed" else None,
-            **{k: v for k, v in record.request.items() if k != "include"},
-        }
-        return Response.model_validate(body)
-
-    def _usage(self, record: ResponseRecord) -> dict[str, Any]:
-        high = record.output_until
-        prompt = completion = 0
-        for seq, step in self.store.steps.in_thread_with_seq(record.thread_id):
-            if step.run_id != record.run_id or step.usage is None or seq < record.output_from:
-                continue
-            if high is None or seq < high:
-                prompt += step.usage.prompt_tokens
-                completion += step.usage.completion_tokens
-        return {
-            "input_tokens": prompt,
-            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-            "output_tokens": completion,
-            "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": prompt + completion,
-        }
+        return self.views.render(self._get(response_id))
 
     def input_items(
         self,
@@ -426,44 +334,15 @@ class ResponseService:
         after: Any = None,
         include: Any = None,
     ) -> tuple[list[dict[str, Any]], bool]:
-        record = self._get(response_id)
-        params = check_list_params(limit, order or "desc", after, None)
-        answered = set(record.answered)
-        include_list = list(include or [])
-
-        def keep(seq: int, obj: Any) -> bool:
-            return record.input_from <= seq < record.output_from
-
-        items = [
-            {
-                "id": "fco_" + call_id.split("_", 1)[-1],
-                "type": "function_call_output",
-                "call_id": call_id,
-                "output": output,
-                "status": "completed",
-            }
-            for call_id, output in self._outputs(record.run_id, answered)
-        ]
-        items += thread_items(
-            self.store.messages.in_thread_with_seq(record.thread_id),
-            self.store.steps.in_thread_with_seq(record.thread_id),
-            include=include_list,
-            with_outputs=True,
-            filename=self.filename,
-            container=self.container(record),
-            keep=keep,
+        return self.views.input_items(
+            self._get(response_id), limit=limit, order=order, after=after, include=include
         )
-        return page_of(items, params.limit, params.order, params.after)
 
-    def _outputs(self, run_id: str, call_ids: set[str]) -> list[tuple[str, str]]:
-        found: list[tuple[str, str]] = []
-        for step in self.store.steps.in_run(run_id):
-            if step.step_details.type != "tool_calls":
-                continue
-            for call in step.step_details.tool_calls:
-                if call.type == "function" and call.id in call_ids:
-                    found.append((call.id, call.function.output or ""))
-        return found
+    def _get(self, response_id: str) -> ResponseRecord:
+        record = self.store.responses.get(response_id)
+        if record is None:
+            raise NotFoundError(f"Response with id '{response_id}' not found.", param="response_id")
+        return record
 
     # -- ending -----------------------------------------------------------------------------
 
@@ -519,49 +398,4 @@ class ResponseService:
                 if current is None or current.status != "cancelling":
                     break
                 time.sleep(0.05)
-        return self.render(record)
-
-
-def _pending(run: Run | None) -> list[str]:
-    """The calls a run waits for (none when there is no waiting run)."""
-    if run is None or run.required_action is None:
-        return []
-    return [call.id for call in run.required_action.submit_tool_outputs.tool_calls]
-
-
-def _check_answers(entries: list[Any], pending: list[str]) -> None:
-    """Every waiting call answered, and every output answering a call: a waiting one or
-    one replayed in the same input."""
-    outputs = [e.call_id for e in entries if isinstance(e, InputOutput)]
-    replayed = {e.call_id for e in entries if isinstance(e, InputCall)}
-    for call_id in pending:
-        if call_id not in outputs:
-            raise InvalidRequestError(
-                f"No tool output found for function call {call_id}.", param="input"
-            )
-    for call_id in outputs:
-        if call_id not in pending and call_id not in replayed:
-            raise InvalidRequestError(
-                f"No tool call found for function call output with call_id {call_id}.",
-                param="input",
-            )
-
-
-def _instructions(entries: list[Any]) -> str | None:
-    texts = [e.text for e in entries if isinstance(e, InputInstruction)]
-    return "\n\n".join(texts) or None
-
-
-def page_of(
-    items: list[dict[str, Any]], limit: int, order: str, after: str | None
-) -> tuple[list[dict[str, Any]], bool]:
-    """A cursor page of in-memory items (``after`` is an item id in the listed order)."""
-    ordered = items if order == "asc" else list(reversed(items))
-    if after is not None:
-        ids = [item["id"] for item in ordered]
-        if after not in ids:
-            raise InvalidRequestError(
-                f"Invalid 'after': no item with id '{after}' in this list.", param="after"
-            )
-        ordered = ordered[ids.index(after) + 1 :]
-    return ordered[:limit], len(ordered) > limit
+        return self.views.render(record)

@@ -1,0 +1,180 @@
+"""How a stored response reads: its output, status, usage and input items, from its thread.
+
+A response's record (``store/responses.py``) says where its input and output lie
+in the thread; everything the API shows is rendered from the thread's messages
+and steps on every read (``response_items.py`` turns them into items), so a
+response being written, finished, or resumed by a later one always reads true.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openai.types.responses.response import Response
+
+from ..errors import InvalidRequestError
+from ..store import ResponseRecord, Store
+from .response_items import container_id, thread_items
+from .validation import check_list_params
+
+STATUS = {
+    "queued": "queued",
+    "in_progress": "in_progress",
+    "cancelling": "in_progress",
+    "requires_action": "completed",
+    "completed": "completed",
+    "incomplete": "incomplete",
+    "failed": "failed",
+    "cancelled": "cancelled",
+    "expired": "completed",
+}
+
+
+class ResponseViews:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def filename(self, file_id: str) -> str:
+        file = self.store.files.get(file_id)
+        return file.filename if file is not None else file_id
+
+    def output_items(self, record: ResponseRecord) -> list[dict[str, Any]]:
+        high = record.output_until
+
+        def keep(seq: int, obj: Any) -> bool:
+            mine = getattr(obj, "run_id", None) == record.run_id
+            assistant = getattr(obj, "role", "assistant") == "assistant"
+            return mine and assistant and seq >= record.output_from and (high is None or seq < high)
+
+        return thread_items(
+            self.store.messages.in_thread_with_seq(record.thread_id),
+            self.store.steps.in_thread_with_seq(record.thread_id),
+            include=record.request.get("include", []),
+            with_outputs=False,
+            filename=self.filename,
+            container=self.container(record),
+            keep=keep,
+        )
+
+    def container(self, record: ResponseRecord) -> str:
+        """The container the response's code runs in."""
+        named = self.store.runs.options(record.run_id).container
+        return named or container_id(record.thread_id)
+
+    def render(self, record: ResponseRecord) -> Response:
+        run = self.store.runs.get(record.run_id)
+        status = (
+            "completed" if record.output_until is not None or run is None else STATUS[run.status]
+        )
+        error = None
+        incomplete = None
+        if run is not None and record.output_until is None:
+            if run.status == "failed" and run.last_error is not None:
+                error = {"code": "server_error", "message": run.last_error.message}
+            if run.status == "incomplete":
+                reason = run.incomplete_details.reason if run.incomplete_details else None
+                if reason == "max_prompt_tokens":
+                    status = "failed"
+                    error = {
+                        "code": "context_length_exceeded",
+                        "message": "The input does not fit the model's context window; "
+                        "use truncation 'auto' to drop the oldest items.",
+                    }
+                else:
+                    incomplete = {"reason": "max_output_tokens"}
+        usage = self._usage(record)
+        body = {
+            "id": record.id,
+            "object": "response",
+            "created_at": record.created_at,
+            "status": status,
+            "output": self.output_items(record),
+            "error": error,
+            "incomplete_details": incomplete,
+            "usage": usage,
+            "conversation": {"id": record.conversation_id} if record.conversation_id else None,
+            "previous_response_id": record.previous_response_id,
+            "background": record.background,
+            "completed_at": run.completed_at if run is not None and status == "completed" else None,
+            **{k: v for k, v in record.request.items() if k != "include"},
+        }
+        return Response.model_validate(body)
+
+    def _usage(self, record: ResponseRecord) -> dict[str, Any]:
+        high = record.output_until
+        prompt = completion = 0
+        for seq, step in self.store.steps.in_thread_with_seq(record.thread_id):
+            if step.run_id != record.run_id or step.usage is None or seq < record.output_from:
+                continue
+            if high is None or seq < high:
+                prompt += step.usage.prompt_tokens
+                completion += step.usage.completion_tokens
+        return {
+            "input_tokens": prompt,
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": completion,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": prompt + completion,
+        }
+
+    def input_items(
+        self,
+        record: ResponseRecord,
+        *,
+        limit: Any = None,
+        order: Any = None,
+        after: Any = None,
+        include: Any = None,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        params = check_list_params(limit, order or "desc", after, None)
+        answered = set(record.answered)
+        include_list = list(include or [])
+
+        def keep(seq: int, obj: Any) -> bool:
+            return record.input_from <= seq < record.output_from
+
+        items = [
+            {
+                "id": "fco_" + call_id.split("_", 1)[-1],
+                "type": "function_call_output",
+                "call_id": call_id,
+                "output": output,
+                "status": "completed",
+            }
+            for call_id, output in self._outputs(record.run_id, answered)
+        ]
+        items += thread_items(
+            self.store.messages.in_thread_with_seq(record.thread_id),
+            self.store.steps.in_thread_with_seq(record.thread_id),
+            include=include_list,
+            with_outputs=True,
+            filename=self.filename,
+            container=self.container(record),
+            keep=keep,
+        )
+        return page_of(items, params.limit, params.order, params.after)
+
+    def _outputs(self, run_id: str, call_ids: set[str]) -> list[tuple[str, str]]:
+        found: list[tuple[str, str]] = []
+        for step in self.store.steps.in_run(run_id):
+            if step.step_details.type != "tool_calls":
+                continue
+            for call in step.step_details.tool_calls:
+                if call.type == "function" and call.id in call_ids:
+                    found.append((call.id, call.function.output or ""))
+        return found
+
+
+def page_of(
+    items: list[dict[str, Any]], limit: int, order: str, after: str | None
+) -> tuple[list[dict[str, Any]], bool]:
+    """A cursor page of in-memory items (``after`` is an item id in the listed order)."""
+    ordered = items if order == "asc" else list(reversed(items))
+    if after is not None:
+        ids = [item["id"] for item in ordered]
+        if after not in ids:
+            raise InvalidRequestError(
+                f"Invalid 'after': no item with id '{after}' in this list.", param="after"
+            )
+        ordered = ordered[ids.index(after) + 1 :]
+    return ordered[:limit], len(ordered) > limit
