@@ -23,23 +23,9 @@ from offline_assistants.errors import InvalidRequestError, NotFoundError
 
 from .conftest import EQUATION, MATH_TUTOR
 from .http_harness import HttpClient
+from .tools_fixtures import GET_WEATHER
 
-WEATHER = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "The weather in a city.",
-        "parameters": {
-            "type": "object",
-            "properties": {
-                "city": {"type": "string", "maxLength": 40},
-                "unit": {"type": "string", "enum": ["celsius", "fahrenheit"]},
-            },
-            "required": ["city", "unit"],
-            "additionalProperties": False,
-        },
-    },
-}
+WEATHER = {"type": "function", "function": GET_WEATHER}
 TUTOR_MESSAGES = [
     {"role": "system", "content": MATH_TUTOR},
     {"role": "user", "content": EQUATION},
