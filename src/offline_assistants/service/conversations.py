@@ -47,7 +47,7 @@ class ConversationService:
     def create(self, params: Mapping[str, Any]) -> Conversation:
         p = check_params(ConversationCreateParams, params)
         thread, _ = self.threads.build({"metadata": p.get("metadata")})
-        thread = updated(thread, id=new_id("conv"), tool_resources={})
+        thread = updated(thread, id=new_id("conv"))
         messages = self._messages(thread.id, p.get("items"), "items")
         return _conversation(self.threads.store_new(thread, messages))
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from openai.types.beta.threads.runs.run_step import RunStep
 from openai.types.responses.response import Response
 
 from ..errors import InvalidRequestError
@@ -38,17 +39,20 @@ class ResponseViews:
         file = self.store.files.get(file_id)
         return file.filename if file is not None else file_id
 
-    def output_items(self, record: ResponseRecord) -> list[dict[str, Any]]:
-        high = record.output_until
+    def output_items(
+        self, record: ResponseRecord, steps: list[tuple[int, RunStep]]
+    ) -> list[dict[str, Any]]:
+        """The response's output: its run's assistant messages and calls in its stretch of
+        the thread (``steps``: the thread's, with their sequence numbers)."""
 
         def keep(seq: int, obj: Any) -> bool:
             mine = getattr(obj, "run_id", None) == record.run_id
             assistant = getattr(obj, "role", "assistant") == "assistant"
-            return mine and assistant and seq >= record.output_from and (high is None or seq < high)
+            return mine and assistant and _in_output(record, seq)
 
         return thread_items(
             self.store.messages.in_thread_with_seq(record.thread_id),
-            self.store.steps.in_thread_with_seq(record.thread_id),
+            steps,
             include=record.request.get("include", []),
             with_outputs=False,
             filename=self.filename,
@@ -82,16 +86,16 @@ class ResponseViews:
                     }
                 else:
                     incomplete = {"reason": "max_output_tokens"}
-        usage = self._usage(record)
+        steps = self.store.steps.in_thread_with_seq(record.thread_id)
         body = {
             "id": record.id,
             "object": "response",
             "created_at": record.created_at,
             "status": status,
-            "output": self.output_items(record),
+            "output": self.output_items(record, steps),
             "error": error,
             "incomplete_details": incomplete,
-            "usage": usage,
+            "usage": _usage(record, steps),
             "conversation": {"id": record.conversation_id} if record.conversation_id else None,
             "previous_response_id": record.previous_response_id,
             "background": record.background,
@@ -99,23 +103,6 @@ class ResponseViews:
             **{k: v for k, v in record.request.items() if k != "include"},
         }
         return Response.model_validate(body)
-
-    def _usage(self, record: ResponseRecord) -> dict[str, Any]:
-        high = record.output_until
-        prompt = completion = 0
-        for seq, step in self.store.steps.in_thread_with_seq(record.thread_id):
-            if step.run_id != record.run_id or step.usage is None or seq < record.output_from:
-                continue
-            if high is None or seq < high:
-                prompt += step.usage.prompt_tokens
-                completion += step.usage.completion_tokens
-        return {
-            "input_tokens": prompt,
-            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-            "output_tokens": completion,
-            "output_tokens_details": {"reasoning_tokens": 0},
-            "total_tokens": prompt + completion,
-        }
 
     def input_items(
         self,
@@ -178,3 +165,24 @@ def page_of(
             )
         ordered = ordered[ids.index(after) + 1 :]
     return ordered[:limit], len(ordered) > limit
+
+
+def _in_output(record: ResponseRecord, seq: int) -> bool:
+    """Whether an object made at ``seq`` lies in the response's output stretch."""
+    return seq >= record.output_from and (record.output_until is None or seq < record.output_until)
+
+
+def _usage(record: ResponseRecord, steps: list[tuple[int, RunStep]]) -> dict[str, Any]:
+    """Token counts of the run's steps in the response's output stretch."""
+    prompt = completion = 0
+    for seq, step in steps:
+        if step.run_id == record.run_id and step.usage is not None and _in_output(record, seq):
+            prompt += step.usage.prompt_tokens
+            completion += step.usage.completion_tokens
+    return {
+        "input_tokens": prompt,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": completion,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": prompt + completion,
+    }

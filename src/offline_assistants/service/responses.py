@@ -153,9 +153,7 @@ class ResponseService:
             else:
                 thread_id = self._branch(previous)
         else:
-            thread_id = self.threads.store_new(
-                updated(self.threads.build({})[0], tool_resources={}), []
-            ).id
+            thread_id = self.threads.store_new(self.threads.build({})[0], []).id
         thread = self.threads.retrieve(thread_id)
         resources = thread.tool_resources.model_dump() if thread.tool_resources else {}
         if chosen.vector_store_ids:
