@@ -75,3 +75,31 @@ def tutor(client: Client):  # type: ignore[no-untyped-def]
     return client.beta.assistants.create(
         name="Math Tutor", instructions=MATH_TUTOR, model="default", temperature=0
     )
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (the system's, by path); skipped with a how-to where there is none."""
+    from .browser import chromium
+
+    with chromium() as launched:
+        yield launched
+
+
+@pytest.fixture(scope="module")
+def dashboard_origin(
+    tmp_path_factory: pytest.TempPathFactory, real_engine: LlamaEngine
+) -> Iterator[str]:
+    """The real server with an API key and the session's real model, on 127.0.0.1; its origin."""
+    from offline_assistants.server import create_app
+    from offline_assistants.server.background import BackgroundServer
+
+    from .browser import API_KEY
+
+    data_dir = tmp_path_factory.mktemp("dashboard") / "data"
+    runtime = Runtime(Settings.from_env(data_dir=data_dir), engine_factory=lambda path: real_engine)
+    try:
+        with BackgroundServer(create_app(runtime, api_key=API_KEY)) as server:
+            yield server.base_url.removesuffix("/v1")
+    finally:
+        runtime.close()

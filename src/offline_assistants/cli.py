@@ -30,7 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the OpenAI-compatible HTTP server",
         description=(
             "Serve the Assistants API at http://HOST:PORT/v1. Point the official client at it: "
-            'OpenAI(base_url="http://127.0.0.1:8000/v1", api_key="local").'
+            'OpenAI(base_url="http://127.0.0.1:8000/v1", api_key="local"). Open '
+            "http://HOST:PORT/ in a browser for the Dashboard and Playground (it asks for "
+            "--api-key when one is set)."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -158,7 +160,8 @@ def serve(args: argparse.Namespace) -> int:
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(
         f"offline-assistants: data in {settings.data_dir}, default model {settings.default_model.name}\n"
-        f'offline-assistants: OpenAI(base_url="http://{shown}:{port}/v1", api_key="...")',
+        f'offline-assistants: OpenAI(base_url="http://{shown}:{port}/v1", api_key="...")\n'
+        f"offline-assistants: Dashboard and Playground at http://{shown}:{port}/",
         file=sys.stderr,
         flush=True,
     )

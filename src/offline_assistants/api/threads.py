@@ -10,7 +10,7 @@ from openai.types.beta.thread_deleted import ThreadDeleted
 from openai.types.beta.threads.run import Run
 
 from ..service import Runtime
-from ._common import OMIT, given
+from ._common import OMIT, CursorPage, given, paged
 from .messages import Messages
 from .runs import Runs
 from .streaming import EventStream
@@ -113,3 +113,14 @@ class Threads:
         """Create a thread and a run on it, then wait like ``runs.poll``."""
         run = self.create_and_run(assistant_id=assistant_id, **params)
         return self.runs.poll(run.id, thread_id=run.thread_id, poll_interval_ms=poll_interval_ms)
+
+    def list(
+        self,
+        *,
+        limit: int | None = None,
+        order: str | None = None,
+        after: str | None = None,
+        before: str | None = None,
+    ) -> CursorPage[Thread]:
+        """This runtime's addition (GET /v1/threads): the threads, newest first by default."""
+        return paged(self._service.list, limit=limit, order=order, after=after, before=before)

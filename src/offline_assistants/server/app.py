@@ -1,7 +1,8 @@
 """The FastAPI app factory: routes mirroring ``/v1`` paths over one :class:`Runtime`.
 
-``create_app(runtime)`` wires the routes modules, the error envelope, the
-security guard (Host allowlist, optional API key), the body-size cap and the
+``create_app(runtime)`` wires the routes modules, the Dashboard page at ``/``
+(``routes/dashboard.py``), the error envelope, the security guard (Host
+allowlist, optional API key), the body-size cap and the
 Assistants v1 translation (``OpenAI-Beta: assistants=v1``). CORS
 is off unless origins are configured. The app closes the runtime when it shuts
 down.
@@ -24,6 +25,7 @@ from .routes import (
     chat,
     containers,
     conversations,
+    dashboard,
     files,
     messages,
     models,
@@ -84,6 +86,7 @@ def create_app(
         responses.router,
         conversations.router,
         containers.router,
+        dashboard.make_router(),
     ):
         app.include_router(router)
     origins = list(cors_origins)
@@ -94,7 +97,10 @@ def create_app(
     app.add_middleware(AssistantsV1, runtime=runtime)
     app.add_middleware(BodyLimit, json_bytes=MAX_JSON_BYTES, upload_bytes=MAX_FILE_BYTES)
     app.add_middleware(
-        Guard, allowed_hosts=frozenset(LOOPBACK_HOSTS | set(allowed_hosts)), api_key=api_key
+        Guard,
+        allowed_hosts=frozenset(LOOPBACK_HOSTS | set(allowed_hosts)),
+        api_key=api_key,
+        public=dashboard.is_public,
     )
     app.add_middleware(errors.CatchAll)  # outermost of ours: whatever fails, an envelope
     return app

@@ -2,8 +2,9 @@
 
 Pure ASGI middleware, so it guards every route, streaming included. A request
 whose Host header is missing, empty or not allowed gets 400; with an API key
-configured, a request without ``Authorization: Bearer <key>`` gets 401. Both
-answer in OpenAI's error envelope.
+configured, a request without ``Authorization: Bearer <key>`` gets 401, except
+the requests ``public`` lets through (the Dashboard's own files, which ask the
+person for the key and hold no data). Both answer in OpenAI's error envelope.
 """
 
 from __future__ import annotations
@@ -29,10 +30,18 @@ def host_name(header: str) -> str:
 
 
 class Guard:
-    def __init__(self, app: ASGIApp, *, allowed_hosts: frozenset[str], api_key: str | None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        allowed_hosts: frozenset[str],
+        api_key: str | None,
+        public: Callable[[str, str], bool] = lambda method, path: False,
+    ) -> None:
         self.app = app
         self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
         self.api_key = api_key
+        self.public = public  # (method, path) -> whether no key is needed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,7 +55,7 @@ class Guard:
                 "invalid_host",
             )  # fmt: skip
             return
-        if self.api_key is not None:
+        if self.api_key is not None and not self.public(scope["method"], scope["path"]):
             given = headers.get("authorization", "")
             expected = f"Bearer {self.api_key}"
             if not hmac.compare_digest(given.encode(), expected.encode()):

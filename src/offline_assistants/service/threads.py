@@ -1,4 +1,8 @@
-"""Threads: create (with initial messages), retrieve, update (metadata), delete."""
+"""Threads: create (with initial messages), retrieve, update (metadata), delete, and list.
+
+Listing threads is this runtime's addition (the hosted API had it only behind its
+Dashboard): the local Dashboard's Threads page reads it, newest first.
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,11 @@ from openai.types.beta.threads.message import Message
 from ..errors import ConflictError, InvalidRequestError, NotFoundError
 from ..ids import new_id
 from ..runs.journal import now, updated
-from ..store import Store
+from ..store import Slice, Store
 from .messages import new_user_message
 from .params import check_params
 from .tool_resources import check_tool_resources
-from .validation import check_metadata
+from .validation import check_list_params, check_metadata
 from .vector_stores import VectorStoreService
 
 MAX_INITIAL_MESSAGES = 32
@@ -96,6 +100,14 @@ class ThreadService:
         if thread is None:
             raise NotFoundError(f"No thread found with id '{thread_id}'.", param="thread_id")
         return thread
+
+    def list(
+        self, *, limit: Any = None, order: Any = None, after: Any = None, before: Any = None
+    ) -> Slice[Thread]:
+        params = check_list_params(limit, order, after, before)
+        return self.store.threads.page(
+            limit=params.limit, order=params.order, after=params.after, before=params.before
+        )
 
     def update(self, thread_id: str, params: Mapping[str, Any]) -> Thread:
         p = check_params(ThreadUpdateParams, params)

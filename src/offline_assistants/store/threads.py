@@ -5,7 +5,7 @@ from __future__ import annotations
 from openai.types.beta.thread import Thread
 
 from .database import Database
-from .table import Table
+from .table import Slice, Table
 
 
 class ThreadRepository:
@@ -24,6 +24,9 @@ class ThreadRepository:
 
     def exists(self, thread_id: str) -> bool:
         return self.table.exists(thread_id)
+
+    def page(self, **cursor: object) -> Slice[Thread]:
+        return self.table.page({}, **cursor)  # type: ignore[arg-type]
 
     def delete(self, thread_id: str) -> bool:
         with self.db.transaction():

@@ -1,4 +1,4 @@
-"""/v1/threads and /v1/threads/runs (create a thread and run it)."""
+"""/v1/threads and /v1/threads/runs (create a thread and run it); ``GET /v1/threads`` lists them."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from ..sse import event_stream
-from ._common import Body, respond, runtime, stream_flag
+from ._common import Body, ListQuery, respond, respond_page, runtime, stream_flag
 
 router = APIRouter(prefix="/v1/threads")
 
@@ -14,6 +14,11 @@ router = APIRouter(prefix="/v1/threads")
 @router.post("")
 def create(request: Request, body: Body) -> JSONResponse:
     return respond(runtime(request).threads.create(body))
+
+
+@router.get("")
+def list_(request: Request, query: ListQuery) -> JSONResponse:
+    return respond_page(runtime(request).threads.list(**query))
 
 
 @router.post("/runs")

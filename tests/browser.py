@@ -1,0 +1,118 @@
+"""Headless Chromium for the Dashboard's tests: Debian's ``chromium`` driven by Playwright.
+
+Playwright's own browser download is never used (offline means offline): the tests
+launch the system's Chromium by path. Where there is none, the browser tests skip
+with a message saying how to get one, except where they must run (``.ci/run``
+sets ``OFFLINE_ASSISTANTS_REQUIRE_BROWSER=1``; ``CI`` set counts too): there they
+fail instead. ``Tab`` is one page of the Dashboard that records every
+request it makes and every script error, so each test can end by checking that
+nothing left the machine and that no script failed, and save a screenshot.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+API_KEY = "sk-dashboard-test"
+KEY_ITEM = "offline-assistants.api-key"
+# As the probe of this machine kind found: without the background-networking flags
+# Chromium keeps trying hosts off the machine.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+HOW_TO = (
+    "run scripts/setup as root (it installs Debian's chromium), or `apt-get install chromium`, "
+    "or set OFFLINE_ASSISTANTS_CHROMIUM to a Chromium binary"
+)
+
+
+def chromium_path() -> str:
+    path = os.environ.get("OFFLINE_ASSISTANTS_CHROMIUM") or shutil.which("chromium")
+    path = path or shutil.which("chromium-browser")
+    if not path:
+        unavailable(f"no Chromium found for the Dashboard's browser tests: {HOW_TO}")
+    return str(path)
+
+
+def unavailable(reason: str) -> None:
+    if os.environ.get("OFFLINE_ASSISTANTS_REQUIRE_BROWSER") or os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI must run the browser tests)")
+    pytest.skip(reason)
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    path = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        unavailable("Playwright is missing: pip install -e '.[dev]' (scripts/setup does)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def screenshots_dir() -> Path:
+    """Where each test's screenshot goes: $OFFLINE_ASSISTANTS_SCREENSHOTS, else a temp dir."""
+    chosen = os.environ.get("OFFLINE_ASSISTANTS_SCREENSHOTS")
+    path = Path(chosen) if chosen else Path(tempfile.gettempdir()) / "offline-assistants-screens"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class Tab:
+    """One browser tab on the Dashboard at ``origin``; with ``key`` it already holds the API key."""
+
+    def __init__(self, browser: Any, origin: str, *, key: str | None = API_KEY) -> None:
+        self.origin = origin
+        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        if key is not None:
+            self.context.add_init_script(f"sessionStorage.setItem({KEY_ITEM!r}, {key!r})")
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(30_000)
+        self.requests: list[tuple[str, str | None]] = []  # (url, Authorization header)
+        self.errors: list[str] = []
+        self.page.on(
+            "request", lambda r: self.requests.append((r.url, r.headers.get("authorization")))
+        )
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+    def open(self, route: str) -> None:
+        self.page.goto(f"{self.origin}/#/{route}")
+
+    def go(self, route: str) -> None:
+        """Another page of the Dashboard, as its links do (no reload)."""
+        self.page.evaluate("route => { location.hash = route; }", f"#/{route}")
+
+    def done(self, name: str) -> Path:
+        """Save a screenshot; check that every request stayed on the server and no script failed."""
+        path = screenshots_dir() / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        away = [
+            url
+            for url, _ in self.requests
+            if not url.startswith((self.origin + "/", "blob:", "data:"))
+        ]
+        assert not away, f"requests left the server: {away}"
+        assert not self.errors, f"script errors: {self.errors}"
+        return path
+
+    def close(self) -> None:
+        self.context.close()

@@ -1,0 +1,228 @@
+"""The Dashboard and Playground in a real headless Chromium, against the real server and model.
+
+A person's path through the page: give the API key, create the overview's Math
+Tutor in the form and watch its answer stream in, cancel a run, build a function
+tool in the schema editor (which says what is wrong), answer the call from the
+page, and read the run's steps on the Threads page. The official client checks
+what the page did. Each test saves a screenshot (tests/browser.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import openai
+import pytest
+
+from .browser import API_KEY, KEY_ITEM, Tab
+from .conftest import ENDLESS, EQUATION, MATH_TUTOR
+
+# Records, at every change of the conversation, the last answer's length and the run status.
+WATCH = """() => {
+  window.seen = [];
+  const box = document.getElementById("pg-messages");
+  new MutationObserver(() => {
+    const answers = box.querySelectorAll(".message.assistant .text");
+    const status = document.getElementById("pg-run-details")?.dataset.status || "";
+    const last = answers[answers.length - 1];
+    window.seen.push([last ? last.textContent.length : 0, status]);
+  }).observe(box, { subtree: true, childList: true, characterData: true });
+}"""
+
+
+@pytest.fixture
+def sdk(dashboard_origin: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=f"{dashboard_origin}/v1", api_key=API_KEY, max_retries=0)
+
+
+@pytest.fixture
+def tab(browser: Any, dashboard_origin: str) -> Iterator[Tab]:
+    opened = Tab(browser, dashboard_origin)
+    yield opened
+    opened.close()
+
+
+def plain(markdown: str) -> str:
+    """What the page shows of a message's text: fences and markers of code and bold dropped."""
+    text = re.sub(r"```[^\n]*\n?", "", markdown).replace("`", "").replace("**", "")
+    return " ".join(text.split())
+
+
+def wait_for_status(tab: Tab, *statuses: str, timeout: float = 120_000) -> str:
+    selector = ", ".join(f"#pg-run-details[data-status={s}]" for s in statuses)
+    tab.page.wait_for_selector(selector, timeout=timeout)
+    return str(tab.page.get_attribute("#pg-run-details", "data-status"))
+
+
+def test_the_page_asks_for_the_key_and_keeps_it_in_the_tab(
+    browser: Any, dashboard_origin: str
+) -> None:
+    tab = Tab(browser, dashboard_origin, key=None)
+    try:
+        tab.open("assistants")
+        dialog = tab.page.locator("#key-dialog")
+        dialog.wait_for(state="visible")
+        tab.page.fill("#key-input", "sk-wrong")
+        tab.page.press("#key-input", "Enter")  # keyboard: Enter submits the dialog's form
+        dialog.wait_for(state="visible")  # refused again: asked again
+        tab.page.fill("#key-input", API_KEY)
+        tab.page.click("#key-save")
+        tab.page.wait_for_selector("#assistant-form")
+        assert tab.page.evaluate(f"sessionStorage.getItem({KEY_ITEM!r})") == API_KEY
+        assert API_KEY not in tab.page.url
+        api_calls = [(url, auth) for url, auth in tab.requests if "/v1/" in url]
+        assert api_calls and all(API_KEY not in url for url, _ in api_calls)
+        assert api_calls[-1][1] == f"Bearer {API_KEY}"
+        tab.errors.clear()  # the refused calls are what this test is about
+        tab.done("api-key")
+    finally:
+        tab.close()
+
+
+def test_math_tutor_made_in_the_page_streams_its_answer(tab: Tab, sdk: openai.OpenAI) -> None:
+    page = tab.page
+    tab.open("assistants/new")
+    page.fill("#as-name", "Math Tutor")
+    page.fill("#as-instructions", MATH_TUTOR)
+    page.fill("#as-temperature", "0")
+    page.check("#as-code-interpreter")
+    page.click("#as-save")
+    page.wait_for_selector("#assistant-list >> text=Math Tutor")
+    tutor = next(a for a in sdk.beta.assistants.list().data if a.name == "Math Tutor")
+    assert tutor.instructions == MATH_TUTOR and tutor.temperature == 0
+    assert [t.type for t in tutor.tools] == ["code_interpreter"]
+
+    page.click("text=Open in Playground")
+    page.wait_for_selector("#pg-input")
+    assert page.input_value("#pg-assistant") == tutor.id
+    page.fill("#pg-max-tokens", "200")
+    page.evaluate(WATCH)
+    page.fill("#pg-input", EQUATION)
+    page.press("#pg-input", "Control+Enter")
+    assert wait_for_status(tab, "completed") == "completed"
+
+    thread_id = page.text_content("#pg-thread a")
+    messages = sdk.beta.threads.messages.list(str(thread_id)).data
+    answer = messages[0].content[0].text.value  # type: ignore[union-attr]
+    shown = page.locator(".message.assistant .text").last.text_content() or ""
+    assert " ".join(shown.split()) == plain(answer)
+    # It streamed: the text grew in several steps while the run was still in progress.
+    seen = page.evaluate("window.seen")
+    partial = {
+        length for length, status in seen if 0 < length < len(shown) and status == "in_progress"
+    }
+    assert len(partial) >= 3, seen[:20]
+    run = sdk.beta.threads.runs.list(str(thread_id)).data[0]
+    assert run.usage is not None
+    panel = page.text_content("#pg-run-details") or ""
+    assert f"{run.usage.prompt_tokens} prompt + {run.usage.completion_tokens} completion" in panel
+    assert "First token" in panel and "tokens/s" in panel
+    events = page.locator("#pg-events li").all_text_contents()
+    assert events[0] == "thread.run.created" and events[-2:] == ["thread.run.completed", "done"]
+    assert any(e.startswith("thread.message.delta ×") for e in events)
+    tab.done("playground")
+
+
+def test_a_run_is_cancelled_from_the_page(tab: Tab, sdk: openai.OpenAI) -> None:
+    counter = sdk.beta.assistants.create(name="Counter", model="default", temperature=0)
+    tab.open(f"playground?assistant={counter.id}")
+    page = tab.page
+    page.fill("#pg-input", ENDLESS)
+    page.click("#pg-send")
+    page.wait_for_function(
+        "() => (document.querySelector('.message.assistant .text')?.textContent || '').length > 20"
+    )
+    page.click("#pg-cancel")
+    assert wait_for_status(tab, "cancelled") == "cancelled"
+    run = sdk.beta.threads.runs.list(str(page.text_content("#pg-thread a"))).data[0]
+    assert run.status == "cancelled"
+    assert page.is_disabled("#pg-cancel") and page.is_enabled("#pg-send")
+    tab.done("cancelled")
+
+
+def test_a_function_tool_is_built_called_and_answered_in_the_page(
+    tab: Tab, sdk: openai.OpenAI
+) -> None:
+    page = tab.page
+    tab.open("assistants/new")
+    page.fill("#as-name", "Weather")
+    page.fill("#as-instructions", "You report the weather. Call get_weather.")
+    page.fill("#as-temperature", "0")
+    page.click("#as-add-function")
+    editor, verdict = page.locator(".function-schema"), page.locator(".schema-verdict")
+    assert verdict.text_content() == "Valid function."  # the template
+    editor.fill('{"name": "get_weather", ')
+    assert "Not valid JSON" in (verdict.text_content() or "")
+    editor.fill('{"name": "get weather"}')
+    assert "name:" in (verdict.text_content() or "")
+    # Past the page's own checks, the server's meta-schema check names the parameter.
+    wrong = {"name": "get_weather", "parameters": {"type": "object", "properties": {
+        "location": {"type": "string", "minLength": "three"}}}}  # fmt: skip
+    editor.fill(json.dumps(wrong))
+    page.click("#as-save")
+    notice = page.locator("#notice[role=alert]")
+    notice.wait_for()
+    assert "Error 400" in (notice.text_content() or "") and "tools[0]" in (
+        notice.text_content() or ""
+    )
+    assert "minLength" in (verdict.text_content() or "")
+    assert not [a for a in sdk.beta.assistants.list().data if a.name == "Weather"]
+    wrong["parameters"]["properties"]["location"] = {"type": "string"}  # type: ignore[index]
+    wrong["parameters"]["required"] = ["location"]  # type: ignore[index]
+    editor.fill(json.dumps(wrong))
+    page.click("#as-save")
+    page.wait_for_selector("#assistant-list >> text=Weather")
+
+    page.click("text=Open in Playground")
+    page.select_option("#pg-tool-choice", "required")
+    page.fill("#pg-max-tokens", "120")
+    page.fill("#pg-input", "What's the weather in Paris?")
+    page.click("#pg-send")
+    assert wait_for_status(tab, "requires_action") == "requires_action"
+    arguments = json.loads(page.text_content("#pg-action .arguments") or "")
+    assert isinstance(arguments.get("location"), str)
+    page.fill("#pg-action .tool-output", '{"temperature_c": 22, "sky": "clear"}')
+    page.click("#pg-submit-outputs")
+    assert wait_for_status(tab, "completed", "incomplete") in ("completed", "incomplete")
+    thread_id = str(page.text_content("#pg-thread a"))
+    run = sdk.beta.threads.runs.list(thread_id).data[0]
+    steps = sdk.beta.threads.runs.steps.list(run.id, thread_id=thread_id, order="asc").data
+    call = steps[0].step_details.tool_calls[0]  # type: ignore[union-attr]
+    assert call.function.output == '{"temperature_c": 22, "sky": "clear"}'  # type: ignore[union-attr]
+    assert page.locator(".message.assistant").count() == 1
+    tab.done("function-call")
+
+    # The Threads page: this thread first (newest), its run's steps open to show the call.
+    tab.go("threads")
+    page.wait_for_selector("#thread-list")
+    assert page.locator("#thread-list li").first.text_content().startswith(thread_id)  # type: ignore[union-attr]
+    page.click(f"details.run[data-run-id={run.id}] > summary")
+    output = page.locator(f"details.run[data-run-id={run.id}] .function-output")
+    output.wait_for()
+    assert output.text_content() == '{"temperature_c": 22, "sky": "clear"}'
+    assert page.locator(f"details.run[data-run-id={run.id}] .arguments").text_content()
+    tab.done("threads")
+
+
+def test_api_text_is_shown_as_text_and_errors_as_messages(tab: Tab, sdk: openai.OpenAI) -> None:
+    hostile = '<img src=x onerror="window.pwned = 1"> **bold** and `code`'
+    thread = sdk.beta.threads.create(messages=[{"role": "user", "content": hostile}])
+    tab.open(f"threads/{thread.id}")
+    page = tab.page
+    shown = page.locator("#thread-detail .message.user .text")
+    shown.wait_for()
+    assert shown.text_content() == '<img src=x onerror="window.pwned = 1"> bold and code'
+    assert page.locator("#thread-detail .message.user strong").text_content() == "bold"
+    assert page.locator("#thread-detail img").count() == 0
+    assert page.evaluate("window.pwned") is None
+    tab.go("threads/thread_missing")
+    notice = page.locator("#notice[role=alert]")
+    notice.wait_for()
+    assert "Error 404" in (notice.text_content() or "") and "thread_missing" in (
+        notice.text_content() or ""
+    )
+    assert page.locator("#view h1").text_content() == "This page could not load"
+    tab.done("errors")
