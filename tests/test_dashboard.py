@@ -85,6 +85,8 @@ def test_the_page_asks_for_the_key_and_keeps_it_in_the_tab(
 def test_math_tutor_made_in_the_page_streams_its_answer(tab: Tab, sdk: openai.OpenAI) -> None:
     page = tab.page
     tab.open("assistants/new")
+    models = [m.id for m in sdk.models.list().data]
+    assert page.eval_on_selector_all("#as-model option", "o => o.map(e => e.value)") == models
     page.fill("#as-name", "Math Tutor")
     page.fill("#as-instructions", MATH_TUTOR)
     page.fill("#as-temperature", "0")
@@ -205,6 +207,37 @@ def test_a_function_tool_is_built_called_and_answered_in_the_page(
     assert output.text_content() == '{"temperature_c": 22, "sky": "clear"}'
     assert page.locator(f"details.run[data-run-id={run.id}] .arguments").text_content()
     tab.done("threads")
+
+    # Deleting asks twice, then the assistant is gone.
+    weather = next(a for a in sdk.beta.assistants.list().data if a.name == "Weather")
+    tab.go(f"assistants/{weather.id}")
+    page.click("#assistant-form button.danger")
+    assert page.text_content("#assistant-form button.danger") == "Really delete?"
+    page.click("#assistant-form button.danger")
+    page.wait_for_selector("#notice >> text=Deleted Weather")
+    with pytest.raises(openai.NotFoundError):
+        sdk.beta.assistants.retrieve(weather.id)
+
+
+def test_files_attached_in_the_form_become_the_assistants_vector_store(
+    tab: Tab, sdk: openai.OpenAI
+) -> None:
+    notes = sdk.files.create(
+        file=("notes.md", b"# Notes\nThe launch code is 4711."), purpose="assistants"
+    )
+    page = tab.page
+    tab.open("assistants/new")
+    page.fill("#as-name", "Notes")
+    page.check("#as-file-search")
+    page.check(f"#assistant-form input[value={notes.id}]")
+    page.click("#as-save")
+    page.wait_for_selector("#assistant-list >> text=Notes")
+    made = next(a for a in sdk.beta.assistants.list().data if a.name == "Notes")
+    assert [t.type for t in made.tools] == ["file_search"]
+    (store_id,) = made.tool_resources.file_search.vector_store_ids  # type: ignore[union-attr]
+    assert [f.id for f in sdk.vector_stores.files.list(store_id).data] == [notes.id]
+    # The form shows the new store as attached when the assistant is opened again.
+    assert page.is_checked(f"#assistant-form input[value={store_id}]")
 
 
 def test_api_text_is_shown_as_text_and_errors_as_messages(tab: Tab, sdk: openai.OpenAI) -> None:

@@ -138,6 +138,11 @@ def test_the_paper_is_uploaded_searched_and_a_citation_followed(
     assert entries["failed"].last_error is not None
     assert reason == f"{entries['failed'].last_error.code}: {entries['failed'].last_error.message}"
     tab.done("files")
+    broken = next(f.id for f in sdk.files.list().data if f.filename == "broken.pdf")
+    page.click(f"#file-table tr[data-file-id={broken}] button.danger")
+    page.click(f"#file-table tr[data-file-id={broken}] button.danger")
+    page.wait_for_selector(f"#file-table tr[data-file-id={broken}]", state="detached")
+    assert broken not in [f.id for f in sdk.files.list().data]
 
     tab.go("assistants/new")
     page.fill("#as-name", "Reader")
