@@ -7,6 +7,10 @@ Every request goes to a server the test started on 127.0.0.1.
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -99,3 +103,20 @@ def test_threads_are_listed_newest_first(runtime: Runtime, origin: str) -> None:
     assert page["has_more"] is True and page["last_id"] == made[1]
     bad = httpx2.get(origin + "/v1/threads?order=sideways", headers=auth)
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "order"
+
+
+def test_the_wheel_carries_the_page(tmp_path: Path) -> None:
+    """An installed package serves the page too: every Dashboard file is in the wheel."""
+    root = Path(__file__).resolve().parents[1]
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(root / name, tmp_path / name)
+    shutil.copytree(root / "src", tmp_path / "src", ignore=shutil.ignore_patterns("*.egg-info"))
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(tmp_path / "dist"), str(tmp_path)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    packed = set(zipfile.ZipFile(wheel).namelist())
+    expected = {f"offline_assistants/dashboard/{name}" for name in dashboard_files()}
+    assert expected <= packed, expected - packed
