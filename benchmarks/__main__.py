@@ -38,6 +38,7 @@ SUITE: dict[str, tuple[bool, list[str]]] = {
     "run_length": (True, []),
     "parallel_runs": (True, ["--parallel", "1", "4", "--busy", "0"]),
     "responses": (True, ["--reps", "5"]),
+    "dashboard": (True, ["--reps", "5", "--busy", "0"]),
 }
 Row = tuple[str, str, str]  # (measure, value, target and whether it is met)
 
@@ -141,6 +142,13 @@ def _responses(r: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def _dashboard(r: dict[str, Any]) -> list[Row]:
+    return [
+        (f"Playground / SDK TTFT, {p['busy']} busy", f"{p['median_s']['page']['ttft'] * 1000:.0f} / {p['median_s']['sdk']['ttft'] * 1000:.0f} ms", _met(p["ttft_ratio_page_over_sdk"] <= 1.10 and p["same_text"], f"ratio {p['ttft_ratio_page_over_sdk']:.3f} <= 1.10, same text"))
+        for p in r["passes"]
+    ]  # fmt: skip
+
+
 SUMMARIES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "engine_settings": _engine,
     "run_latency": _run_latency,
@@ -153,6 +161,7 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "run_length": _run_length,
     "parallel_runs": _parallel,
     "responses": _responses,
+    "dashboard": _dashboard,
 }
 
 
