@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import openai
 import pytest
 
 API_KEY = "sk-dashboard-test"
@@ -67,6 +68,11 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def client_for(origin: str) -> openai.OpenAI:
+    """The official client on the server behind ``origin``, with the key."""
+    return openai.OpenAI(base_url=f"{origin}/v1", api_key=API_KEY, max_retries=0)
 
 
 def screenshots_dir() -> Path:

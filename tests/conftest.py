@@ -103,3 +103,13 @@ def dashboard_origin(
             yield server.base_url.removesuffix("/v1")
     finally:
         runtime.close()
+
+
+@pytest.fixture
+def tab(browser: Any, dashboard_origin: str) -> Iterator[Any]:
+    """A browser tab on the Dashboard of ``dashboard_origin``, holding the API key."""
+    from .browser import Tab
+
+    opened = Tab(browser, dashboard_origin)
+    yield opened
+    opened.close()

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import openai
 import pytest
 
-from .browser import API_KEY, KEY_ITEM, Tab
+from .browser import API_KEY, KEY_ITEM, Tab, client_for
 from .conftest import ENDLESS, EQUATION, MATH_TUTOR
 
 # Records, at every change of the conversation, the last answer's length and the run status.
@@ -35,14 +34,7 @@ WATCH = """() => {
 
 @pytest.fixture
 def sdk(dashboard_origin: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{dashboard_origin}/v1", api_key=API_KEY, max_retries=0)
-
-
-@pytest.fixture
-def tab(browser: Any, dashboard_origin: str) -> Iterator[Tab]:
-    opened = Tab(browser, dashboard_origin)
-    yield opened
-    opened.close()
+    return client_for(dashboard_origin)
 
 
 def plain(markdown: str) -> str:

@@ -14,10 +14,9 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import openai
 import pytest
 
-from .browser import API_KEY, screenshots_dir, unavailable
+from .browser import API_KEY, client_for, screenshots_dir, unavailable
 from .conftest import EQUATION, MATH_TUTOR
 from .test_dashboard import WATCH, plain
 
@@ -63,7 +62,7 @@ def until(check: Callable[[], Any], timeout: float = 120.0) -> Any:
 
 
 def test_math_tutor_in_firefox(firefox: Any, dashboard_origin: str) -> None:
-    sdk = openai.OpenAI(base_url=f"{dashboard_origin}/v1", api_key=API_KEY, max_retries=0)
+    sdk = client_for(dashboard_origin)
 
     def js(script: str, script_args: list[Any] | None = None) -> Any:
         # One sandbox for all calls: what a script leaves on window, the next one sees.

@@ -15,7 +15,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import openai
 import pytest
 
 from offline_assistants.config import Settings
@@ -23,7 +22,7 @@ from offline_assistants.server import create_app
 from offline_assistants.server.background import BackgroundServer
 from offline_assistants.service import Runtime
 
-from .browser import API_KEY, Tab
+from .browser import API_KEY, Tab, client_for
 from .documents import PDF
 from .fakes import ScriptedEngine, code_call
 
@@ -53,22 +52,11 @@ def scripted_origin(
         runtime.close()
 
 
-def sdk_for(origin: str) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{origin}/v1", api_key=API_KEY, max_retries=0)
-
-
-@pytest.fixture
-def tab(browser: Any, dashboard_origin: str) -> Iterator[Tab]:
-    opened = Tab(browser, dashboard_origin)
-    yield opened
-    opened.close()
-
-
 def test_code_interpreter_steps_show_code_logs_and_the_plot(
     browser: Any, scripted_origin: tuple[str, ScriptedEngine]
 ) -> None:
     origin, engine = scripted_origin
-    sdk = sdk_for(origin)
+    sdk = client_for(origin)
     analyst = sdk.beta.assistants.create(
         name="Analyst", model="default", tools=[{"type": "code_interpreter"}]
     )
@@ -117,7 +105,7 @@ def drop_file(tab: Tab, name: str, content: str) -> None:
 def test_the_paper_is_uploaded_searched_and_a_citation_followed(
     tab: Tab, dashboard_origin: str
 ) -> None:
-    sdk, page = sdk_for(dashboard_origin), tab.page
+    sdk, page = client_for(dashboard_origin), tab.page
     tab.open("files")
     page.set_input_files("#file-input", str(PDF))
     page.wait_for_selector(f"#file-table >> text={Path(PDF).name}")
