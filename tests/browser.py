@@ -91,6 +91,11 @@ class Tab:
         self.context = browser.new_context(viewport={"width": 1280, "height": 900})
         if key is not None:
             self.context.add_init_script(f"sessionStorage.setItem({KEY_ITEM!r}, {key!r})")
+        # Anything the Content-Security-Policy blocked (a load or connection off the server).
+        self.context.add_init_script(
+            "window.blocked = []; document.addEventListener('securitypolicyviolation',"
+            " e => window.blocked.push(e.violatedDirective + ' ' + e.blockedURI));"
+        )
         self.page = self.context.new_page()
         self.page.set_default_timeout(30_000)
         self.requests: list[tuple[str, str | None]] = []  # (url, Authorization header)
@@ -117,6 +122,7 @@ class Tab:
             if not url.startswith((self.origin + "/", "blob:", "data:"))
         ]
         assert not away, f"requests left the server: {away}"
+        assert self.page.evaluate("window.blocked") == [], "the page tried what its CSP forbids"
         assert not self.errors, f"script errors: {self.errors}"
         return path
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 from typing import Any
 
 import openai
@@ -68,6 +69,14 @@ def test_the_page_asks_for_the_key_and_keeps_it_in_the_tab(
         api_calls = [(url, auth) for url, auth in tab.requests if "/v1/" in url]
         assert api_calls and all(API_KEY not in url for url, _ in api_calls)
         assert api_calls[-1][1] == f"Bearer {API_KEY}"
+        # Keyboard only: Tab reaches the navigation, Enter follows a link.
+        for _ in range(10):
+            tab.page.keyboard.press("Tab")
+            if tab.page.evaluate("document.activeElement.textContent") == "Threads":
+                break
+        tab.page.keyboard.press("Enter")
+        tab.page.wait_for_selector("#view h1 >> text=Threads")
+        assert tab.page.url.endswith("#/threads")
         tab.errors.clear()  # the refused calls are what this test is about
         tab.done("api-key")
     finally:
@@ -251,3 +260,18 @@ def test_api_text_is_shown_as_text_and_errors_as_messages(tab: Tab, sdk: openai.
     )
     assert page.locator("#view h1").text_content() == "This page could not load"
     tab.done("errors")
+    # Were a page script ever to reach beyond its server, the browser would refuse. The
+    # other origin is a listener of this test's own, which must see no connection.
+    with socket.create_server(("127.0.0.1", 0)) as other:
+        elsewhere = f"http://127.0.0.1:{other.getsockname()[1]}"
+        page.evaluate("url => fetch(url + '/x').catch(() => null)", elsewhere)
+        page.evaluate(
+            "url => document.body.append(Object.assign(new Image(), {src: url + '/y.png'}))",
+            elsewhere,
+        )
+        page.wait_for_function("window.blocked.length >= 2")
+        other.settimeout(0.5)
+        with pytest.raises(TimeoutError):
+            other.accept()
+    blocked = sorted(v.split()[0] for v in page.evaluate("window.blocked"))
+    assert blocked == ["connect-src", "img-src"]
