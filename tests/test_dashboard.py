@@ -110,7 +110,9 @@ def test_math_tutor_made_in_the_page_streams_its_answer(tab: Tab, sdk: openai.Op
     thread_id = page.text_content("#pg-thread a")
     messages = sdk.beta.threads.messages.list(str(thread_id)).data
     answer = messages[0].content[0].text.value  # type: ignore[union-attr]
-    shown = page.locator(".message.assistant .text").last.text_content() or ""
+    shown = page.locator(
+        ".message.assistant .text"
+    ).last.inner_text()  # as drawn: blocks on their own lines
     assert " ".join(shown.split()) == plain(answer)
     # It streamed: the text grew in several steps while the run was still in progress.
     seen = page.evaluate("window.seen")

@@ -99,7 +99,7 @@ def test_math_tutor_in_firefox(firefox: Any, dashboard_origin: str) -> None:
     thread_id = js("return document.querySelector('#pg-thread a').textContent")
     answer = sdk.beta.threads.messages.list(thread_id).data[0].content[0].text.value  # type: ignore[union-attr]
     shown = js(
-        "const t = document.querySelectorAll('.message.assistant .text'); return t[t.length - 1].textContent"
+        "const t = document.querySelectorAll('.message.assistant .text'); return t[t.length - 1].innerText"
     )
     assert " ".join(shown.split()) == plain(answer)
     seen = js("return window.seen")

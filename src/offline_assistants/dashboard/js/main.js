@@ -57,7 +57,7 @@ async function route() {
     else link.removeAttribute("aria-current");
   }
   document.title = `${page[0].toUpperCase()}${page.slice(1)} · offline-assistants`;
-  const ctx = { api, notify, flash, refresh: route, refreshLater: (ms) => { timer = setTimeout(route, ms); } };
+  const ctx = { api, notify, flash, refresh: route, refreshLater };
   try {
     await PAGES[page].render(view, ctx, new URLSearchParams(query), id ? decodeURIComponent(id) : undefined);
   } catch (error) {
@@ -65,6 +65,16 @@ async function route() {
       h("button", { type: "button", onclick: route }, "Try again"));
     notify(error);
   }
+}
+
+// Draw the page again in a while (to follow work in progress), but never under the
+// hands of someone filling in a field: then wait another while.
+function refreshLater(ms) {
+  timer = setTimeout(function again() {
+    const active = document.activeElement;
+    if (active && view.contains(active) && /^(INPUT|TEXTAREA|SELECT)$/.test(active.tagName)) timer = setTimeout(again, ms);
+    else route();
+  }, ms);
 }
 
 document.getElementById("key-button").addEventListener("click", async () => {

@@ -13,9 +13,12 @@ export function renderText(text, annotations = [], ctx) {
   const numbered = { count: 0 };
   let last = 0;
   for (const match of text.matchAll(FENCE)) {
-    appendInline(fragment, text, last, match.index, sorted, ctx, numbered);
+    // A block stands on its own lines: the line breaks around it are its margins.
+    const before = text[match.index - 1] === "\n" ? match.index - 1 : match.index;
+    appendInline(fragment, text, last, before, sorted, ctx, numbered);
     fragment.append(h("pre", {}, h("code", {}, match[1])));
     last = match.index + match[0].length;
+    if (text[last] === "\n") last += 1;
   }
   appendInline(fragment, text, last, text.length, sorted, ctx, numbered);
   return fragment;
