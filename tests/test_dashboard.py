@@ -58,9 +58,12 @@ def test_the_page_asks_for_the_key_and_keeps_it_in_the_tab(
         tab.open("assistants")
         dialog = tab.page.locator("#key-dialog")
         dialog.wait_for(state="visible")
+        assert not tab.page.is_visible("#key-reason")  # no key given yet: nothing was wrong
         tab.page.fill("#key-input", "sk-wrong")
         tab.page.press("#key-input", "Enter")  # keyboard: Enter submits the dialog's form
-        dialog.wait_for(state="visible")  # refused again: asked again
+        dialog.wait_for(state="visible")  # refused again: asked again, saying why
+        assert "Incorrect API key" in (tab.page.text_content("#key-reason") or "")
+        assert tab.page.is_visible("#key-reason")
         tab.page.fill("#key-input", API_KEY)
         tab.page.click("#key-save")
         tab.page.wait_for_selector("#assistant-form")

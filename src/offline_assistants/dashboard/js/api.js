@@ -25,7 +25,7 @@ export class ApiError extends Error {
 
 export class Api {
   constructor(askKey, base = "/v1") {
-    this.askKey = askKey; // () => Promise<string|null>
+    this.askKey = askKey; // (why the last key failed, or null) => Promise<string|null>
     this.base = base;
     this.asking = null; // the pending question for the key, if any
   }
@@ -58,7 +58,9 @@ export class Api {
       if (response.status === 401) {
         const error = await ApiError.from(response);
         // Several calls may be refused at once: one question to the person serves them all.
-        this.asking = this.asking || this.askKey(error.message).finally(() => { this.asking = null; });
+        // With a key already given, the server's message says it was wrong.
+        const reason = this.key ? error.message : null;
+        this.asking = this.asking || this.askKey(reason).finally(() => { this.asking = null; });
         const key = await this.asking;
         if (key) { this.key = key; continue; }
         throw error;

@@ -18,7 +18,9 @@ let timer = null;
 function askKey(reason) {
   const input = document.getElementById("key-input");
   input.value = "";
-  dialog.querySelector("p").title = reason || "";
+  const why = document.getElementById("key-reason");
+  why.textContent = reason || "";
+  why.hidden = !reason;
   return new Promise((resolve) => {
     dialog.addEventListener("close", () => resolve(dialog.returnValue === "save" ? input.value.trim() : null), { once: true });
     dialog.showModal();
