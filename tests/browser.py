@@ -7,11 +7,13 @@ sets ``OFFLINE_ASSISTANTS_REQUIRE_BROWSER=1``; ``CI`` set counts too): there the
 fail instead. ``Tab`` is one page of the Dashboard that records every
 request it makes and every script error, so each test can end by checking that
 nothing left the machine and that no script failed, and save a screenshot.
+``WATCH`` and ``plain`` serve the streaming checks of both browsers' tests.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -39,6 +41,25 @@ HOW_TO = (
     "run scripts/setup as root (it installs Debian's chromium), or `apt-get install chromium`, "
     "or set OFFLINE_ASSISTANTS_CHROMIUM to a Chromium binary"
 )
+
+
+# Records, at every change of the conversation, the last answer's length and the run status.
+WATCH = """() => {
+  window.seen = [];
+  const box = document.getElementById("pg-messages");
+  new MutationObserver(() => {
+    const answers = box.querySelectorAll(".message.assistant .text");
+    const status = document.getElementById("pg-run-details")?.dataset.status || "";
+    const last = answers[answers.length - 1];
+    window.seen.push([last ? last.textContent.length : 0, status]);
+  }).observe(box, { subtree: true, childList: true, characterData: true });
+}"""
+
+
+def plain(markdown: str) -> str:
+    """What the page shows of a message's text: fences and markers of code and bold dropped."""
+    text = re.sub(r"```[^\n]*\n?", "", markdown).replace("`", "").replace("**", "")
+    return " ".join(text.split())
 
 
 def chromium_path() -> str:

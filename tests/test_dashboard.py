@@ -10,38 +10,19 @@ what the page did. Each test saves a screenshot (tests/browser.py).
 from __future__ import annotations
 
 import json
-import re
 import socket
 from typing import Any
 
 import openai
 import pytest
 
-from .browser import API_KEY, KEY_ITEM, Tab, client_for
+from .browser import API_KEY, KEY_ITEM, WATCH, Tab, client_for, plain
 from .conftest import ENDLESS, EQUATION, MATH_TUTOR
-
-# Records, at every change of the conversation, the last answer's length and the run status.
-WATCH = """() => {
-  window.seen = [];
-  const box = document.getElementById("pg-messages");
-  new MutationObserver(() => {
-    const answers = box.querySelectorAll(".message.assistant .text");
-    const status = document.getElementById("pg-run-details")?.dataset.status || "";
-    const last = answers[answers.length - 1];
-    window.seen.push([last ? last.textContent.length : 0, status]);
-  }).observe(box, { subtree: true, childList: true, characterData: true });
-}"""
 
 
 @pytest.fixture
 def sdk(dashboard_origin: str) -> openai.OpenAI:
     return client_for(dashboard_origin)
-
-
-def plain(markdown: str) -> str:
-    """What the page shows of a message's text: fences and markers of code and bold dropped."""
-    text = re.sub(r"```[^\n]*\n?", "", markdown).replace("`", "").replace("**", "")
-    return " ".join(text.split())
 
 
 def wait_for_status(tab: Tab, *statuses: str, timeout: float = 120_000) -> str:

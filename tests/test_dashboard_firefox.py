@@ -16,9 +16,8 @@ from typing import Any
 
 import pytest
 
-from .browser import API_KEY, client_for, screenshots_dir, unavailable
+from .browser import API_KEY, WATCH, client_for, plain, screenshots_dir, unavailable
 from .conftest import EQUATION, MATH_TUTOR
-from .test_dashboard import WATCH, plain
 
 HOW_TO = (
     "run scripts/setup as root (it installs Debian's firefox-esr), or apt-get install firefox-esr"
