@@ -9,7 +9,6 @@ Firefox, and fails instead under ``.ci/run``.
 from __future__ import annotations
 
 import shutil
-import socket
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -18,16 +17,11 @@ import pytest
 
 from .browser import API_KEY, WATCH, client_for, plain, screenshots_dir, unavailable
 from .conftest import EQUATION, MATH_TUTOR
+from .servers import free_port
 
 HOW_TO = (
     "run scripts/setup as root (it installs Debian's firefox-esr), or apt-get install firefox-esr"
 )
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ def test_all_is_exact() -> None:
             "ConflictError",
             "CursorPage",
             "DataDirLockedError",
+            "EngineError",
             "InsufficientStorageError",
             "InternalError",
             "InvalidRequestError",

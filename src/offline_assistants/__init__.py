@@ -15,6 +15,7 @@ from .config import Settings
 from .errors import (
     ConflictError,
     DataDirLockedError,
+    EngineError,
     InsufficientStorageError,
     InternalError,
     InvalidRequestError,
@@ -31,6 +32,7 @@ __all__ = [
     "ConflictError",
     "CursorPage",
     "DataDirLockedError",
+    "EngineError",
     "InsufficientStorageError",
     "InternalError",
     "InvalidRequestError",

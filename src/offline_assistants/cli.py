@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import Settings
+from .config import DEFAULT_MODEL_NAME, ENGINE_CONSTRAINTS, Settings
 from .errors import OfflineAssistantsError
 from .server.security import LOOPBACK_HOSTS
 
@@ -75,6 +75,40 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ORIGIN",
         help="allow browser requests from this origin (repeatable); no CORS by default",
     )
+    remote = serve.add_argument_group(
+        "scale-out",
+        "generate on a serving engine elsewhere (vLLM, llama-server, llama_cpp.server, SGLang) "
+        "and keep the vector index in a Chroma server; the store and tools stay here",
+    )
+    remote.add_argument(
+        "--engine-url",
+        metavar="URL",
+        help="the engine's OpenAI-compatible API root, e.g. http://gpu-box:8000/v1 "
+        "(default: $OFFLINE_ASSISTANTS_ENGINE_URL, else the embedded model)",
+    )
+    remote.add_argument(
+        "--engine-model",
+        metavar="NAME",
+        help="the model to ask the engine for (default: the first its /v1/models lists)",
+    )
+    remote.add_argument(
+        "--engine-tokenizer",
+        metavar="GGUF",
+        help="that model's .gguf, read for its chat template and tokenizer only (default: --model)",
+    )
+    remote.add_argument(
+        "--engine-constraint",
+        choices=ENGINE_CONSTRAINTS,
+        help="how the engine takes the grammar that keeps tool calls valid: grammar "
+        "(llama-server, llama_cpp.server), structured_outputs (vLLM), ebnf (SGLang), none "
+        "(calls checked here and generated again) (default: grammar)",
+    )
+    remote.add_argument(
+        "--chroma-url",
+        metavar="URL",
+        help="a Chroma server for the vector index, e.g. http://127.0.0.1:8001 "
+        "(default: $OFFLINE_ASSISTANTS_CHROMA_URL, else under the data dir)",
+    )
     serve.add_argument("--log-level", default="info", help="uvicorn log level")
     models = commands.add_parser(
         "models", help="inspect GGUF model files", description="Inspect GGUF model files."
@@ -122,6 +156,7 @@ def is_loopback(host: str) -> bool:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from .engine import resolve_model
     from .engine.llama import template_of
     from .server import create_app
     from .service import Runtime
@@ -134,10 +169,18 @@ def serve(args: argparse.Namespace) -> int:
         )
         return 2
     settings = Settings.from_env(
-        data_dir=args.data_dir, default_model=args.model, chat_template=args.chat_template
+        data_dir=args.data_dir,
+        default_model=args.model,
+        chat_template=args.chat_template,
+        engine_url=args.engine_url,
+        engine_model=args.engine_model,
+        engine_tokenizer=args.engine_tokenizer,
+        engine_constraint=args.engine_constraint,
+        chroma_url=args.chroma_url,
     )
     try:
-        template_of(settings.default_model, settings.chat_template)  # refuse a base model now
+        # Refuse a base model now (for an engine elsewhere, the file read for its template).
+        template_of(resolve_model(DEFAULT_MODEL_NAME, settings), settings.chat_template)
         runtime = Runtime(settings)
     except OfflineAssistantsError as exc:
         print(f"offline-assistants: {exc.message}", file=sys.stderr)
@@ -159,7 +202,7 @@ def serve(args: argparse.Namespace) -> int:
     port = sock.getsockname()[1]
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(
-        f"offline-assistants: data in {settings.data_dir}, default model {settings.default_model.name}\n"
+        f"offline-assistants: data in {settings.data_dir}, {generation(settings)}\n"
         f'offline-assistants: OpenAI(base_url="http://{shown}:{port}/v1", api_key="...")\n'
         f"offline-assistants: Dashboard and Playground at http://{shown}:{port}/",
         file=sys.stderr,
@@ -167,6 +210,15 @@ def serve(args: argparse.Namespace) -> int:
     )
     uvicorn.Server(uvicorn.Config(app, log_level=args.log_level)).run(sockets=[sock])
     return 0
+
+
+def generation(settings: Settings) -> str:
+    """Where tokens come from, and where the index lives, as ``serve`` says at start."""
+    if settings.engine_url is None:
+        said = f"default model {settings.default_model.name}"
+    else:
+        said = f"generating on {settings.engine_url} ({settings.engine_model or 'its first model'})"
+    return said + (f", index on Chroma at {settings.chroma_url}" if settings.chroma_url else "")
 
 
 def bind(host: str, port: int) -> socket.socket:

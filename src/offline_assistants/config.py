@@ -30,6 +30,19 @@ Environment variables:
 - ``OFFLINE_ASSISTANTS_KV_REUSE``            ``0`` evaluates every prompt in full; default on.
 - ``OFFLINE_ASSISTANTS_UNSANDBOXED_CODE``    ``1`` lets model-written code run WITHOUT a sandbox
                                              where bubblewrap is unavailable (e.g. macOS). Unsafe.
+- ``OFFLINE_ASSISTANTS_ENGINE_URL``          an OpenAI-compatible serving engine's API root
+                                             (``http://gpu-box:8000/v1``) that generates in place
+                                             of the embedded model (engine/remote.py).
+- ``OFFLINE_ASSISTANTS_ENGINE_MODEL``        the model name to ask that engine for; default: the
+                                             first one its ``/v1/models`` lists.
+- ``OFFLINE_ASSISTANTS_ENGINE_TOKENIZER``    the GGUF of that model (read vocabulary-only: template
+                                             and token counts); default: the default model's file.
+- ``OFFLINE_ASSISTANTS_ENGINE_CONSTRAINT``   how the engine takes a grammar: ``grammar`` (llama.cpp
+                                             servers, default), ``structured_outputs`` (vLLM),
+                                             ``ebnf`` (SGLang), ``none`` (checked here, retried).
+- ``OFFLINE_ASSISTANTS_ENGINE_TIMEOUT``      seconds to wait for the engine's next token; default 120.
+- ``OFFLINE_ASSISTANTS_CHROMA_URL``          a Chroma server (``http://host:8000``) that holds the
+                                             vector index in place of the data dir's.
 """
 
 from __future__ import annotations
@@ -58,6 +71,8 @@ def cpu_count() -> int:
 
 
 DEFAULT_PARALLEL = 4
+# How a serving engine takes a grammar (engine/remote.py).
+ENGINE_CONSTRAINTS = ("grammar", "structured_outputs", "ebnf", "none")
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,14 @@ class Settings:
     # of n_ctx tokens; more runs wait for a slot in arrival order. Measured in
     # benchmarks/parallel_runs.py.
     parallel: int = DEFAULT_PARALLEL
+    # A serving engine elsewhere generates in place of the embedded model (engine/remote.py).
+    engine_url: str | None = None
+    engine_model: str | None = None  # None: the first model the engine lists
+    engine_tokenizer: Path | None = None  # the served model's GGUF; None: default_model
+    engine_constraint: str = "grammar"
+    engine_timeout: float = 120.0
+    # A Chroma server for the vector index (tools/file_search/index.py); None: under data_dir.
+    chroma_url: str | None = None
 
     @property
     def database_path(self) -> Path:
@@ -129,6 +152,11 @@ class Settings:
         n_ctx: int | None = None,
         run_expiry_seconds: int | None = None,
         chat_template: str | None = None,
+        engine_url: str | None = None,
+        engine_model: str | None = None,
+        engine_tokenizer: str | os.PathLike[str] | None = None,
+        engine_constraint: str | None = None,
+        chroma_url: str | None = None,
     ) -> Settings:
         env = os.environ if environ is None else environ
         models_dir = Path(env.get("OFFLINE_ASSISTANTS_MODELS_DIR") or _repo_models_dir())
@@ -143,6 +171,14 @@ class Settings:
         given = n_threads or int(env.get("OFFLINE_ASSISTANTS_THREADS") or 0)
         threads = given or cpu_count()
         ctx = n_ctx or int(env.get("OFFLINE_ASSISTANTS_N_CTX") or 8192)
+        constraint = (
+            engine_constraint or env.get("OFFLINE_ASSISTANTS_ENGINE_CONSTRAINT") or "grammar"
+        )
+        if constraint not in ENGINE_CONSTRAINTS:
+            raise ValueError(
+                f"Unknown engine constraint {constraint!r}: use one of {', '.join(ENGINE_CONSTRAINTS)}."
+            )
+        tokenizer = engine_tokenizer or env.get("OFFLINE_ASSISTANTS_ENGINE_TOKENIZER")
         expiry = run_expiry_seconds or int(env.get("OFFLINE_ASSISTANTS_RUN_EXPIRY_SECONDS") or 600)
         return cls(
             data_dir=resolved_data_dir.expanduser(),
@@ -164,4 +200,10 @@ class Settings:
             n_batch=max(8, int(env.get("OFFLINE_ASSISTANTS_BATCH") or 128)),
             kv_cache_bytes=int(env.get("OFFLINE_ASSISTANTS_KV_CACHE_MB") or 1024) << 20,
             parallel=max(1, int(env.get("OFFLINE_ASSISTANTS_PARALLEL") or DEFAULT_PARALLEL)),
+            engine_url=engine_url or env.get("OFFLINE_ASSISTANTS_ENGINE_URL") or None,
+            engine_model=engine_model or env.get("OFFLINE_ASSISTANTS_ENGINE_MODEL") or None,
+            engine_tokenizer=Path(tokenizer).expanduser() if tokenizer else None,
+            engine_constraint=constraint,
+            engine_timeout=float(env.get("OFFLINE_ASSISTANTS_ENGINE_TIMEOUT") or 120.0),
+            chroma_url=chroma_url or env.get("OFFLINE_ASSISTANTS_CHROMA_URL") or None,
         )

@@ -8,6 +8,7 @@
     ├── NotFoundError                 404  invalid_request_error  (unknown id)
     ├── DataDirLockedError            409  invalid_request_error  (another process owns the database)
     ├── InsufficientStorageError      507  server_error           (the data directory's disk is full)
+    ├── EngineError                   502  server_error           (a remote serving engine failed; names it)
     └── InternalError                 500  server_error
 
 The Python API raises these; the HTTP server turns them into OpenAI's envelope
@@ -103,6 +104,20 @@ class InsufficientStorageError(OfflineAssistantsError):
         super().__init__(message, param=param, code=code)
 
 
+class EngineError(OfflineAssistantsError):
+    """The serving engine that generates for this runtime (``--engine-url``) failed: it could
+    not be reached, answered too slowly, refused the request or broke off. The message names
+    the engine and the cause."""
+
+    status_code = 502
+    type = "server_error"
+
+    def __init__(
+        self, message: str, *, param: str | None = None, code: str | None = "engine_error"
+    ) -> None:
+        super().__init__(message, param=param, code=code)
+
+
 class InternalError(OfflineAssistantsError):
     """A bug or an unexpected failure inside the runtime."""
 
@@ -113,6 +128,7 @@ class InternalError(OfflineAssistantsError):
 __all__ = [
     "ConflictError",
     "DataDirLockedError",
+    "EngineError",
     "InsufficientStorageError",
     "InternalError",
     "InvalidRequestError",

@@ -44,6 +44,11 @@ class Client:
         chat_template: the chat template for every model in place of each GGUF's own: a
             Jinja file or a llama.cpp built-in name (``"gemma"``, ``"llama3"``, ...); needed
             for a GGUF without one. Default ``OFFLINE_ASSISTANTS_CHAT_TEMPLATE``.
+        engine_url: an OpenAI-compatible serving engine's API root (``http://gpu-box:8000/v1``)
+            that generates in place of the embedded model; ``engine_model`` names the model
+            it serves (default: the first it lists) and ``model`` that model's .gguf, read
+            for its chat template and tokenizer only. Default ``OFFLINE_ASSISTANTS_ENGINE_URL``.
+        chroma_url: a Chroma server (``http://host:8000``) for the vector index.
         engine_factory: how to load a model file (tests pass scripted engines here).
         settings: complete settings, instead of the arguments above and the environment.
     """
@@ -56,6 +61,9 @@ class Client:
         n_threads: int | None = None,
         n_ctx: int | None = None,
         chat_template: str | None = None,
+        engine_url: str | None = None,
+        engine_model: str | None = None,
+        chroma_url: str | None = None,
         engine_factory: EngineFactory | None = None,
         settings: Settings | None = None,
     ) -> None:
@@ -65,6 +73,9 @@ class Client:
             n_threads=n_threads,
             n_ctx=n_ctx,
             chat_template=chat_template,
+            engine_url=engine_url,
+            engine_model=engine_model,
+            chroma_url=chroma_url,
         )
         self.runtime = Runtime(settings, engine_factory)
         self.files = Files(self.runtime)

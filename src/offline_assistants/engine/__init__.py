@@ -1,4 +1,5 @@
-"""Engines: the Engine protocol, the llama-cpp-python implementation, model resolution."""
+"""Engines: the Engine protocol, its llama-cpp-python and remote (HTTP) implementations, model
+resolution."""
 
 from .base import (
     ChatMessage,
@@ -12,7 +13,7 @@ from .base import (
     ToolChoice,
     ToolFormat,
 )
-from .models import EngineCache, EngineFactory, llama_factory, resolve_model
+from .models import EngineCache, EngineFactory, llama_factory, remote_factory, resolve_model
 
 __all__ = [
     "ChatMessage",
@@ -28,5 +29,6 @@ __all__ = [
     "ToolChoice",
     "ToolFormat",
     "llama_factory",
+    "remote_factory",
     "resolve_model",
 ]

@@ -2,8 +2,8 @@
 
 Loads any GGUF file (progress bar while the weights are read from disk, clear
 :class:`~offline_assistants.errors.ModelFileError` for a missing or invalid
-file), renders prompts with the model's chat template (found, probed and obeyed
-as :mod:`.chat_template` says; llama.cpp's built-in templates are applied here),
+file), renders prompts with the model's chat template (:mod:`.chat_prompt`; also
+for a remote engine, from the GGUF's vocabulary alone: :func:`vocabulary_prompt`),
 and samples token by token so callers can stop between tokens: at the GGUF's
 end-of-generation tokens or the template's end-of-turn token. Output constraints
 (``json_object``, ``json_schema``, tool calls) become llama.cpp grammars, lazy
@@ -29,7 +29,6 @@ a thread's run needs a slot another thread holds, that state is saved into the
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 from collections.abc import Callable
 from collections.abc import Sequence as Messages
 from pathlib import Path
@@ -38,17 +37,8 @@ from typing import Any
 from ..errors import InternalError, ModelFileError
 from .base import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
 from .batcher import Batcher
-from .chat_template import (
-    Render,
-    TemplateSource,
-    builtin_names,
-    builtin_render,
-    conform,
-    jinja_render,
-    probe,
-    resolve_template,
-    shows_system,
-)
+from .chat_prompt import ChatPrompt
+from .chat_template import TemplateSource, builtin_names, resolve_template
 from .gguf_file import check_model_file, read_with_progress
 from .grammar import literal
 from .prefix_cache import PrefixCache, model_identity
@@ -56,7 +46,7 @@ from .sampler import FreeSampler, GrammarSampler, Native
 from .sequence import Sequence
 from .slots import Slots
 from .threads import ThreadAdvisor
-from .tool_format import ToolFormatChoice, format_for_template
+from .tool_format import ToolFormatChoice
 
 # Prompt tokens per evaluation batch, and the granularity of prefix reuse (see the module
 # docstring); Settings.n_batch, chosen by measurement (benchmarks/engine_settings.py).
@@ -91,6 +81,27 @@ def template_of(path: Path, chat_template: str | None) -> TemplateSource:
     finally:
         llama_cpp.llama_model_free(model)
     return resolve_template(chat_template, metadata, path, builtin_names(llama_cpp))
+
+
+def vocabulary_prompt(path: Path, chat_template: str | None) -> tuple[ChatPrompt, int]:
+    """The chat template and tokenizer of the model in ``path``, its weights left unread (for a
+    :class:`~.remote.RemoteEngine` serving that model), and the context it was trained for."""
+    import llama_cpp
+    from llama_cpp._utils import suppress_stdout_stderr
+
+    check_model_file(path)
+    try:
+        with suppress_stdout_stderr(disable=False):  # a vocabulary has no trained context to log
+            llama = llama_cpp.Llama(model_path=str(path), vocab_only=True, verbose=False)
+    except (ValueError, RuntimeError) as exc:
+        raise ModelFileError(
+            f"Could not read the vocabulary of {path}: {exc}. Is it a complete GGUF file?",
+            param="model",
+            code="invalid_model",
+        ) from exc
+    metadata = llama.metadata
+    trained = metadata.get(f"{metadata.get('general.architecture', '')}.context_length", "0")
+    return ChatPrompt(llama, llama_cpp, path, chat_template), int(trained)
 
 
 class LlamaEngine:
@@ -141,9 +152,9 @@ class LlamaEngine:
         self._path = path
         self._context_length = min(n_ctx, self._llama._model.n_ctx_train())
         self.parallel = max(1, parallel)
-        self._render: Render
         try:
-            self.template = self._template(chat_template)
+            self._prompt = ChatPrompt(self._llama, llama_cpp, path, chat_template)
+            self.template = self._prompt.template
             self._context = LlamaContext(
                 model=self._llama._model, params=self._params(self.parallel), verbose=False
             )
@@ -157,10 +168,8 @@ class LlamaEngine:
                 param="model",
                 code="invalid_model",
             ) from exc
-        vocab = self._llama._model.vocab
-        self._add_bos = bool(llama_cpp.llama_vocab_get_add_bos(vocab))
-        self.traits = probe(self._render)
-        self.stop_tokens = self._stops(self.traits.turn_end)
+        self.traits = self._prompt.traits
+        self.stop_tokens = self._prompt.stop_tokens
         self._grammars: dict[str, Any] = {}
         self._threads = threads
         self._thread_count = n_threads
@@ -209,7 +218,7 @@ class LlamaEngine:
 
     @property
     def tool_format(self) -> ToolFormatChoice:
-        return self._tool_format
+        return self._prompt.tool_format
 
     @property
     def vocab_size(self) -> int:
@@ -220,7 +229,7 @@ class LlamaEngine:
         return int(self._llama._model.n_ctx_train())
 
     def token_text(self, token: int) -> str:
-        return str(self._llama._model.token_get_text(token))
+        return self._prompt.token_text(token)
 
     def end_tokens(self) -> list[int]:
         """Every token that ends an answer: the vocabulary's end-of-generation tokens (from
@@ -233,43 +242,7 @@ class LlamaEngine:
     def prompt_tokens(
         self, messages: Messages[ChatMessage], functions: Messages[FunctionSpec] = ()
     ) -> list[int]:
-        template_messages, tools = self._tool_format.template_inputs(messages, functions)
-        text = self._render(conform(template_messages, self.traits), tools, True)
-        if not shows_system(template_messages, text):
-            # Some templates keep the system text only in some shapes (Mistral's, only with
-            # the last user turn): then it goes into the first user turn.
-            folded = dataclasses.replace(self.traits, system=False)
-            text = self._render(conform(template_messages, folded), tools, True)
-        bos = self._llama.token_bos()
-        # Add BOS as the file asks, unless the template wrote it ({{ bos_token }}).
-        add_bos = self._add_bos and not (bos != -1 and text.startswith(self.token_text(bos)))
-        return list(self._llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
-
-    def _template(self, given: str | None) -> TemplateSource:
-        """Find the template (refusing a file with none) and make its renderer."""
-        llama = self._llama
-        builtins = builtin_names(self._llama_cpp)
-        source = resolve_template(given, llama.metadata, self._path, builtins)
-        if source.builtin:
-            self._render = builtin_render(source.text, self._llama_cpp)
-        else:
-            eos, bos = llama.token_eos(), llama.token_bos()
-            self._render = jinja_render(
-                source.text,
-                bos_token=llama._model.token_get_text(bos) if bos != -1 else "",
-                eos_token=llama._model.token_get_text(eos) if eos != -1 else "",
-            )
-        self._tool_format = format_for_template(source.text, builtin=source.builtin)
-        return source
-
-    def _stops(self, turn_end: str) -> frozenset[int]:
-        """Tokens that end an answer besides the GGUF's end-of-generation ones: the
-        template's end-of-turn marker, where it is a special token of this vocabulary."""
-        tokens = self._llama.tokenize(turn_end.encode("utf-8"), add_bos=False, special=True)
-        vocab = self._llama._model.vocab
-        if tokens and self._llama_cpp.llama_vocab_is_control(vocab, tokens[0]):
-            return frozenset(tokens[:1])
-        return frozenset()
+        return self._prompt.tokens(messages, functions)
 
     def generate(
         self,
@@ -342,7 +315,7 @@ class LlamaEngine:
         """Where the call marker is one special token of this vocabulary (Mistral's
         ``[TOOL_CALLS]``), the grammar asks for that token (``<[id]>``): llama.cpp matches
         a control token by id only, so the literal would be spelled out letter by letter."""
-        opener = self._tool_format.opener
+        opener = self._prompt.tool_format.opener
         tokens = self._llama.tokenize(opener.encode("utf-8"), add_bos=False, special=True)
         vocab = self._llama._model.vocab
         if len(tokens) != 1 or not self._llama_cpp.llama_vocab_is_control(vocab, tokens[0]):

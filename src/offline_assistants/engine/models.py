@@ -9,6 +9,10 @@
   model serves it, so such apps run unchanged.
 
 A path that does not exist or is not GGUF is a :class:`ModelFileError` naming it.
+
+With a serving engine configured (``Settings.engine_url``), every name is served by
+that engine's model (``Settings.engine_model``), and the file a name resolves to is
+that model's GGUF, read for its template and tokenizer only (:func:`remote_factory`).
 """
 
 from __future__ import annotations
@@ -20,10 +24,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..config import DEFAULT_MODEL_NAME, Settings
+from ..errors import EngineError
 from .base import Engine
 from .gguf_file import check_model_file
-from .llama import LlamaEngine
+from .llama import LlamaEngine, vocabulary_prompt
 from .prefix_cache import PrefixCache
+from .remote import RemoteEngine, served_models
 from .threads import ThreadAdvisor
 
 EngineFactory = Callable[[Path], Engine]
@@ -35,7 +41,9 @@ def looks_like_path(model: str) -> bool:
 
 def resolve_model(model: str, settings: Settings) -> Path:
     """The GGUF file that serves ``model``, checked to exist and to be GGUF."""
-    if model == DEFAULT_MODEL_NAME:
+    if settings.engine_url is not None:
+        path = settings.engine_tokenizer or settings.default_model
+    elif model == DEFAULT_MODEL_NAME:
         path = settings.default_model
     elif looks_like_path(model):
         path = Path(model).expanduser().resolve()
@@ -153,6 +161,36 @@ def llama_factory(
             progress=progress,
             prefix_cache=prefix_cache,
             parallel=settings.parallel,
+        )
+
+    return load
+
+
+def remote_factory(settings: Settings) -> EngineFactory:
+    """Engines that send generation to ``settings.engine_url``, with prompts made from the
+    served model's GGUF ``path`` (vocabulary only) and a context no longer than the
+    settings', the file's or the engine's (``max_model_len``, where it lists one)."""
+    url = settings.engine_url
+    assert url is not None
+
+    def load(path: Path) -> Engine:
+        listed = served_models(url, settings.engine_timeout)
+        name = settings.engine_model or (listed[0]["id"] if listed else None)
+        entry = next((e for e in listed if e["id"] == name), None)
+        if entry is None:
+            known = ", ".join(e["id"] for e in listed) or "none"
+            raise EngineError(
+                f"The engine at {url} does not serve model {name!r} (it lists: {known})."
+            )
+        prompt, trained = vocabulary_prompt(path, settings.chat_template)
+        limits = [settings.n_ctx, trained, int(entry.get("max_model_len") or 0)]
+        return RemoteEngine(
+            url,
+            str(entry["id"]),
+            prompt,
+            context_length=min(limit for limit in limits if limit > 0),
+            constraint=settings.engine_constraint,
+            timeout=settings.engine_timeout,
         )
 
     return load

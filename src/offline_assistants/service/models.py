@@ -5,6 +5,9 @@ in the models directory as ``NAME``: exactly the names :func:`resolve_model`
 serves from files. ``created`` is the file's modification time. Any other name
 still runs on the default model (apps written for the hosted API name theirs),
 but only these are listed, and ``retrieve`` of another is a 404.
+
+With a serving engine (``engine_url``), the list is ``default`` and the models
+that engine lists (``owned_by`` as it says); the runs go to the configured one.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from pathlib import Path
 from openai.types.model import Model
 
 from ..config import DEFAULT_MODEL_NAME, Settings
+from ..engine import resolve_model
+from ..engine.remote import served_models
 from ..errors import NotFoundError
 
 OWNER = "offline-assistants"
@@ -24,6 +29,8 @@ class ModelService:
         self.settings = settings
 
     def list(self) -> list[Model]:
+        if self.settings.engine_url is not None:
+            return _served(self.settings.engine_url, self.settings)
         models = [_model(DEFAULT_MODEL_NAME, self.settings.default_model)]
         try:
             files = sorted(self.settings.models_dir.glob("*.gguf"))
@@ -42,6 +49,23 @@ class ModelService:
             param="model",
             code="model_not_found",
         )
+
+
+def _served(url: str, settings: Settings) -> list[Model]:
+    listed = served_models(url, settings.engine_timeout)
+    return [
+        _model(DEFAULT_MODEL_NAME, resolve_model(DEFAULT_MODEL_NAME, settings)),
+        *(
+            Model(
+                id=entry["id"],
+                created=int(entry.get("created") or 0),
+                object="model",
+                owned_by=str(entry.get("owned_by") or url),
+            )
+            for entry in listed
+            if entry["id"] != DEFAULT_MODEL_NAME
+        ),
+    ]
 
 
 def _model(name: str, path: Path) -> Model:

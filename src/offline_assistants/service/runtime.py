@@ -17,7 +17,7 @@ import atexit
 import logging
 
 from ..config import Settings
-from ..engine import EngineCache, EngineFactory, llama_factory
+from ..engine import EngineCache, EngineFactory, llama_factory, remote_factory
 from ..engine.prefix_cache import PrefixCache
 from ..runs import EventBus, RunExecutor, RunJournal, RunScheduler, recover_interrupted_runs
 from ..runs.code_calls import CodeCalls
@@ -60,13 +60,13 @@ class Runtime:
                 else None
             )
             self.engines = EngineCache(
-                engine_factory or llama_factory(settings, prefix_cache=self.prefix_cache),
+                engine_factory or self._engine_factory(settings),
                 owned=engine_factory is None,
             )
             self.scheduler = RunScheduler()
             self.models = ModelService(settings)
             self.chat_completions = ChatCompletionService(self.engines, settings)
-            self.index = VectorIndex(settings.vector_index_dir)
+            self.index = VectorIndex(settings.vector_index_dir, url=settings.chroma_url)
             self.embedder = Embedder()
             self.ingestion = Ingestion(self.store, self.index, self.embedder)
             vector_store_files = VectorStoreFileService(
@@ -122,6 +122,12 @@ class Runtime:
         self.kernels.release(thread_id)
         if self.prefix_cache is not None:
             self.prefix_cache.forget(thread_id)
+
+    def _engine_factory(self, settings: Settings) -> EngineFactory:
+        """The embedded llama.cpp engine, or a serving engine's client (``engine_url``)."""
+        if settings.engine_url is not None:
+            return remote_factory(settings)
+        return llama_factory(settings, prefix_cache=self.prefix_cache)
 
     def close(self) -> None:
         """Stop everything this runtime started (whatever start-up got to) and release the

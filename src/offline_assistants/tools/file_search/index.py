@@ -1,4 +1,9 @@
-"""The vector index: one persistent Chroma collection per vector store, under the data dir.
+"""The vector index: one Chroma collection per vector store, under the data dir or on a server.
+
+By default Chroma runs embedded, persisting under the data dir; with ``url``
+(``--chroma-url``) the same collections live in a Chroma server
+(``chromadb.HttpClient``), which other processes and machines can reach too.
+Everything below is the same either way.
 
 Each chunk is stored as one entry per window (see ``chunking``): the
 window's embedding, and where it came from (``file_id``, chunk index,
@@ -18,6 +23,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .chunking import Chunk
 
@@ -44,8 +50,10 @@ class _Entry:
 
 
 class VectorIndex:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, url: str | None = None) -> None:
+        """The index under ``directory``, or on the Chroma server at ``url`` (``http(s)://host:port``)."""
         self.directory = directory
+        self.url = url
         self._opened: Any = None
         self._lock = threading.Lock()
 
@@ -54,15 +62,25 @@ class VectorIndex:
         """The Chroma client, opened on first use (a runtime without file_search never pays)."""
         with self._lock:
             if self._opened is None:
-                import chromadb
-                from chromadb.config import Settings
-
-                self.directory.mkdir(parents=True, exist_ok=True)
-                self._opened = chromadb.PersistentClient(
-                    path=str(self.directory),
-                    settings=Settings(anonymized_telemetry=False, allow_reset=False),
-                )
+                self._opened = self._open()
             return self._opened
+
+    def _open(self) -> Any:
+        import chromadb
+        from chromadb.config import Settings
+
+        settings = Settings(anonymized_telemetry=False, allow_reset=False)
+        if self.url is None:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            return chromadb.PersistentClient(path=str(self.directory), settings=settings)
+        server = urlsplit(self.url)
+        https = server.scheme == "https"
+        return chromadb.HttpClient(
+            host=server.hostname or "127.0.0.1",
+            port=server.port or (443 if https else 8000),
+            ssl=https,
+            settings=settings,
+        )
 
     def _collection(self, vector_store_id: str) -> Any:
         return self._client.get_or_create_collection(

@@ -1,0 +1,134 @@
+"""A model's chat template and tokenizer, read from its GGUF: messages in, prompt tokens out.
+
+This is the part of a model that prompts are made of, apart from its weights:
+:class:`~.llama.LlamaEngine` uses it beside the weights it samples from, and
+:class:`~.remote.RemoteEngine` uses it alone (the GGUF loaded vocabulary-only)
+for a model that a serving engine elsewhere runs. Either way the template is
+found, probed and obeyed as :mod:`.chat_template` says, tools are shown in the
+format the template knows (:mod:`.tool_format`), and tokens are counted with
+the model's own tokenizer. The llama-cpp-python objects come in from
+:mod:`.llama`, the only module that imports ``llama_cpp``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import dataclasses
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from .base import ChatMessage, FunctionSpec
+from .chat_template import (
+    Render,
+    TemplateSource,
+    builtin_names,
+    builtin_render,
+    conform,
+    jinja_render,
+    probe,
+    resolve_template,
+    shows_system,
+)
+from .tool_format import ToolFormatChoice, format_for_template
+
+
+class ChatPrompt:
+    """Renders conversations for one model (``llama``: a ``llama_cpp.Llama``, weights or not)."""
+
+    def __init__(self, llama: Any, llama_cpp: Any, path: Path, chat_template: str | None) -> None:
+        """Find the template (a :class:`~offline_assistants.errors.ModelFileError` for a file
+        with none and no ``chat_template`` given) and learn how it behaves."""
+        self._llama = llama
+        self._llama_cpp = llama_cpp
+        self.template: TemplateSource = resolve_template(
+            chat_template, llama.metadata, path, builtin_names(llama_cpp)
+        )
+        self._render = self._renderer(self.template)
+        self.tool_format: ToolFormatChoice = format_for_template(
+            self.template.text, builtin=self.template.builtin
+        )
+        vocab = llama._model.vocab
+        self._add_bos = bool(llama_cpp.llama_vocab_get_add_bos(vocab))
+        self.traits = probe(self._render)
+        self.stop_tokens = self._stops(self.traits.turn_end)
+
+    def _renderer(self, source: TemplateSource) -> Render:
+        if source.builtin:
+            return builtin_render(source.text, self._llama_cpp)
+        eos, bos = self._llama.token_eos(), self._llama.token_bos()
+        return jinja_render(
+            source.text,
+            bos_token=self.token_text(bos) if bos != -1 else "",
+            eos_token=self.token_text(eos) if eos != -1 else "",
+        )
+
+    def token_text(self, token: int) -> str:
+        return str(self._llama._model.token_get_text(token))
+
+    def text(self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec]) -> str:
+        """The chat template applied to ``messages`` (with the generation prompt)."""
+        template_messages, tools = self.tool_format.template_inputs(messages, functions)
+        text = self._render(conform(template_messages, self.traits), tools, True)
+        if not shows_system(template_messages, text):
+            # Some templates keep the system text only in some shapes (Mistral's, only with
+            # the last user turn): then it goes into the first user turn.
+            folded = dataclasses.replace(self.traits, system=False)
+            text = self._render(conform(template_messages, folded), tools, True)
+        return text
+
+    def tokens(
+        self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec]
+    ) -> list[int]:
+        """:meth:`text`, tokenized with the model's tokenizer."""
+        text = self.text(messages, functions)
+        bos = self._llama.token_bos()
+        # Add BOS as the file asks, unless the template wrote it ({{ bos_token }}).
+        add_bos = self._add_bos and not (bos != -1 and text.startswith(self.token_text(bos)))
+        return list(self._llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
+
+    def detokenize(self, tokens: Sequence[int]) -> str:
+        """The text of ``tokens``, special tokens spelled out (as a prompt for another engine)."""
+        return bytes(self._llama.detokenize(list(tokens), special=True)).decode(
+            "utf-8", errors="replace"
+        )
+
+    def matches(self, gbnf: str, text: str) -> bool:
+        """Whether ``text`` is a whole sentence of the grammar ``gbnf``, checked token by token
+        by llama.cpp's grammar sampler as generation under that grammar would be (for an
+        engine that cannot constrain its output)."""
+        llama_cpp, vocab = self._llama_cpp, self._llama._model.vocab
+        sampler = llama_cpp.llama_sampler_init_grammar(vocab, gbnf.encode("utf-8"), b"root")
+        if not sampler:
+            return False
+        try:
+            tokens = self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+            for token in [*tokens, self._llama.token_eos()]:  # end of text: may it end here?
+                data = (llama_cpp.llama_token_data * 1)(llama_cpp.llama_token_data(token, 0.0, 0.0))
+                candidates = llama_cpp.llama_token_data_array(data, 1, -1, False)
+                llama_cpp.llama_sampler_apply(sampler, ctypes.byref(candidates))
+                if math.isinf(data[0].logit):
+                    return False
+                llama_cpp.llama_sampler_accept(sampler, token)
+            return True
+        finally:
+            llama_cpp.llama_sampler_free(sampler)
+
+    @property
+    def bos(self) -> int:
+        return int(self._llama.token_bos())
+
+    @property
+    def adds_bos(self) -> bool:
+        """Whether the tokenizer puts BOS before a text (the GGUF says so)."""
+        return self._add_bos
+
+    def _stops(self, turn_end: str) -> frozenset[int]:
+        """Tokens that end an answer besides the GGUF's end-of-generation ones: the
+        template's end-of-turn marker, where it is a special token of this vocabulary."""
+        tokens = self._llama.tokenize(turn_end.encode("utf-8"), add_bos=False, special=True)
+        vocab = self._llama._model.vocab
+        if tokens and self._llama_cpp.llama_vocab_is_control(vocab, tokens[0]):
+            return frozenset(tokens[:1])
+        return frozenset()

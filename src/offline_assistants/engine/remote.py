@@ -1,0 +1,396 @@
+"""A serving engine elsewhere behind the Engine protocol, over its OpenAI-compatible HTTP API.
+
+For a team that has outgrown one machine: vLLM, llama.cpp's ``llama-server``,
+llama-cpp-python's ``llama_cpp.server`` or SGLang generate the tokens, and
+this runtime keeps everything else (store, tools, runs, streaming). What is
+local and what is remote:
+
+- The prompt is made here, by :class:`~.chat_prompt.ChatPrompt` from the
+  served model's GGUF read vocabulary-only (no weights): the same template,
+  tool format and token counts as the embedded engine. Token counts are this
+  local tokenizer's (identical to the engine's for a GGUF-serving engine).
+- The engine gets the prompt's text at ``/v1/completions`` (``stream``) and
+  sends back one piece per token, which is yielded as it arrives.
+- Constraints: a tool call's or JSON answer's grammar goes along in the
+  engine's own field (``constraint``): ``grammar`` (GBNF: llama-server and
+  llama_cpp.server), ``structured_outputs`` (vLLM), ``ebnf`` (SGLang). A
+  lazy grammar (``Grammar.trigger``: free text or a call) becomes two
+  requests: free text until the output either leaves the call marker's
+  prefix (a message: it goes on unconstrained) or completes it (a call: the
+  generation starts again under the grammar, so the call is valid by
+  construction). With ``constraint="none"`` the output is checked against
+  the grammar here (:meth:`ChatPrompt.matches`) and generated again, up to
+  ``NONE_ATTEMPTS`` times, before the run fails: a bad call is never handed on.
+- Failures (engine down, too slow, model unknown, prompt too long, the
+  stream broken off) raise :class:`~offline_assistants.errors.EngineError`
+  naming the engine and the cause; the run ends ``failed`` with that message.
+
+``stop`` is honoured while waiting too: the HTTP stream is read on a thread of
+its own, and closing the stream closes the connection, which tells the engine
+to stop generating.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+from collections.abc import Callable, Generator, Iterator, Sequence
+from typing import Any, Literal
+
+import httpx
+
+from ..errors import EngineError
+from .base import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
+from .chat_prompt import ChatPrompt
+from .tool_format import ToolFormatChoice
+
+# How the engine takes a grammar (config.ENGINE_CONSTRAINTS names them).
+Constraint = Literal["grammar", "structured_outputs", "ebnf", "none"]
+
+# How often a wait for the engine looks at ``stop`` (seconds).
+STOP_POLL = 0.05
+# Generations of one answer with constraint "none" before a call that breaks its grammar
+# fails the run.
+NONE_ATTEMPTS = 3
+
+
+class RemoteEngine:
+    """The model ``model`` as served at ``url`` (the API root, e.g. ``http://gpu-box:8000/v1``)."""
+
+    def __init__(
+        self,
+        url: str,
+        model: str,
+        prompt: ChatPrompt,
+        *,
+        context_length: int,
+        constraint: str = "grammar",
+        timeout: float = 120.0,
+    ) -> None:
+        self.url = url.rstrip("/")
+        self.model = model
+        self._prompt = prompt
+        self._context_length = context_length
+        self.constraint = constraint
+        self.timeout = timeout
+        self._http = httpx.Client(timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)))
+
+    def close(self) -> None:
+        self._http.close()
+
+    @property
+    def model_path(self) -> str:
+        return f"{self.url} ({self.model})"
+
+    @property
+    def context_length(self) -> int:
+        return self._context_length
+
+    @property
+    def tool_format(self) -> ToolFormatChoice:
+        return self._prompt.tool_format
+
+    def prompt_tokens(
+        self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec] = ()
+    ) -> list[int]:
+        return self._prompt.tokens(messages, functions)
+
+    def generate(
+        self,
+        prompt: list[int],
+        *,
+        max_tokens: int,
+        sampling: Sampling,
+        grammar: Grammar | None = None,
+        cache_key: str | None = None,
+        stop: Callable[[], bool] | None = None,
+    ) -> TokenStream:
+        """``cache_key`` is not sent: serving engines reuse a shared prefix on their own
+        (vLLM's prefix caching, llama-server's slots)."""
+        stream = TokenStream(pieces=iter(()))
+        request = _Request(self, stream, self.prompt_text(prompt), max_tokens, sampling, stop)
+        stream.pieces = request.pieces(grammar)
+        return stream
+
+    def prompt_text(self, prompt: list[int]) -> str:
+        """What the engine is sent for ``prompt``: its text, special tokens spelled out, less
+        a leading BOS (the engine adds BOS itself where its tokenizer asks for one)."""
+        if self._prompt.adds_bos and prompt and prompt[0] == self._prompt.bos:
+            prompt = prompt[1:]
+        return self._prompt.detokenize(prompt)
+
+    def body(
+        self, prompt: str, max_tokens: int, sampling: Sampling, gbnf: str | None
+    ) -> dict[str, Any]:
+        """The ``/completions`` request: OpenAI's fields, the sampling extras the serving
+        engines share (``top_k`` 0 and ``min_p`` as the embedded sampler uses them), and the
+        grammar in this engine's field."""
+        body: dict[str, Any] = {
+            "model": self.model,
+            "prompt": prompt,
+            "max_tokens": max_tokens,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "frequency_penalty": sampling.frequency_penalty,
+            "presence_penalty": sampling.presence_penalty,
+            "min_p": sampling.min_p,
+            "top_k": 0 if self.constraint != "structured_outputs" else -1,
+        }
+        if sampling.seed is not None:
+            body["seed"] = sampling.seed
+        # Always sent: llama_cpp.server's own default is 1.1. (llama.cpp's name, then vLLM's.)
+        body["repeat_penalty"] = body["repetition_penalty"] = sampling.repeat_penalty
+        if self._prompt.stop_tokens:  # the template's end of turn, where it is a special token
+            body["stop"] = [self._prompt.traits.turn_end]
+        if gbnf is not None:
+            if self.constraint == "grammar":
+                body["grammar"] = gbnf
+            elif self.constraint == "structured_outputs":
+                body["structured_outputs"] = {"grammar": gbnf}
+            elif self.constraint == "ebnf":
+                body["ebnf"] = gbnf
+        return body
+
+    def open(self, body: dict[str, Any]) -> httpx.Response:
+        """The streamed response to ``body``; :class:`EngineError` if the engine cannot be
+        reached or refuses."""
+        request = self._http.build_request("POST", f"{self.url}/completions", json=body)
+        try:
+            response = self._http.send(request, stream=True)
+        except httpx.TimeoutException as exc:
+            raise EngineError(
+                f"The engine at {self.url} did not answer within {self.timeout:g} s ({exc!r})."
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise EngineError(
+                f"The engine at {self.url} could not be reached ({exc}). Is it running?"
+            ) from exc
+        if response.status_code >= 400:
+            try:
+                response.read()
+                detail = _error_message(response)
+            except httpx.HTTPError as exc:
+                detail = str(exc)
+            finally:
+                response.close()
+            raise EngineError(
+                f"The engine at {self.url} refused the request for model '{self.model}' "
+                f"(HTTP {response.status_code}): {detail}"
+            )
+        return response
+
+    def diagnose(self, body: dict[str, Any]) -> None:
+        """Ask again without streaming, for the refusal an engine did not stream (a prompt
+        longer than its window, say): :class:`EngineError` with it, if there is one."""
+        once = {**body, "stream": False, "max_tokens": 1}
+        once.pop("stream_options", None)
+        try:
+            # On a connection of its own: the one the stream broke off may be reset.
+            response = httpx.post(f"{self.url}/completions", json=once, timeout=self.timeout)
+        except httpx.HTTPError:
+            return
+        if response.status_code >= 400:
+            raise EngineError(
+                f"The engine at {self.url} refused the request for model '{self.model}' "
+                f"(HTTP {response.status_code}): {_error_message(response)}"
+            )
+
+    def matches(self, gbnf: str, text: str) -> bool:
+        return self._prompt.matches(gbnf, text)
+
+
+class _Request:
+    """One answer's generation: its stream, and the requests it takes."""
+
+    def __init__(
+        self,
+        engine: RemoteEngine,
+        stream: TokenStream,
+        prompt: str,
+        max_tokens: int,
+        sampling: Sampling,
+        stop: Callable[[], bool] | None,
+    ) -> None:
+        self.engine = engine
+        self.stream = stream
+        self.prompt = prompt
+        self.max_tokens = max_tokens
+        self.sampling = sampling
+        self.stop = stop
+
+    def pieces(self, grammar: Grammar | None) -> Iterator[str]:
+        if grammar is None:
+            return self._generate(None)
+        if self.engine.constraint == "none":
+            return self._checked(grammar)
+        if grammar.trigger is None:
+            return self._generate(grammar.gbnf)
+        return self._lazy(grammar.gbnf, grammar.trigger)
+
+    def _lazy(self, gbnf: str, trigger: str) -> Iterator[str]:
+        """Free text, unless it opens with ``trigger``: then again, under ``gbnf``."""
+        held: list[str] = []
+        free = self._generate(None)
+        try:
+            for piece in free:
+                held.append(piece)
+                text = "".join(held).lstrip()
+                if text.startswith(trigger):
+                    break  # a call: written again below, under its grammar
+                if not trigger.startswith(text):
+                    yield "".join(held)  # a message
+                    yield from free
+                    return
+            else:
+                yield from held  # ended while it could still have been a call
+                return
+        finally:
+            free.close()
+        self.stream.finish_reason = None
+        yield from self._generate(gbnf)
+
+    def _checked(self, grammar: Grammar) -> Iterator[str]:
+        """Without a constraint at the engine: the whole answer, once it matches the grammar
+        (free text may also do, with a lazy grammar)."""
+        for _ in range(NONE_ATTEMPTS):
+            pieces = list(self._generate(None))
+            text = "".join(pieces)
+            stripped = text.lstrip()
+            is_call = grammar.trigger is None or stripped.startswith(grammar.trigger)
+            if self.stream.finish_reason == "length" or (self.stop is not None and self.stop()):
+                yield from pieces  # cut short: the run ends incomplete, no call is read
+                return
+            if not is_call or self.engine.matches(grammar.gbnf, stripped):
+                yield from pieces
+                return
+            self.stream.completion_tokens = 0
+        raise EngineError(
+            f"The engine at {self.engine.url} wrote {NONE_ATTEMPTS} tool calls in a row that "
+            "do not match their schemas (it applies no constraint: constraint 'none'). Use "
+            "an engine with structured output, or a model that follows the tool format."
+        )
+
+    def _generate(self, gbnf: str | None) -> Generator[str, None, None]:
+        """One request's pieces, as they arrive; ``stop`` is looked at while waiting."""
+        engine, stream = self.engine, self.stream
+        body = engine.body(self.prompt, self.max_tokens, self.sampling, gbnf)
+        events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        response = engine.open(body)
+        reader = threading.Thread(
+            target=_read, args=(engine.timeout, response, events), name="remote-engine", daemon=True
+        )
+        reader.start()
+        stream.completion_tokens = 0
+        try:
+            while True:
+                try:
+                    kind, value = events.get(timeout=STOP_POLL)
+                except queue.Empty:
+                    kind, value = "wait", None
+                if self.stop is not None and self.stop():
+                    stream.finish_reason = "stop"
+                    return
+                if kind == "piece":
+                    stream.completion_tokens += 1
+                    yield value
+                elif kind == "usage":
+                    stream.completion_tokens = int(value)
+                elif kind == "end":
+                    stream.finish_reason = value
+                    return
+                elif kind == "empty":  # some engines (llama_cpp.server) stream no refusal
+                    engine.diagnose(body)
+                    raise EngineError(f"The engine at {engine.url} {value}")
+                elif kind == "error":
+                    raise EngineError(f"The engine at {engine.url} {value}")
+        finally:
+            response.close()  # ends the connection: the engine stops generating
+
+
+def _read(timeout: float, response: httpx.Response, events: queue.Queue[tuple[str, Any]]) -> None:
+    """Put the stream's pieces (then its end) on ``events``; runs on a thread of its own."""
+    finish: str | None = None
+    usage: int | None = None
+    count = 0
+    try:
+        for line in response.iter_lines():
+            if not line.startswith("data:"):
+                continue
+            data = line[5:].strip()
+            if data == "[DONE]":
+                break
+            chunk = json.loads(data)
+            if chunk.get("error"):
+                events.put(("error", f"stopped with an error: {_message(chunk['error'])}"))
+                return
+            for choice in chunk.get("choices") or ():
+                if choice.get("text"):
+                    count += 1
+                    events.put(("piece", choice["text"]))
+                finish = choice.get("finish_reason") or finish
+            if isinstance(chunk.get("usage"), dict):
+                usage = chunk["usage"].get("completion_tokens")
+    except httpx.TimeoutException:
+        events.put(("error", f"sent nothing for {timeout:g} s in the middle of an answer."))
+        return
+    except (httpx.HTTPError, json.JSONDecodeError, ValueError) as exc:
+        if response.is_closed:
+            return  # closed on purpose (stop): nobody reads any more
+        events.put(("error", f"broke off its stream after {count} tokens ({exc})."))
+        return
+    if finish is None:
+        events.put(
+            (
+                "empty" if count == 0 else "error",
+                f"ended its stream after {count} tokens without finishing.",
+            )
+        )
+        return
+    if usage is not None:
+        events.put(("usage", usage))
+    events.put(("end", "length" if finish == "length" else "stop"))
+
+
+def served_models(url: str, timeout: float = 10.0) -> list[dict[str, Any]]:
+    """The models the engine at ``url`` lists (its ``/v1/models`` entries);
+    :class:`EngineError` when it cannot say."""
+    root = url.rstrip("/")
+    try:
+        response = httpx.get(f"{root}/models", timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise EngineError(
+            f"The engine at {root} could not be reached ({exc}). Is it running?"
+        ) from exc
+    try:
+        entries = response.json().get("data") if response.status_code == 200 else None
+    except ValueError:
+        entries = None
+    if not isinstance(entries, list):
+        raise EngineError(
+            f"The engine at {root} did not list its models (GET /models: HTTP "
+            f"{response.status_code}). Is {root} an OpenAI-compatible API root (often .../v1)?"
+        )
+    return [
+        entry for entry in entries if isinstance(entry, dict) and isinstance(entry.get("id"), str)
+    ]
+
+
+def _error_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:500] or response.reason_phrase
+    if isinstance(body, dict) and "error" in body:
+        return _message(body["error"])
+    if isinstance(body, dict) and "detail" in body:
+        return str(body["detail"])[:500]
+    return str(body)[:500]
+
+
+def _message(error: Any) -> str:
+    if isinstance(error, dict):
+        return str(error.get("message") or error)[:500]
+    return str(error)[:500]

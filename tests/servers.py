@@ -1,0 +1,139 @@
+"""Servers the scale-out tests start themselves, on 127.0.0.1: a serving engine and Chroma.
+
+``LlamaServer`` runs llama-cpp-python's own OpenAI-compatible server
+(``python -m llama_cpp.server``, the ``server`` extra) on a GGUF file;
+``ChromaServer`` runs ``chroma run`` on a directory. Both wait until they
+answer, can be killed (as a crash would) and started again on the same port,
+and stop with the ``with`` block. A missing extra or CLI fails the test with
+what to install: the dev extras carry both.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+SERVED_NAME = "smollm2"  # the alias the engine serves the default model under
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class _Process:
+    """A server process on 127.0.0.1:``port``, ready once ``ready_path`` answers 200."""
+
+    ready_path = "/"
+
+    def __init__(self, log: Path) -> None:
+        self.port = free_port()
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def start(self, timeout: float = 120.0) -> None:
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                self.command(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.command()[:3]} exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.origin}{self.ready_path}", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        self.stop()
+        raise RuntimeError(f"{self.command()[:3]} did not answer in {timeout:g} s")
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def kill(self) -> None:
+        """As a crash would: SIGKILL, no goodbye to open connections."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(30)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def __enter__(self) -> _Process:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+class LlamaServer(_Process):
+    """``llama_cpp.server`` serving ``model`` as ``SERVED_NAME`` with a window of ``n_ctx``."""
+
+    ready_path = "/v1/models"
+
+    def __init__(self, model: Path, log: Path, n_ctx: int = 2048) -> None:
+        super().__init__(log)
+        self.model = model
+        self.n_ctx = n_ctx
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "llama_cpp.server",
+            "--model", str(self.model), "--model_alias", SERVED_NAME,
+            "--host", "127.0.0.1", "--port", str(self.port),
+            "--n_ctx", str(self.n_ctx), "--n_threads", "2", "--verbose", "false",
+        ]  # fmt: skip
+
+    @property
+    def url(self) -> str:
+        return f"{self.origin}/v1"
+
+
+class ChromaServer(_Process):
+    """``chroma run`` persisting under ``path``."""
+
+    ready_path = "/api/v2/heartbeat"
+
+    def __init__(self, path: Path, log: Path) -> None:
+        super().__init__(log)
+        self.path = path
+
+    def command(self) -> list[str]:
+        chroma = shutil.which("chroma") or str(Path(sys.executable).with_name("chroma"))
+        return [
+            chroma,
+            "run",
+            "--path",
+            str(self.path),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+        ]
