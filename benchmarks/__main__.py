@@ -39,6 +39,7 @@ SUITE: dict[str, tuple[bool, list[str]]] = {
     "parallel_runs": (True, ["--parallel", "1", "4", "--busy", "0"]),
     "responses": (True, ["--reps", "5"]),
     "dashboard": (True, ["--reps", "5", "--busy", "0"]),
+    "remote_engine": (True, ["--reps", "5", "--busy", "0"]),
 }
 Row = tuple[str, str, str]  # (measure, value, target and whether it is met)
 
@@ -149,6 +150,13 @@ def _dashboard(r: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def _remote(r: dict[str, Any]) -> list[Row]:
+    return [
+        (f"remote engine / embedded, {p['busy']} busy", f"TTFT {p['remote']['ttft_s'] * 1000:.0f} / {p['embedded']['ttft_s'] * 1000:.0f} ms, total {p['remote']['total_s'] * 1000:.0f} / {p['embedded']['total_s'] * 1000:.0f} ms", f"same text {p['same_text']} of {r['reps']}")
+        for p in r["passes"]
+    ]  # fmt: skip
+
+
 SUMMARIES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "engine_settings": _engine,
     "run_latency": _run_latency,
@@ -162,6 +170,7 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "parallel_runs": _parallel,
     "responses": _responses,
     "dashboard": _dashboard,
+    "remote_engine": _remote,
 }
 
 

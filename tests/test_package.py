@@ -34,6 +34,8 @@ def test_all_is_exact() -> None:
             "NotFoundError",
             "OfflineAssistantsError",
             "PayloadTooLargeError",
+            "UpstreamError",
+            "VectorIndexError",
             "Settings",
             "__version__",
         ]

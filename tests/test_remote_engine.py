@@ -11,6 +11,9 @@ with a ``last_error`` that names the engine and the cause.
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +21,7 @@ from typing import Any
 
 import httpx
 import jsonschema
+import openai
 import pytest
 
 from offline_assistants import Client
@@ -335,3 +339,51 @@ def test_lazy_grammar_holds_once_the_marker_is_written(
         elsewhere = Grammar('root ::= "QQQ" [a-z]+', trigger="QQQ")
         stream = engine.generate(prompt, max_tokens=12, sampling=greedy, grammar=elsewhere)
         assert "".join(stream) == free
+
+
+def test_serve_with_engine_url_as_a_user_starts_it(
+    engine_server: LlamaServer, tmp_path: Path
+) -> None:
+    """``offline-assistants serve --engine-url ... --engine-model ...``, driven by the official
+    client: the models are the engine's, and a run is generated there."""
+    help_text = subprocess.run(
+        [sys.executable, "-m", "offline_assistants", "serve", "--help"],
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout  # fmt: skip
+    for option in ("--engine-url", "--engine-model", "--engine-tokenizer", "--engine-constraint", "--chroma-url"):  # fmt: skip
+        assert option in help_text
+    command = [sys.executable, "-m", "offline_assistants", "serve", "--port", "0"]
+    command += ["--data-dir", str(tmp_path), "--engine-url", engine_server.url]
+    server = subprocess.Popen(
+        [*command, "--engine-model", SERVED_NAME], stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert server.stderr is not None
+        said = []
+        for line in server.stderr:
+            said.append(line)
+            if "base_url=" in line:
+                break
+        assert any(f"generating on {engine_server.url} ({SERVED_NAME})" in line for line in said)
+        base_url = said[-1].split('base_url="')[1].split('"')[0]
+        sdk = openai.OpenAI(base_url=base_url, api_key="local", max_retries=0)
+        wait_until_up(sdk)
+        assert [m.id for m in sdk.models.list()] == ["default", SERVED_NAME]
+        run = seed_run(sdk, "Hello!")
+        assert run.status in ("completed", "incomplete"), run.last_error
+        assert run.usage.completion_tokens > 0
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(30)
+
+
+def wait_until_up(sdk: openai.OpenAI, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            sdk.beta.assistants.list()
+            return
+        except openai.APIConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

@@ -23,6 +23,8 @@ from .errors import (
     NotFoundError,
     OfflineAssistantsError,
     PayloadTooLargeError,
+    UpstreamError,
+    VectorIndexError,
 )
 
 __version__ = "0.1.0"
@@ -40,6 +42,8 @@ __all__ = [
     "NotFoundError",
     "OfflineAssistantsError",
     "PayloadTooLargeError",
+    "UpstreamError",
+    "VectorIndexError",
     "Settings",
     "__version__",
 ]

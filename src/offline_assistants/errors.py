@@ -8,7 +8,9 @@
     ├── NotFoundError                 404  invalid_request_error  (unknown id)
     ├── DataDirLockedError            409  invalid_request_error  (another process owns the database)
     ├── InsufficientStorageError      507  server_error           (the data directory's disk is full)
-    ├── EngineError                   502  server_error           (a remote serving engine failed; names it)
+    ├── UpstreamError                 502  server_error           (a server this runtime uses failed; names it)
+    │   ├── EngineError               502  server_error           (the serving engine: --engine-url)
+    │   └── VectorIndexError          502  server_error           (the Chroma server: --chroma-url)
     └── InternalError                 500  server_error
 
 The Python API raises these; the HTTP server turns them into OpenAI's envelope
@@ -104,18 +106,28 @@ class InsufficientStorageError(OfflineAssistantsError):
         super().__init__(message, param=param, code=code)
 
 
-class EngineError(OfflineAssistantsError):
-    """The serving engine that generates for this runtime (``--engine-url``) failed: it could
-    not be reached, answered too slowly, refused the request or broke off. The message names
-    the engine and the cause."""
+class UpstreamError(OfflineAssistantsError):
+    """A server this runtime relies on failed: it could not be reached, answered too slowly,
+    refused the request or broke off. The message names the server and the cause."""
 
     status_code = 502
     type = "server_error"
+    default_code: ClassVar[str] = "upstream_error"
 
-    def __init__(
-        self, message: str, *, param: str | None = None, code: str | None = "engine_error"
-    ) -> None:
-        super().__init__(message, param=param, code=code)
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, param=param, code=code or self.default_code)
+
+
+class EngineError(UpstreamError):
+    """The serving engine that generates for this runtime (``--engine-url``)."""
+
+    default_code = "engine_error"
+
+
+class VectorIndexError(UpstreamError):
+    """The Chroma server that holds the vector index (``--chroma-url``)."""
+
+    default_code = "vector_index_error"
 
 
 class InternalError(OfflineAssistantsError):
@@ -136,4 +148,6 @@ __all__ = [
     "NotFoundError",
     "OfflineAssistantsError",
     "PayloadTooLargeError",
+    "UpstreamError",
+    "VectorIndexError",
 ]

@@ -27,7 +27,7 @@ from openai.types.beta.threads.runs.run_step import RunStep
 from ..config import Settings
 from ..engine import Engine, EngineCache, FunctionSpec, Grammar, ToolChoice, resolve_model
 from ..engine.grammar import GrammarBuilder
-from ..errors import EngineError, ModelFileError
+from ..errors import ModelFileError, UpstreamError
 from ..store import Store
 from ..tools.code_interpreter import CODE_FUNCTION
 from .call_steps import CallStep, StreamedCall
@@ -76,7 +76,10 @@ class RunExecutor:
             self._turn(run, opened)
         except RuntimeShutDown as exc:
             self.fail(run_id, str(exc), opened[0] if opened else None)
-        except (ModelFileError, EngineError) as exc:  # a base model without a template, say
+        except (
+            ModelFileError,
+            UpstreamError,
+        ) as exc:  # a base model without a template; a server down
             self.fail(run_id, exc.message, opened[0] if opened else None)
         except Exception as exc:  # noqa: BLE001 - every failure must close the run
             log.exception("run %s failed", run_id)

@@ -29,6 +29,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from ..errors import UpstreamError
 from ..runs.journal import updated
 from ..store import Store
 from ..tools.file_search import DocumentError, Embedder, VectorIndex, chunk_pages, extract
@@ -152,6 +153,12 @@ class Ingestion:
             return
         except DocumentError as exc:
             self._finish(vector_store_id, file_id, "failed", code=exc.code, message=str(exc))
+            return
+        except UpstreamError as exc:  # the Chroma server: what it holds of the file stays there
+            log.warning("ingestion of %s failed: %s", file_id, exc.message)
+            self._finish(
+                vector_store_id, file_id, "failed", code="server_error", message=exc.message
+            )
             return
         except Exception as exc:  # noqa: BLE001 - recorded on the row for the user
             log.exception("ingestion of %s failed", file_id)

@@ -18,14 +18,18 @@ come from ``Embedder``.
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 from urllib.parse import urlsplit
 
+from ...errors import OfflineAssistantsError, VectorIndexError
 from .chunking import Chunk
+
+Method = TypeVar("Method", bound=Callable[..., Any])
 
 # Windows asked of Chroma per chunk wanted: a chunk has at most this many windows (auto: 4).
 WINDOWS_PER_CHUNK = 4
@@ -47,6 +51,26 @@ class _Entry:
     vector: list[float]
     meta: dict[str, str | int]
     document: str | None
+
+
+def _reaching_server(method: Method) -> Method:
+    """With a Chroma server, its failures (down, refused, broken off) become a
+    :class:`VectorIndexError` naming it; embedded, errors pass as they are."""
+
+    @functools.wraps(method)
+    def call(self: VectorIndex, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except OfflineAssistantsError:
+            raise
+        except Exception as exc:
+            if self.url is None:
+                raise
+            raise VectorIndexError(
+                f"The Chroma server at {self.url} failed ({type(exc).__name__}: {exc})"
+            ) from exc
+
+    return cast(Method, call)
 
 
 class VectorIndex:
@@ -89,15 +113,20 @@ class VectorIndex:
 
     def _existing(self, vector_store_id: str) -> Any:
         """The store's collection, or None: reading never creates one."""
+        from chromadb.errors import NotFoundError
+
+        client = self._client
         try:
-            return self._client.get_collection(vector_store_id, embedding_function=None)
-        except Exception:  # noqa: BLE001 - Chroma's "does not exist" differs across versions
+            return client.get_collection(vector_store_id, embedding_function=None)
+        except (NotFoundError, ValueError):  # ValueError: "does not exist" before Chroma 1.0
             return None
 
+    @_reaching_server
     def stores(self) -> set[str]:
         """The vector stores that have a collection."""
         return {str(getattr(c, "name", c)) for c in self._client.list_collections()}
 
+    @_reaching_server
     def add(
         self,
         vector_store_id: str,
@@ -134,11 +163,13 @@ class VectorIndex:
                         documents=[e.document or "" for e in part] if with_text else None,
                     )
 
+    @_reaching_server
     def delete_file(self, vector_store_id: str, file_id: str) -> None:
         collection = self._existing(vector_store_id)
         if collection is not None:
             collection.delete(where={"file_id": file_id})
 
+    @_reaching_server
     def file_texts(self, vector_store_id: str, file_id: str) -> list[str]:
         """A file's chunk texts in document order."""
         collection = self._existing(vector_store_id)
@@ -153,6 +184,7 @@ class VectorIndex:
         )
         return [str(text or "") for _, text in pairs]
 
+    @_reaching_server
     def pages(self, vector_store_ids: Sequence[str], file_id: str, text: str) -> tuple[int, int]:
         """The first and last page of the chunk of ``file_id`` whose text is ``text``, in
         the first of ``vector_store_ids`` that holds it; (0, 0) where none does."""
@@ -169,12 +201,14 @@ class VectorIndex:
                     return int(meta["first_page"]), int(meta["last_page"])
         return 0, 0
 
+    @_reaching_server
     def drop(self, vector_store_id: str) -> None:
         try:
             self._client.delete_collection(vector_store_id)
         except Exception:  # noqa: BLE001 - Chroma raises different types for "no such collection"
             return
 
+    @_reaching_server
     def count(self, vector_store_id: str) -> int:
         """How many chunks the store holds."""
         collection = self._existing(vector_store_id)
@@ -182,6 +216,7 @@ class VectorIndex:
             return 0
         return len(collection.get(where={"window": 0}, include=[])["ids"])
 
+    @_reaching_server
     def search(
         self,
         vector_store_id: str,
@@ -225,6 +260,7 @@ class VectorIndex:
             for entry_id, ((file_id, chunk), (score, meta)) in zip(ids, ranked, strict=True)
         ]
 
+    @_reaching_server
     def search_many(
         self,
         vector_store_ids: Sequence[str],
