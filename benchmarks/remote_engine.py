@@ -1,7 +1,8 @@
 """The embedded engine against a serving engine elsewhere, side by side, on this machine.
 
     .venv/bin/python benchmarks/remote_engine.py [--model PATH] [--reps 5] [--runs 8]
-        [--tokens 32] [--busy 0 1]
+        [--tokens 32] [--busy 0 1] [--engine-url URL --engine-model NAME
+        --engine-constraint structured_outputs]
 
 Starts llama-cpp-python's own OpenAI-compatible server (``llama_cpp.server``)
 on 127.0.0.1 serving the same GGUF, and opens two runtimes: one generating
@@ -14,7 +15,8 @@ total (medians), whether the texts agree, and the tokens per second of the
 concurrent runs. ``--busy N`` repeats it all while N other processes spin on
 a core. On one machine this measures the cost of the HTTP hop and of the
 server's own scheduling; what a serving engine buys (GPUs, batching across
-many users) shows only on the hardware it is meant for.
+many users) shows only on the hardware it is meant for: ``--engine-url`` uses an
+engine already running there instead (``--model`` then names the served model's GGUF).
 
 Writes benchmarks/results/remote_engine.json and prints a table.
 """
@@ -22,6 +24,7 @@ Writes benchmarks/results/remote_engine.json and prints a table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import sys
@@ -120,36 +123,45 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--tokens", type=int, default=32)
     parser.add_argument("--busy", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--engine-url", help="an engine already running (e.g. vLLM) instead")
+    parser.add_argument("--engine-model", default=SERVED_NAME)
+    parser.add_argument("--engine-constraint", default="grammar")
     args = parser.parse_args()
     passes = []
-    with tempfile.TemporaryDirectory() as scratch:
+    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as stack:
         root = Path(scratch)
-        with LlamaServer(args.model, root / "server.log", n_ctx=4096) as server:
-            embedded = Client(
-                settings=Settings.from_env(data_dir=root / "e", default_model=args.model)
-            )
-            remote = Client(
+        url = args.engine_url
+        if url is None:
+            server = LlamaServer(args.model, root / "server.log", n_ctx=4096)
+            stack.enter_context(server)
+            url = server.url
+        embedded = stack.enter_context(
+            Client(settings=Settings.from_env(data_dir=root / "e", default_model=args.model))
+        )
+        remote = stack.enter_context(
+            Client(
                 settings=Settings.from_env(
                     data_dir=root / "r",
                     default_model=args.model,
-                    engine_url=server.url,  # type: ignore[attr-defined]
-                    engine_model=SERVED_NAME,
+                    engine_url=url,
+                    engine_model=args.engine_model,
+                    engine_constraint=args.engine_constraint,
                 )
             )
-            try:
-                for load in args.busy:
-                    with busy(load):
-                        row = measure(
-                            {"embedded": embedded, "remote": remote},
-                            args.reps,
-                            args.runs,
-                            args.tokens,
-                        )
-                    passes.append({"busy": load, **row})
-            finally:
-                embedded.close()
-                remote.close()
-    out = {"model": args.model.name, "reps": args.reps, "tokens": args.tokens, "passes": passes}
+        )
+        for load in args.busy:
+            with busy(load):
+                row = measure(
+                    {"embedded": embedded, "remote": remote}, args.reps, args.runs, args.tokens
+                )
+            passes.append({"busy": load, **row})
+    out = {
+        "engine": args.engine_url or "llama_cpp.server, started here",
+        "model": args.model.name,
+        "reps": args.reps,
+        "tokens": args.tokens,
+        "passes": passes,
+    }
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "remote_engine.json").write_text(json.dumps(out, indent=2) + "\n")
     print("| busy | TTFT embedded / remote | ratio | total embedded / remote | ratio | same text "

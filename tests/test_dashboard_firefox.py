@@ -25,7 +25,7 @@ HOW_TO = (
 
 
 @pytest.fixture(scope="module")
-def firefox() -> Iterator[Any]:
+def firefox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     binary = shutil.which("firefox-esr") or shutil.which("firefox")
     if not binary:
         unavailable(f"no Firefox for the Dashboard's Firefox test: {HOW_TO}")
@@ -33,7 +33,10 @@ def firefox() -> Iterator[Any]:
         from marionette_driver.marionette import Marionette
     except ImportError:
         unavailable("marionette-driver is missing: pip install -e '.[dev]' (scripts/setup does)")
-    driver = Marionette(host="127.0.0.1", port=free_port(), bin=binary, headless=True)
+    log = tmp_path_factory.mktemp("firefox") / "gecko.log"  # not the working directory
+    driver = Marionette(
+        host="127.0.0.1", port=free_port(), bin=binary, headless=True, gecko_log=str(log)
+    )
     driver.start_session()
     try:
         yield driver
