@@ -10,8 +10,10 @@ with a ``last_error`` that names the engine and the cause.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -387,3 +389,53 @@ def wait_until_up(sdk: openai.OpenAI, timeout: float = 30.0) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
+
+
+def test_an_engine_that_never_answers_times_out_with_a_reason(tmp_path: Path) -> None:
+    """A listener this test opened that accepts connections and says nothing."""
+    with socket.create_server(("127.0.0.1", 0)) as silent:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        settings = dataclasses.replace(remote_settings(tmp_path / "data", url), engine_timeout=1.5)
+        with Client(settings=settings) as client:
+            run = seed_run(client, "Hello")
+            assert run.status == "failed"
+            assert run.last_error is not None
+            assert run.last_error.message.startswith(
+                f"The engine at {url} did not answer within 1.5 s"
+            )
+
+
+def test_without_constraints_a_message_still_streams(
+    engine_server: LlamaServer, tmp_path: Path
+) -> None:
+    settings = remote_settings(tmp_path / "data", engine_server.url, engine_constraint="none")
+    with Client(settings=settings) as client:
+        assistant = client.beta.assistants.create(
+            instructions=MATH_TUTOR, model="default", temperature=0, tools=[WEATHER]
+        )
+        thread = client.beta.threads.create(messages=[{"role": "user", "content": EQUATION}])
+        deltas: list[str] = []
+        with client.beta.threads.runs.stream(
+            thread_id=thread.id, assistant_id=assistant.id, max_completion_tokens=24
+        ) as stream:
+            for event in stream:
+                if event.event == "thread.message.delta":
+                    deltas += [p.text.value for p in event.data.delta.content or () if p.text]
+        assert len(deltas) >= 3
+        assert "".join(deltas) == answer(client, thread.id)
+
+
+def test_chat_completions_and_responses_use_the_engine(remote: Any) -> None:
+    completion = remote.chat.completions.create(
+        model=SERVED_NAME,
+        messages=[{"role": "user", "content": "Say hello."}],
+        max_completion_tokens=8,
+        temperature=0,
+    )
+    assert completion.choices[0].message.content
+    assert completion.usage.completion_tokens > 0
+    response = remote.responses.create(
+        model=SERVED_NAME, input="Say hello.", max_output_tokens=16, temperature=0
+    )
+    assert response.status in ("completed", "incomplete")
+    assert response.output_text

@@ -232,39 +232,27 @@ class _Request:
 
     def _lazy(self, gbnf: str, trigger: str) -> Iterator[str]:
         """Free text, unless it opens with ``trigger``: then again, under ``gbnf``."""
-        held: list[str] = []
-        free = self._generate(None)
-        try:
-            for piece in free:
-                held.append(piece)
-                text = "".join(held).lstrip()
-                if text.startswith(trigger):
-                    break  # a call: written again below, under its grammar
-                if not trigger.startswith(text):
-                    yield "".join(held)  # a message
-                    yield from free
-                    return
-            else:
-                yield from held  # ended while it could still have been a call
-                return
-        finally:
-            free.close()
+        held = yield from self._free_until_call(trigger, whole=False)
+        if held is None:
+            return  # a message, streamed
+        if not held.lstrip().startswith(trigger):
+            yield held  # ended while it could still have been a call
+            return
         self.stream.finish_reason = None
-        yield from self._generate(gbnf)
+        yield from self._generate(gbnf)  # the call, written again under its grammar
 
     def _checked(self, grammar: Grammar) -> Iterator[str]:
-        """Without a constraint at the engine: the whole answer, once it matches the grammar
-        (free text may also do, with a lazy grammar)."""
+        """Without a constraint at the engine: a message streams as it comes; a call is
+        held until it is whole, then handed on only if it matches the grammar."""
         for _ in range(NONE_ATTEMPTS):
-            pieces = list(self._generate(None))
-            text = "".join(pieces)
-            stripped = text.lstrip()
-            is_call = grammar.trigger is None or stripped.startswith(grammar.trigger)
-            if self.stream.finish_reason == "length" or (self.stop is not None and self.stop()):
-                yield from pieces  # cut short: the run ends incomplete, no call is read
+            held = yield from self._free_until_call(grammar.trigger, whole=True)
+            if held is None:
                 return
-            if not is_call or self.engine.matches(grammar.gbnf, stripped):
-                yield from pieces
+            stripped = held.lstrip()
+            cut = self.stream.finish_reason == "length" or (self.stop is not None and self.stop())
+            is_call = grammar.trigger is None or stripped.startswith(grammar.trigger)
+            if cut or not is_call or self.engine.matches(grammar.gbnf, stripped):
+                yield held  # cut short, the run ends incomplete and no call is read
                 return
             self.stream.completion_tokens = 0
         raise EngineError(
@@ -272,6 +260,30 @@ class _Request:
             "do not match their schemas (it applies no constraint: constraint 'none'). Use "
             "an engine with structured output, or a model that follows the tool format."
         )
+
+    def _free_until_call(
+        self, trigger: str | None, *, whole: bool
+    ) -> Generator[str, None, str | None]:
+        """Free text: yielded as it comes once it cannot be a call (``trigger`` None: every
+        answer is one), then None; else the text held, once it opens with ``trigger``
+        (``whole``: once it ends)."""
+        held: list[str] = []
+        free = self._generate(None)
+        try:
+            for piece in free:
+                held.append(piece)
+                text = "".join(held).lstrip()
+                if trigger is None:
+                    continue
+                if not (text.startswith(trigger) or trigger.startswith(text)):
+                    yield "".join(held)  # a message
+                    yield from free
+                    return None
+                if text.startswith(trigger) and not whole:
+                    break
+        finally:
+            free.close()
+        return "".join(held)
 
     def _generate(self, gbnf: str | None) -> Generator[str, None, None]:
         """One request's pieces, as they arrive; ``stop`` is looked at while waiting."""
@@ -360,6 +372,10 @@ def served_models(url: str, timeout: float = 10.0) -> list[dict[str, Any]]:
     root = url.rstrip("/")
     try:
         response = httpx.get(f"{root}/models", timeout=timeout)
+    except httpx.TimeoutException as exc:
+        raise EngineError(
+            f"The engine at {root} did not answer within {timeout:g} s ({exc!r})."
+        ) from exc
     except httpx.HTTPError as exc:
         raise EngineError(
             f"The engine at {root} could not be reached ({exc}). Is it running?"
