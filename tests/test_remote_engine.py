@@ -28,8 +28,9 @@ import pytest
 
 from offline_assistants import Client
 from offline_assistants.config import Settings
-from offline_assistants.engine import ChatMessage, Grammar, Sampling
+from offline_assistants.engine import ChatMessage, Grammar, Sampling, resolve_model
 from offline_assistants.engine.grammar import literal
+from offline_assistants.engine.models import RemoteModel
 from offline_assistants.engine.remote import RemoteEngine
 from offline_assistants.service import Runtime
 
@@ -93,6 +94,29 @@ def test_models_lists_what_the_engine_serves(remote: Any) -> None:
     assert remote.models.retrieve(SERVED_NAME).id == SERVED_NAME
 
 
+def test_model_names_route_to_what_the_engine_serves(
+    engine_server: LlamaServer, tmp_path: Path
+) -> None:
+    """A name the engine lists is asked for by that name; any other (an app's "gpt-4o")
+    goes to the configured model, or without one to the first the engine lists. The
+    prompt's tokenizer is NAME.gguf from the models directory where there is one."""
+    configured = remote_settings(tmp_path / "a", engine_server.url)
+    unnamed = Settings.from_env(data_dir=tmp_path / "b", engine_url=engine_server.url)
+    for settings in (configured, unnamed):
+        with Client(settings=settings) as client:
+            for requested in (SERVED_NAME, "default", "gpt-4o"):
+                key = resolve_model(requested, settings)
+                engine = client.runtime.engines.get(key)
+                assert isinstance(engine, RemoteEngine)
+                assert engine.model == SERVED_NAME
+            gemma = resolve_model("gemma-3-270m-q4_k_m", settings)
+            assert isinstance(gemma, RemoteModel)
+            assert gemma.tokenizer == settings.models_dir / "gemma-3-270m-q4_k_m.gguf"
+            assert resolve_model("gpt-4o", settings) == RemoteModel(
+                "gpt-4o", settings.default_model
+            )
+
+
 def test_seed_flow_is_generated_by_the_engine(remote: Any, engine_server: LlamaServer) -> None:
     """The overview's Math Tutor: the answer is the engine's completion of the prompt the
     runtime made (asked of the engine directly, the same text comes back), and the prompt's
@@ -108,7 +132,7 @@ def test_seed_flow_is_generated_by_the_engine(remote: Any, engine_server: LlamaS
     text = answer(remote, thread.id)
     assert text.strip(), "the engine wrote nothing"
 
-    engine = runtime_of(remote).engines.get(Settings.from_env().default_model)
+    engine = runtime_of(remote).engines.get(resolve_model("default", remote.runtime.settings))
     assert isinstance(engine, RemoteEngine)
     prompt = engine.prompt_tokens(
         [ChatMessage("system", MATH_TUTOR), ChatMessage("user", EQUATION)]
@@ -284,7 +308,7 @@ def test_engine_without_constraints_never_hands_on_a_bad_call(
 def test_call_check_uses_the_grammar(engine_server: LlamaServer, tmp_path: Path) -> None:
     """What constraint 'none' checks with: the model's tokenizer and llama.cpp's grammar."""
     with Client(settings=remote_settings(tmp_path / "data", engine_server.url)) as client:
-        engine = client.runtime.engines.get(client.settings.default_model)
+        engine = client.runtime.engines.get(resolve_model("default", client.settings))
         assert isinstance(engine, RemoteEngine)
         grammar = r'root ::= "{\"a\": " [0-9]+ "}"'
         assert engine.matches(grammar, '{"a": 12}')
@@ -327,7 +351,7 @@ def test_lazy_grammar_holds_once_the_marker_is_written(
     """A call grammar waits for its marker: output that completes the marker is generated
     again under the grammar (valid by construction); output that leaves it is free text."""
     with Client(settings=remote_settings(tmp_path / "data", engine_server.url)) as client:
-        engine = client.runtime.engines.get(client.settings.default_model)
+        engine = client.runtime.engines.get(resolve_model("default", client.settings))
         assert isinstance(engine, RemoteEngine)
         prompt = engine.prompt_tokens([ChatMessage("user", "Say hello to Ada.")])
         greedy = Sampling(temperature=0)

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import DEFAULT_MODEL_NAME, ENGINE_CONSTRAINTS, Settings
+from .config import ENGINE_CONSTRAINTS, Settings
 from .errors import OfflineAssistantsError
 from .server.security import LOOPBACK_HOSTS
 
@@ -156,7 +156,6 @@ def is_loopback(host: str) -> bool:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from .engine import resolve_model
     from .engine.llama import template_of
     from .server import create_app
     from .service import Runtime
@@ -180,7 +179,7 @@ def serve(args: argparse.Namespace) -> int:
     )
     try:
         # Refuse a base model now (for an engine elsewhere, the file read for its template).
-        template_of(resolve_model(DEFAULT_MODEL_NAME, settings), settings.chat_template)
+        template_of(settings.engine_tokenizer or settings.default_model, settings.chat_template)
         runtime = Runtime(settings)
     except OfflineAssistantsError as exc:
         print(f"offline-assistants: {exc.message}", file=sys.stderr)

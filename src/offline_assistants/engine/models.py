@@ -10,9 +10,13 @@
 
 A path that does not exist or is not GGUF is a :class:`ModelFileError` naming it.
 
-With a serving engine configured (``Settings.engine_url``), every name is served by
-that engine's model (``Settings.engine_model``), and the file a name resolves to is
-that model's GGUF, read for its template and tokenizer only (:func:`remote_factory`).
+With a serving engine configured (``Settings.engine_url``), a name resolves to a
+:class:`RemoteModel` instead: a name the engine serves runs on that model, any other
+name (``"default"``, ``"gpt-4o"``) on ``Settings.engine_model`` (default: the first it
+lists), and the GGUF read for the prompt's template and tokenizer (never its weights)
+is ``NAME.gguf`` in the models directory where there is one, else
+``Settings.engine_tokenizer`` (default: the default model's file). See
+:func:`remote_factory`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import contextlib
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import DEFAULT_MODEL_NAME, Settings
@@ -32,18 +37,38 @@ from .prefix_cache import PrefixCache
 from .remote import RemoteEngine, served_models
 from .threads import ThreadAdvisor
 
-EngineFactory = Callable[[Path], Engine]
+
+@dataclass(frozen=True)
+class RemoteModel:
+    """A model as a run names it, for the serving engine; ``tokenizer``: the GGUF that holds
+    its template and tokenizer."""
+
+    requested: str
+    tokenizer: Path
+
+
+ModelKey = Path | RemoteModel  # what a model name resolves to: an engine is loaded per key
+EngineFactory = Callable[[ModelKey], Engine]
 
 
 def looks_like_path(model: str) -> bool:
     return model.endswith(".gguf") or "/" in model or model.startswith("~")
 
 
-def resolve_model(model: str, settings: Settings) -> Path:
-    """The GGUF file that serves ``model``, checked to exist and to be GGUF."""
+def resolve_model(model: str, settings: Settings) -> ModelKey:
+    """The GGUF file that serves ``model`` (or, with a serving engine, the model to ask it
+    for), its file checked to exist and to be GGUF."""
     if settings.engine_url is not None:
-        path = settings.engine_tokenizer or settings.default_model
-    elif model == DEFAULT_MODEL_NAME:
+        own = settings.models_dir / f"{model}.gguf"
+        if looks_like_path(model):
+            tokenizer = Path(model).expanduser().resolve()
+        elif model != DEFAULT_MODEL_NAME and _is_file(own):
+            tokenizer = own
+        else:
+            tokenizer = settings.engine_tokenizer or settings.default_model
+        check_model_file(tokenizer)
+        return RemoteModel(model, tokenizer)
+    if model == DEFAULT_MODEL_NAME:
         path = settings.default_model
     elif looks_like_path(model):
         path = Path(model).expanduser().resolve()
@@ -77,13 +102,13 @@ class EngineCache:
         self._factory = factory
         self._capacity = capacity
         self._owned = owned
-        self._engines: OrderedDict[Path, Engine] = OrderedDict()
+        self._engines: OrderedDict[ModelKey, Engine] = OrderedDict()
         self._leases: dict[int, int] = {}  # id(engine) → runs using it
         self._dropped: dict[int, Engine] = {}  # dropped while leased: closed when free
         self._lock = threading.Lock()
         self._loading = threading.Lock()  # one model loads at a time
 
-    def get(self, path: Path) -> Engine:
+    def get(self, path: ModelKey) -> Engine:
         """The engine for ``path``, loaded if need be (without a lease)."""
         with self._loading:
             with self._lock:
@@ -99,7 +124,7 @@ class EngineCache:
             return engine
 
     @contextlib.contextmanager
-    def lease(self, path: Path) -> Iterator[Engine]:
+    def lease(self, path: ModelKey) -> Iterator[Engine]:
         """The engine for ``path``, kept loaded until the block ends."""
         while True:
             engine = self.get(path)
@@ -150,7 +175,8 @@ def llama_factory(
     """Loads GGUF files with the settings' threads and context; with ``prefix_cache``,
     threads' prompt states are kept between their runs (see ``llama``)."""
 
-    def load(path: Path) -> Engine:
+    def load(path: ModelKey) -> Engine:
+        assert isinstance(path, Path), "a serving engine's model, without an engine_url"
         return LlamaEngine(
             path,
             n_threads=settings.n_threads,
@@ -167,22 +193,26 @@ def llama_factory(
 
 
 def remote_factory(settings: Settings) -> EngineFactory:
-    """Engines that send generation to ``settings.engine_url``, with prompts made from the
-    served model's GGUF ``path`` (vocabulary only) and a context no longer than the
+    """Engines that send generation to ``settings.engine_url``: the model a run names if the
+    engine lists it, else ``settings.engine_model`` (or the first it lists), with prompts
+    made from the model's GGUF (vocabulary only) and a context no longer than the
     settings', the file's or the engine's (``max_model_len``, where it lists one)."""
     url = settings.engine_url
     assert url is not None
 
-    def load(path: Path) -> Engine:
+    def load(model: ModelKey) -> Engine:
+        assert isinstance(model, RemoteModel)
         listed = served_models(url, settings.engine_timeout)
-        name = settings.engine_model or (listed[0]["id"] if listed else None)
+        names = [entry["id"] for entry in listed]
+        fallback = settings.engine_model or (names[0] if names else None)
+        name = model.requested if model.requested in names else fallback
         entry = next((e for e in listed if e["id"] == name), None)
         if entry is None:
             known = ", ".join(e["id"] for e in listed) or "none"
             raise EngineError(
                 f"The engine at {url} does not serve model {name!r} (it lists: {known})."
             )
-        prompt, trained = vocabulary_prompt(path, settings.chat_template)
+        prompt, trained = vocabulary_prompt(model.tokenizer, settings.chat_template)
         limits = [settings.n_ctx, trained, int(entry.get("max_model_len") or 0)]
         return RemoteEngine(
             url,

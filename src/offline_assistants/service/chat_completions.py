@@ -24,7 +24,6 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from openai.types.chat.chat_completion import ChatCompletion
@@ -33,6 +32,7 @@ from openai.types.chat.completion_create_params import CompletionCreateParamsBas
 
 from ..config import Settings
 from ..engine import EngineCache, FunctionSpec, Grammar, Sampling, ToolChoice, resolve_model
+from ..engine.models import ModelKey
 from ..engine.reply import ReplySplitter, StopStrings
 from ..errors import InvalidRequestError
 from ..ids import random_token
@@ -60,7 +60,7 @@ class ChatRequest:
     """A checked request, ready to generate."""
 
     model: str  # the name the caller asked for, echoed back
-    path: Path
+    path: ModelKey
     prompt: list[int]
     functions: list[FunctionSpec]
     grammar: Grammar | None

@@ -17,7 +17,6 @@ from pathlib import Path
 from openai.types.model import Model
 
 from ..config import DEFAULT_MODEL_NAME, Settings
-from ..engine import resolve_model
 from ..engine.remote import served_models
 from ..errors import NotFoundError
 
@@ -54,7 +53,7 @@ class ModelService:
 def _served(url: str, settings: Settings) -> list[Model]:
     listed = served_models(url, settings.engine_timeout)
     return [
-        _model(DEFAULT_MODEL_NAME, resolve_model(DEFAULT_MODEL_NAME, settings)),
+        _model(DEFAULT_MODEL_NAME, settings.engine_tokenizer or settings.default_model),
         *(
             Model(
                 id=entry["id"],

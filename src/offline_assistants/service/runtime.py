@@ -61,6 +61,8 @@ class Runtime:
             )
             self.engines = EngineCache(
                 engine_factory or self._engine_factory(settings),
+                # A serving engine's models cost a vocabulary each here, not their weights.
+                capacity=8 if settings.engine_url else 1,
                 owned=engine_factory is None,
             )
             self.scheduler = RunScheduler()
