@@ -123,9 +123,10 @@ class RemoteEngine:
     def body(
         self, prompt: str, max_tokens: int, sampling: Sampling, gbnf: str | None
     ) -> dict[str, Any]:
-        """The ``/completions`` request: OpenAI's fields, the sampling extras the serving
-        engines share (``top_k`` 0 and ``min_p`` as the embedded sampler uses them), and the
-        grammar in this engine's field."""
+        """The ``/completions`` request: OpenAI's fields; for the engines this knows (every
+        constraint but ``none``, which may be any OpenAI-compatible server, strict about
+        unknown fields) the sampling extras they share, as the embedded sampler uses them;
+        and the grammar in this engine's field."""
         body: dict[str, Any] = {
             "model": self.model,
             "prompt": prompt,
@@ -136,13 +137,14 @@ class RemoteEngine:
             "top_p": sampling.top_p,
             "frequency_penalty": sampling.frequency_penalty,
             "presence_penalty": sampling.presence_penalty,
-            "min_p": sampling.min_p,
-            "top_k": 0 if self.constraint != "structured_outputs" else -1,
         }
         if sampling.seed is not None:
             body["seed"] = sampling.seed
-        # Always sent: llama_cpp.server's own default is 1.1. (llama.cpp's name, then vLLM's.)
-        body["repeat_penalty"] = body["repetition_penalty"] = sampling.repeat_penalty
+        if self.constraint != "none":
+            body["min_p"] = sampling.min_p
+            body["top_k"] = 0 if self.constraint == "grammar" else -1  # off, in each one's terms
+            # Always sent: llama_cpp.server's own default is 1.1. (llama.cpp's name, vLLM's.)
+            body["repeat_penalty"] = body["repetition_penalty"] = sampling.repeat_penalty
         if self._prompt.stop_tokens:  # the template's end of turn, where it is a special token
             body["stop"] = [self._prompt.traits.turn_end]
         if gbnf is not None:
