@@ -18,6 +18,7 @@ from offline_assistants.engine.models import llama_factory
 from offline_assistants.service import Runtime
 
 from .http_harness import HttpClient
+from .servers import LlamaServer
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
@@ -68,6 +69,16 @@ def client(
         yield http
     finally:
         http.close()
+
+
+@pytest.fixture(scope="module")
+def engine_server(
+    model_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LlamaServer]:
+    """llama-cpp-python's own server serving the default model on 127.0.0.1, per module:
+    the serving engine of the scale-out tests (tests/servers.py)."""
+    with LlamaServer(model_path, tmp_path_factory.mktemp("engine") / "server.log") as server:
+        yield server  # type: ignore[misc]
 
 
 @pytest.fixture

@@ -5,7 +5,8 @@
 ``ChromaServer`` runs ``chroma run`` on a directory. Both wait until they
 answer, can be killed (as a crash would) and started again on the same port,
 and stop with the ``with`` block. A missing extra or CLI fails the test with
-what to install: the dev extras carry both.
+what to install: the dev extras carry both. Below them, what the tests of a
+runtime pointed at such a server share: its settings and a few run helpers.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
+
+from offline_assistants.config import Settings
 
 SERVED_NAME = "smollm2"  # the alias the engine serves the default model under
 
@@ -137,3 +141,55 @@ class ChromaServer(_Process):
             "--port",
             str(self.port),
         ]
+
+
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The current weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"location": {"type": "string"}},
+            "required": ["location"],
+        },
+    },
+}
+
+
+def remote_settings(data_dir: Path, url: str, **given: Any) -> Settings:
+    return Settings.from_env(data_dir=data_dir, engine_url=url, engine_model=SERVED_NAME, **given)
+
+
+def answer(client: Any, thread_id: str) -> str:
+    message = client.beta.threads.messages.list(thread_id=thread_id, order="desc").data[0]
+    assert message.role == "assistant"
+    return message.content[0].text.value if message.content else ""
+
+
+def seed_run(client: Any, text: str) -> Any:
+    assistant = client.beta.assistants.create(model="default", temperature=0)
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": text}])
+    return client.beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=assistant.id, max_completion_tokens=8
+    )
+
+
+def wait_for_text(client: Any, thread_id: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = client.beta.threads.messages.list(thread_id=thread_id, order="desc").data
+        if messages[0].role == "assistant" and messages[0].content:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the engine wrote nothing in time")
+
+
+def poll_until_done(client: Any, thread_id: str, run_id: str, timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        run = client.beta.threads.runs.retrieve(thread_id=thread_id, run_id=run_id)
+        if run.status not in ("queued", "in_progress", "cancelling"):
+            return run
+        time.sleep(0.1)
+    raise AssertionError(f"run {run_id} still {run.status} after {timeout:g} s")

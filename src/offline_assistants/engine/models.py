@@ -34,7 +34,8 @@ from .base import Engine
 from .gguf_file import check_model_file
 from .llama import LlamaEngine, vocabulary_prompt
 from .prefix_cache import PrefixCache
-from .remote import RemoteEngine, served_models
+from .remote import RemoteEngine
+from .remote_wire import served_models
 from .threads import ThreadAdvisor
 
 

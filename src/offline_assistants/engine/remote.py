@@ -26,27 +26,24 @@ local and what is remote:
   naming the engine and the cause; the run ends ``failed`` with that message.
 
 ``stop`` is honoured while waiting too: the HTTP stream is read on a thread of
-its own, and closing the stream closes the connection, which tells the engine
-to stop generating.
+its own (:mod:`.remote_wire` reads the SSE lines), and closing the stream closes
+the connection, which tells the engine to stop generating.
 """
 
 from __future__ import annotations
 
-import json
 import queue
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import httpx
 
 from ..errors import EngineError
 from .base import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
 from .chat_prompt import ChatPrompt
+from .remote_wire import error_message, read_stream
 from .tool_format import ToolFormatChoice
-
-# How the engine takes a grammar (config.ENGINE_CONSTRAINTS names them).
-Constraint = Literal["grammar", "structured_outputs", "ebnf", "none"]
 
 # How often a wait for the engine looks at ``stop`` (seconds).
 STOP_POLL = 0.05
@@ -173,7 +170,7 @@ class RemoteEngine:
         if response.status_code >= 400:
             try:
                 response.read()
-                detail = _error_message(response)
+                detail = error_message(response)
             except httpx.HTTPError as exc:
                 detail = str(exc)
             finally:
@@ -197,7 +194,7 @@ class RemoteEngine:
         if response.status_code >= 400:
             raise EngineError(
                 f"The engine at {self.url} refused the request for model '{self.model}' "
-                f"(HTTP {response.status_code}): {_error_message(response)}"
+                f"(HTTP {response.status_code}): {error_message(response)}"
             )
 
     def matches(self, gbnf: str, text: str) -> bool:
@@ -294,7 +291,10 @@ class _Request:
         events: queue.Queue[tuple[str, Any]] = queue.Queue()
         response = engine.open(body)
         reader = threading.Thread(
-            target=_read, args=(engine.timeout, response, events), name="remote-engine", daemon=True
+            target=read_stream,
+            args=(engine.timeout, response, events),
+            name="remote-engine",
+            daemon=True,
         )
         reader.start()
         stream.completion_tokens = 0
@@ -322,93 +322,3 @@ class _Request:
                     raise EngineError(f"The engine at {engine.url} {value}")
         finally:
             response.close()  # ends the connection: the engine stops generating
-
-
-def _read(timeout: float, response: httpx.Response, events: queue.Queue[tuple[str, Any]]) -> None:
-    """Put the stream's pieces (then its end) on ``events``; runs on a thread of its own."""
-    finish: str | None = None
-    usage: int | None = None
-    count = 0
-    try:
-        for line in response.iter_lines():
-            if not line.startswith("data:"):
-                continue
-            data = line[5:].strip()
-            if data == "[DONE]":
-                break
-            chunk = json.loads(data)
-            if chunk.get("error"):
-                events.put(("error", f"stopped with an error: {_message(chunk['error'])}"))
-                return
-            for choice in chunk.get("choices") or ():
-                if choice.get("text"):
-                    count += 1
-                    events.put(("piece", choice["text"]))
-                finish = choice.get("finish_reason") or finish
-            if isinstance(chunk.get("usage"), dict):
-                usage = chunk["usage"].get("completion_tokens")
-    except httpx.TimeoutException:
-        events.put(("error", f"sent nothing for {timeout:g} s in the middle of an answer."))
-        return
-    except (httpx.HTTPError, json.JSONDecodeError, ValueError) as exc:
-        if response.is_closed:
-            return  # closed on purpose (stop): nobody reads any more
-        events.put(("error", f"broke off its stream after {count} tokens ({exc})."))
-        return
-    if finish is None:
-        events.put(
-            (
-                "empty" if count == 0 else "error",
-                f"ended its stream after {count} tokens without finishing.",
-            )
-        )
-        return
-    if usage is not None:
-        events.put(("usage", usage))
-    events.put(("end", "length" if finish == "length" else "stop"))
-
-
-def served_models(url: str, timeout: float = 10.0) -> list[dict[str, Any]]:
-    """The models the engine at ``url`` lists (its ``/v1/models`` entries);
-    :class:`EngineError` when it cannot say."""
-    root = url.rstrip("/")
-    try:
-        response = httpx.get(f"{root}/models", timeout=timeout)
-    except httpx.TimeoutException as exc:
-        raise EngineError(
-            f"The engine at {root} did not answer within {timeout:g} s ({exc!r})."
-        ) from exc
-    except httpx.HTTPError as exc:
-        raise EngineError(
-            f"The engine at {root} could not be reached ({exc}). Is it running?"
-        ) from exc
-    try:
-        entries = response.json().get("data") if response.status_code == 200 else None
-    except ValueError:
-        entries = None
-    if not isinstance(entries, list):
-        raise EngineError(
-            f"The engine at {root} did not list its models (GET /models: HTTP "
-            f"{response.status_code}). Is {root} an OpenAI-compatible API root (often .../v1)?"
-        )
-    return [
-        entry for entry in entries if isinstance(entry, dict) and isinstance(entry.get("id"), str)
-    ]
-
-
-def _error_message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:500] or response.reason_phrase
-    if isinstance(body, dict) and "error" in body:
-        return _message(body["error"])
-    if isinstance(body, dict) and "detail" in body:
-        return str(body["detail"])[:500]
-    return str(body)[:500]
-
-
-def _message(error: Any) -> str:
-    if isinstance(error, dict):
-        return str(error.get("message") or error)[:500]
-    return str(error)[:500]

@@ -17,7 +17,7 @@ from pathlib import Path
 from openai.types.model import Model
 
 from ..config import DEFAULT_MODEL_NAME, Settings
-from ..engine.remote import served_models
+from ..engine.remote_wire import served_models
 from ..errors import NotFoundError
 
 OWNER = "offline-assistants"
