@@ -175,11 +175,14 @@ class RemoteEngine:
                 detail = str(exc)
             finally:
                 response.close()
-            raise EngineError(
-                f"The engine at {self.url} refused the request for model '{self.model}' "
-                f"(HTTP {response.status_code}): {detail}"
-            )
+            raise self._refusal(response.status_code, detail)
         return response
+
+    def _refusal(self, status: int, detail: str) -> EngineError:
+        return EngineError(
+            f"The engine at {self.url} refused the request for model '{self.model}' "
+            f"(HTTP {status}): {detail}"
+        )
 
     def diagnose(self, body: dict[str, Any]) -> None:
         """Ask again without streaming, for the refusal an engine did not stream (a prompt
@@ -192,10 +195,7 @@ class RemoteEngine:
         except httpx.HTTPError:
             return
         if response.status_code >= 400:
-            raise EngineError(
-                f"The engine at {self.url} refused the request for model '{self.model}' "
-                f"(HTTP {response.status_code}): {error_message(response)}"
-            )
+            raise self._refusal(response.status_code, error_message(response))
 
     def matches(self, gbnf: str, text: str) -> bool:
         return self._prompt.matches(gbnf, text)
