@@ -89,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     remote.add_argument(
         "--engine-model",
         metavar="NAME",
-        help="the model to ask the engine for (default: the first its /v1/models lists)",
+        help="the engine's model for names it does not list, such as default or an app's "
+        "gpt-4o; a name it lists runs on that model (default: the first its /v1/models lists)",
     )
     remote.add_argument(
         "--engine-tokenizer",

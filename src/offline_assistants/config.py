@@ -33,8 +33,9 @@ Environment variables:
 - ``OFFLINE_ASSISTANTS_ENGINE_URL``          an OpenAI-compatible serving engine's API root
                                              (``http://gpu-box:8000/v1``) that generates in place
                                              of the embedded model (engine/remote.py).
-- ``OFFLINE_ASSISTANTS_ENGINE_MODEL``        the model name to ask that engine for; default: the
-                                             first one its ``/v1/models`` lists.
+- ``OFFLINE_ASSISTANTS_ENGINE_MODEL``        the engine's model for names it does not list
+                                             (``default``, ``gpt-4o``); default: the first one
+                                             its ``/v1/models`` lists.
 - ``OFFLINE_ASSISTANTS_ENGINE_TOKENIZER``    the GGUF of that model (read vocabulary-only: template
                                              and token counts); default: the default model's file.
 - ``OFFLINE_ASSISTANTS_ENGINE_CONSTRAINT``   how the engine takes a grammar: ``grammar`` (llama.cpp

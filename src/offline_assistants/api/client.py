@@ -45,9 +45,10 @@ class Client:
             Jinja file or a llama.cpp built-in name (``"gemma"``, ``"llama3"``, ...); needed
             for a GGUF without one. Default ``OFFLINE_ASSISTANTS_CHAT_TEMPLATE``.
         engine_url: an OpenAI-compatible serving engine's API root (``http://gpu-box:8000/v1``)
-            that generates in place of the embedded model; ``engine_model`` names the model
-            it serves (default: the first it lists) and ``model`` that model's .gguf, read
-            for its chat template and tokenizer only. Default ``OFFLINE_ASSISTANTS_ENGINE_URL``.
+            that generates in place of the embedded model. A ``model=`` the engine lists runs
+            on that model; any other on ``engine_model`` (default: the first it lists), whose
+            .gguf ``model`` names, read for its chat template and tokenizer only. Default
+            ``OFFLINE_ASSISTANTS_ENGINE_URL``.
         chroma_url: a Chroma server (``http://host:8000``) for the vector index.
         engine_factory: how to load a model file (tests pass scripted engines here).
         settings: complete settings, instead of the arguments above and the environment.

@@ -7,7 +7,8 @@ still runs on the default model (apps written for the hosted API name theirs),
 but only these are listed, and ``retrieve`` of another is a 404.
 
 With a serving engine (``engine_url``), the list is ``default`` and the models
-that engine lists (``owned_by`` as it says); the runs go to the configured one.
+that engine lists (``owned_by`` as it says); a run naming one of those goes to it, any
+other to the configured one (``engine/models.py``).
 """
 
 from __future__ import annotations
