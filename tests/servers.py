@@ -27,6 +27,8 @@ import httpx
 from offline_assistants.config import Settings
 
 SERVED_NAME = "smollm2"  # the alias the engine serves the default model under
+# What llama_cpp.server prints when a client closes a stream mid-answer (it then stops).
+DISCONNECTED = "Disconnected from client (via refresh/close)"
 
 
 def free_port() -> int:
@@ -51,7 +53,11 @@ class _Process:
     def start(self, timeout: float = 120.0) -> None:
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
-                self.command(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                self.command(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},  # its log, line by line
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -65,6 +71,18 @@ class _Process:
             time.sleep(0.2)
         self.stop()
         raise RuntimeError(f"{self.command()[:3]} did not answer in {timeout:g} s")
+
+    def said(self, text: str) -> int:
+        """How many times the server's log has ``text`` so far."""
+        return self.log.read_text(errors="replace").count(text)
+
+    def wait_for(self, text: str, more_than: int, timeout: float = 30.0) -> None:
+        """Until the log has ``text`` more than ``more_than`` times."""
+        deadline = time.monotonic() + timeout
+        while self.said(text) <= more_than:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"the server never said {text!r}: see {self.log}")
+            time.sleep(0.1)
 
     @property
     def origin(self) -> str:
