@@ -148,6 +148,7 @@ class RunExecutor:
                 max_tokens=min(budget, room),
                 grammar=self._grammar(engine, run, choice, functions),
                 functions=functions,
+                penalties=(options.presence_penalty, options.frequency_penalty),
             )
             result = self.turns.run(turn, opened)
         total = (used[0] + result.prompt_tokens, used[1] + result.completion_tokens)

@@ -76,6 +76,7 @@ class Turn:
     max_tokens: int
     grammar: Grammar | None
     functions: Sequence[FunctionSpec]
+    penalties: tuple[float, float] = (0.0, 0.0)  # presence, frequency
 
 
 class TurnRunner:
@@ -100,6 +101,8 @@ class TurnRunner:
                 temperature=_or(run.temperature, 1.0),
                 top_p=_or(run.top_p, 1.0),
                 repeat_penalty=TOOL_CALL_REPEAT_PENALTY if turn.functions else 1.0,
+                presence_penalty=turn.penalties[0],
+                frequency_penalty=turn.penalties[1],
                 min_p=MIN_P,
                 dry_multiplier=DRY_MULTIPLIER,
                 stop_loops=STOP_LOOPS,

@@ -24,6 +24,7 @@ from .validation import validate_as
 log = logging.getLogger(__name__)
 MAX_MESSAGE_CHARS = 256_000
 MAX_TOOLS = 128
+MAX_DESCRIPTION = 1024  # the Assistants API's longest function description
 KNOWN_TOOL_TYPES = ("function", "code_interpreter", "file_search")
 FUNCTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
@@ -112,8 +113,19 @@ def check_schema(schema: dict[str, Any], where: str, *, strict: bool) -> None:
         ) from None
 
 
-def check_tools(tools: Any, param: str = "tools") -> list[Any]:
-    """Function tools (names, schemas the grammar can enforce) and code_interpreter."""
+def check_tools(
+    tools: Any,
+    param: str = "tools",
+    *,
+    wheres: list[str] | None = None,
+    description_limit: int | None = MAX_DESCRIPTION,
+) -> list[Any]:
+    """Function tools (names, schemas the grammar can enforce) and code_interpreter.
+
+    ``wheres`` names each tool's place in the request where it is not ``tools[i]``
+    with its fields under ``function`` (Responses tools are flat: ``tools[i].name``);
+    ``description_limit`` is the longest function description accepted (None: any).
+    """
     if tools is None:
         return []
     if not isinstance(tools, list | tuple):
@@ -125,7 +137,7 @@ def check_tools(tools: Any, param: str = "tools") -> list[Any]:
     names: set[str] = set()
     checked: list[Any] = []
     for index, tool in enumerate(tools):
-        where = f"{param}[{index}]"
+        where = f"{param}[{index}]" if wheres is None else wheres[index]
         if not isinstance(tool, dict):
             tool = tool.model_dump(by_alias=True, exclude_none=True)
         kind = tool.get("type")
@@ -147,10 +159,13 @@ def check_tools(tools: Any, param: str = "tools") -> list[Any]:
                 continue  # listed twice: one is enough
             checked.append(validate_as(AssistantTool, {"type": "code_interpreter"}, param))
             continue
-        function = check_function(tool.get("function"), f"{where}.function", param)
+        function_where = f"{where}.function" if wheres is None else where
+        function = check_function(
+            tool.get("function"), function_where, param, description_limit=description_limit
+        )
         if function["name"] in names:
             raise InvalidRequestError(
-                f"Invalid '{where}.function.name': duplicate function name '{function['name']}'.",
+                f"Invalid '{function_where}.name': duplicate function name '{function['name']}'.",
                 param=param,
             )
         names.add(function["name"])
@@ -197,7 +212,9 @@ def check_file_search_tool(tool: dict[str, Any], where: str, param: str) -> Any:
     return validate_as(AssistantTool, {"type": "file_search", "file_search": options}, param)
 
 
-def check_function(function: Any, where: str, param: str) -> dict[str, Any]:
+def check_function(
+    function: Any, where: str, param: str, *, description_limit: int | None = MAX_DESCRIPTION
+) -> dict[str, Any]:
     if not isinstance(function, dict):
         raise InvalidRequestError(f"Missing required parameter: '{where}'.", param=param)
     unknown = set(function) - {"name", "description", "parameters", "strict"}
@@ -212,9 +229,12 @@ def check_function(function: Any, where: str, param: str) -> dict[str, Any]:
             param=param,
         )
     description = function.get("description")
-    if description is not None and (not isinstance(description, str) or len(description) > 1024):
+    if description is not None and not isinstance(description, str):
+        raise InvalidRequestError(f"Invalid '{where}.description': a string.", param=param)
+    if description_limit is not None and description and len(description) > description_limit:
         raise InvalidRequestError(
-            f"Invalid '{where}.description': a string of at most 1024 characters.", param=param
+            f"Invalid '{where}.description': a string of at most {description_limit} characters.",
+            param=param,
         )
     strict = function.get("strict")
     if strict is not None and not isinstance(strict, bool):

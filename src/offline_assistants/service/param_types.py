@@ -17,6 +17,8 @@ from typing import Any, Literal, Union
 
 import typing_extensions
 
+from .wire_params import EXTRA, OPTIONAL
+
 _SEQUENCES = {list, Iterable, Sequence, tuple}
 _MAPPINGS = {dict, Mapping}
 _REQUIRED = (typing.Required, typing_extensions.Required)
@@ -58,19 +60,28 @@ def is_mapping(annotation: Any) -> bool:
 
 @functools.cache
 def fields_of(annotation: Any) -> tuple[dict[str, Any], frozenset[str]]:
-    """A TypedDict's wire keys (aliases applied) with their types, and the required ones."""
+    """A TypedDict's wire keys (aliases applied) with their types, and the required ones.
+
+    Required means what the API requires (``wire_params.py``): a ``Required`` key that
+    may be null is optional, and so are the keys :data:`OPTIONAL` names; the keys
+    :data:`EXTRA` names are added.
+    """
     hints = typing.get_type_hints(annotation, include_extras=True)
     fields: dict[str, Any] = {}
     required: set[str] = set()
     total = getattr(annotation, "__total__", True)
+    relaxed = OPTIONAL.get(annotation, frozenset())
     for name, hint in hints.items():
         wire = _alias(hint) or name
         fields[wire] = hint
         # Read Required/NotRequired from the hints: with string annotations (the SDK's
         # ``from __future__ import annotations``) ``__required_keys__`` misses them.
         marker = typing.get_origin(hint)
-        if marker in _REQUIRED or (total and marker not in _NOT_REQUIRED):
+        marked = marker in _REQUIRED or (total and marker not in _NOT_REQUIRED)
+        if marked and not nullable(hint) and wire not in relaxed:
             required.add(wire)
+    for wire, hint in EXTRA.get(annotation, {}).items():
+        fields.setdefault(wire, hint)
     return fields, frozenset(required)
 
 

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.runs.run_step import RunStep
+from openai.types.responses.response import Response
 from openai.types.responses.response_stream_event import ResponseStreamEvent
 from pydantic import TypeAdapter
 
@@ -40,6 +41,7 @@ from ..runs.context import message_text
 from ..runs.events import RunEvent, Subscription, until_settled
 from ..store import ResponseRecord
 from .response_items import call_items, message_item
+from .response_tools import namespaces, with_namespace
 
 if TYPE_CHECKING:
     from .responses import ResponseService
@@ -75,6 +77,7 @@ class ResponseEvents:
         self._open: dict[str, str] = {}  # open item id → its type
         self._calls: dict[tuple[str, int], str] = {}  # (step id, call index) → item id
         self._code: dict[str, str] = {}  # code item id → code so far
+        self._namespaces = namespaces(record.request.get("tools", []))
 
     def events(self) -> Iterator[ResponseStreamEvent | None]:
         try:
@@ -92,8 +95,8 @@ class ResponseEvents:
             self.service.journal.bus.close(self.subscription)
             self.service.settled(self.record)
 
-    def _snapshot(self) -> dict[str, Any]:
-        return self.service.views.render(self.record).model_dump(mode="json", exclude_unset=True)
+    def _snapshot(self) -> Response:
+        return self.service.views.render(self.record)
 
     def _event(self, kind: str, **fields: Any) -> ResponseStreamEvent:
         event = _EVENT.validate_python({"type": kind, "sequence_number": self._seq, **fields})
@@ -216,6 +219,7 @@ class ResponseEvents:
         item: dict[str, Any] = {"id": item_id, "type": kind, "status": "in_progress"}
         if call.type == "function":
             item |= {"call_id": call.id, "name": call.function.name or "", "arguments": ""}
+            item = with_namespace(item, self._namespaces)
         elif call.type == "code_interpreter":
             item |= {"code": "", "container_id": self.container, "outputs": None}
         else:
@@ -247,6 +251,7 @@ class ResponseEvents:
         for item in items:
             if item["id"] not in self._open:
                 continue
+            item = with_namespace(item, self._namespaces)
             index = self._indexes[item["id"]]
             where = {"item_id": item["id"], "output_index": index}
             if item["type"] == "function_call":

@@ -16,6 +16,7 @@ from openai.types.responses.response import Response
 from ..errors import InvalidRequestError
 from ..store import ResponseRecord, Store
 from .response_items import container_id, thread_items
+from .response_tools import namespaces, with_namespace
 from .validation import check_list_params
 
 STATUS = {
@@ -29,6 +30,15 @@ STATUS = {
     "cancelled": "cancelled",
     "expired": "completed",
 }
+
+
+class WireResponse(Response):
+    """A Response whose timestamps stay integers: the SDK types them as floats, the API
+    (and the Open Responses spec) sends integers. Events carry it as their ``response``
+    (serialised with ``serialize_as_any``)."""
+
+    created_at: int
+    completed_at: int | None = None
 
 
 class ResponseViews:
@@ -50,7 +60,7 @@ class ResponseViews:
             assistant = getattr(obj, "role", "assistant") == "assistant"
             return mine and assistant and _in_output(record, seq)
 
-        return thread_items(
+        items = thread_items(
             self.store.messages.in_thread_with_seq(record.thread_id),
             steps,
             include=record.request.get("include", []),
@@ -59,6 +69,8 @@ class ResponseViews:
             container=self.container(record),
             keep=keep,
         )
+        names = namespaces(record.request.get("tools", []))
+        return [with_namespace(item, names) for item in items]
 
     def container(self, record: ResponseRecord) -> str:
         """The container the response's code runs in."""
@@ -102,7 +114,7 @@ class ResponseViews:
             "completed_at": run.completed_at if run is not None and status == "completed" else None,
             **{k: v for k, v in record.request.items() if k != "include"},
         }
-        return Response.model_validate(body)
+        return WireResponse.model_validate(body)
 
     def input_items(
         self,

@@ -239,7 +239,10 @@ class ResponseService:
             }
         )
         options = RunOptions(
-            additional_instructions=input_instructions(entries), container=chosen.container
+            additional_instructions=input_instructions(entries),
+            container=chosen.container,
+            presence_penalty=chosen.penalties[0],
+            frequency_penalty=chosen.penalties[1],
         )
         with self.store.db.transaction():
             input_from = self.store.responses.boundary()
@@ -277,6 +280,8 @@ class ResponseService:
                     update={
                         "additional_instructions": input_instructions(entries),
                         "container": chosen.container,
+                        "presence_penalty": chosen.penalties[0],
+                        "frequency_penalty": chosen.penalties[1],
                     }
                 ),
             )

@@ -45,6 +45,9 @@ class RunOptions(BaseModel):
     include: list[str] = []
     code_files: list[CodeFile] = []
     container: str | None = None  # a container the code runs in (else the thread's own)
+    # Sampling penalties a Responses request asked for (runs of the Assistants API have none).
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
 
 
 class RunRepository:

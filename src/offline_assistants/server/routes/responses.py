@@ -37,7 +37,7 @@ def _frames(events: Iterator[ResponseStreamEvent | None]) -> Iterator[bytes]:
             if event is None:
                 yield b": keep-alive\n\n"
                 continue
-            data = event.model_dump_json(exclude_unset=True)
+            data = event.model_dump_json(by_alias=True, exclude_unset=True, serialize_as_any=True)
             yield f"event: {event.type}\ndata: {data}\n\n".encode()
     except Exception as exc:  # noqa: BLE001 - the status line is sent: say it in the stream
         log.exception("response stream failed")
