@@ -11,6 +11,7 @@ import builtins
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from openai.types.responses.input_token_count_response import InputTokenCountResponse
 from openai.types.responses.response import Response
 from openai.types.responses.response_item import ResponseItem
 from openai.types.responses.response_stream_event import ResponseStreamEvent
@@ -98,10 +99,20 @@ class InputItems:
         )
 
 
+class InputTokens:
+    def __init__(self, runtime: Runtime) -> None:
+        self._counter = runtime.response_tokens
+
+    def count(self, **params: Any) -> InputTokenCountResponse:
+        """The SDK's ``responses.input_tokens.count``: the prompt's length in tokens."""
+        return self._counter.count(given(**params))
+
+
 class Responses:
     def __init__(self, runtime: Runtime) -> None:
         self._service = runtime.responses
         self.input_items = InputItems(runtime)
+        self.input_tokens = InputTokens(runtime)
 
     def create(self, *, stream: bool | None = OMIT, **params: Any) -> Any:
         """The SDK's parameters (``model``, ``input``, ``instructions``, ``tools``,

@@ -56,6 +56,11 @@ ENDINGS = {
     "failed": "response.failed",
     "cancelled": "response.failed",
 }
+SNAPSHOT_ENDINGS = {
+    "completed": "response.completed",
+    "incomplete": "response.incomplete",
+    "failed": "response.failed",
+}
 KINDS = {
     "function": "function_call",
     "code_interpreter": "code_interpreter_call",
@@ -122,7 +127,11 @@ class ResponseEvents:
             status = name.removeprefix("thread.run.")
             if status in ENDINGS:
                 yield from self._close_all()
-                yield self._event(ENDINGS[status], response=self._snapshot())
+                snapshot = self._snapshot()
+                # The response's own status names the event: a run cut short by the
+                # context window is a failed response (context_length_exceeded).
+                kind = SNAPSHOT_ENDINGS.get(snapshot.status or "", ENDINGS[status])
+                yield self._event(kind, response=snapshot)
 
     # -- messages ---------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from openai.types.beta.threads.runs.run_step import RunStep
 from openai.types.responses.response import Response
+from openai.types.responses.response_error import ResponseError
 
 from ..errors import InvalidRequestError
 from ..store import ResponseRecord, Store
@@ -32,13 +33,21 @@ STATUS = {
 }
 
 
+class WireError(ResponseError):
+    """A response's error with any code: the SDK's list lacks ``context_length_exceeded``,
+    which the API sends and Codex reads to compact its history."""
+
+    code: str  # type: ignore[assignment]
+
+
 class WireResponse(Response):
-    """A Response whose timestamps stay integers: the SDK types them as floats, the API
-    (and the Open Responses spec) sends integers. Events carry it as their ``response``
-    (serialised with ``serialize_as_any``)."""
+    """A Response as the API sends it: timestamps stay integers (the SDK types them as
+    floats; the API and the Open Responses spec send integers) and an error may carry
+    any code. Events carry it as their ``response`` (serialised with ``serialize_as_any``)."""
 
     created_at: int
     completed_at: int | None = None
+    error: WireError | None = None
 
 
 class ResponseViews:

@@ -28,6 +28,7 @@ from ..tools.code_interpreter import KernelSessions, SessionSettings
 from ..tools.file_search import Embedder, VectorIndex
 from .assistants import AssistantService
 from .chat_completions import ChatCompletionService
+from .response_tokens import InputTokenCounter
 from .containers import ContainerService
 from .conversations import ConversationService
 from .files import FileService
@@ -89,6 +90,7 @@ class Runtime:
             self.responses = ResponseService(
                 self.store, settings, self.journal, self.runs, self.threads
             )
+            self.response_tokens = InputTokenCounter(self.store, settings, self.engines)
             self.conversations = ConversationService(self.store, self.threads)
             self.containers = ContainerService(self.store, self.kernels)
             self.executor = RunExecutor(

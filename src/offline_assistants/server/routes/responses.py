@@ -1,4 +1,5 @@
-"""/v1/responses (with cancel and input_items); ``stream: true`` → SSE of ``response.*`` events.
+"""/v1/responses (with cancel, input_items and input_tokens); ``stream: true`` → SSE of
+``response.*`` events.
 
 Each event goes out as ``event: <type>`` / ``data: <json>``; quiet stretches get
 a comment line. A failure after the stream began goes out as an ``error`` event.
@@ -48,6 +49,11 @@ def _frames(events: Iterator[ResponseStreamEvent | None]) -> Iterator[bytes]:
         close = getattr(events, "close", None)
         if callable(close):
             close()
+
+
+@router.post("/input_tokens")
+def input_tokens(request: Request, body: Body) -> JSONResponse:
+    return respond(runtime(request).response_tokens.count(body))
 
 
 @router.get("/{response_id}")

@@ -1,0 +1,122 @@
+"""``POST /v1/responses/input_tokens``: how many tokens a Responses request's prompt would be.
+
+The count is of the prompt a response made from the same request would give the
+model: the request's settings read as ``responses.create`` reads them
+(``response_request.py``), the history of ``previous_response_id`` or
+``conversation`` from the thread, the input's messages and replayed calls, the
+tools shown in the model's own tool format, all through the model's chat
+template and tokenizer (``runs/context.py``, the executor's prompt builder).
+Nothing is stored and nothing is generated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from openai.types.beta.threads.run import Run
+from openai.types.responses.input_token_count_params import InputTokenCountParams
+from openai.types.responses.input_token_count_response import InputTokenCountResponse
+
+from ..config import Settings
+from ..engine import ChatMessage, EngineCache, ToolCall, resolve_model
+from ..errors import InvalidRequestError, NotFoundError
+from ..runs.context import Unit, conversation, system_text
+from ..runs.executor import run_functions
+from ..store import Store
+from .params import check_params
+from .response_input import InputCall, InputInstruction, InputMessage, InputOutput, parse_input
+from .response_input import input_instructions as instructions_of
+from .response_request import response_settings
+
+
+class InputTokenCounter:
+    def __init__(self, store: Store, settings: Settings, engines: EngineCache) -> None:
+        self.store = store
+        self.settings = settings
+        self.engines = engines
+
+    def count(self, params: Mapping[str, Any]) -> InputTokenCountResponse:
+        p = check_params(InputTokenCountParams, params)
+        p.setdefault("model", "default")
+        chosen = response_settings(p, self.settings, self.store)
+        entries = parse_input(p.get("input"))
+        run = Run.model_construct(**chosen.run_fields)
+        history = self._history(p) + _units(entries)
+        system = system_text(run, instructions_of(entries))
+        head = [ChatMessage("system", system)] if system else []
+        turns = [turn for unit in history for turn in unit]
+        with self.engines.lease(resolve_model(run.model, self.settings)) as engine:
+            tokens = engine.prompt_tokens([*head, *turns], run_functions(run))
+        return InputTokenCountResponse(object="response.input_tokens", input_tokens=len(tokens))
+
+    def _history(self, p: dict[str, Any]) -> list[Unit]:
+        """The units the thread of ``previous_response_id`` or ``conversation`` holds."""
+        conversation_id = p.get("conversation")
+        if isinstance(conversation_id, dict):
+            conversation_id = conversation_id.get("id")
+        previous_id = p.get("previous_response_id")
+        if conversation_id and previous_id:
+            raise InvalidRequestError(
+                "Mutually exclusive parameters: give either 'previous_response_id' or "
+                "'conversation', not both.",
+                param="previous_response_id",
+            )
+        until: int | None = None
+        if conversation_id:
+            if not conversation_id.startswith("conv_") or not self.store.threads.exists(
+                conversation_id
+            ):
+                raise NotFoundError(
+                    f"Conversation with id '{conversation_id}' not found.", param="conversation"
+                )
+            thread_id = conversation_id
+        elif previous_id:
+            previous = self.store.responses.get(previous_id)
+            if previous is None:
+                raise InvalidRequestError(
+                    f"Previous response with id '{previous_id}' not found.",
+                    param="previous_response_id",
+                )
+            thread_id = previous.thread_id
+            later = [
+                r.input_from
+                for r in self.store.responses.in_thread(thread_id)
+                if r.input_from > previous.output_from
+            ]
+            until = min(later, default=None)  # a branch: what the thread held then
+        else:
+            return []
+        messages = [
+            (seq, m)
+            for seq, m in self.store.messages.in_thread_with_seq(thread_id)
+            if until is None or seq < until
+        ]
+        steps = [
+            (seq, s)
+            for seq, s in self.store.steps.in_thread_with_seq(thread_id)
+            if until is None or seq < until
+        ]
+        return [unit for _, unit in conversation(messages, steps, run_id="")]
+
+
+def _units(entries: list[Any]) -> list[Unit]:
+    """The input's messages and replayed calls (with their outputs) as prompt turns."""
+    outputs = {e.call_id: e.output for e in entries if isinstance(e, InputOutput)}
+    units: list[Unit] = []
+    for entry in entries:
+        if isinstance(entry, InputMessage):
+            units.append((ChatMessage(entry.role, entry.text),))
+        elif isinstance(entry, InputCall):
+            call = ToolCall(entry.call_id, entry.name, entry.arguments)
+            units.append(
+                (
+                    ChatMessage("assistant", tool_calls=(call,)),
+                    ChatMessage(
+                        "tool", outputs[entry.call_id], tool_call_id=entry.call_id, name=entry.name
+                    ),
+                )
+            )
+        elif not isinstance(entry, InputInstruction | InputOutput):
+            raise AssertionError(f"unknown input entry {entry!r}")
+    return units
