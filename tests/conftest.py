@@ -71,6 +71,19 @@ def client(
         http.close()
 
 
+@pytest.fixture(scope="session")
+def contract_server(
+    tmp_path_factory: pytest.TempPathFactory, real_engine: LlamaEngine
+) -> Iterator[tuple[Runtime, str]]:
+    """The real server on 127.0.0.1 with the session's model, shared by the contract tests
+    of clients nobody here wrote (Codex, the AI SDK, agent frameworks, Open Responses
+    acceptance): the runtime and its ``/v1`` base URL."""
+    from .http_harness import serving
+
+    with serving(tmp_path_factory.mktemp("contract") / "data", real_engine) as served:
+        yield served
+
+
 @pytest.fixture(scope="module")
 def engine_server(
     model_path: Path, tmp_path_factory: pytest.TempPathFactory

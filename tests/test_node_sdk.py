@@ -13,7 +13,6 @@ through the SDK's ChatCompletionStream helper.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ import pytest
 
 from offline_assistants.engine.llama import LlamaEngine
 
+from .contract_clients import node_clients_dir
 from .http_harness import serving
 from .test_code_interpreter import FIBONACCI
 from .tools_fixtures import GET_WEATHER
@@ -35,20 +35,13 @@ CHAT_SCRIPT = Path(__file__).parent / "node" / "chat_stream.cjs"
 MAJORS = ("openai4", "openai6", "openai7")
 
 
-def clients_dir() -> Path:
-    default = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return Path(
-        os.environ.get("OFFLINE_ASSISTANTS_NODE_CLIENTS", default / "offline-assistants" / "node")
-    )
-
-
 @pytest.fixture(scope="module")
 def node() -> str:
     found = shutil.which("node")
     if found is None:
         pytest.skip("node is not installed: the Node SDK contract tests need Node.js 18+")
-    missing = [m for m in MAJORS if not (clients_dir() / "node_modules" / m).is_dir()]
-    assert not missing, f"run scripts/setup: the Node openai SDK is missing in {clients_dir()}"
+    missing = [m for m in MAJORS if not (node_clients_dir() / "node_modules" / m).is_dir()]
+    assert not missing, f"run scripts/setup: the Node openai SDK is missing in {node_clients_dir()}"
     return found
 
 
@@ -68,7 +61,7 @@ def stream(node: str, base_url: str, major: str, scenario: str, tools: list[Any]
     )
     thread = sdk.beta.threads.create(messages=[{"role": "user", "content": ask}])
     config = {
-        "sdk": str(clients_dir() / "node_modules" / major),
+        "sdk": str(node_clients_dir() / "node_modules" / major),
         "baseURL": base_url,
         "threadId": thread.id,
         "assistantId": assistant.id,
@@ -114,7 +107,7 @@ def test_node_streams_chat_completions_and_responses(node: str, base_url: str, m
     """The Node SDK's ChatCompletionStream assembles our chunks (text, a tool call) and its
     ResponseStream our response events (a function call)."""
     config = {
-        "sdk": str(clients_dir() / "node_modules" / major),
+        "sdk": str(node_clients_dir() / "node_modules" / major),
         "baseURL": base_url,
         "tool": {"type": "function", "function": GET_WEATHER},
     }

@@ -28,13 +28,13 @@ from ..tools.code_interpreter import KernelSessions, SessionSettings
 from ..tools.file_search import Embedder, VectorIndex
 from .assistants import AssistantService
 from .chat_completions import ChatCompletionService
-from .response_tokens import InputTokenCounter
 from .containers import ContainerService
 from .conversations import ConversationService
 from .files import FileService
 from .ingestion import Ingestion
 from .messages import MessageService
 from .models import ModelService
+from .response_tokens import InputTokenCounter
 from .responses import ResponseService
 from .runs import RunService
 from .steps import StepService

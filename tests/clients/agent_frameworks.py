@@ -1,0 +1,132 @@
+"""LangChain, litellm and instructor against our server, as their docs show them.
+
+Run by ``tests/test_agent_frameworks.py`` with the Python of a venv set-up makes outside
+the repository (``scripts/setup``: langchain-openai, litellm, instructor and the openai
+SDK they bring). argv[1]: the server's base URL; argv[2]: the case. Prints one JSON line.
+Every case forces the tool (or the schema) where the library allows, so the protocol is
+what is tested, never the tiny model's judgement.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+from pydantic import BaseModel
+
+BASE_URL, CASE = sys.argv[1], sys.argv[2]
+
+
+class Weather(BaseModel):
+    """Get the current weather for a city."""
+
+    location: str
+
+
+def langchain_tools() -> dict[str, Any]:
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(
+        model="default", base_url=BASE_URL, api_key="local", use_responses_api=True,
+        temperature=0, max_tokens=60,
+    )  # fmt: skip
+    reply = llm.bind_tools([Weather], tool_choice="Weather").invoke("Weather in Paris?")
+    return {"calls": [{"name": c["name"], "args": c["args"]} for c in reply.tool_calls]}
+
+
+def langchain_structured() -> dict[str, Any]:
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(
+        model="default", base_url=BASE_URL, api_key="local", use_responses_api=True,
+        temperature=0, max_tokens=60,
+    )  # fmt: skip
+    parsed = llm.with_structured_output(Weather, method="function_calling").invoke(
+        "Weather in Paris?"
+    )
+    return {"parsed": parsed.model_dump()}
+
+
+def langchain_stream() -> dict[str, Any]:
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(
+        model="default", base_url=BASE_URL, api_key="local", use_responses_api=True,
+        temperature=0, max_tokens=16,
+    )  # fmt: skip
+    chunks = list(llm.stream("Say hello."))
+    text = "".join(c.text if isinstance(c.text, str) else c.text() for c in chunks)
+    return {"chunks": len(chunks), "text": text}
+
+
+def litellm_tools() -> dict[str, Any]:
+    import litellm
+
+    response = litellm.responses(
+        model="openai/default",
+        api_base=BASE_URL,
+        api_key="local",
+        input="Weather in Paris?",
+        tools=[
+            {
+                "type": "function",
+                "name": "get_weather",
+                "description": "Get the current weather for a city",
+                "parameters": Weather.model_json_schema(),
+            }
+        ],
+        tool_choice={"type": "function", "name": "get_weather"},
+        temperature=0,
+        max_output_tokens=60,
+    )
+    calls = [item for item in response.output if getattr(item, "type", None) == "function_call"]
+    return {"calls": [{"name": c.name, "args": json.loads(c.arguments)} for c in calls]}
+
+
+def instructor_responses() -> dict[str, Any]:
+    import instructor
+    import openai
+
+    client = instructor.from_openai(
+        openai.OpenAI(base_url=BASE_URL, api_key="local", max_retries=0),
+        mode=instructor.Mode.RESPONSES_TOOLS,
+    )
+    weather = client.responses.create(
+        model="default",
+        input="Weather in Paris?",
+        response_model=Weather,
+        temperature=0,
+        max_output_tokens=60,
+        max_retries=0,
+    )
+    return {"parsed": weather.model_dump()}
+
+
+def openai_text_format() -> dict[str, Any]:
+    import openai
+
+    client = openai.OpenAI(base_url=BASE_URL, api_key="local", max_retries=0)
+    with client.responses.stream(
+        model="default",
+        input="Weather in Paris?",
+        text_format=Weather,
+        temperature=0,
+        max_output_tokens=60,
+    ) as stream:
+        kinds = [event.type for event in stream]
+        final = stream.get_final_response()
+    return {"events": kinds, "parsed": final.output_parsed.model_dump()}
+
+
+CASES = {
+    "langchain-tools": langchain_tools,
+    "langchain-structured": langchain_structured,
+    "langchain-stream": langchain_stream,
+    "litellm-tools": litellm_tools,
+    "instructor-responses": instructor_responses,
+    "openai-text-format": openai_text_format,
+}
+
+if __name__ == "__main__":
+    print(json.dumps({"case": CASE, **CASES[CASE]()}))

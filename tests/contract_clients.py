@@ -1,0 +1,54 @@
+"""Where set-up put the clients the contract tests drive, outside the repository.
+
+``scripts/setup`` installs them into the user's cache (``~/.cache/offline-assistants``,
+or ``$XDG_CACHE_HOME``): the Node packages (the openai SDK in three majors, Codex CLI,
+the Vercel AI SDK) into ``node/``, and the Python agent frameworks (LangChain,
+litellm, instructor) into the venv ``clients/``. A test skips only where the
+runtime itself is missing (no ``node``); a client set-up should have installed and
+did not is a failure that says to run ``scripts/setup``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "offline-assistants"
+
+
+def node_clients_dir() -> Path:
+    return Path(os.environ.get("OFFLINE_ASSISTANTS_NODE_CLIENTS", cache_dir() / "node"))
+
+
+def node_binary() -> str:
+    found = shutil.which("node")
+    if found is None:
+        pytest.skip("node is not installed: the Node contract tests need Node.js 18+")
+    return found
+
+
+def node_package(name: str) -> Path:
+    """A package set-up installed into the Node clients folder."""
+    path = node_clients_dir() / "node_modules" / name
+    assert path.is_dir(), f"run scripts/setup: {name} is missing in {node_clients_dir()}"
+    return path
+
+
+def codex_binary() -> Path:
+    node_binary()
+    path = node_clients_dir() / "node_modules" / ".bin" / "codex"
+    assert path.exists(), f"run scripts/setup: Codex CLI is missing in {node_clients_dir()}"
+    return path
+
+
+def frameworks_python() -> Path:
+    """The Python of the agent frameworks' venv."""
+    venv = Path(os.environ.get("OFFLINE_ASSISTANTS_CLIENTS_VENV", cache_dir() / "clients"))
+    python = venv / "bin" / "python"
+    assert python.exists(), f"run scripts/setup: the agent frameworks' venv is missing at {venv}"
+    return python

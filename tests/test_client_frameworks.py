@@ -1,0 +1,94 @@
+"""Agent frameworks and the AI SDK against the server, with tools, structured output, streams.
+
+LangChain (``ChatOpenAI(use_responses_api=True)``: ``bind_tools``,
+``with_structured_output(method="function_calling")``, ``stream``), litellm
+(``litellm.responses`` with a tool), instructor (``Mode.RESPONSES_TOOLS``) and the
+openai SDK's ``responses.stream(text_format=...)`` run from their own venv
+(``tests/clients/agent_frameworks.py``); the Vercel AI SDK (``streamText`` with
+``Output.object`` on the Responses provider, a forced tool on the Responses and the
+Chat provider) from the Node clients cache (``tests/node/ai_sdk.cjs``). These
+clients omit ``strict`` and sometimes ``parameters`` on their function tools, which
+the SDK's types mark required; each case forces the tool or the schema, so what is
+asserted is the protocol: a valid call, a parsed object, exit code 0.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from offline_assistants.service import Runtime
+
+from .contract_clients import frameworks_python, node_binary, node_clients_dir, node_package
+
+SCRIPT = Path(__file__).parent / "clients" / "agent_frameworks.py"
+AI_SDK = Path(__file__).parent / "node" / "ai_sdk.cjs"
+
+
+def framework(case: str, base_url: str) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # litellm reads its bundled map, offline
+    done = subprocess.run(
+        [str(frameworks_python()), str(SCRIPT), base_url, case],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+@pytest.mark.parametrize(
+    "case", ["langchain-tools", "litellm-tools", "langchain-structured", "instructor-responses"]
+)
+def test_a_forced_tool_comes_back_as_a_parsed_call(
+    case: str, contract_server: tuple[Runtime, str]
+) -> None:
+    result = framework(case, contract_server[1])
+    if "calls" in result:
+        [call] = result["calls"]
+        assert call["name"] in ("Weather", "get_weather")
+        assert isinstance(call["args"]["location"], str)
+    else:
+        assert isinstance(result["parsed"]["location"], str)
+
+
+def test_langchain_streams_a_response(contract_server: tuple[Runtime, str]) -> None:
+    result = framework("langchain-stream", contract_server[1])
+    assert result["chunks"] > 1 and result["text"].strip()
+
+
+def test_openai_sdk_streams_a_text_format_and_parses_it(
+    contract_server: tuple[Runtime, str],
+) -> None:
+    result = framework("openai-text-format", contract_server[1])
+    kinds = result["events"]
+    assert kinds[0] == "response.created" and kinds[-1] == "response.completed"
+    assert "error" not in kinds and "response.output_text.delta" in kinds
+    assert isinstance(result["parsed"]["location"], str)
+
+
+def test_ai_sdk_structured_stream_and_forced_tools(contract_server: tuple[Runtime, str]) -> None:
+    node = node_binary()
+    for package in ("ai", "@ai-sdk/openai", "zod"):
+        node_package(package)
+    config = {"modules": str(node_clients_dir() / "node_modules"), "baseURL": contract_server[1]}
+    done = subprocess.run(
+        [node, str(AI_SDK), json.dumps(config)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = {r["case"]: r for r in map(json.loads, done.stdout.strip().splitlines())}
+    structured = results["structured"]
+    assert structured["partials"] >= 1 and structured["finish"] == "stop"
+    assert set(structured["output"]) == {"city", "country"}
+    for provider in ("responses", "chat"):
+        [call] = results[f"tool-{provider}"]["calls"]
+        assert call["name"] == "get_weather" and isinstance(call["input"]["location"], str)
+        assert results[f"tool-{provider}"]["finish"] == "tool-calls"
