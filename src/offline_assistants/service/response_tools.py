@@ -40,6 +40,7 @@ NOT_OFFERED = (
     "computer_use",
     "computer_use_preview",
 )
+NO_PARAMETERS = {"type": "object", "properties": {}, "additionalProperties": False}
 SUPPORTED = "function, namespace, file_search, code_interpreter"
 
 
@@ -131,8 +132,8 @@ def _function(tool: dict[str, Any]) -> dict[str, Any]:
     }
     if tool.get("strict") is not None:
         function["strict"] = tool["strict"]
-    if function.get("parameters") is None:
-        function.pop("parameters", None)
+    if function.get("parameters") is None:  # as documented: a function that takes nothing
+        function["parameters"] = NO_PARAMETERS
     return {"type": "function", "function": function}
 
 
