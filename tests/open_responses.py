@@ -58,6 +58,11 @@ def check_response(body: dict[str, Any] | str) -> None:
     _models().ResponseResource.model_validate_json(text, strict=True)
 
 
+def check_compaction(body: dict[str, Any]) -> None:
+    """Raise unless ``body`` is a compacted response (``responses/compact``) as the spec has it."""
+    _models().CompactResource.model_validate_json(json.dumps(body), strict=True)
+
+
 def check_event(event: dict[str, Any]) -> None:
     """Raise unless ``event`` is a stream event the spec defines, in the spec's shape."""
     model = _event_models().get(event.get("type", ""))

@@ -9,7 +9,19 @@ from typing import Literal
 _ALPHABET = string.ascii_letters + string.digits
 
 Prefix = Literal[
-    "asst", "thread", "msg", "run", "step", "call", "file", "vs", "vsfb", "resp", "conv", "cntr"
+    "asst",
+    "thread",
+    "msg",
+    "run",
+    "step",
+    "call",
+    "file",
+    "vs",
+    "vsfb",
+    "resp",
+    "conv",
+    "cntr",
+    "cmp",
 ]
 
 

@@ -11,6 +11,7 @@ import builtins
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from openai.types.responses.compacted_response import CompactedResponse
 from openai.types.responses.input_token_count_response import InputTokenCountResponse
 from openai.types.responses.response import Response
 from openai.types.responses.response_item import ResponseItem
@@ -111,6 +112,7 @@ class InputTokens:
 class Responses:
     def __init__(self, runtime: Runtime) -> None:
         self._service = runtime.responses
+        self._compactor = runtime.response_compaction
         self.input_items = InputItems(runtime)
         self.input_tokens = InputTokens(runtime)
 
@@ -126,6 +128,11 @@ class Responses:
     def stream(self, **params: Any) -> ResponseEventStream:
         """Like the SDK's ``responses.stream``: ``with client.responses.stream(...) as s:``."""
         return ResponseEventStream(self._service.stream(given(**params)))
+
+    def compact(self, **params: Any) -> CompactedResponse:
+        """The SDK's ``responses.compact``: user messages, then one sealed compaction item."""
+        body = self._compactor.compact(given(**params))
+        return CompactedResponse.construct(**body)  # user messages: not an output type
 
     def retrieve(self, response_id: str) -> Response:
         return self._service.retrieve(response_id)

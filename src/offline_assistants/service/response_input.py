@@ -8,6 +8,8 @@ The input is a string (one user message) or a list of items:
 - ``function_call`` items (an app replaying its history) and
   ``function_call_output`` items: the outputs answer the calls a previous
   response is waiting on, or, with the replayed call, form a finished call;
+- ``compaction`` items (made by ``responses/compact``) are opened and their
+  summary instructs the response;
 - ``reasoning``, ``file_search_call`` and ``code_interpreter_call`` items an app
   replays are records of earlier work whose result the following messages
   already carry; they are accepted and not shown to the model again.
@@ -20,6 +22,7 @@ an input that leaves a waiting call unanswered or answers no call
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -58,7 +61,13 @@ class InputOutput:
 Entry = InputMessage | InputInstruction | InputCall | InputOutput
 
 
-def parse_input(value: Any) -> list[Entry]:
+# A compaction item sent back: its summary instructs the response, like a developer message.
+COMPACTED = "A summary of the conversation so far (earlier turns were compacted):\n{summary}"
+Unseal = Callable[[str, str], str]  # (handle, param) → the summary it holds
+
+
+def parse_input(value: Any, unseal: Unseal | None = None) -> list[Entry]:
+    """The input's entries; ``unseal`` opens compaction items (none accepted without it)."""
     if value is None:
         return []
     if isinstance(value, str):
@@ -86,11 +95,14 @@ def parse_input(value: Any) -> list[Entry]:
             entries.append(InputOutput(item["call_id"], text))
         elif kind in REPLAYED_RECORDS:
             continue
+        elif kind == "compaction" and unseal is not None:
+            summary = unseal(item["encrypted_content"], f"{where}.encrypted_content")
+            entries.append(InputInstruction(COMPACTED.format(summary=summary)))
         else:
             raise InvalidRequestError(
                 f"Invalid '{where}.type': {kind!r} items are not supported by this runtime "
-                "(supported: message, function_call, function_call_output; reasoning, "
-                "file_search_call and code_interpreter_call are accepted as records).",
+                "(supported: message, function_call, function_call_output, compaction; "
+                "reasoning, file_search_call and code_interpreter_call are accepted as records).",
                 param=f"{where}.type",
             )
     _check_outputs(entries)

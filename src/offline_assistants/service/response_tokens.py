@@ -25,24 +25,34 @@ from ..runs.context import Unit, conversation, system_text
 from ..runs.executor import run_functions
 from ..store import Store
 from .params import check_params
-from .response_input import InputCall, InputInstruction, InputMessage, InputOutput, parse_input
+from .response_input import (
+    InputCall,
+    InputInstruction,
+    InputMessage,
+    InputOutput,
+    Unseal,
+    parse_input,
+)
 from .response_input import input_instructions as instructions_of
 from .response_request import response_settings
 
 
 class InputTokenCounter:
-    def __init__(self, store: Store, settings: Settings, engines: EngineCache) -> None:
+    def __init__(
+        self, store: Store, settings: Settings, engines: EngineCache, unseal: Unseal
+    ) -> None:
         self.store = store
         self.settings = settings
         self.engines = engines
+        self.unseal = unseal
 
     def count(self, params: Mapping[str, Any]) -> InputTokenCountResponse:
         p = check_params(InputTokenCountParams, params)
         p.setdefault("model", "default")
         chosen = response_settings(p, self.settings, self.store)
-        entries = parse_input(p.get("input"))
+        entries = parse_input(p.get("input"), unseal=self.unseal)
         run = Run.model_construct(**chosen.run_fields)
-        history = self._history(p) + _units(entries)
+        history = thread_history(self.store, p) + input_units(entries)
         system = system_text(run, instructions_of(entries))
         head = [ChatMessage("system", system)] if system else []
         turns = [turn for unit in history for turn in unit]
@@ -50,57 +60,56 @@ class InputTokenCounter:
             tokens = engine.prompt_tokens([*head, *turns], run_functions(run))
         return InputTokenCountResponse(object="response.input_tokens", input_tokens=len(tokens))
 
-    def _history(self, p: dict[str, Any]) -> list[Unit]:
-        """The units the thread of ``previous_response_id`` or ``conversation`` holds."""
-        conversation_id = p.get("conversation")
-        if isinstance(conversation_id, dict):
-            conversation_id = conversation_id.get("id")
-        previous_id = p.get("previous_response_id")
-        if conversation_id and previous_id:
+
+def thread_history(store: Store, p: dict[str, Any]) -> list[Unit]:
+    """The units the thread of ``previous_response_id`` or ``conversation`` holds."""
+    conversation_id = p.get("conversation")
+    if isinstance(conversation_id, dict):
+        conversation_id = conversation_id.get("id")
+    previous_id = p.get("previous_response_id")
+    if conversation_id and previous_id:
+        raise InvalidRequestError(
+            "Mutually exclusive parameters: give either 'previous_response_id' or "
+            "'conversation', not both.",
+            param="previous_response_id",
+        )
+    until: int | None = None
+    if conversation_id:
+        if not conversation_id.startswith("conv_") or not store.threads.exists(conversation_id):
+            raise NotFoundError(
+                f"Conversation with id '{conversation_id}' not found.", param="conversation"
+            )
+        thread_id = conversation_id
+    elif previous_id:
+        previous = store.responses.get(previous_id)
+        if previous is None:
             raise InvalidRequestError(
-                "Mutually exclusive parameters: give either 'previous_response_id' or "
-                "'conversation', not both.",
+                f"Previous response with id '{previous_id}' not found.",
                 param="previous_response_id",
             )
-        until: int | None = None
-        if conversation_id:
-            if not conversation_id.startswith("conv_") or not self.store.threads.exists(
-                conversation_id
-            ):
-                raise NotFoundError(
-                    f"Conversation with id '{conversation_id}' not found.", param="conversation"
-                )
-            thread_id = conversation_id
-        elif previous_id:
-            previous = self.store.responses.get(previous_id)
-            if previous is None:
-                raise InvalidRequestError(
-                    f"Previous response with id '{previous_id}' not found.",
-                    param="previous_response_id",
-                )
-            thread_id = previous.thread_id
-            later = [
-                r.input_from
-                for r in self.store.responses.in_thread(thread_id)
-                if r.input_from > previous.output_from
-            ]
-            until = min(later, default=None)  # a branch: what the thread held then
-        else:
-            return []
-        messages = [
-            (seq, m)
-            for seq, m in self.store.messages.in_thread_with_seq(thread_id)
-            if until is None or seq < until
+        thread_id = previous.thread_id
+        later = [
+            r.input_from
+            for r in store.responses.in_thread(thread_id)
+            if r.input_from > previous.output_from
         ]
-        steps = [
-            (seq, s)
-            for seq, s in self.store.steps.in_thread_with_seq(thread_id)
-            if until is None or seq < until
-        ]
-        return [unit for _, unit in conversation(messages, steps, run_id="")]
+        until = min(later, default=None)  # a branch: what the thread held then
+    else:
+        return []
+    messages = [
+        (seq, m)
+        for seq, m in store.messages.in_thread_with_seq(thread_id)
+        if until is None or seq < until
+    ]
+    steps = [
+        (seq, s)
+        for seq, s in store.steps.in_thread_with_seq(thread_id)
+        if until is None or seq < until
+    ]
+    return [unit for _, unit in conversation(messages, steps, run_id="")]
 
 
-def _units(entries: list[Any]) -> list[Unit]:
+def input_units(entries: list[Any]) -> list[Unit]:
     """The input's messages and replayed calls (with their outputs) as prompt turns."""
     outputs = {e.call_id: e.output for e in entries if isinstance(e, InputOutput)}
     units: list[Unit] = []

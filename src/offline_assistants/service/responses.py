@@ -44,6 +44,7 @@ from .response_input import (
     InputCall,
     InputMessage,
     InputOutput,
+    Unseal,
     check_answers,
     input_instructions,
     parse_input,
@@ -66,8 +67,10 @@ class ResponseService:
         journal: RunJournal,
         runs: RunService,
         threads: ThreadService,
+        unseal: Unseal,
     ) -> None:
         self.store = store
+        self.unseal = unseal
         self.settings = settings
         self.journal = journal
         self.runs = runs
@@ -108,7 +111,7 @@ class ResponseService:
                 "Background responses must be stored: remove 'store': false.", param="store"
             )
         chosen = response_settings(p, self.settings, self.store)
-        entries = parse_input(p.get("input"))
+        entries = parse_input(p.get("input"), unseal=self.unseal)
         conversation = p.get("conversation")
         conversation_id = conversation if isinstance(conversation, str) else None
         if isinstance(conversation, dict):

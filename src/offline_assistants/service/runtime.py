@@ -34,9 +34,11 @@ from .files import FileService
 from .ingestion import Ingestion
 from .messages import MessageService
 from .models import ModelService
+from .response_compaction import ResponseCompactor
 from .response_tokens import InputTokenCounter
 from .responses import ResponseService
 from .runs import RunService
+from .sealed import Sealer
 from .steps import StepService
 from .threads import ThreadService
 from .vector_store_files import VectorStoreFileService
@@ -87,10 +89,20 @@ class Runtime:
             self.messages = MessageService(self.store, self.threads.add_messages)
             self.runs = RunService(self.store, settings, self.journal, self.scheduler, self.threads)
             self.steps = StepService(self.store)
-            self.responses = ResponseService(
-                self.store, settings, self.journal, self.runs, self.threads
+            self.response_compaction = ResponseCompactor(
+                self.store, settings, self.chat_completions, Sealer(settings.data_dir)
             )
-            self.response_tokens = InputTokenCounter(self.store, settings, self.engines)
+            self.responses = ResponseService(
+                self.store,
+                settings,
+                self.journal,
+                self.runs,
+                self.threads,
+                unseal=self.response_compaction.unseal,
+            )
+            self.response_tokens = InputTokenCounter(
+                self.store, settings, self.engines, self.response_compaction.unseal
+            )
             self.conversations = ConversationService(self.store, self.threads)
             self.containers = ContainerService(self.store, self.kernels)
             self.executor = RunExecutor(

@@ -1,4 +1,4 @@
-"""/v1/responses (with cancel, input_items and input_tokens); ``stream: true`` → SSE of
+"""/v1/responses (with cancel, input_items, input_tokens and compact); ``stream: true`` → SSE of
 ``response.*`` events.
 
 Each event goes out as ``event: <type>`` / ``data: <json>``; quiet stretches get
@@ -49,6 +49,11 @@ def _frames(events: Iterator[ResponseStreamEvent | None]) -> Iterator[bytes]:
         close = getattr(events, "close", None)
         if callable(close):
             close()
+
+
+@router.post("/compact")
+def compact(request: Request, body: Body) -> JSONResponse:
+    return JSONResponse(runtime(request).response_compaction.compact(body))
 
 
 @router.post("/input_tokens")
