@@ -1,6 +1,7 @@
 """A script may simply end: a Client nobody closed shuts down cleanly at interpreter exit.
 
-Each script below starts a long real-model run and then ends while the model is still
+Each script below starts a real-model run whose answer cannot end on its own in time
+(a grammar holds it to a 2,000-character string), and then ends while the model is still
 generating: by falling off its last line, or by an uncaught exception. Before the fix
 this aborted now and then ("terminate called without an active exception", SIGABRT)
 because a thread was still inside llama.cpp while Python finalised; now the runtime
@@ -28,7 +29,15 @@ SCRIPT = textwrap.dedent(
     client = Client(data_dir=sys.argv[1])
     assistant = client.beta.assistants.create(model="default", temperature=0)
     thread = client.beta.threads.create(messages=[{"role": "user", "content": sys.argv[2]}])
-    run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=assistant.id)
+    # An answer that cannot end on its own before the script does: a JSON string of at least
+    # 2,000 characters under the grammar (2,000 tokens at least), with room for 8,000.
+    endless = {"type": "json_schema", "json_schema": {"name": "story", "schema": {
+        "type": "object", "properties": {"story": {"type": "string", "minLength": 2000}},
+        "required": ["story"], "additionalProperties": False}}}
+    run = client.beta.threads.runs.create(
+        thread_id=thread.id, assistant_id=assistant.id, response_format=endless,
+        max_completion_tokens=8000,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         messages = client.beta.threads.messages.list(thread_id=thread.id).data

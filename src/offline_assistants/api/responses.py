@@ -20,23 +20,28 @@ from pydantic import TypeAdapter
 
 from ..service import Runtime
 from ..store import Slice
-from ._common import OMIT, CursorPage, given
+from ._common import OMIT, CursorPage, Omit, given
 
 _ITEM: TypeAdapter[ResponseItem] = TypeAdapter(ResponseItem)
+_EVENT: TypeAdapter[ResponseStreamEvent] = TypeAdapter(ResponseStreamEvent)
 
 
 class ResponseEventStream:
     """The events as the SDK's types; ``get_final_response()`` reads to the end (as the
     SDK's ``responses.stream`` helper does) and returns the response the last event holds."""
 
-    def __init__(self, events: Iterator[ResponseStreamEvent | None]) -> None:
+    def __init__(self, events: Iterator[ResponseStreamEvent | str | None]) -> None:
         self._events = events
         self._final: Response | None = None
 
     def __iter__(self) -> Iterator[ResponseStreamEvent]:
-        for event in self._events:
-            if event is None:
+        for given_event in self._events:
+            if given_event is None:
                 continue
+            # A replayed event comes as it was recorded: wire JSON.
+            event = (
+                _EVENT.validate_json(given_event) if isinstance(given_event, str) else given_event
+            )
             if event.type in ("response.completed", "response.incomplete", "response.failed"):
                 self._final = event.response
             yield event
@@ -134,7 +139,21 @@ class Responses:
         body = self._compactor.compact(given(**params))
         return CompactedResponse.construct(**body)  # user messages: not an output type
 
-    def retrieve(self, response_id: str) -> Response:
+    def retrieve(
+        self,
+        response_id: str,
+        *,
+        stream: bool | None = OMIT,
+        starting_after: int | None = OMIT,
+        include: list[str] | None = OMIT,
+    ) -> Any:
+        """The response; with ``stream=True`` its events past ``starting_after``, replayed
+        as they were sent and followed to the end (as the SDK's ``retrieve(stream=True)``)."""
+        if stream:
+            after = (
+                -1 if isinstance(starting_after, Omit) or starting_after is None else starting_after
+            )
+            return ResponseEventStream(self._service.replay(response_id, starting_after=after))
         return self._service.retrieve(response_id)
 
     def delete(self, response_id: str) -> None:

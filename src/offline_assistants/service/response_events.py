@@ -40,6 +40,7 @@ from pydantic import TypeAdapter
 from ..runs.context import message_text
 from ..runs.events import RunEvent, Subscription, until_settled
 from ..store import ResponseRecord
+from .response_event_log import ResponseEventLog
 from .response_items import call_items, message_item
 from .response_tools import namespaces, with_namespace
 
@@ -69,6 +70,12 @@ KINDS = {
 PREFIX = {"function": "fc", "code_interpreter": "ci", "file_search": "fs"}
 
 
+def wire_json(event: ResponseStreamEvent) -> str:
+    """An event as the wire carries it: field aliases (``schema``), only what was set, and
+    the response's own integer timestamps (``WireResponse``)."""
+    return event.model_dump_json(by_alias=True, exclude_unset=True, serialize_as_any=True)
+
+
 class ResponseEvents:
     def __init__(
         self, service: ResponseService, record: ResponseRecord, subscription: Subscription
@@ -83,8 +90,13 @@ class ResponseEvents:
         self._calls: dict[tuple[str, int], str] = {}  # (step id, call index) → item id
         self._code: dict[str, str] = {}  # code item id → code so far
         self._namespaces = namespaces(record.request.get("tools", []))
+        self._log: ResponseEventLog | None = None
 
     def events(self) -> Iterator[ResponseStreamEvent | None]:
+        log = self.service.event_log if self.record.store else None
+        if log is not None:
+            log.begin(self.record.id)
+        self._log = log
         try:
             snapshot = self._snapshot()
             yield self._event("response.created", response=snapshot)
@@ -97,6 +109,8 @@ class ResponseEvents:
                     continue
                 yield from self._translate(event)
         finally:
+            if log is not None:
+                log.end(self.record.id)
             self.service.journal.bus.close(self.subscription)
             self.service.settled(self.record)
 
@@ -106,6 +120,8 @@ class ResponseEvents:
     def _event(self, kind: str, **fields: Any) -> ResponseStreamEvent:
         event = _EVENT.validate_python({"type": kind, "sequence_number": self._seq, **fields})
         self._seq += 1
+        if self._log is not None:  # recorded before it goes out
+            self._log.append(self.record.id, wire_json(event))
         return event
 
     def _translate(self, event: RunEvent) -> Iterator[ResponseStreamEvent]:

@@ -1,15 +1,13 @@
-"""Responses: create (whole, background or streamed), retrieve, delete, cancel, input items.
+"""Responses: create (whole, background or streamed), retrieve (or replay), delete, cancel.
 
-A response runs as a run of the Assistants executor, in a thread:
+A response runs as a run of the Assistants executor, in a thread
+(``response_placement.py`` says which, and stores the input there). Its events are
+made from the run's (``response_events.py``): a stream yields them, a plain create
+reads them to the end, a background response has a thread of its own reading
+them; a stored response records them (``response_event_log.py``), so ``retrieve``
+with ``stream=True`` replays them past ``starting_after`` and follows the rest.
 
-- ``conversation=`` → that conversation's thread (a conversation *is* a thread
-  whose id starts ``conv_``, so ``beta.threads`` can read it too);
-- ``previous_response_id=`` → the previous response's thread, when that response
-  is the latest there and not a conversation's; otherwise (a branch) a copy of
-  its history in a new thread;
-- neither → a new thread of its own.
-
-The input goes into the thread (``response_input.py``) and a run starts with
+The input is read by ``response_input.py`` and a run starts with
 the response's settings (``response_request.py``). When a run stops for
 function calls, its response is ``completed`` with ``function_call`` items; the
 next request's ``function_call_output`` items are that run's tool outputs, and
@@ -21,6 +19,10 @@ removes the response (and a thread of its own) once it has settled.
 
 from __future__ import annotations
 
+import collections
+import json
+import logging
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from typing import Any
@@ -34,15 +36,14 @@ from ..config import Settings
 from ..errors import ConflictError, InvalidRequestError, NotFoundError
 from ..ids import new_id
 from ..runs import RunJournal
-from ..runs.events import Subscription, until_settled
-from ..runs.journal import now, tool_calls_step, updated
+from ..runs.events import Subscription
+from ..runs.journal import now, updated
 from ..store import ResponseRecord, RunOptions, Store
-from .messages import new_user_message
 from .params import check_params
-from .response_events import ResponseEvents
+from .response_event_log import ENDINGS as LOG_ENDINGS
+from .response_event_log import ResponseEventLog
+from .response_events import KEEPALIVE_SECONDS, SNAPSHOT_ENDINGS, ResponseEvents
 from .response_input import (
-    InputCall,
-    InputMessage,
     InputOutput,
     Unseal,
     check_answers,
@@ -50,11 +51,13 @@ from .response_input import (
     parse_input,
     waiting_calls,
 )
+from .response_placement import ResponsePlacement
 from .response_request import ResponseSettings, response_settings
 from .response_views import ResponseViews
 from .runs import RunService
 from .threads import ThreadService
 
+log = logging.getLogger(__name__)
 WAIT_SECONDS = 3600.0
 CANCEL_WAIT_SECONDS = 10.0
 
@@ -76,24 +79,97 @@ class ResponseService:
         self.runs = runs
         self.threads = threads
         self.views = ResponseViews(store)
+        self.placement = ResponsePlacement(store, threads)
+        self.event_log = ResponseEventLog(settings.data_dir / "response_events")
+        self._recorders: set[threading.Thread] = set()
+        self._lock = threading.Lock()
 
     # -- create -----------------------------------------------------------------------------
 
     def create(self, params: Mapping[str, Any]) -> Response:
         record, subscription = self._start(params)
+        events = ResponseEvents(self, record, subscription)
         if record.background:
-            self.journal.bus.close(subscription)
+            self._in_background(events)
             return self.views.render(record)
-        for _ in until_settled(self.journal.bus, subscription, WAIT_SECONDS):
-            pass
-        response = self.views.render(record)
-        self.settled(record)
-        return response
+        final: Response | None = None
+        for event in events.events():  # ends with the response as it settled
+            final = getattr(event, "response", final)
+        assert final is not None
+        return final
 
-    def stream(self, params: Mapping[str, Any]) -> Iterator[ResponseStreamEvent | None]:
-        """Checked and started now (errors raise here); the events as the run makes them."""
+    def stream(self, params: Mapping[str, Any]) -> Iterator[ResponseStreamEvent | str | None]:
+        """Checked and started now (errors raise here); the events as the run makes them
+        (a background response's as recorded: wire JSON)."""
         record, subscription = self._start(params)
-        return ResponseEvents(self, record, subscription).events()
+        events = ResponseEvents(self, record, subscription)
+        if record.background:
+            self._in_background(events)
+            return self.replay(record.id, starting_after=-1)
+        return events.events()
+
+    def _in_background(self, events: ResponseEvents) -> None:
+        """A thread reads (and so records) a background response's events, whether or not a
+        client streams them."""
+        response_id = events.record.id
+        self.event_log.begin(response_id)  # a reader arriving first waits for the events
+
+        def record() -> None:
+            try:
+                collections.deque(events.events(), 0)
+            except Exception:  # noqa: BLE001 - a reader's failure must not pass unheard
+                log.exception("recording the events of %s failed", response_id)
+            finally:
+                self.event_log.end(response_id)
+                with self._lock:
+                    self._recorders.discard(thread)
+
+        thread = threading.Thread(target=record, daemon=True, name=f"events-{response_id}")
+        with self._lock:
+            self._recorders.add(thread)
+        thread.start()
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Wait for the background responses' recorders (their runs are over: the scheduler
+        stopped first), so none reads the store after it closes."""
+        with self._lock:
+            recorders = list(self._recorders)
+        deadline = time.monotonic() + timeout
+        for thread in recorders:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def replay(self, response_id: str, *, starting_after: int = -1) -> Iterator[str | None]:
+        """A stored response's events past ``starting_after`` as they were sent, then the rest
+        as they come; a recording cut short (a stopped runtime) ends with the response as
+        it now stands."""
+        record = self._get(response_id)
+        if not self.event_log.exists(response_id):
+            raise InvalidRequestError(
+                f"Response {response_id} has no recorded events to stream: it was not stored "
+                "when it ran.",
+                param="stream",
+            )
+        return self._replayed(record, starting_after)
+
+    def _replayed(self, record: ResponseRecord, after: int) -> Iterator[str | None]:
+        last = after
+        for line in self.event_log.follow(record.id, after, KEEPALIVE_SECONDS):
+            if line is not None:
+                event = json.loads(line)
+                last = event["sequence_number"]
+                if event["type"] in LOG_ENDINGS:
+                    yield line
+                    return
+            yield line
+        response = self.views.render(record)
+        kind = SNAPSHOT_ENDINGS.get(response.status or "", "response.failed")
+        yield json.dumps(
+            {
+                "type": kind,
+                "sequence_number": last + 1,
+                "response": json.loads(response.model_dump_json(by_alias=True, exclude_unset=True)),
+            }
+        )
 
     def _start(self, params: Mapping[str, Any]) -> tuple[ResponseRecord, Subscription]:
         p = check_params(ResponseCreateParamsBase, params)
@@ -117,7 +193,9 @@ class ResponseService:
         if isinstance(conversation, dict):
             conversation_id = conversation.get("id")
         with self.store.db.transaction():
-            thread_id = self._thread_for(conversation_id, p.get("previous_response_id"), chosen)
+            thread_id = self.placement.thread_for(
+                conversation_id, p.get("previous_response_id"), chosen
+            )
             waiting = self.store.runs.active_in_thread(thread_id)
             if waiting is not None and waiting.status != "requires_action":
                 raise ConflictError(
@@ -131,97 +209,6 @@ class ResponseService:
         else:
             record, subscription = self._new_run(thread_id, entries, chosen, p)
         return record, subscription
-
-    def _thread_for(
-        self, conversation_id: str | None, previous_id: str | None, chosen: ResponseSettings
-    ) -> str:
-        if conversation_id is not None:
-            if not conversation_id.startswith("conv_") or not self.store.threads.exists(
-                conversation_id
-            ):
-                raise NotFoundError(
-                    f"Conversation with id '{conversation_id}' not found.", param="conversation"
-                )
-            thread_id = conversation_id
-        elif previous_id is not None:
-            previous = self.store.responses.get(previous_id)
-            if previous is None:
-                raise InvalidRequestError(
-                    f"Previous response with id '{previous_id}' not found.",
-                    param="previous_response_id",
-                )
-            latest = self.store.responses.in_thread(previous.thread_id)[-1]
-            if latest.id == previous.id and previous.conversation_id is None:
-                thread_id = previous.thread_id
-            else:
-                thread_id = self._branch(previous)
-        else:
-            thread_id = self.threads.store_new(self.threads.build({})[0], []).id
-        thread = self.threads.retrieve(thread_id)
-        resources = thread.tool_resources.model_dump() if thread.tool_resources else {}
-        if chosen.vector_store_ids:
-            resources["file_search"] = {"vector_store_ids": chosen.vector_store_ids}
-        if chosen.code_file_ids is not None:
-            resources["code_interpreter"] = {"file_ids": chosen.code_file_ids}
-        self.store.threads.update(updated(thread, tool_resources=resources))
-        return thread_id
-
-    def _branch(self, previous: ResponseRecord) -> str:
-        """A new thread holding ``previous``'s history (what its thread held until the
-        response after it began): answering from a response that is not the latest."""
-        later = [
-            r.input_from
-            for r in self.store.responses.in_thread(previous.thread_id)
-            if r.input_from > previous.output_from
-        ]
-        until = min(later, default=None)
-        source = self.store.threads.get(previous.thread_id)
-        thread = self.threads.store_new(
-            updated(
-                self.threads.build({})[0],
-                tool_resources=source.tool_resources if source else {},
-            ),
-            [],
-        )
-        for seq, message in self.store.messages.in_thread_with_seq(previous.thread_id):
-            if until is None or seq < until:
-                self.store.messages.insert(updated(message, id=new_id("msg"), thread_id=thread.id))
-        for seq, step in self.store.steps.in_thread_with_seq(previous.thread_id):
-            before = until is None or seq < until
-            if before and step.type == "tool_calls" and step.status == "completed":
-                self.store.steps.insert(updated(step, id=new_id("step"), thread_id=thread.id))
-        return thread.id
-
-    def _add_input(self, run: Run, entries: list[Any]) -> None:
-        """Store the input's messages, and replayed calls with their outputs as finished
-        steps of ``run``."""
-        outputs = {e.call_id: e.output for e in entries if isinstance(e, InputOutput)}
-        for entry in entries:
-            if isinstance(entry, InputMessage):
-                message = new_user_message(
-                    run.thread_id,
-                    role=entry.role,
-                    content=entry.text,
-                    attachments=None,
-                    metadata=None,
-                    param="input.",
-                    file_exists=self.store.files.exists,
-                )
-                if entry.role == "assistant":
-                    message = updated(message, run_id=run.id, assistant_id=run.assistant_id)
-                self.store.messages.insert(message)
-            elif isinstance(entry, InputCall):
-                call = {
-                    "id": entry.call_id,
-                    "type": "function",
-                    "function": {
-                        "name": entry.name,
-                        "arguments": entry.arguments,
-                        "output": outputs[entry.call_id],
-                    },
-                }
-                step = tool_calls_step(run, [call], None)
-                self.store.steps.insert(updated(step, status="completed", completed_at=now()))
 
     def _new_run(
         self, thread_id: str, entries: list[Any], chosen: ResponseSettings, p: dict[str, Any]
@@ -249,7 +236,7 @@ class ResponseService:
         )
         with self.store.db.transaction():
             input_from = self.store.responses.boundary()
-            self._add_input(run, entries)
+            self.placement.add_input(run, entries)
             record = self._record(response_id, run, input_from, chosen, p)
             self.store.runs.insert(run, options)
             self.store.responses.insert(record)
@@ -273,7 +260,7 @@ class ResponseService:
         rest = [e for e in entries if not (isinstance(e, InputOutput) and e.call_id in pending)]
         with self.store.db.transaction():
             input_from = self.store.responses.boundary()
-            self._add_input(run, rest)
+            self.placement.add_input(run, rest)
             resumed = updated(run, **fields)
             self.store.runs.update(resumed)
             options = self.store.runs.options(run.id)
@@ -383,6 +370,7 @@ class ResponseService:
             own_thread = record.conversation_id is None and not self.store.responses.in_thread(
                 record.thread_id
             )
+        self.event_log.delete(response_id)
         if own_thread:
             self.threads.delete(record.thread_id)
         return {"id": response_id, "object": "response.deleted", "deleted": True}

@@ -156,6 +156,9 @@ class Runtime:
         idle = (
             scheduler is None or scheduler.stop()
         )  # first: nothing runs on the engines after this
+        responses = getattr(self, "responses", None)
+        if responses is not None:
+            responses.close()  # background responses' recorders, before the store closes
         parts = ["ingestion", "kernels"] + (["engines"] if idle else [])
         for part in parts:
             started = getattr(self, part, None)

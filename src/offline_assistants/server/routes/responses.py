@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from openai.types.responses.response_stream_event import ResponseStreamEvent
 
 from ...errors import OfflineAssistantsError
+from ...service.response_events import wire_json
 from ..sse import sse_response
 from ._common import Body, include_query, respond, runtime, stream_flag
 
@@ -32,14 +33,17 @@ def create(request: Request, body: Body) -> Response:
     return respond(service.create(params), only_set=True)
 
 
-def _frames(events: Iterator[ResponseStreamEvent | None]) -> Iterator[bytes]:
+def _frames(events: Iterator[ResponseStreamEvent | str | None]) -> Iterator[bytes]:
     try:
         for event in events:
             if event is None:
                 yield b": keep-alive\n\n"
                 continue
-            data = event.model_dump_json(by_alias=True, exclude_unset=True, serialize_as_any=True)
-            yield f"event: {event.type}\ndata: {data}\n\n".encode()
+            if isinstance(event, str):  # replayed as recorded
+                data, kind = event, json.loads(event)["type"]
+            else:
+                data, kind = wire_json(event), event.type
+            yield f"event: {kind}\ndata: {data}\n\n".encode()
     except Exception as exc:  # noqa: BLE001 - the status line is sent: say it in the stream
         log.exception("response stream failed")
         message = exc.message if isinstance(exc, OfflineAssistantsError) else str(exc)
@@ -62,8 +66,18 @@ def input_tokens(request: Request, body: Body) -> JSONResponse:
 
 
 @router.get("/{response_id}")
-def retrieve(request: Request, response_id: str) -> JSONResponse:
-    return respond(runtime(request).responses.retrieve(response_id), only_set=True)
+def retrieve(
+    request: Request,
+    response_id: str,
+    stream: bool = False,
+    starting_after: int | None = None,
+) -> Response:
+    """The response, or with ``stream=true`` its events past ``starting_after`` (SSE)."""
+    service = runtime(request).responses
+    if stream:
+        after = -1 if starting_after is None else starting_after
+        return sse_response(_frames(service.replay(response_id, starting_after=after)))
+    return respond(service.retrieve(response_id), only_set=True)
 
 
 @router.delete("/{response_id}")
