@@ -78,9 +78,15 @@ def wire_json(event: ResponseStreamEvent) -> str:
 
 class ResponseEvents:
     def __init__(
-        self, service: ResponseService, record: ResponseRecord, subscription: Subscription
+        self,
+        service: ResponseService,
+        record: ResponseRecord,
+        subscription: Subscription,
+        *,
+        settle: bool = True,
     ) -> None:
         self.service = service
+        self.settle = settle  # False: the caller settles it (a WebSocket keeps its last one)
         self.record = record
         self.subscription = subscription
         self.container = service.views.container(record)
@@ -112,7 +118,8 @@ class ResponseEvents:
             if log is not None:
                 log.end(self.record.id)
             self.service.journal.bus.close(self.subscription)
-            self.service.settled(self.record)
+            if self.settle:
+                self.service.settled(self.record)
 
     def _snapshot(self) -> Response:
         return self.service.views.render(self.record)

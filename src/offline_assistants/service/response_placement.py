@@ -50,6 +50,7 @@ class ResponsePlacement:
                 raise InvalidRequestError(
                     f"Previous response with id '{previous_id}' not found.",
                     param="previous_response_id",
+                    code="previous_response_not_found",
                 )
             latest = self.store.responses.in_thread(previous.thread_id)[-1]
             if latest.id == previous.id and previous.conversation_id is None:

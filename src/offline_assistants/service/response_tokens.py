@@ -86,6 +86,7 @@ def thread_history(store: Store, p: dict[str, Any]) -> list[Unit]:
             raise InvalidRequestError(
                 f"Previous response with id '{previous_id}' not found.",
                 param="previous_response_id",
+                code="previous_response_not_found",
             )
         thread_id = previous.thread_id
         later = [

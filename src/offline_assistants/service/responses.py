@@ -108,6 +108,18 @@ class ResponseService:
             return self.replay(record.id, starting_after=-1)
         return events.events()
 
+    def open_stream(
+        self, params: Mapping[str, Any]
+    ) -> tuple[ResponseRecord, Iterator[ResponseStreamEvent | None]]:
+        """A streamed response the caller settles itself (``settled``), later: a WebSocket
+        keeps its latest response, stored or not, so the next may continue from it."""
+        if params.get("background") is True:
+            raise InvalidRequestError(
+                "'background' is not supported over WebSocket.", param="background"
+            )
+        record, subscription = self._start(params)
+        return record, ResponseEvents(self, record, subscription, settle=False).events()
+
     def _in_background(self, events: ResponseEvents) -> None:
         """A thread reads (and so records) a background response's events, whether or not a
         client streams them."""
