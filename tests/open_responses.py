@@ -72,3 +72,60 @@ def check_event(event: dict[str, Any]) -> None:
 
 def event_types() -> set[str]:
     return set(_event_models())
+
+
+def request_bodies() -> Any:
+    """A Hypothesis strategy of ``POST /v1/responses`` bodies drawn from the spec's own
+    request schema (``CreateResponseBody``): every key the spec defines, in its shapes,
+    with ``model`` mostly ``default`` and output kept short so accepted ones are quick."""
+    from hypothesis import strategies as st
+
+    schema = _models().CreateResponseBody.model_json_schema(by_alias=True)
+    defs = schema.get("$defs", {})
+
+    def draw(node: Any, depth: int) -> Any:
+        if not isinstance(node, dict) or depth > 6:
+            return st.none()
+        if "$ref" in node:
+            return st.deferred(lambda: draw(defs[node["$ref"].rsplit("/", 1)[-1]], depth + 1))
+        if "const" in node:
+            return st.just(node["const"])
+        if "enum" in node:
+            return st.sampled_from(node["enum"])
+        options = node.get("anyOf") or node.get("oneOf")
+        if options:
+            return st.one_of([draw(option, depth + 1) for option in options])
+        kind = node.get("type")
+        if kind == "object" or "properties" in node:
+            properties = node.get("properties", {})
+            required = set(node.get("required", []))
+            fixed = {k: draw(v, depth + 1) for k, v in properties.items() if k in required}
+            optional = {k: draw(v, depth + 1) for k, v in properties.items() if k not in required}
+            if not properties:
+                return st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2)
+            return st.fixed_dictionaries(fixed, optional=optional)
+        if kind == "array":
+            return st.lists(draw(node.get("items", {}), depth + 1), max_size=3)
+        if kind == "string":
+            return st.text(
+                max_size=int(node.get("maxLength", 24)) if node.get("maxLength", 99) < 24 else 24
+            )
+        if kind == "integer":
+            return st.integers(int(node.get("minimum", -5)), int(node.get("maximum", 5000)))
+        if kind == "number":
+            return st.floats(node.get("minimum", -3), node.get("maximum", 3), allow_nan=False)
+        if kind == "boolean":
+            return st.booleans()
+        if kind == "null":
+            return st.none()
+        return st.none()
+
+    def settle(body: dict[str, Any], model: str) -> dict[str, Any]:
+        body = {k: v for k, v in body.items() if v is not None or k == "model"}
+        body["model"] = model
+        body["background"] = False  # accepted ones finish within the test
+        body["max_output_tokens"] = 16
+        return body
+
+    models = st.sampled_from(["default", "default", "default", "missing-model"])
+    return st.builds(settle, draw(schema, 0), models)
