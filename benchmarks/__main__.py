@@ -38,6 +38,7 @@ SUITE: dict[str, tuple[bool, list[str]]] = {
     "run_length": (True, []),
     "parallel_runs": (True, ["--parallel", "1", "4", "--busy", "0"]),
     "responses": (True, ["--reps", "5"]),
+    "codex": (True, ["--reps", "3"]),
     "dashboard": (True, ["--reps", "5", "--busy", "0"]),
     "remote_engine": (True, ["--reps", "5", "--busy", "0"]),
 }
@@ -143,6 +144,12 @@ def _responses(r: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def _codex(r: dict[str, Any]) -> list[Row]:
+    return [
+        ("Codex first token / the same request plain", f"{r['codex_ttft_s']:.2f} / {r['plain_ttft_s']:.2f} s ({r['prompt_tokens']} tokens)", _met(r["ratio"] <= 1.2, f"ratio {r['ratio']:.2f} <= 1.2")),
+    ]  # fmt: skip
+
+
 def _dashboard(r: dict[str, Any]) -> list[Row]:
     return [
         (f"Playground / SDK TTFT, {p['busy']} busy", f"{p['median_s']['page']['ttft'] * 1000:.0f} / {p['median_s']['sdk']['ttft'] * 1000:.0f} ms", _met(p["ttft_ratio_page_over_sdk"] <= 1.10 and p["same_text"], f"ratio {p['ttft_ratio_page_over_sdk']:.3f} <= 1.10, same text"))
@@ -169,6 +176,7 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "run_length": _run_length,
     "parallel_runs": _parallel,
     "responses": _responses,
+    "codex": _codex,
     "dashboard": _dashboard,
     "remote_engine": _remote,
 }

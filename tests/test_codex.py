@@ -38,11 +38,13 @@ include_environment_context = false
 web_search = "disabled"
 
 [features]
-multi_agent = false
 goals = false
 apps = false
 plugins = false
 skill_search = false
+
+[agents]
+enabled = false
 
 [model_providers.offline-assistants]
 name = "offline-assistants"

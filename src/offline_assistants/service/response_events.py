@@ -28,6 +28,7 @@ Item snapshots in ``*.done`` events are rendered from the store
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +48,7 @@ from .response_tools import namespaces, with_namespace
 if TYPE_CHECKING:
     from .responses import ResponseService
 
+log = logging.getLogger(__name__)
 KEEPALIVE_SECONDS = 15.0
 _EVENT: TypeAdapter[ResponseStreamEvent] = TypeAdapter(ResponseStreamEvent)
 ENDINGS = {
@@ -119,7 +121,13 @@ class ResponseEvents:
                 log.end(self.record.id)
             self.service.journal.bus.close(self.subscription)
             if self.settle:
-                self.service.settled(self.record)
+                self._settle()
+
+    def _settle(self) -> None:
+        try:
+            self.service.settled(self.record)
+        except Exception:  # noqa: BLE001 - a stream closed late (at exit) must not raise there
+            log.warning("could not settle %s after its stream ended", self.record.id, exc_info=True)
 
     def _snapshot(self) -> Response:
         return self.service.views.render(self.record)

@@ -20,6 +20,7 @@ removes the response (and a thread of its own) once it has settled.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import logging
 import threading
@@ -352,12 +353,18 @@ class ResponseService:
     # -- ending -----------------------------------------------------------------------------
 
     def settled(self, record: ResponseRecord) -> None:
-        """After a response settles: with ``store=False`` nothing of it stays."""
+        """After a response settles, or its stream is dropped: with ``store=False`` nothing
+        of it stays. A run still generating for a dropped unstored stream is cancelled
+        first: nobody can ever read what it would write."""
         if record.store:
             return
         run = self.store.runs.get(record.run_id)
         if run is not None and run.status == "requires_action":
             self.runs.cancel(run.id, thread_id=run.thread_id)
+        elif run is not None and run.status in ("queued", "in_progress", "cancelling"):
+            with contextlib.suppress(InvalidRequestError):  # it ended meanwhile
+                self.runs.cancel(run.id, thread_id=run.thread_id)
+            self._wait_until_settled(run.id)
         with self.store.db.transaction():
             self.store.responses.delete(record.id)
             own_thread = record.conversation_id is None and not self.store.responses.in_thread(
@@ -398,10 +405,14 @@ class ResponseService:
         if run is not None and record.output_until is None:
             if run.status in ("queued", "in_progress"):
                 self.runs.cancel(run.id, thread_id=run.thread_id)
-            deadline = time.monotonic() + CANCEL_WAIT_SECONDS
-            while time.monotonic() < deadline:
-                current = self.store.runs.get(record.run_id)
-                if current is None or current.status != "cancelling":
-                    break
-                time.sleep(0.05)
+            self._wait_until_settled(run.id)
         return self.views.render(record)
+
+    def _wait_until_settled(self, run_id: str) -> None:
+        """Until a cancelled run has stopped (it is checked between tokens), or a while."""
+        deadline = time.monotonic() + CANCEL_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            current = self.store.runs.get(run_id)
+            if current is None or current.status not in ("queued", "in_progress", "cancelling"):
+                return
+            time.sleep(0.05)
