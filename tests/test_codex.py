@@ -7,9 +7,10 @@ replayed each turn, ``namespace`` and ``web_search`` tools, function description
 1,024 characters. Set-up installs it into the Node clients cache (its binary ships in
 the npm package); ``CODEX_HOME`` is a temporary folder holding the config.toml the
 README shows. Its full preamble (~9k tokens of instructions and tools) does not fit
-the default 135M model's 8k window, so the first test trims it the way the README
-tells a user of a small model to; the third sends it whole and expects Codex's own
-"out of room" message (the server answers ``context_length_exceeded``), never a 400.
+the default 135M model's 8k window, so the first tests trim it the way the README
+tells a user of a small model to (one runs long enough for Codex to compact its
+history); the last sends it whole and expects Codex's own "out of room" message (the
+server answers ``context_length_exceeded``), never a 400.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ SMALL_MODEL = """\
 model = "default"
 model_provider = "offline-assistants"
 model_context_window = 8192
-model_auto_compact_token_limit = 6000
+model_auto_compact_token_limit = {compact_at}
 model_instructions_file = "{instructions}"
 include_permissions_instructions = false
 include_environment_context = false
@@ -92,15 +93,19 @@ def answers(done: subprocess.CompletedProcess[str]) -> list[str]:
     ]
 
 
-@pytest.fixture
-def codex_home(tmp_path: Path, contract_server: tuple[Runtime, str]) -> Path:
+def small_model_home(tmp_path: Path, base_url: str, compact_at: int = 6000) -> Path:
     home = tmp_path / "codex-home"
     home.mkdir()
     instructions = home / "instructions.md"
     instructions.write_text("You are Codex, a coding agent. Answer in one short sentence.\n")
-    config = SMALL_MODEL.format(instructions=instructions, base_url=contract_server[1])
+    config = SMALL_MODEL.format(instructions=instructions, base_url=base_url, compact_at=compact_at)
     (home / "config.toml").write_text(config)
     return home
+
+
+@pytest.fixture
+def codex_home(tmp_path: Path, contract_server: tuple[Runtime, str]) -> Path:
+    return small_model_home(tmp_path, contract_server[1])
 
 
 def test_codex_exec_answers_and_resumes(codex_home: Path, tmp_path: Path) -> None:
@@ -120,6 +125,24 @@ def test_codex_exec_answers_and_resumes(codex_home: Path, tmp_path: Path) -> Non
     usage = [e["usage"] for e in events(second) if e.get("type") == "turn.completed"]
     first_usage = [e["usage"] for e in events(first) if e.get("type") == "turn.completed"]
     assert usage[0]["input_tokens"] > first_usage[0]["input_tokens"]  # the history is in
+
+
+def test_a_long_codex_session_compacts_its_history(
+    tmp_path: Path, contract_server: tuple[Runtime, str]
+) -> None:
+    """Past ``model_auto_compact_token_limit`` Codex compacts: it asks the model for a
+    handoff summary (a Responses request of its own) and goes on from the summary. Its
+    session record then holds a ``compacted`` entry, and every turn still ends well."""
+    home = small_model_home(tmp_path, contract_server[1], compact_at=1000)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    turns = [["Say hello."], ["resume", "--last", "Tell me a joke."], ["resume", "--last", "Bye."]]
+    for turn in turns:
+        done = codex(home, workdir, *turn)
+        assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-2000:]
+        assert answers(done) and answers(done)[-1].strip()
+    sessions = list((home / "sessions").rglob("*.jsonl"))
+    assert any('"type":"compacted"' in path.read_text() for path in sessions), sessions
 
 
 def test_codex_with_its_whole_preamble_hears_the_window_is_too_small(
