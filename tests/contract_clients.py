@@ -2,8 +2,9 @@
 
 ``scripts/setup`` installs them into the user's cache (``~/.cache/offline-assistants``,
 or ``$XDG_CACHE_HOME``): the Node packages (the openai SDK in three majors, Codex CLI,
-the Vercel AI SDK) into ``node/``, and the Python agent frameworks (LangChain,
-litellm, instructor) into the venv ``clients/``. A test skips only where the
+the Vercel AI SDK) into ``node/``, and the Python agent frameworks into venvs:
+LangChain, LangGraph, litellm and instructor into ``clients/``, pydantic-ai into
+``pydantic-ai/`` (it wants a newer jiter than instructor allows). A test skips only where the
 runtime itself is missing (no ``node``); a client set-up should have installed and
 did not is a failure that says to run ``scripts/setup``.
 """
@@ -46,9 +47,13 @@ def codex_binary() -> Path:
     return path
 
 
-def frameworks_python() -> Path:
-    """The Python of the agent frameworks' venv."""
-    venv = Path(os.environ.get("OFFLINE_ASSISTANTS_CLIENTS_VENV", cache_dir() / "clients"))
+def frameworks_python(venv_name: str = "clients") -> Path:
+    """The Python of an agent frameworks' venv: ``clients`` (LangChain, LangGraph, litellm,
+    instructor) or ``pydantic-ai``."""
+    variable = {"clients": "OFFLINE_ASSISTANTS_CLIENTS_VENV"}.get(
+        venv_name, "OFFLINE_ASSISTANTS_PYDANTIC_AI_VENV"
+    )
+    venv = Path(os.environ.get(variable, cache_dir() / venv_name))
     python = venv / "bin" / "python"
-    assert python.exists(), f"run scripts/setup: the agent frameworks' venv is missing at {venv}"
+    assert python.exists(), f"run scripts/setup: the {venv_name} venv is missing at {venv}"
     return python

@@ -1,12 +1,15 @@
 """Agent frameworks and the AI SDK against the server, with tools, structured output, streams.
 
 LangChain (``ChatOpenAI(use_responses_api=True)``: ``bind_tools``,
-``with_structured_output(method="function_calling")``, ``stream``), litellm
+``with_structured_output(method="function_calling")``, ``stream``), a LangGraph graph
+with a ToolNode, pydantic-ai (an Agent on ``OpenAIResponsesModel`` with an output
+type), litellm
 (``litellm.responses`` with a tool), instructor (``Mode.RESPONSES_TOOLS``) and the
 openai SDK's ``responses.stream(text_format=...)`` run from their own venv
 (``tests/clients/agent_frameworks.py``); the Vercel AI SDK (``streamText`` with
 ``Output.object`` on the Responses provider, a forced tool on the Responses and the
-Chat provider) from the Node clients cache (``tests/node/ai_sdk.cjs``). These
+Chat provider; ``@ai-sdk/open-responses``, the provider for any Open Responses server,
+with a forced tool and a stream) from the Node clients cache (``tests/node/ai_sdk.cjs``). These
 clients omit ``strict`` and sometimes ``parameters`` on their function tools, which
 the SDK's types mark required; each case forces the tool or the schema, so what is
 asserted is the protocol: a valid call, a parsed object, exit code 0.
@@ -33,8 +36,9 @@ AI_SDK = Path(__file__).parent / "node" / "ai_sdk.cjs"
 def framework(case: str, base_url: str) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # litellm reads its bundled map, offline
+    venv = "pydantic-ai" if case.startswith("pydantic-ai") else "clients"
     done = subprocess.run(
-        [str(frameworks_python()), str(SCRIPT), base_url, case],
+        [str(frameworks_python(venv)), str(SCRIPT), base_url, case],
         capture_output=True,
         text=True,
         env=env,
@@ -46,7 +50,14 @@ def framework(case: str, base_url: str) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize(
-    "case", ["langchain-tools", "litellm-tools", "langchain-structured", "instructor-responses"]
+    "case",
+    [
+        "langchain-tools",
+        "litellm-tools",
+        "langchain-structured",
+        "instructor-responses",
+        "pydantic-ai-output",
+    ],
 )
 def test_a_forced_tool_comes_back_as_a_parsed_call(
     case: str, contract_server: tuple[Runtime, str]
@@ -65,6 +76,13 @@ def test_langchain_streams_a_response(contract_server: tuple[Runtime, str]) -> N
     assert result["chunks"] > 1 and result["text"].strip()
 
 
+def test_a_langgraph_tool_loop_runs_through(contract_server: tuple[Runtime, str]) -> None:
+    """The forced call, its output sent back as a function_call_output, an answer."""
+    result = framework("langgraph-tool-loop", contract_server[1])
+    assert result["kinds"] == ["HumanMessage", "AIMessage", "ToolMessage", "AIMessage"]
+    assert result["answer"].strip()
+
+
 def test_openai_sdk_streams_a_text_format_and_parses_it(
     contract_server: tuple[Runtime, str],
 ) -> None:
@@ -77,7 +95,7 @@ def test_openai_sdk_streams_a_text_format_and_parses_it(
 
 def test_ai_sdk_structured_stream_and_forced_tools(contract_server: tuple[Runtime, str]) -> None:
     node = node_binary()
-    for package in ("ai", "@ai-sdk/openai", "zod"):
+    for package in ("ai", "@ai-sdk/openai", "@ai-sdk/open-responses", "zod"):
         node_package(package)
     config = {"modules": str(node_clients_dir() / "node_modules"), "baseURL": contract_server[1]}
     done = subprocess.run(
@@ -88,7 +106,10 @@ def test_ai_sdk_structured_stream_and_forced_tools(contract_server: tuple[Runtim
     structured = results["structured"]
     assert structured["partials"] >= 1 and structured["finish"] == "stop"
     assert set(structured["output"]) == {"city", "country"}
-    for provider in ("responses", "chat"):
+    for provider in ("responses", "chat", "open"):
         [call] = results[f"tool-{provider}"]["calls"]
         assert call["name"] == "get_weather" and isinstance(call["input"]["location"], str)
         assert results[f"tool-{provider}"]["finish"] == "tool-calls"
+    stream = results["open-stream"]
+    assert stream["pieces"] > 1 and stream["text"].strip()
+    assert stream["finish"] in ("stop", "length")

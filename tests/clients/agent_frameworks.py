@@ -1,8 +1,10 @@
-"""LangChain, litellm and instructor against our server, as their docs show them.
+"""LangChain, LangGraph, litellm, instructor and pydantic-ai against our server, as their
+docs show them.
 
-Run by ``tests/test_agent_frameworks.py`` with the Python of a venv set-up makes outside
-the repository (``scripts/setup``: langchain-openai, litellm, instructor and the openai
-SDK they bring). argv[1]: the server's base URL; argv[2]: the case. Prints one JSON line.
+Run by ``tests/test_client_frameworks.py`` with the Python of a venv set-up makes outside
+the repository (``scripts/setup``: ``clients/`` holds langchain-openai, langgraph,
+litellm and instructor, ``pydantic-ai/`` pydantic-ai; each with the openai SDK it
+brings). argv[1]: the server's base URL; argv[2]: the case. Prints one JSON line.
 Every case forces the tool (or the schema) where the library allows, so the protocol is
 what is tested, never the tiny model's judgement.
 """
@@ -58,6 +60,61 @@ def langchain_stream() -> dict[str, Any]:
     chunks = list(llm.stream("Say hello."))
     text = "".join(c.text if isinstance(c.text, str) else c.text() for c in chunks)
     return {"chunks": len(chunks), "text": text}
+
+
+def langgraph_tool_loop() -> dict[str, Any]:
+    """A LangGraph graph: the model (its tool forced) → a ToolNode runs it → the model
+    (no tools) answers from the tool's output."""
+    from langchain_core.messages import HumanMessage
+    from langchain_core.tools import tool
+    from langchain_openai import ChatOpenAI
+    from langgraph.graph import END, START, MessagesState, StateGraph
+    from langgraph.prebuilt import ToolNode
+
+    @tool
+    def get_weather(location: str) -> str:
+        """Get the current weather for a city."""
+        return f"Sunny and 21 C in {location}."
+
+    llm = ChatOpenAI(
+        model="default", base_url=BASE_URL, api_key="local", use_responses_api=True,
+        temperature=0, max_tokens=60,
+    )  # fmt: skip
+    caller = llm.bind_tools([get_weather], tool_choice="get_weather")
+
+    def call(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [caller.invoke(state["messages"])]}
+
+    def answer(state: MessagesState) -> dict[str, Any]:
+        return {"messages": [llm.invoke(state["messages"])]}
+
+    graph = StateGraph(MessagesState)
+    graph.add_node("call", call)
+    graph.add_node("tools", ToolNode([get_weather]))
+    graph.add_node("answer", answer)
+    graph.add_edge(START, "call")
+    graph.add_edge("call", "tools")
+    graph.add_edge("tools", "answer")
+    graph.add_edge("answer", END)
+    final = graph.compile().invoke({"messages": [HumanMessage("Weather in Paris?")]})
+    kinds = [type(m).__name__ for m in final["messages"]]
+    last = final["messages"][-1]
+    return {"kinds": kinds, "answer": last.text if isinstance(last.text, str) else last.text()}
+
+
+def pydantic_ai_output() -> dict[str, Any]:
+    """A pydantic-ai Agent on the Responses model with a structured output type (pydantic-ai
+    asks for it as a tool the model must call)."""
+    from pydantic_ai import Agent
+    from pydantic_ai.models.openai import OpenAIResponsesModel
+    from pydantic_ai.providers.openai import OpenAIProvider
+
+    model = OpenAIResponsesModel(
+        "default", provider=OpenAIProvider(base_url=BASE_URL, api_key="local")
+    )
+    agent = Agent(model, output_type=Weather, model_settings={"temperature": 0, "max_tokens": 60})
+    result = agent.run_sync("Weather in Paris?")
+    return {"parsed": result.output.model_dump()}
 
 
 def litellm_tools() -> dict[str, Any]:
@@ -123,6 +180,8 @@ CASES = {
     "langchain-tools": langchain_tools,
     "langchain-structured": langchain_structured,
     "langchain-stream": langchain_stream,
+    "langgraph-tool-loop": langgraph_tool_loop,
+    "pydantic-ai-output": pydantic_ai_output,
     "litellm-tools": litellm_tools,
     "instructor-responses": instructor_responses,
     "openai-text-format": openai_text_format,

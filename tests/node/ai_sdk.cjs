@@ -1,12 +1,24 @@
-// The Vercel AI SDK (ai 6, @ai-sdk/openai 3) against our server, as its docs show it:
-// streamText with Output.object on the Responses provider, and a forced tool call with
-// generateText on both the Responses and the Chat provider. Prints one JSON line per case.
+// The Vercel AI SDK (ai 6, @ai-sdk/openai 3, @ai-sdk/open-responses 1) against our server,
+// as its docs show it: streamText with Output.object on the Responses provider, a forced
+// tool call with generateText on the Responses, the Chat and the Open Responses provider,
+// and a streamed answer on the Open Responses provider. Prints one JSON line per case.
 // argv[2]: {"modules": DIR, "baseURL": URL}
 const config = JSON.parse(process.argv[2]);
 const ai = require(`${config.modules}/ai`);
 const { createOpenAI } = require(`${config.modules}/@ai-sdk/openai`);
+const { createOpenResponses } = require(`${config.modules}/@ai-sdk/open-responses`);
 
 const openai = createOpenAI({ baseURL: config.baseURL, apiKey: "local" });
+const open = createOpenResponses({
+  url: `${config.baseURL}/responses`,
+  name: "offline-assistants",
+  apiKey: "local",
+});
+const models = {
+  responses: (id) => openai.responses(id),
+  chat: (id) => openai.chat(id),
+  open: (id) => open(id),
+};
 const city = ai.jsonSchema({
   type: "object",
   properties: { city: { type: "string" }, country: { type: "string" } },
@@ -30,7 +42,7 @@ async function structured() {
 
 async function toolCall(provider) {
   const result = await ai.generateText({
-    model: provider === "chat" ? openai.chat("default") : openai.responses("default"),
+    model: models[provider]("default"),
     tools: {
       get_weather: ai.tool({
         description: "Get the current weather for a city",
@@ -51,8 +63,31 @@ async function toolCall(provider) {
   return { case: `tool-${provider}`, calls, finish: result.finishReason };
 }
 
+async function openStream() {
+  const result = ai.streamText({
+    model: open("default"),
+    prompt: "Say hello.",
+    temperature: 0,
+    maxOutputTokens: 16,
+  });
+  let text = "";
+  let pieces = 0;
+  for await (const piece of result.textStream) {
+    text += piece;
+    pieces += 1;
+  }
+  return { case: "open-stream", pieces, text, finish: await result.finishReason };
+}
+
 (async () => {
-  for (const run of [structured, () => toolCall("responses"), () => toolCall("chat")]) {
+  const cases = [
+    structured,
+    () => toolCall("responses"),
+    () => toolCall("chat"),
+    () => toolCall("open"),
+    openStream,
+  ];
+  for (const run of cases) {
     console.log(JSON.stringify(await run()));
   }
 })().catch((error) => {
