@@ -33,10 +33,16 @@ def node_binary() -> str:
     return found
 
 
-def node_package(name: str) -> Path:
-    """A package set-up installed into the Node clients folder."""
-    path = node_clients_dir() / "node_modules" / name
-    assert path.is_dir(), f"run scripts/setup: {name} is missing in {node_clients_dir()}"
+def node_agents_dir() -> Path:
+    """The Agents SDK for JavaScript's own folder (it wants zod 4; the Node SDK 4, zod 3)."""
+    return Path(os.environ.get("OFFLINE_ASSISTANTS_NODE_AGENTS", cache_dir() / "node-agents"))
+
+
+def node_package(name: str, folder: Path | None = None) -> Path:
+    """A package set-up installed into a Node clients folder (the main one by default)."""
+    root = folder or node_clients_dir()
+    path = root / "node_modules" / name
+    assert path.is_dir(), f"run scripts/setup: {name} is missing in {root}"
     return path
 
 

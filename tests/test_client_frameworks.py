@@ -9,7 +9,8 @@ openai SDK's ``responses.stream(text_format=...)`` run from their own venv
 (``tests/clients/agent_frameworks.py``); the Vercel AI SDK (``streamText`` with
 ``Output.object`` on the Responses provider, a forced tool on the Responses and the
 Chat provider; ``@ai-sdk/open-responses``, the provider for any Open Responses server,
-with a forced tool and a stream) from the Node clients cache (``tests/node/ai_sdk.cjs``). These
+with a forced tool and a stream) from the Node clients cache, and the Agents SDK for
+JavaScript (``@openai/agents``, a forced tool, its output sent back, an answer) (``tests/node/ai_sdk.cjs``). These
 clients omit ``strict`` and sometimes ``parameters`` on their function tools, which
 the SDK's types mark required; each case forces the tool or the schema, so what is
 asserted is the protocol: a valid call, a parsed object, exit code 0.
@@ -27,10 +28,17 @@ import pytest
 
 from offline_assistants.service import Runtime
 
-from .contract_clients import frameworks_python, node_binary, node_clients_dir, node_package
+from .contract_clients import (
+    frameworks_python,
+    node_agents_dir,
+    node_binary,
+    node_clients_dir,
+    node_package,
+)
 
 SCRIPT = Path(__file__).parent / "clients" / "agent_frameworks.py"
 AI_SDK = Path(__file__).parent / "node" / "ai_sdk.cjs"
+AGENTS_SDK = Path(__file__).parent / "node" / "agents_sdk.cjs"
 
 
 def framework(case: str, base_url: str) -> dict[str, Any]:
@@ -113,3 +121,19 @@ def test_ai_sdk_structured_stream_and_forced_tools(contract_server: tuple[Runtim
     stream = results["open-stream"]
     assert stream["pieces"] > 1 and stream["text"].strip()
     assert stream["finish"] in ("stop", "length")
+
+
+def test_the_js_agents_sdk_calls_its_tool_and_answers(contract_server: tuple[Runtime, str]) -> None:
+    """@openai/agents: the forced call runs the tool, its output goes back as a
+    function_call_output, and the agent answers."""
+    node = node_binary()
+    modules = node_package("@openai/agents", node_agents_dir()).parents[1]
+    config = {"modules": str(modules), "baseURL": contract_server[1]}
+    done = subprocess.run(
+        [node, str(AGENTS_SDK), json.dumps(config)], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["calls"] and isinstance(result["calls"][0], str)
+    assert result["items"][:2] == ["tool_call_item", "tool_call_output_item"]
+    assert result["items"][-1] == "message_output_item" and result["final"].strip()
