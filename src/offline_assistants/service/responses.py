@@ -84,6 +84,7 @@ class ResponseService:
         self.event_log = ResponseEventLog(settings.data_dir / "response_events")
         self._recorders: set[threading.Thread] = set()
         self._lock = threading.Lock()
+        self._starting = threading.Lock()
 
     # -- create -----------------------------------------------------------------------------
 
@@ -205,23 +206,27 @@ class ResponseService:
         conversation_id = conversation if isinstance(conversation, str) else None
         if isinstance(conversation, dict):
             conversation_id = conversation.get("id")
-        with self.store.db.transaction():
-            thread_id = self.placement.thread_for(
-                conversation_id, p.get("previous_response_id"), chosen
-            )
-            waiting = self.store.runs.active_in_thread(thread_id)
-            if waiting is not None and waiting.status != "requires_action":
-                raise ConflictError(
-                    f"{conversation_id or 'The previous response'} has a response in progress "
-                    f"(run {waiting.id}); wait for it or cancel it.",
-                    param="conversation" if conversation_id else "previous_response_id",
+        # One start at a time: picking the thread, checking it has no response in progress
+        # and starting the run are one step, so concurrent requests on one conversation get
+        # one response and 400s, and concurrent answers to one response branch as
+        # sequential ones do (the first continues its thread, the others copy its history).
+        with self._starting:
+            with self.store.db.transaction():
+                thread_id = self.placement.thread_for(
+                    conversation_id, p.get("previous_response_id"), chosen
                 )
-            check_answers(entries, waiting_calls(waiting))  # before the new thread is kept
-        if waiting is not None:
-            record, subscription = self._resume(waiting, entries, chosen, p)
-        else:
-            record, subscription = self._new_run(thread_id, entries, chosen, p)
-        return record, subscription
+                waiting = self.store.runs.active_in_thread(thread_id)
+                if waiting is not None and waiting.status != "requires_action":
+                    raise ConflictError(
+                        f"{conversation_id or 'The previous response'} has a response in "
+                        f"progress (run {waiting.id}); wait for it or cancel it.",
+                        param="conversation" if conversation_id else "previous_response_id",
+                        code="active_run",
+                    )
+                check_answers(entries, waiting_calls(waiting))  # before the new thread is kept
+            if waiting is not None:
+                return self._resume(waiting, entries, chosen, p)
+            return self._new_run(thread_id, entries, chosen, p)
 
     def _new_run(
         self, thread_id: str, entries: list[Any], chosen: ResponseSettings, p: dict[str, Any]
