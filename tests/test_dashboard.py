@@ -71,6 +71,8 @@ def test_math_tutor_made_in_the_page_streams_its_answer(tab: Tab, sdk: openai.Op
     page = tab.page
     tab.open("assistants/new")
     models = [m.id for m in sdk.models.list().data]
+    # The picker fills from /v1/models after the form shows: wait for it (a busy machine).
+    page.wait_for_function("document.querySelectorAll('#as-model option').length > 0")
     assert page.eval_on_selector_all("#as-model option", "o => o.map(e => e.value)") == models
     page.fill("#as-name", "Math Tutor")
     page.fill("#as-instructions", MATH_TUTOR)
