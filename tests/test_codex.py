@@ -51,6 +51,7 @@ enabled = false
 name = "offline-assistants"
 base_url = "{base_url}"
 wire_api = "responses"
+supports_websockets = {websockets}
 """
 FULL = """\
 model = "default"
@@ -93,12 +94,19 @@ def answers(done: subprocess.CompletedProcess[str]) -> list[str]:
     ]
 
 
-def small_model_home(tmp_path: Path, base_url: str, compact_at: int = 6000) -> Path:
+def small_model_home(
+    tmp_path: Path, base_url: str, compact_at: int = 6000, websockets: bool = False
+) -> Path:
     home = tmp_path / "codex-home"
     home.mkdir()
     instructions = home / "instructions.md"
     instructions.write_text("You are Codex, a coding agent. Answer in one short sentence.\n")
-    config = SMALL_MODEL.format(instructions=instructions, base_url=base_url, compact_at=compact_at)
+    config = SMALL_MODEL.format(
+        instructions=instructions,
+        base_url=base_url,
+        compact_at=compact_at,
+        websockets=str(websockets).lower(),
+    )
     (home / "config.toml").write_text(config)
     return home
 
@@ -125,6 +133,35 @@ def test_codex_exec_answers_and_resumes(codex_home: Path, tmp_path: Path) -> Non
     usage = [e["usage"] for e in events(second) if e.get("type") == "turn.completed"]
     first_usage = [e["usage"] for e in events(first) if e.get("type") == "turn.completed"]
     assert usage[0]["input_tokens"] > first_usage[0]["input_tokens"]  # the history is in
+
+
+def test_codex_over_the_websocket_mode(
+    tmp_path: Path, contract_server: tuple[Runtime, str]
+) -> None:
+    """With ``supports_websockets = true`` Codex sends its turns as ``response.create``
+    messages over ``ws://.../v1/responses`` (counted at the server's WebSocket entry)."""
+    runtime, url = contract_server
+    home = small_model_home(tmp_path, url, websockets=True)
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    service = runtime.responses
+    opened: list[str] = []
+    original = service.open_stream
+
+    def counted(params: Any) -> Any:
+        opened.append(str(params.get("model")))
+        return original(params)
+
+    service.open_stream = counted  # type: ignore[method-assign]
+    try:
+        first = codex(home, workdir, "Say hello.")
+        second = codex(home, workdir, "resume", "--last", "Now say goodbye.")
+    finally:
+        service.open_stream = original  # type: ignore[method-assign]
+    for done in (first, second):
+        assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-2000:]
+        assert answers(done) and answers(done)[-1].strip()
+    assert len(opened) >= 2  # both turns went over the WebSocket
 
 
 def test_a_long_codex_session_compacts_its_history(
