@@ -258,3 +258,24 @@ def test_a_conversation_reuses_its_prefix(tmp_path: Path) -> None:
             cached.append(answer.usage.prompt_tokens_details.cached_tokens)
     assert cached[0] == 0
     assert cached[1] >= 128 and cached[1] % 128 == 0
+
+
+def test_one_size_rule_for_message_text_on_every_api(client: Any) -> None:
+    """A message's text past 256,000 characters is refused before any tokenizing, naming
+    it, on Chat Completions as on Responses, input_tokens and Assistants messages."""
+    big = "word " * 60_000  # 300,000 characters
+    with pytest.raises(InvalidRequestError) as info:
+        client.chat.completions.create(
+            model="default", messages=[{"role": "user", "content": [{"type": "text", "text": big}]}]
+        )
+    assert info.value.param == "messages[0].content"
+    with pytest.raises(InvalidRequestError) as info:
+        client.responses.input_tokens.count(model="default", input=big)
+    assert info.value.param == "input"
+    with pytest.raises(InvalidRequestError) as info:
+        client.responses.create(model="default", input=[{"role": "user", "content": big}])
+    assert info.value.param == "input[0].content"
+    thread = client.beta.threads.create()
+    with pytest.raises(InvalidRequestError) as info:
+        client.beta.threads.messages.create(thread.id, role="user", content=big)
+    assert info.value.param == "content"

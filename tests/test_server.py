@@ -193,3 +193,55 @@ def test_a_second_server_on_the_same_data_dir_gets_a_clear_message(tmp_path: Pat
     finally:
         first.send_signal(signal.SIGINT)
         first.wait(30)
+
+
+def start_serving(tmp_path: Path, *args: str, env: dict[str, str]) -> tuple[Any, str]:
+    """``offline-assistants serve`` on a free port; the process and its /v1 base URL."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "offline_assistants", "serve", "--port", "0"]
+        + ["--data-dir", str(tmp_path / "data"), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1", **env},
+    )
+    assert server.stderr is not None
+    url = ""
+    for line in server.stderr:
+        if "base_url=" in line:
+            url = line.split('base_url="')[1].split('"')[0]
+            break
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            httpx2.get(f"{url}/models")
+            break
+        except httpx2.TransportError:
+            time.sleep(0.1)
+    return server, url
+
+
+@pytest.mark.parametrize("source", ["environment", "file"])
+def test_the_key_kept_out_of_ps_and_out_of_the_log(tmp_path: Path, source: str) -> None:
+    """The key from $OFFLINE_ASSISTANTS_API_KEY or --api-key-file (never in argv, where
+    ps shows it); a key sent as ?api_key= is refused and never written to the log."""
+    key = "sk-local-" + source
+    env, args = {}, []
+    if source == "environment":
+        env["OFFLINE_ASSISTANTS_API_KEY"] = key
+    else:
+        (tmp_path / "key").write_text(key + "\n")
+        args = ["--api-key-file", str(tmp_path / "key")]
+    server, url = start_serving(tmp_path, *args, env=env)
+    try:
+        assert key not in " ".join(server.args)
+        assert httpx2.get(f"{url}/models").status_code == 401
+        good = httpx2.get(f"{url}/models", headers={"Authorization": f"Bearer {key}"})
+        assert good.status_code == 200
+        assert httpx2.get(f"{url}/models", params={"api_key": key}).status_code == 401
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, err = server.communicate(timeout=30)
+    log = out + err  # uvicorn writes its access log to stdout
+    assert "/v1/models?api_key=[redacted]" in log, log[-2000:]
+    assert key not in log

@@ -9,14 +9,16 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import json
+import logging
+import os
 import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from .config import ENGINE_CONSTRAINTS, Settings
+from .config import ENGINE_CONSTRAINTS, Settings, api_key_from
 from .errors import OfflineAssistantsError
-from .server.security import LOOPBACK_HOSTS
+from .server.security import LOOPBACK_HOSTS, RedactKeys
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -59,7 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--api-key",
-        help="require 'Authorization: Bearer KEY' on every request (required off loopback)",
+        help="require 'Authorization: Bearer KEY' on every request (required off loopback); "
+        "visible in ps to every local user: prefer --api-key-file or "
+        "$OFFLINE_ASSISTANTS_API_KEY",
+    )
+    serve.add_argument(
+        "--api-key-file",
+        metavar="PATH",
+        help="read the API key from the first line of this file",
     )
     serve.add_argument(
         "--allowed-host",
@@ -161,10 +170,16 @@ def serve(args: argparse.Namespace) -> int:
     from .server import create_app
     from .service import Runtime
 
+    try:
+        args.api_key = api_key_from(args.api_key, args.api_key_file, os.environ)
+    except (OSError, ValueError) as exc:
+        print(f"offline-assistants: cannot read the API key: {exc}", file=sys.stderr)
+        return 2
     if not is_loopback(args.host) and not args.api_key:
         print(
-            f"offline-assistants: refusing to bind {args.host} without --api-key: anyone who can "
-            "reach it could use your models and read your threads.",
+            f"offline-assistants: refusing to bind {args.host} without an API key (--api-key-file, "
+            "$OFFLINE_ASSISTANTS_API_KEY or --api-key): anyone who can reach it could use your "
+            "models and read your threads.",
             file=sys.stderr,
         )
         return 2
@@ -208,6 +223,7 @@ def serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
+    logging.getLogger("uvicorn.access").addFilter(RedactKeys())
     uvicorn.Server(uvicorn.Config(app, log_level=args.log_level)).run(sockets=[sock])
     return 0
 

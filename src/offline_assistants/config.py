@@ -208,3 +208,20 @@ class Settings:
             engine_timeout=float(env.get("OFFLINE_ASSISTANTS_ENGINE_TIMEOUT") or 120.0),
             chroma_url=chroma_url or env.get("OFFLINE_ASSISTANTS_CHROMA_URL") or None,
         )
+
+
+def api_key_from(
+    given: str | None, key_file: str | os.PathLike[str] | None, environ: Mapping[str, str]
+) -> str | None:
+    """The server's API key: ``--api-key``, else the first line of ``--api-key-file``, else
+    ``$OFFLINE_ASSISTANTS_API_KEY``. A flag is visible to every local user in ``ps``; the
+    file and the variable are not."""
+    if given:
+        return given
+    if key_file is not None:
+        lines = Path(key_file).read_text(encoding="utf-8").splitlines()
+        key = lines[0].strip() if lines else ""
+        if not key:
+            raise ValueError(f"the API key file {key_file} is empty")
+        return key
+    return environ.get("OFFLINE_ASSISTANTS_API_KEY") or None

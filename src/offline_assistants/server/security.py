@@ -10,13 +10,17 @@ WebSockets (the Responses API's WebSocket mode) pass the same checks and one mor
 a browser lets any page open a WebSocket to any address, with no CORS preflight,
 so a handshake that carries an ``Origin`` must come from an allowed host (the
 Dashboard's own page does; a page elsewhere does not). Refused handshakes are
-closed before they are accepted (the client sees HTTP 403).
+closed before they are accepted (the client sees HTTP 403). ``RedactKeys`` keeps a key
+sent in a query string (refused: keys go in the Authorization header) out of the
+access log.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import logging
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -115,3 +119,18 @@ async def _reject(send: Send, status: int, message: str, code: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+class RedactKeys(logging.Filter):
+    """Takes keys sent in a query string (``?api_key=...``, refused anyway: the key goes in
+    the Authorization header) out of uvicorn's access log lines."""
+
+    PATTERN = re.compile(r"((?:api[_-]?key|key|token|access_token)=)[^&\s\"]*", re.IGNORECASE)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                self.PATTERN.sub(r"\1[redacted]", a) if isinstance(a, str) else a
+                for a in record.args
+            )
+        return True

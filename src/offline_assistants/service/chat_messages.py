@@ -17,6 +17,7 @@ from typing import Any
 
 from ..engine import ChatMessage, ToolCall
 from ..errors import InvalidRequestError
+from .formats import check_message_size
 
 
 def chat_turns(messages: Sequence[dict[str, Any]]) -> list[ChatMessage]:
@@ -83,7 +84,7 @@ def _text(content: Any, where: str, kinds: tuple[str, ...] = ("text",)) -> str:
     if content is None:
         return ""
     if isinstance(content, str):
-        return content
+        return check_message_size(content, where)
     parts: list[str] = []
     for index, part in enumerate(content):
         kind = part["type"]
@@ -94,4 +95,4 @@ def _text(content: Any, where: str, kinds: tuple[str, ...] = ("text",)) -> str:
                 param=f"{where}[{index}].type",
             )
         parts.append(part["text"] if kind == "text" else part["refusal"])
-    return "\n".join(parts)
+    return check_message_size("\n".join(parts), where)

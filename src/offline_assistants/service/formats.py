@@ -29,13 +29,20 @@ KNOWN_TOOL_TYPES = ("function", "code_interpreter", "file_search")
 FUNCTION_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 
 
+def check_message_size(text: str, param: str) -> str:
+    """The one size rule for a message's text, on every API (Assistants messages, Responses
+    and Conversations items, Chat Completions messages), applied before any tokenizing."""
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise InvalidRequestError(
+            f"Invalid '{param}': longer than {MAX_MESSAGE_CHARS} characters.", param=param
+        )
+    return text
+
+
 def parse_content(content: Any, param: str = "content") -> list[MessageContent]:
     """A string or a list of content parts → the message's content blocks."""
     if isinstance(content, str):
-        if len(content) > MAX_MESSAGE_CHARS:
-            raise InvalidRequestError(
-                f"Invalid '{param}': longer than {MAX_MESSAGE_CHARS} characters.", param=param
-            )
+        check_message_size(content, param)
         parts: list[Any] = [{"type": "text", "text": content}]
     elif isinstance(content, list | tuple) and content:
         parts = list(content)

@@ -29,6 +29,7 @@ from typing import Any, Literal
 from openai.types.beta.threads.run import Run
 
 from ..errors import InvalidRequestError
+from .formats import check_message_size
 
 MAX_INPUT_ITEMS = 2048
 REPLAYED_RECORDS = ("reasoning", "file_search_call", "code_interpreter_call")
@@ -71,7 +72,7 @@ def parse_input(value: Any, unseal: Unseal | None = None) -> list[Entry]:
     if value is None:
         return []
     if isinstance(value, str):
-        return [InputMessage("user", value)]
+        return [InputMessage("user", check_message_size(value, "input"))]
     if len(value) > MAX_INPUT_ITEMS:
         raise InvalidRequestError(
             f"Invalid 'input': at most {MAX_INPUT_ITEMS} items, got {len(value)}.", param="input"
@@ -112,7 +113,7 @@ def parse_input(value: Any, unseal: Unseal | None = None) -> list[Entry]:
 def content_text(content: Any, where: str) -> str:
     """A string, or the text of ``input_text`` / ``output_text`` / ``refusal`` parts."""
     if isinstance(content, str):
-        return content
+        return check_message_size(content, where)
     parts: list[str] = []
     for index, part in enumerate(content):
         kind = part.get("type")
@@ -126,7 +127,7 @@ def content_text(content: Any, where: str) -> str:
                 "models read text only.",
                 param=f"{where}[{index}].type",
             )
-    return "\n".join(parts)
+    return check_message_size("\n".join(parts), where)
 
 
 def _check_outputs(entries: list[Entry]) -> None:
