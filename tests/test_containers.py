@@ -143,3 +143,14 @@ def test_a_created_container_holds_files_and_state(scripted: tuple[Any, Scripted
         client.containers.retrieve(container.id)
     with pytest.raises(NotFoundError):
         client.responses.create(model="default", input="Again.", tools=[tool])
+
+
+def test_a_memory_limit_the_sandbox_cannot_give_is_refused(client: Any) -> None:
+    """The sandbox caps memory at 2 GiB: '1g' is honoured (and echoed), larger hosted sizes
+    are a 400 naming the parameter rather than a promise the sandbox would not keep."""
+    small = client.containers.create(name="small", memory_limit="1g")
+    assert small.memory_limit == "1g"
+    for size in ("4g", "16g", "64g"):
+        with pytest.raises(InvalidRequestError) as info:
+            client.containers.create(name="big", memory_limit=size)
+        assert info.value.param == "memory_limit" and "2 GiB" in info.value.message

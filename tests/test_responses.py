@@ -266,6 +266,7 @@ def test_background_responses_can_be_cancelled(client: Any) -> None:
         ({"tools": [{"type": "mcp", "server_label": "x", "server_url": "http://127.0.0.1:9/mcp"}]}, "tools[0].type"),
         ({"tools": [{"type": "web_search"}], "tool_choice": {"type": "web_search"}}, "tool_choice"),
         ({"service_tier": "flex"}, "service_tier"),
+        ({"input": None}, "input"),
         ({"top_logprobs": 2}, "top_logprobs"),
         ({"background": True, "store": False}, "store"),
         ({"max_output_tokens": 4}, "max_output_tokens"),

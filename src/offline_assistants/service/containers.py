@@ -33,6 +33,9 @@ from .validation import check_list_params, check_text
 
 MAX_NAME = 256
 
+# The hosted sizes a sandbox here can give (it caps memory at 2 GiB).
+HONOURED_MEMORY = ("1g",)
+
 
 class ContainerService:
     def __init__(self, store: Store, kernels: KernelSessions) -> None:
@@ -52,6 +55,13 @@ class ContainerService:
         if p.get("skills"):
             raise InvalidRequestError(
                 "Unsupported parameter 'skills': not available offline.", param="skills"
+            )
+        limit = p.get("memory_limit")
+        if limit is not None and limit not in HONOURED_MEMORY:
+            raise InvalidRequestError(
+                f"Invalid 'memory_limit': {limit!r}; a container's sandbox has at most 2 GiB "
+                "here, so only '1g' (the default) can be honoured.",
+                param="memory_limit",
             )
         file_ids = list(p.get("file_ids") or [])
         for index, file_id in enumerate(file_ids):

@@ -186,6 +186,12 @@ class ResponseService:
         )
 
     def _start(self, params: Mapping[str, Any]) -> tuple[ResponseRecord, Subscription]:
+        if "input" in params and params["input"] is None:  # null is not "not given" here
+            raise InvalidRequestError(
+                "Invalid type for 'input': expected a string or an array of items, but got "
+                "null instead.",
+                param="input",
+            )
         p = check_params(ResponseCreateParamsBase, params)
         p.pop("stream", None)
         if p.get("previous_response_id") and p.get("conversation"):
