@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +17,10 @@ from offline_assistants.tools.code_interpreter import (
     OutputLimits,
     SandboxedKernel,
     SessionSettings,
+)
+from offline_assistants.tools.code_interpreter.kernel_home import (
+    new_kernel_home,
+    remove_leftover_homes,
 )
 
 
@@ -191,3 +198,37 @@ def test_the_unsandboxed_opt_in_runs_with_the_same_limits(
     cwd, nproc, leaked = result.logs.split()
     assert cwd == str(tmp_path / "w") and int(nproc) == k.limits.processes
     assert leaked == "False"  # even unsandboxed, the environment is the minimal one
+
+
+KILLED = """
+import sys, time
+from pathlib import Path
+from offline_assistants.tools.code_interpreter.kernel import SandboxedKernel
+kernel = SandboxedKernel(Path(sys.argv[1]))
+kernel.start()
+print(kernel._home, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_killed_runtime_s_kernel_folder_is_removed_at_the_next_start(tmp_path: Path) -> None:
+    """kill -9 runs no clean-up: the kernel's IPC folder stays in the host's tmp until the
+    next runtime starts (sessions.py), which removes the folders of dead runtimes only."""
+    runtime = subprocess.Popen(
+        [sys.executable, "-c", KILLED, str(tmp_path / "w")], stdout=subprocess.PIPE, text=True
+    )
+    assert runtime.stdout is not None
+    home = Path(runtime.stdout.readline().strip())
+    try:
+        assert home.is_dir() and home.name.startswith(f"oa-kernel-{runtime.pid}-")
+    finally:
+        runtime.send_signal(signal.SIGKILL)
+        runtime.wait(30)
+    mine = new_kernel_home()  # this process is alive: its folder stays
+    try:
+        assert home.is_dir()  # nothing cleaned it
+        removed = remove_leftover_homes()
+        assert home in removed and not home.exists()
+        assert mine.is_dir() and mine not in removed
+    finally:
+        mine.rmdir()

@@ -32,7 +32,6 @@ import queue
 import shutil
 import signal
 import subprocess
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -52,6 +51,7 @@ from .budget import (
     unmount_workdir,
 )
 from .execution import Execution, OutputCollector, OutputLimits, Status
+from .kernel_home import new_kernel_home
 from .sandbox import (
     KERNEL_RUN_DIR,
     SandboxLimits,
@@ -122,7 +122,7 @@ class SandboxedKernel:
         if uid is not None:
             self.data_capped = mount_workdir(self.workdir, self.limits.data_bytes, uid)
             os.chown(self.workdir, uid, uid)
-        self._home = Path(tempfile.mkdtemp(prefix="oa-kernel-"))
+        self._home = new_kernel_home()
         rundir = self._home / "run"
         rundir.mkdir(mode=0o700)
         if uid is not None:

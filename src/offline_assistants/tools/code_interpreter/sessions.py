@@ -32,6 +32,7 @@ from pathlib import Path
 from .budget import mounts_under, probe_cgroups, remove_stale_cgroups, unmount_workdir
 from .execution import Execution
 from .kernel import SandboxedKernel
+from .kernel_home import remove_leftover_homes
 from .sandbox import SandboxLimits
 from .workdir import place_file, safe_name
 
@@ -69,6 +70,7 @@ class KernelSessions:
         for mount in mounts_under(root) if root.exists() else []:
             unmount_workdir(mount)
         shutil.rmtree(root, ignore_errors=True)
+        remove_leftover_homes()  # and their kernels' IPC folders in the host's tmp
         root.mkdir(parents=True, exist_ok=True)
         self.cgroups = probe_cgroups() if settings.sandboxed else None
         if self.cgroups is not None:
