@@ -37,31 +37,6 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE.parent))
 
-CONFIG = """\
-model = "default"
-model_provider = "offline-assistants"
-model_context_window = 8192
-model_auto_compact_token_limit = 6000
-model_instructions_file = "{instructions}"
-include_permissions_instructions = false
-include_environment_context = false
-web_search = "disabled"
-
-[features]
-goals = false
-apps = false
-plugins = false
-skill_search = false
-
-[agents]
-enabled = false
-
-[model_providers.offline-assistants]
-name = "offline-assistants"
-base_url = "{base_url}"
-wire_api = "responses"
-"""
-
 
 class TimingProxy:
     """Forwards to ``upstream``; for each streamed POST /responses, the body and the
@@ -115,7 +90,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None)
     args = parser.parse_args()
 
-    from tests.contract_clients import codex_binary
+    from tests.contract_clients import SMALL_MODEL, codex_binary
     from tests.http_harness import serving
 
     from offline_assistants.config import Settings
@@ -130,7 +105,12 @@ def main() -> None:
         work.mkdir()
         (home / "instructions.md").write_text("You are Codex, a coding agent. Answer briefly.\n")
         proxy = TimingProxy(url)
-        config = CONFIG.format(instructions=home / "instructions.md", base_url=proxy.url)
+        config = SMALL_MODEL.format(
+            instructions=home / "instructions.md",
+            base_url=proxy.url,
+            compact_at=6000,
+            websockets="false",
+        )
         (home / "config.toml").write_text(config)
         env = {**os.environ, "CODEX_HOME": str(home)}
         codex_ttft: list[float] = []

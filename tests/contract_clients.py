@@ -63,3 +63,31 @@ def frameworks_python(venv_name: str = "clients") -> Path:
     python = venv / "bin" / "python"
     assert python.exists(), f"run scripts/setup: the {venv_name} venv is missing at {venv}"
     return python
+
+
+# The README's config.toml for Codex on the default model (a small window), and for others.
+SMALL_MODEL = """\
+model = "default"
+model_provider = "offline-assistants"
+model_context_window = 8192
+model_auto_compact_token_limit = {compact_at}
+model_instructions_file = "{instructions}"
+include_permissions_instructions = false
+include_environment_context = false
+web_search = "disabled"
+
+[features]
+goals = false
+apps = false
+plugins = false
+skill_search = false
+
+[agents]
+enabled = false
+
+[model_providers.offline-assistants]
+name = "offline-assistants"
+base_url = "{base_url}"
+wire_api = "responses"
+supports_websockets = {websockets}
+"""

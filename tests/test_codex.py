@@ -25,34 +25,8 @@ import pytest
 
 from offline_assistants.service import Runtime
 
-from .contract_clients import codex_binary
+from .contract_clients import SMALL_MODEL, codex_binary
 
-# The README's config.toml for Codex on the default model (a small window), and for others.
-SMALL_MODEL = """\
-model = "default"
-model_provider = "offline-assistants"
-model_context_window = 8192
-model_auto_compact_token_limit = {compact_at}
-model_instructions_file = "{instructions}"
-include_permissions_instructions = false
-include_environment_context = false
-web_search = "disabled"
-
-[features]
-goals = false
-apps = false
-plugins = false
-skill_search = false
-
-[agents]
-enabled = false
-
-[model_providers.offline-assistants]
-name = "offline-assistants"
-base_url = "{base_url}"
-wire_api = "responses"
-supports_websockets = {websockets}
-"""
 FULL = """\
 model = "default"
 model_provider = "offline-assistants"

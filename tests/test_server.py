@@ -163,30 +163,10 @@ def test_cli_refuses_a_public_bind_without_a_key(tmp_path: Path) -> None:
 
 def test_a_second_server_on_the_same_data_dir_gets_a_clear_message(tmp_path: Path) -> None:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    first = subprocess.Popen(
-        [sys.executable, "-m", "offline_assistants", "serve", "--port", "0"]
-        + ["--data-dir", str(tmp_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    )
+    first, url = start_serving(tmp_path, env={})
     try:
-        assert first.stderr is not None
-        url = ""
-        for line in first.stderr:  # the server says where it listens: port 0 took a free one
-            if "base_url=" in line:
-                url = line.split('base_url="')[1].split('"')[0]
-                break
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx2.get(f"{url}/assistants").status_code == 200:
-                    break
-            except httpx2.TransportError:
-                time.sleep(0.1)
         assert httpx2.get(f"{url}/assistants").status_code == 200
-        second = cli("serve", "--port", "0", "--data-dir", str(tmp_path), env=env)
+        second = cli("serve", "--port", "0", "--data-dir", str(tmp_path / "data"), env=env)
         assert second.returncode == 2
         assert "in use by another offline-assistants process" in second.stderr
         assert "Traceback" not in second.stderr
@@ -207,7 +187,7 @@ def start_serving(tmp_path: Path, *args: str, env: dict[str, str]) -> tuple[Any,
     )
     assert server.stderr is not None
     url = ""
-    for line in server.stderr:
+    for line in server.stderr:  # the server says where it listens: port 0 took a free one
         if "base_url=" in line:
             url = line.split('base_url="')[1].split('"')[0]
             break
