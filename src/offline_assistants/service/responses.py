@@ -5,7 +5,8 @@ A response runs as a run of the Assistants executor, in a thread
 made from the run's (``response_events.py``): a stream yields them, a plain create
 reads them to the end, a background response has a thread of its own reading
 them; a stored response records them (``response_event_log.py``), so ``retrieve``
-with ``stream=True`` replays them past ``starting_after`` and follows the rest.
+with ``stream=True`` replays them past ``starting_after`` and follows the rest
+(``response_recordings.py``).
 
 The input is read by ``response_input.py`` and a run starts with
 the response's settings (``response_request.py``). When a run stops for
@@ -19,9 +20,7 @@ removes the response (and a thread of its own) once it has settled.
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import json
 import logging
 import threading
 import time
@@ -41,9 +40,8 @@ from ..runs.events import Subscription
 from ..runs.journal import now, updated
 from ..store import ResponseRecord, RunOptions, Store
 from .params import check_params
-from .response_event_log import ENDINGS as LOG_ENDINGS
 from .response_event_log import ResponseEventLog
-from .response_events import KEEPALIVE_SECONDS, SNAPSHOT_ENDINGS, ResponseEvents
+from .response_events import ResponseEvents
 from .response_input import (
     InputOutput,
     Unseal,
@@ -53,6 +51,7 @@ from .response_input import (
     waiting_calls,
 )
 from .response_placement import ResponsePlacement
+from .response_recordings import ResponseRecordings
 from .response_request import ResponseSettings, response_settings
 from .response_views import ResponseViews
 from .runs import RunService
@@ -82,8 +81,7 @@ class ResponseService:
         self.views = ResponseViews(store)
         self.placement = ResponsePlacement(store, threads)
         self.event_log = ResponseEventLog(settings.data_dir / "response_events")
-        self._recorders: set[threading.Thread] = set()
-        self._lock = threading.Lock()
+        self.recordings = ResponseRecordings(self.event_log, self.views)
         self._starting = threading.Lock()
 
     # -- create -----------------------------------------------------------------------------
@@ -92,7 +90,7 @@ class ResponseService:
         record, subscription = self._start(params)
         events = ResponseEvents(self, record, subscription)
         if record.background:
-            self._in_background(events)
+            self.recordings.in_background(events)
             return self.views.render(record)
         final: Response | None = None
         for event in events.events():  # ends with the response as it settled
@@ -106,7 +104,7 @@ class ResponseService:
         record, subscription = self._start(params)
         events = ResponseEvents(self, record, subscription)
         if record.background:
-            self._in_background(events)
+            self.recordings.in_background(events)
             return self.replay(record.id, starting_after=-1)
         return events.events()
 
@@ -122,68 +120,14 @@ class ResponseService:
         record, subscription = self._start(params)
         return record, ResponseEvents(self, record, subscription, settle=False).events()
 
-    def _in_background(self, events: ResponseEvents) -> None:
-        """A thread reads (and so records) a background response's events, whether or not a
-        client streams them."""
-        response_id = events.record.id
-        self.event_log.begin(response_id)  # a reader arriving first waits for the events
-
-        def record() -> None:
-            try:
-                collections.deque(events.events(), 0)
-            except Exception:  # noqa: BLE001 - a reader's failure must not pass unheard
-                log.exception("recording the events of %s failed", response_id)
-            finally:
-                self.event_log.end(response_id)
-                with self._lock:
-                    self._recorders.discard(thread)
-
-        thread = threading.Thread(target=record, daemon=True, name=f"events-{response_id}")
-        with self._lock:
-            self._recorders.add(thread)
-        thread.start()
-
-    def close(self, timeout: float = 10.0) -> None:
-        """Wait for the background responses' recorders (their runs are over: the scheduler
-        stopped first), so none reads the store after it closes."""
-        with self._lock:
-            recorders = list(self._recorders)
-        deadline = time.monotonic() + timeout
-        for thread in recorders:
-            thread.join(max(0.0, deadline - time.monotonic()))
-
     def replay(self, response_id: str, *, starting_after: int = -1) -> Iterator[str | None]:
         """A stored response's events past ``starting_after`` as they were sent, then the rest
-        as they come; a recording cut short (a stopped runtime) ends with the response as
-        it now stands."""
-        record = self._get(response_id)
-        if not self.event_log.exists(response_id):
-            raise InvalidRequestError(
-                f"Response {response_id} has no recorded events to stream: it was not stored "
-                "when it ran.",
-                param="stream",
-            )
-        return self._replayed(record, starting_after)
+        as they come (``response_recordings.py``)."""
+        return self.recordings.replay(self._get(response_id), starting_after)
 
-    def _replayed(self, record: ResponseRecord, after: int) -> Iterator[str | None]:
-        last = after
-        for line in self.event_log.follow(record.id, after, KEEPALIVE_SECONDS):
-            if line is not None:
-                event = json.loads(line)
-                last = event["sequence_number"]
-                if event["type"] in LOG_ENDINGS:
-                    yield line
-                    return
-            yield line
-        response = self.views.render(record)
-        kind = SNAPSHOT_ENDINGS.get(response.status or "", "response.failed")
-        yield json.dumps(
-            {
-                "type": kind,
-                "sequence_number": last + 1,
-                "response": json.loads(response.model_dump_json(by_alias=True, exclude_unset=True)),
-            }
-        )
+    def close(self, timeout: float = 10.0) -> None:
+        """Wait for the background responses' recorders (the scheduler stopped first)."""
+        self.recordings.close(timeout)
 
     def _start(self, params: Mapping[str, Any]) -> tuple[ResponseRecord, Subscription]:
         if "input" in params and params["input"] is None:  # null is not "not given" here
