@@ -65,33 +65,11 @@ class ResponseSettings:
 
 
 def response_settings(p: dict[str, Any], settings: Settings, store: Store) -> ResponseSettings:
-    for name, why in REFUSED.items():
-        value = p.get(name)
-        if not any(value == nothing and type(value) is type(nothing) for nothing in NOTHING):
-            raise InvalidRequestError(f"Unsupported parameter '{name}': {why}.", param=name)
-    if (p.get("reasoning") or {}).get("effort") not in (None, "none"):
-        raise InvalidRequestError(
-            "Unsupported parameter: 'reasoning.effort' is not supported with the local models.",
-            param="reasoning.effort",
-        )
+    _refuse_unsupported(p)
     model = check_text(p.get("model"), "model", MAX_MODEL_NAME, required=True)
     assert model is not None
     resolve_model(model, settings)
-    include = list(p.get("include") or [])
-    for index, value in enumerate(include):
-        if value not in (*INCLUDABLE, *ACCEPTED_INCLUDES):
-            raise InvalidRequestError(
-                f"Invalid 'include[{index}]': {value!r}; supported: "
-                f"{', '.join((*INCLUDABLE, *ACCEPTED_INCLUDES))}.",
-                param=f"include[{index}]",
-            )
-    tier = p.get("service_tier")
-    if tier is not None and tier not in SERVICE_TIERS:
-        raise InvalidRequestError(
-            f"Invalid 'service_tier': {tier!r}; this runtime has one tier, 'default' "
-            "(send 'auto', 'default' or nothing).",
-            param="service_tier",
-        )
+    include = _includes(p)
     raw_tools = list(p.get("tools") or [])
     tools = response_tools(raw_tools, p.get("tool_choice"), store)
     fmt = (p.get("text") or {}).get("format") or {"type": "text"}
@@ -164,6 +142,38 @@ def _response_format(fmt: dict[str, Any]) -> Any:
             {"type": "json_schema", "json_schema": schema}, param="text.format"
         )
     return parse_response_format({"type": kind}, param="text.format")
+
+
+def _refuse_unsupported(p: dict[str, Any]) -> None:
+    """What this runtime cannot honour, refused naming it (asking for nothing is fine)."""
+    for name, why in REFUSED.items():
+        value = p.get(name)
+        if not any(value == nothing and type(value) is type(nothing) for nothing in NOTHING):
+            raise InvalidRequestError(f"Unsupported parameter '{name}': {why}.", param=name)
+    if (p.get("reasoning") or {}).get("effort") not in (None, "none"):
+        raise InvalidRequestError(
+            "Unsupported parameter: 'reasoning.effort' is not supported with the local models.",
+            param="reasoning.effort",
+        )
+    tier = p.get("service_tier")
+    if tier is not None and tier not in SERVICE_TIERS:
+        raise InvalidRequestError(
+            f"Invalid 'service_tier': {tier!r}; this runtime has one tier, 'default' "
+            "(send 'auto', 'default' or nothing).",
+            param="service_tier",
+        )
+
+
+def _includes(p: dict[str, Any]) -> list[str]:
+    include = list(p.get("include") or [])
+    for index, value in enumerate(include):
+        if value not in (*INCLUDABLE, *ACCEPTED_INCLUDES):
+            raise InvalidRequestError(
+                f"Invalid 'include[{index}]': {value!r}; supported: "
+                f"{', '.join((*INCLUDABLE, *ACCEPTED_INCLUDES))}.",
+                param=f"include[{index}]",
+            )
+    return include
 
 
 def _echoed_format(fmt: dict[str, Any]) -> dict[str, Any]:
