@@ -196,3 +196,25 @@ def test_tool_errors_name_the_request_s_own_path(client: Any, tools: list[Any], 
         client.responses.create(model="default", input="Hi", tools=tools)
     assert where in info.value.message or info.value.param == where, info.value.message
     assert ".function." not in info.value.message
+
+
+def test_keys_the_sdk_always_sends_change_nothing_when_omitted(
+    contract_server: tuple[Any, str],
+) -> None:
+    """``Required[Optional[...]]`` keys are optional now: an update that omits them (a body
+    of ``{}``) keeps what is stored rather than clearing it, or failing with a 500."""
+    import httpx2
+    import openai
+
+    url = contract_server[1]
+    sdk = openai.OpenAI(base_url=url, api_key="local", max_retries=0)
+    conversation = sdk.conversations.create(metadata={"topic": "kept"})
+    answer = httpx2.post(f"{url}/conversations/{conversation.id}", json={}, timeout=60)
+    assert answer.status_code == 200 and answer.json()["metadata"] == {"topic": "kept"}
+    file = sdk.files.create(file=("notes.txt", b"Some notes."), purpose="assistants")
+    store = sdk.vector_stores.create(name="kept")
+    sdk.vector_stores.files.create_and_poll(
+        vector_store_id=store.id, file_id=file.id, attributes={"kind": "notes"}
+    )
+    answer = httpx2.post(f"{url}/vector_stores/{store.id}/files/{file.id}", json={}, timeout=60)
+    assert answer.status_code == 200 and answer.json()["attributes"] == {"kind": "notes"}

@@ -94,7 +94,9 @@ class ConversationService:
 
     def update(self, conversation_id: str, params: Mapping[str, Any]) -> Conversation:
         p = check_params(ConversationUpdateParams, params, path=("conversation_id",))
-        metadata = check_metadata(p.get("metadata"))
+        if "metadata" not in p:  # the SDK always sends it; omitted, nothing changes
+            return _conversation(self._thread(conversation_id))
+        metadata = check_metadata(p["metadata"])
         with self.store.db.transaction():
             thread = updated(self._thread(conversation_id), metadata=metadata)
             self.store.threads.update(thread)

@@ -197,6 +197,8 @@ class VectorStoreFileService:
         self, file_id: str, *, vector_store_id: str, params: Mapping[str, Any]
     ) -> VectorStoreFile:
         p = check_params(FileUpdateParams, params, path=("vector_store_id",))
+        if "attributes" not in p:  # the SDK always sends it; omitted, nothing changes
+            return self.retrieve(file_id, vector_store_id=vector_store_id)
         checked = check_attributes(p["attributes"])
         with self.store.db.transaction():
             row = updated(
