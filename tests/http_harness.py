@@ -10,6 +10,7 @@ of assertions serves both faces.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,10 +46,11 @@ def running_server(app: Any) -> Iterator[str]:
 
 
 @contextmanager
-def serving(data_dir: Path, engine: Engine) -> Iterator[tuple[Runtime, str]]:
-    """A runtime on ``data_dir`` with ``engine`` (the session's real model), served on
-    127.0.0.1; yields it and the ``/v1`` base URL, and closes both."""
-    runtime = Runtime(Settings.from_env(data_dir=data_dir), engine_factory=lambda path: engine)
+def serving(data_dir: Path, engine: Engine, **settings: Any) -> Iterator[tuple[Runtime, str]]:
+    """A runtime on ``data_dir`` with ``engine`` (the session's real model) and any other
+    ``settings``, served on 127.0.0.1; yields it and the ``/v1`` base URL, and closes both."""
+    chosen = dataclasses.replace(Settings.from_env(data_dir=data_dir), **settings)
+    runtime = Runtime(chosen, engine_factory=lambda path: engine)
     with running_server(create_app(runtime)) as url:
         yield runtime, url
 

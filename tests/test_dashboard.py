@@ -71,8 +71,9 @@ def test_math_tutor_made_in_the_page_streams_its_answer(tab: Tab, sdk: openai.Op
     page = tab.page
     tab.open("assistants/new")
     models = [m.id for m in sdk.models.list().data]
-    # The picker fills from /v1/models after the form shows: wait for it (a busy machine).
-    page.wait_for_function("document.querySelectorAll('#as-model option').length > 0")
+    # The picker fills from /v1/models after the form shows: wait for it (a busy machine;
+    # a selector wait, as the page's CSP refuses evaluated strings).
+    page.wait_for_selector("#as-model option", state="attached")
     assert page.eval_on_selector_all("#as-model option", "o => o.map(e => e.value)") == models
     page.fill("#as-name", "Math Tutor")
     page.fill("#as-instructions", MATH_TUTOR)

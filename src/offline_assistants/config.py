@@ -18,6 +18,8 @@ Environment variables:
                                      other programs leave free, measured as it runs.
 - ``OFFLINE_ASSISTANTS_N_CTX``       context window cap in tokens; default 8192 (never above the model's).
 - ``OFFLINE_ASSISTANTS_RUN_EXPIRY_SECONDS``  how long a run waits for tool outputs; default 600.
+- ``OFFLINE_ASSISTANTS_TEMPERATURE``  the sampling temperature of a Responses request that sends
+  none (Codex never does); default: the API's, 1.
 - ``OFFLINE_ASSISTANTS_MAX_COMPLETION_TOKENS``  a run's token budget when it sets none; 1024
                                              (0: up to the context window).
 - ``OFFLINE_ASSISTANTS_CODE_TIMEOUT``        seconds a Code Interpreter cell may run; default 30.
@@ -100,6 +102,9 @@ class Settings:
     # A run's completion tokens when it sets no max_completion_tokens (0: only the context
     # window): a page of text, so a model that rambles at temperature 1 ends in seconds.
     max_completion_tokens: int = 1024
+    # The temperature of a Responses request that sends none (None: the API's default, 1):
+    # agents such as Codex never send one, and a small model wanders at 1.
+    response_temperature: float | None = None
     # Code Interpreter: per-cell wall clock, idle kernel shutdown, warm pool, sandbox opt-out.
     code_timeout_seconds: float = 30.0
     kernel_idle_seconds: float = 900.0
@@ -192,6 +197,11 @@ class Settings:
             run_expiry_seconds=max(1, expiry),
             max_completion_tokens=max(
                 0, int(env.get("OFFLINE_ASSISTANTS_MAX_COMPLETION_TOKENS") or 1024)
+            ),
+            response_temperature=(
+                float(env["OFFLINE_ASSISTANTS_TEMPERATURE"])
+                if env.get("OFFLINE_ASSISTANTS_TEMPERATURE")
+                else None
             ),
             code_timeout_seconds=float(env.get("OFFLINE_ASSISTANTS_CODE_TIMEOUT") or 30.0),
             kernel_idle_seconds=float(env.get("OFFLINE_ASSISTANTS_KERNEL_IDLE_SECONDS") or 900.0),

@@ -74,6 +74,8 @@ def response_settings(p: dict[str, Any], settings: Settings, store: Store) -> Re
     tools = response_tools(raw_tools, p.get("tool_choice"), store)
     fmt = (p.get("text") or {}).get("format") or {"type": "text"}
     temperature = check_number(p.get("temperature"), "temperature", 0.0, 2.0)
+    if temperature is None:
+        temperature = settings.response_temperature
     top_p = check_number(p.get("top_p"), "top_p", 0.0, 1.0)
     presence = check_number(p.get("presence_penalty"), "presence_penalty", -2.0, 2.0)
     frequency = check_number(p.get("frequency_penalty"), "frequency_penalty", -2.0, 2.0)
