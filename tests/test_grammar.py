@@ -149,3 +149,36 @@ def test_unsupported_keywords_are_named(schema: object, keyword: str) -> None:
     with pytest.raises(UnsupportedSchema) as caught:
         build(schema)
     assert f"'{keyword}'" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "schema",
+    [
+        {"type": "string", "minLength": 2000},
+        {"type": "string", "minLength": 10, "maxLength": 2000},
+        {"type": "array", "items": {"type": "integer"}, "minItems": 666},
+        {"type": "array", "items": {"type": "string", "minLength": 2000}, "maxItems": 666},
+    ],
+)
+def test_repetitions_at_the_limit_are_what_llama_cpp_accepts(
+    real_engine: LlamaEngine, schema: object
+) -> None:
+    real_engine.compile(build(schema))  # llama.cpp would raise past its repetition limit
+
+
+@pytest.mark.parametrize(
+    ("schema", "keyword", "most"),
+    [
+        ({"type": "string", "minLength": 2001}, "minLength", 2000),
+        ({"type": "string", "maxLength": 5000}, "maxLength", 2000),  # llama.cpp would drop it
+        ({"type": "array", "minItems": 667}, "minItems", 666),
+        ({"type": "array", "maxItems": 1000}, "maxItems", 666),
+    ],
+)
+def test_repetitions_llama_cpp_cannot_enforce_are_refused(
+    schema: object, keyword: str, most: int
+) -> None:
+    with pytest.raises(UnsupportedSchema) as caught:
+        build(schema)
+    assert f"'{keyword}'" in caught.value.message and f"above {most}," in caught.value.message
+    assert caught.value.param == "schema"

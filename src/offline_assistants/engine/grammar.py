@@ -53,9 +53,11 @@ PRIMITIVE_DEPS = {
     "object": ["ws", "string", "value"],
     "array": ["ws", "value"],
 }
-# Bounded repetitions ({m,n}) expand into one grammar rule per step inside llama.cpp;
-# bounds beyond this would cost memory and sampling time out of all proportion.
-MAX_REPEAT = 10_000
+# llama.cpp expands a bounded repetition ({m,n}) into copies of the repeated group and
+# refuses a grammar whose copies (the group's symbols times the bound) pass 2,000
+# (MAX_REPETITION_THRESHOLD in llama-grammar.cpp); an upper bound past that it drops
+# without a word. A schema past it is refused here, with the reason, before a run starts.
+MAX_REPEAT = 2_000
 
 
 class UnsupportedSchema(InvalidRequestError):
@@ -240,7 +242,7 @@ class GrammarBuilder:
         ws = self.primitive("ws")
         low = int(schema.get("minItems", 0))
         high = schema.get("maxItems")
-        _check_repeat(low, high, "minItems", "maxItems")
+        _check_repeat(low, high, "minItems", "maxItems", symbols=3)  # ( "," ws item )
         if high is not None and int(high) < low:
             raise UnsupportedSchema("'maxItems' is below 'minItems'.", param="schema")
         if high == 0:
@@ -280,11 +282,13 @@ class GrammarBuilder:
         return self.add(name, body)
 
 
-def _check_repeat(low: int, high: Any, low_name: str, high_name: str) -> None:
+def _check_repeat(low: int, high: Any, low_name: str, high_name: str, symbols: int = 1) -> None:
+    """Refuse bounds llama.cpp cannot expand: ``symbols`` grammar symbols per repetition."""
+    most = MAX_REPEAT // symbols
     for keyword, bound in ((low_name, low), (high_name, high)):
-        if bound is not None and int(bound) > MAX_REPEAT:
+        if bound is not None and int(bound) > most:
             raise UnsupportedSchema(
-                f"'{keyword}' {bound} is above {MAX_REPEAT}, more than generation can enforce; "
+                f"'{keyword}' {bound} is above {most}, more than generation can enforce; "
                 "lower it or leave it out.",
                 param="schema",
             )
