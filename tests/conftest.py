@@ -26,6 +26,27 @@ MATH_TUTOR = "You are a personal math tutor. Answer questions briefly, in a sent
 EQUATION = "I need to solve the equation `3x + 11 = 14`. Can you help me?"
 # At temperature 0 the default model keeps counting until stopped: a long, steady generation.
 ENDLESS = "Count from 1 to 1000, separated by commas."
+# A response_format whose answer cannot end on its own: the grammar asks for 600 strings
+# of 2,000 characters each (llama.cpp's repetition limits), far past any context window, so only a cancel, a token budget
+# or the window ends the run, however fast or slow the machine is.
+ENDLESS_FORMAT: dict[str, Any] = {
+    "type": "json_schema",
+    "json_schema": {
+        "name": "count",
+        "schema": {
+            "type": "object",
+            "properties": {
+                "numbers": {
+                    "type": "array",
+                    "items": {"type": "string", "minLength": 2000},
+                    "minItems": 600,
+                }
+            },
+            "required": ["numbers"],
+            "additionalProperties": False,
+        },
+    },
+}
 
 
 @pytest.fixture(scope="session")

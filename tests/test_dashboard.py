@@ -17,7 +17,7 @@ import openai
 import pytest
 
 from .browser import API_KEY, KEY_ITEM, WATCH, Tab, client_for, plain
-from .conftest import ENDLESS, EQUATION, MATH_TUTOR
+from .conftest import ENDLESS, ENDLESS_FORMAT, EQUATION, MATH_TUTOR
 
 
 @pytest.fixture
@@ -119,7 +119,9 @@ def test_math_tutor_made_in_the_page_streams_its_answer(tab: Tab, sdk: openai.Op
 
 
 def test_a_run_is_cancelled_from_the_page(tab: Tab, sdk: openai.OpenAI) -> None:
-    counter = sdk.beta.assistants.create(name="Counter", model="default", temperature=0)
+    counter = sdk.beta.assistants.create(
+        name="Counter", model="default", temperature=0, response_format=ENDLESS_FORMAT
+    )
     tab.open(f"playground?assistant={counter.id}")
     page = tab.page
     page.fill("#pg-input", ENDLESS)

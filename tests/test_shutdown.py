@@ -1,7 +1,7 @@
 """A script may simply end: a Client nobody closed shuts down cleanly at interpreter exit.
 
 Each script below starts a real-model run whose answer cannot end on its own in time
-(a grammar holds it to a 2,000-character string), and then ends while the model is still
+(conftest.ENDLESS_FORMAT: a grammar asks for millions of characters), and then ends while the model is still
 generating: by falling off its last line, or by an uncaught exception. Before the fix
 this aborted now and then ("terminate called without an active exception", SIGABRT)
 because a thread was still inside llama.cpp while Python finalised; now the runtime
@@ -11,6 +11,7 @@ process finds nothing to recover.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -20,23 +21,18 @@ import pytest
 
 from offline_assistants import Client
 
-from .conftest import ENDLESS
+from .conftest import ENDLESS, ENDLESS_FORMAT
 
 SCRIPT = textwrap.dedent(
     """
-    import sys, time
+    import json, sys, time
     from offline_assistants import Client
     client = Client(data_dir=sys.argv[1])
     assistant = client.beta.assistants.create(model="default", temperature=0)
     thread = client.beta.threads.create(messages=[{"role": "user", "content": sys.argv[2]}])
-    # An answer that cannot end on its own before the script does: a JSON string of at least
-    # 2,000 characters under the grammar (2,000 tokens at least), with room for 8,000.
-    endless = {"type": "json_schema", "json_schema": {"name": "story", "schema": {
-        "type": "object", "properties": {"story": {"type": "string", "minLength": 2000}},
-        "required": ["story"], "additionalProperties": False}}}
+    # An answer that cannot end on its own (conftest.ENDLESS_FORMAT): only the exit ends it.
     run = client.beta.threads.runs.create(
-        thread_id=thread.id, assistant_id=assistant.id, response_format=endless,
-        max_completion_tokens=8000,
+        thread_id=thread.id, assistant_id=assistant.id, response_format=json.loads(sys.argv[4]),
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -56,7 +52,7 @@ SCRIPT = textwrap.dedent(
 def test_a_script_that_never_closes_its_client_exits_cleanly(tmp_path: Path, ending: str) -> None:
     data = tmp_path / "data"
     done = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(data), ENDLESS, ending],
+        [sys.executable, "-c", SCRIPT, str(data), ENDLESS, ending, json.dumps(ENDLESS_FORMAT)],
         capture_output=True,
         text=True,
         timeout=180,
