@@ -1,6 +1,9 @@
 """file_search: ingestion speed, search latency over 10,000+ chunks, recall@5 on the paper.
 
-1. Ingestion: the paper (15 pages) attached to a vector store through the Python API and
+The paper is the project's primer on the Transformer (scripts/primer_text.py, 12 pages,
+laid out by scripts/primer.py), whose text also holds the questions and their pages.
+
+1. Ingestion: the paper attached to a vector store through the Python API and
    polled until ``completed``; the first time includes loading the embedding model (cold),
    then ``--reps`` more times into fresh stores (warm). Pages per second from the warm median.
 2. Recall: QUESTIONS below (each with the page(s) that answer it) searched with
@@ -35,44 +38,11 @@ from offline_assistants import Client
 from offline_assistants.tools.file_search import Chunk
 
 RESULTS = Path(__file__).resolve().parent / "results"
-_PAPER = Path("shared", "data", "attention-is-all-you-need.pdf")
-PDF = next(
-    (p / _PAPER for p in Path(__file__).resolve().parents if (p / _PAPER).is_file()),
-    Path(__file__).resolve().parents[2] / _PAPER,
-)
-PAGES = 15
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+import primer  # noqa: E402  (scripts/primer.py: the project's primer, laid out as a PDF)
+from primer_text import QUESTIONS  # noqa: E402  (question, pages that answer it)
 
-# (question, pages that answer it) about "Attention Is All You Need"
-QUESTIONS: list[tuple[str, tuple[int, ...]]] = [
-    ("How many identical layers are in the encoder stack?", (3,)),
-    ("What is the dimensionality d_model of the model's sub-layer outputs?", (3,)),
-    ("How is scaled dot-product attention computed from queries, keys and values?", (4,)),
-    ("Why are the dot products scaled by the square root of d_k?", (4,)),
-    ("How many parallel attention heads are used and what is d_k for each?", (5,)),
-    ("What is the inner-layer dimensionality of the position-wise feed-forward network?", (5,)),
-    ("Is the embedding weight matrix shared with the pre-softmax linear transformation?", (5,)),
-    ("Which functions are used for the positional encodings?", (6,)),
-    ("What is the complexity per layer of self-attention compared to recurrent layers?", (6,)),
-    ("How many sentence pairs are in the WMT 2014 English-German training data?", (7,)),
-    ("How large is the byte-pair encoding vocabulary?", (7,)),
-    ("On what hardware were the models trained?", (7, 2, 8)),
-    ("How long did it take to train the base models?", (7, 2)),
-    ("Which optimizer was used and with what beta values?", (7,)),
-    ("How many warmup steps does the learning rate schedule use?", (7,)),
-    ("What residual dropout rate was used for the base model?", (7,)),
-    ("What value of label smoothing was used during training?", (8,)),
-    ("What BLEU score did the big Transformer reach on English-to-German?", (8, 1)),
-    ("What BLEU score was achieved on the English-to-French translation task?", (8, 1)),
-    ("What beam size and length penalty were used for decoding?", (8,)),
-    ("How many checkpoints were averaged for the big models?", (8,)),
-    ("How does the number of attention heads affect translation quality?", (8, 9)),
-    ("How well does the Transformer do on English constituency parsing?", (9, 10)),
-    ("How many Wall Street Journal training sentences were used for parsing?", (10,)),
-    ("Which convolutional models also try to reduce sequential computation?", (2,)),
-    ("What is self-attention, also called intra-attention?", (2,)),
-    ("Where is the code used to train and evaluate the models available?", (10,)),
-    ("What does masking in the decoder's self-attention prevent?", (3, 5)),
-]
+PAGES = len(primer.PAGES)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -168,7 +138,7 @@ def main() -> None:
     parser.add_argument("--distractors", type=int, default=10_000, help="unrelated chunks added")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp, Client(data_dir=Path(tmp) / "data") as client:
-        paper = client.files.create(file=PDF, purpose="assistants")
+        paper = client.files.create(file=primer.write(Path(tmp)), purpose="assistants")
         cold = ingest(client, paper.id)
         warm = [ingest(client, paper.id) for _ in tqdm(range(args.reps), desc="ingestion (warm)")]
         vs = client.vector_stores.create(name="bench", file_ids=[paper.id])

@@ -9,9 +9,11 @@
 3. Code Interpreter: "Generate the first 20 fibbonaci numbers with code." The
    model's code runs in a sandboxed Jupyter kernel (no network, no host files);
    the run's steps show the code and its real output, then the answer.
-4. Retrieval: the ML paper PDF is uploaded into a vector store (ingested in the
-   background, polled until done), the assistant gets ``file_search``, and its
-   answer cites the paper; citations are shown as footnotes with their pages.
+4. Retrieval: an ML paper PDF is uploaded into a vector store (ingested in the
+   background, polled until done), the assistant gets ``file_search``, and its answer
+   cites the paper; citations are shown as footnotes with their pages. By default the
+   paper is the project's own primer on the Transformer (laid out by scripts/primer.py,
+   twelve pages with tables); ``--pdf`` picks another.
 5. Run steps: the retrieval run's steps in full, the search results included.
 
 Run it through ``scripts/demo`` (which sets everything up first).
@@ -27,12 +29,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import primer  # scripts/primer.py, beside this script
 from openai.types.beta.assistant import Assistant
 from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.run import Run
 
 from offline_assistants import Client
 
+TINY_MODEL_NOTE = (
+    "Note: the default model, SmolLM2-135M, is 135 million parameters: it shows every part of\n"
+    "the API working, not good answers. A real model gives real answers: scripts/demo --model\n"
+    "PATH.gguf (any chat GGUF, such as Qwen2.5-7B-Instruct Q4_K_M; the README says more)."
+)
 INSTRUCTIONS = "You are a personal math tutor. Answer questions briefly, in a sentence or less."
 TURNS = [
     "I need to solve the equation `3x + 11 = 14`. Can you help me?",
@@ -40,11 +48,6 @@ TURNS = [
     "Thank you!",
 ]
 FIBONACCI = "Generate the first 20 fibbonaci numbers with code."
-_PAPER = Path("shared", "data", "attention-is-all-you-need.pdf")
-PAPER = next(
-    (p / _PAPER for p in Path(__file__).resolve().parents if (p / _PAPER).is_file()),
-    Path(__file__).resolve().parents[2] / _PAPER,
-)
 PAPER_QUESTION = (
     "What are some cool math concepts behind this ML paper pdf? Explain in two sentences."
 )
@@ -203,11 +206,8 @@ def code_interpreter(client: Client, assistant: Assistant) -> None:
     show_run(client, run, time.perf_counter() - started)
 
 
-def retrieval(client: Client, assistant: Assistant, paper: Path) -> Run | None:
+def retrieval(client: Client, assistant: Assistant, paper: Path) -> Run:
     print("== 4. Retrieval over a PDF ==\n")
-    if not paper.is_file():
-        print(f"(skipped: {paper} not found; pass --pdf)\n")
-        return None
     file = client.files.create(file=paper, purpose="assistants")
     vector_store = client.vector_stores.create(name="ML papers")
     started = time.perf_counter()
@@ -267,8 +267,12 @@ def main() -> None:
     )
     parser.add_argument("--model", help="a .gguf file to use instead of the default model")
     parser.add_argument("--temperature", type=float, default=0.0, help="sampling temperature (0)")
-    parser.add_argument("--pdf", type=Path, default=PAPER, help="the PDF for the retrieval part")
+    parser.add_argument(
+        "--pdf", type=Path, help="the PDF for the retrieval part (default: the project's primer)"
+    )
     args = parser.parse_args()
+    if args.pdf is not None and not args.pdf.is_file():
+        parser.error(f"--pdf {args.pdf}: no such file")
 
     with tempfile.TemporaryDirectory() as scratch:
         data_dir = args.data_dir or Path(scratch)
@@ -280,12 +284,13 @@ def main() -> None:
                 temperature=args.temperature,
             )
             print(f"Assistant {assistant.id} ({assistant.name}) on model {assistant.model!r}\n")
+            if not args.model:
+                print(TINY_MODEL_NOTE + "\n")
             tutor(client, assistant)
             quiz(client, assistant)
             code_interpreter(client, assistant)
-            searched = retrieval(client, assistant, args.pdf)
-            if searched is not None:
-                run_steps(client, searched)
+            paper = args.pdf or primer.write(Path(scratch) / "documents")
+            run_steps(client, retrieval(client, assistant, paper))
             print(f"Data kept in {data_dir}" if args.data_dir else "Done (data was temporary).")
 
 

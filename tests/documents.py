@@ -1,16 +1,38 @@
-"""Documents the file_search tests read: the real paper from ../shared/data, and made-up PDFs."""
+"""Documents the file_search tests read: the project's primer as a PDF, and made-up PDFs.
+
+The primer ("The Transformer, Explained", scripts/primer_text.py) is laid out by
+scripts/primer.py with pypdf into a folder of the user's temporary directory, so a fresh
+clone needs nothing beside it. ``SHARED_PAPER`` is the real paper that may sit in
+../shared/data beside a checkout: a test may add a case for it, none may need it.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import io
+import os
+import tempfile
 from pathlib import Path
+from types import ModuleType
 
-PAPER = Path("shared", "data", "attention-is-all-you-need.pdf")
-# ../shared/data next to the checkout, found from wherever the checkout is (CI clones too).
-PDF = next(
-    (p / PAPER for p in Path(__file__).resolve().parents if (p / PAPER).is_file()),
-    Path(__file__).resolve().parents[2] / PAPER,
+_SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+_PAPER = Path("shared", "data", "attention-is-all-you-need.pdf")
+SHARED_PAPER: Path | None = next(
+    (p / _PAPER for p in Path(__file__).resolve().parents if (p / _PAPER).is_file()), None
 )
+
+
+def _primer() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("primer", _SCRIPTS / "primer.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+primer = _primer()
+PDF: Path = primer.write(Path(tempfile.gettempdir()) / f"offline-assistants-tests-{os.getuid()}")
+PDF_PAGES: int = len(primer.PAGES)
 
 
 def blank_pdf(encrypt: bool = False) -> bytes:

@@ -15,7 +15,7 @@ from offline_assistants.tools.file_search import (
     extract,
 )
 
-from .documents import PDF, blank_pdf
+from .documents import PDF, PDF_PAGES, SHARED_PAPER, blank_pdf
 
 
 @pytest.fixture(scope="module")
@@ -29,9 +29,20 @@ def paper() -> list[Page]:
 
 
 def test_pdf_pages_keep_their_numbers(paper: list[Page]) -> None:
-    assert [p.number for p in paper] == list(range(1, 16))
-    assert "Attention Is All You Need" in paper[0].text
-    assert any("28.4" in p.text and "BLEU" in p.text for p in paper)
+    assert [p.number for p in paper] == list(range(1, PDF_PAGES + 1))
+    assert "The Transformer, Explained" in paper[0].text
+    table = next(p for p in paper if "Table 2" in p.text)
+    assert "Transformer (big) 28.4 41.8" in table.text  # a table's row reads as one line
+    assert all("The Transformer, Explained" in p.text and p.text.strip() for p in paper)
+
+
+@pytest.mark.skipif(SHARED_PAPER is None, reason="no ../shared/data beside this checkout")
+def test_a_real_papers_pages_keep_their_numbers() -> None:
+    assert SHARED_PAPER is not None
+    pages = extract(SHARED_PAPER.read_bytes(), SHARED_PAPER.name)
+    assert [p.number for p in pages] == list(range(1, 16))
+    assert "Attention Is All You Need" in pages[0].text
+    assert any("28.4" in p.text and "BLEU" in p.text for p in pages)
 
 
 def test_text_and_markdown(tmp_path: Path) -> None:
@@ -61,8 +72,8 @@ def test_chunks_overlap_stay_in_size_and_track_pages(paper: list[Page], embedder
     assert len(chunks) > 20
     for chunk in chunks:
         assert len(embedder.token_spans(chunk.text)) <= 200 + 5  # boundaries may re-split a little
-        assert 1 <= chunk.first_page <= chunk.last_page <= 15
-    assert chunks[0].first_page == 1 and chunks[-1].last_page == 15
+        assert 1 <= chunk.first_page <= chunk.last_page <= PDF_PAGES
+    assert chunks[0].first_page == 1 and chunks[-1].last_page == PDF_PAGES
     for chunk in chunk_pages(paper, embedder.token_spans, 200, 50, window_tokens=64):
         assert 1 <= len(chunk.windows) <= 4 and all(w in chunk.text for w in chunk.windows)
     # consecutive chunks share their overlap

@@ -71,7 +71,7 @@ def test_the_overview_retrieval_flow_on_the_paper(client: Any, tutor: Any) -> No
     call = _search_call(client, run)
     results = call.file_search.results
     assert results and all(r.file_id == paper.id for r in results)
-    assert results[0].file_name == "attention-is-all-you-need.pdf"
+    assert results[0].file_name == PDF.name
     assert [r.score for r in results] == sorted((r.score for r in results), reverse=True)
     assert all(r.content is None for r in results)  # not included unless asked
     assert call.file_search.ranking_options.score_threshold == 0.0
@@ -86,7 +86,7 @@ def test_the_overview_retrieval_flow_on_the_paper(client: Any, tutor: Any) -> No
     ]
     assert step_ids == ["tool_calls", "message_creation"]
     cited = _assert_citations(_answer(client, thread.id), {paper.id})
-    assert "attention-is-all-you-need.pdf, p" in cited[0].text
+    assert f"{PDF.name}, p" in cited[0].text
 
 
 def test_a_message_attachment_makes_the_threads_vector_store(client: Any, tutor: Any) -> None:

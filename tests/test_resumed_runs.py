@@ -48,7 +48,7 @@ def test_search_excerpts_survive_a_restart_between_turns(tmp_path: Path) -> None
         )
         assert run.status == "requires_action", run.last_error
         [system] = [m.content for m in first.conversations[-1] if m.role == "system"]
-        assert "[1] attention-is-all-you-need.pdf, p" in system
+        assert f"[1] {PDF.name}, p" in system
         call = run.required_action.submit_tool_outputs.tool_calls[0]  # type: ignore[union-attr]
     second = ScriptedEngine(["Multi-head attention attends to several subspaces."])
     with Client(data_dir=data, engine_factory=lambda path: second) as client:

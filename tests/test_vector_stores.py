@@ -234,7 +234,7 @@ def test_static_chunking_is_honoured(client: Any) -> None:
     assert row.chunking_strategy.static.max_chunk_size_tokens == 400
     chunks = client.runtime.index.file_texts(vs.id, paper.id)
     embedder = client.runtime.embedder
-    assert len(chunks) > 20
+    assert len(chunks) > 10  # ~4,500 tokens in chunks of at most 400
     assert all(len(embedder.token_spans(text)) <= 400 + 5 for text in chunks)
     assert "Attention Is All You Need" in chunks[0]
 
