@@ -1,6 +1,7 @@
 """``offline-assistants``: the command line.
 
-``serve`` runs the OpenAI-compatible HTTP server; ``models check PATH`` says what the
+``serve`` runs the OpenAI-compatible HTTP server; ``models list`` lists every GGUF on
+the machine (engine/model_catalog.py); ``models check PATH`` says what the
 runtime will do with a GGUF file (engine/model_check.py).
 """
 
@@ -142,7 +143,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--no-smoke", action="store_true", help="skip the tiny generation")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
+    listing = model_commands.add_parser(
+        "list",
+        help="list every GGUF model on this machine, with the name a run uses for it",
+        description=(
+            "List the GGUF files in models/, Ollama's store (~/.ollama/models or "
+            "$OLLAMA_MODELS), LM Studio's (~/.lmstudio/models), the Hugging Face cache "
+            "(~/.cache/huggingface/hub) and llama.cpp's (~/.cache/llama.cpp), and the "
+            "folders in $OFFLINE_ASSISTANTS_MODEL_DIRS: each with the name model= takes "
+            "(qwen3:8b for Ollama's), its size, family, context, tool-call and reasoning "
+            "format, and whether the runtime accepts it (why not, if not). Files are "
+            "read in place, never copied. Exit status 0."
+        ),
+    )
+    listing.add_argument("--json", action="store_true", help="print the list as JSON")
     return parser
+
+
+def models_list(args: argparse.Namespace) -> int:
+    from .engine.model_catalog import catalog, format_catalog
+
+    entries = catalog(Settings.from_env())
+    if args.json:
+        print(json.dumps([e.as_dict() for e in entries], indent=2))
+    else:
+        print(format_catalog(entries))
+    return 0
 
 
 def models_check(args: argparse.Namespace) -> int:
@@ -255,7 +281,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return serve(args)
     if args.command == "models":
-        return models_check(args)
+        return models_list(args) if args.models_command == "list" else models_check(args)
     return 2  # pragma: no cover - argparse enforces the command
 
 

@@ -10,6 +10,9 @@ Environment variables:
 - ``OFFLINE_ASSISTANTS_MODEL``       the .gguf used for ``model="default"``;
                                      default: SmolLM2-135M-Instruct Q4_1 under ``models/``.
 - ``OFFLINE_ASSISTANTS_MODELS_DIR``  where bare model names (``model="foo"`` → ``foo.gguf``) are looked up.
+- ``OFFLINE_ASSISTANTS_MODEL_DIRS``  more folders of .gguf files (``:``-separated); Ollama's, LM Studio's,
+                                     the Hugging Face and llama.cpp caches are looked in too
+                                     (``OFFLINE_ASSISTANTS_FIND_MODELS=0``: not).
 - ``OFFLINE_ASSISTANTS_CHAT_TEMPLATE`` the chat template for every model loaded, in place of
                                      the GGUF's own: a Jinja file, Jinja text, or a llama.cpp
                                      built-in name (``gemma``, ``llama3``, ...); needed for a
@@ -126,6 +129,13 @@ class Settings:
     engine_timeout: float = 120.0
     # A Chroma server for the vector index (tools/file_search/index.py); None: under data_dir.
     chroma_url: str | None = None
+    # Where model names are looked up (engine/model_stores.py): (store, folder) pairs;
+    # empty: models_dir only. from_env adds Ollama's, LM Studio's and the caches.
+    model_stores: tuple[tuple[str, Path], ...] = ()
+
+    @property
+    def stores(self) -> tuple[tuple[str, Path], ...]:
+        return self.model_stores or (("models", self.models_dir),)
 
     @property
     def database_path(self) -> Path:
@@ -217,7 +227,27 @@ class Settings:
             engine_constraint=constraint,
             engine_timeout=float(env.get("OFFLINE_ASSISTANTS_ENGINE_TIMEOUT") or 120.0),
             chroma_url=chroma_url or env.get("OFFLINE_ASSISTANTS_CHROMA_URL") or None,
+            model_stores=model_stores(env, models_dir.expanduser()),
         )
+
+
+def model_stores(env: Mapping[str, str], models_dir: Path) -> tuple[tuple[str, Path], ...]:
+    """The model stores engine/model_stores.py looks in, from the environment (``HOME`` and the
+    programs' own variables); ``OFFLINE_ASSISTANTS_FIND_MODELS=0`` keeps only ours."""
+    home = Path(env.get("HOME") or Path.home())
+    stores: list[tuple[str, Path]] = [("models", models_dir)]
+    if env.get("OFFLINE_ASSISTANTS_FIND_MODELS", "1") != "0":
+        hf_home = Path(env["HF_HOME"]) if env.get("HF_HOME") else home / ".cache" / "huggingface"
+        stores += [
+            ("ollama", Path(env.get("OLLAMA_MODELS") or home / ".ollama" / "models")),
+            ("lmstudio", home / ".lmstudio" / "models"),
+            ("lmstudio", home / ".cache" / "lm-studio" / "models"),
+            ("huggingface", Path(env.get("HF_HUB_CACHE") or hf_home / "hub")),
+            ("llama.cpp", Path(env.get("LLAMA_CACHE") or home / ".cache" / "llama.cpp")),
+        ]
+    extra = env.get("OFFLINE_ASSISTANTS_MODEL_DIRS", "")
+    stores += [("folder", Path(p).expanduser()) for p in extra.split(os.pathsep) if p]
+    return tuple(stores)
 
 
 def api_key_from(

@@ -5,6 +5,8 @@
 - ``"default"``: the configured default model (SmolLM2-135M-Instruct Q4_1 unless overridden);
 - a path to a ``.gguf`` file (absolute, ``~``-relative, or relative to the working directory);
 - a bare name ``NAME`` with ``NAME.gguf`` in the models directory;
+- a name another program's store gives a file on this machine (``qwen3:8b`` in Ollama's,
+  ``ORG/REPO/FILE`` in the Hugging Face cache: :mod:`.model_stores`), read in place;
 - any other name (e.g. ``"gpt-4o"`` from an app written for the hosted API): the default
   model serves it, so such apps run unchanged.
 
@@ -29,10 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import DEFAULT_MODEL_NAME, Settings
-from ..errors import EngineError
+from ..errors import EngineError, ModelFileError
 from .base import Engine
 from .gguf_file import check_model_file
 from .llama import LlamaEngine, vocabulary_prompt
+from .model_stores import FoundModel, find_models
 from .prefix_cache import PrefixCache
 from .remote import RemoteEngine
 from .remote_wire import served_models
@@ -71,14 +74,29 @@ def resolve_model(model: str, settings: Settings) -> ModelKey:
         return RemoteModel(model, tokenizer)
     if model == DEFAULT_MODEL_NAME:
         path = settings.default_model
-    elif looks_like_path(model):
-        path = Path(model).expanduser().resolve()
     elif _is_file(settings.models_dir / f"{model}.gguf"):
         path = settings.models_dir / f"{model}.gguf"
+    elif model.endswith(".gguf") or model.startswith(("/", "~", ".")):
+        path = Path(model).expanduser().resolve()
+    elif (found := find_model(model, settings)) is not None:
+        if found.problem is not None:
+            raise ModelFileError(
+                f"The model '{model}' ({found.path}) cannot be used: {found.problem}.",
+                param="model",
+                code="invalid_model",
+            )
+        path = found.path
+    elif looks_like_path(model):
+        path = Path(model).expanduser().resolve()
     else:
         path = settings.default_model
     check_model_file(path)
     return path
+
+
+def find_model(model: str, settings: Settings) -> FoundModel | None:
+    """The file another program's store (or a configured folder) keeps as ``model``."""
+    return next((f for f in find_models(settings.stores) if f.name == model), None)
 
 
 def _is_file(path: Path) -> bool:

@@ -1,8 +1,10 @@
 """Models: the names ``model`` may take, as the Models API lists them.
 
 ``default`` (the configured default model) comes first, then every ``NAME.gguf``
-in the models directory as ``NAME``: exactly the names :func:`resolve_model`
-serves from files. ``created`` is the file's modification time. Any other name
+in the models directory as ``NAME``, then the files other programs keep (Ollama's
+``qwen3:8b``, LM Studio's and the Hugging Face cache's ``ORG/REPO/FILE``: see
+``engine/model_stores.py``; ``owned_by`` names the store): exactly the names
+:func:`resolve_model` serves from files. ``created`` is the file's modification time. Any other name
 still runs on the default model (apps written for the hosted API name theirs),
 but only these are listed, and ``retrieve`` of another is a 404.
 
@@ -18,6 +20,7 @@ from pathlib import Path
 from openai.types.model import Model
 
 from ..config import DEFAULT_MODEL_NAME, Settings
+from ..engine.model_stores import find_models
 from ..engine.remote_wire import served_models
 from ..errors import NotFoundError
 
@@ -32,11 +35,10 @@ class ModelService:
         if self.settings.engine_url is not None:
             return _served(self.settings.engine_url, self.settings)
         models = [_model(DEFAULT_MODEL_NAME, self.settings.default_model)]
-        try:
-            files = sorted(self.settings.models_dir.glob("*.gguf"))
-        except OSError:
-            files = []
-        models += [_model(path.stem, path) for path in files if path.is_file()]
+        for found in find_models(self.settings.stores):
+            if found.problem is None and found.name != DEFAULT_MODEL_NAME:
+                owner = OWNER if found.store in ("models", "folder") else found.store
+                models.append(_model(found.name, found.path, owner))
         return models
 
     def retrieve(self, model: str) -> Model:
@@ -68,9 +70,9 @@ def _served(url: str, settings: Settings) -> list[Model]:
     ]
 
 
-def _model(name: str, path: Path) -> Model:
+def _model(name: str, path: Path, owner: str = OWNER) -> Model:
     try:
         created = int(path.stat().st_mtime)
     except OSError:
         created = 0
-    return Model(id=name, created=created, object="model", owned_by=OWNER)
+    return Model(id=name, created=created, object="model", owned_by=owner)
