@@ -13,6 +13,8 @@ Environment variables:
 - ``OFFLINE_ASSISTANTS_MODEL_DIRS``  more folders of .gguf files (``:``-separated); Ollama's, LM Studio's,
                                      the Hugging Face and llama.cpp caches are looked in too
                                      (``OFFLINE_ASSISTANTS_FIND_MODELS=0``: not).
+- ``OFFLINE_ASSISTANTS_MEMORY_BUDGET_MB`` what the loaded models may take together; default: half
+                                     of this machine's memory (the least recently used idle model is unloaded).
 - ``OFFLINE_ASSISTANTS_CHAT_TEMPLATE`` the chat template for every model loaded, in place of
                                      the GGUF's own: a Jinja file, Jinja text, or a llama.cpp
                                      built-in name (``gemma``, ``llama3``, ...); needed for a
@@ -132,6 +134,9 @@ class Settings:
     # Where model names are looked up (engine/model_stores.py): (store, folder) pairs;
     # empty: models_dir only. from_env adds Ollama's, LM Studio's and the caches.
     model_stores: tuple[tuple[str, Path], ...] = ()
+    # Bytes the loaded models may take together (engine/model_memory.py); None: half of
+    # this machine's memory. Loading past it unloads the least recently used idle model.
+    memory_budget: int | None = None
 
     @property
     def stores(self) -> tuple[tuple[str, Path], ...]:
@@ -228,6 +233,11 @@ class Settings:
             engine_timeout=float(env.get("OFFLINE_ASSISTANTS_ENGINE_TIMEOUT") or 120.0),
             chroma_url=chroma_url or env.get("OFFLINE_ASSISTANTS_CHROMA_URL") or None,
             model_stores=model_stores(env, models_dir.expanduser()),
+            memory_budget=(
+                int(env["OFFLINE_ASSISTANTS_MEMORY_BUDGET_MB"]) << 20
+                if env.get("OFFLINE_ASSISTANTS_MEMORY_BUDGET_MB")
+                else None
+            ),
         )
 
 

@@ -108,7 +108,8 @@ def _is_file(path: Path) -> bool:
 
 class EngineCache:
     """Loaded engines by file, least recently used dropped first; safe to use from the
-    runs' threads.
+    runs' threads. At most ``capacity`` stay loaded, and with ``budget`` (bytes, each
+    model's from ``size_of``: :mod:`.model_memory`) no more than fit in it.
 
     A run holds an engine through :meth:`lease` while it builds its prompt and
     generates. An engine dropped while leased (another model was needed) is closed
@@ -117,30 +118,72 @@ class EngineCache:
     freeing its model at once; a caller's factory keeps ownership of what it returns.
     """
 
-    def __init__(self, factory: EngineFactory, capacity: int = 1, *, owned: bool = True) -> None:
+    def __init__(
+        self,
+        factory: EngineFactory,
+        capacity: int = 1,
+        *,
+        owned: bool = True,
+        budget: int | None = None,
+        size_of: Callable[[ModelKey], int] | None = None,
+    ) -> None:
         self._factory = factory
         self._capacity = capacity
         self._owned = owned
+        self._budget = budget  # bytes the loaded models may take together; None: no limit
+        self._size_of = size_of or (lambda key: 0)
         self._engines: OrderedDict[ModelKey, Engine] = OrderedDict()
+        self._sizes: dict[int, int] = {}  # id(engine) → its bytes, until it is closed
         self._leases: dict[int, int] = {}  # id(engine) → runs using it
         self._dropped: dict[int, Engine] = {}  # dropped while leased: closed when free
         self._lock = threading.Lock()
+        self._released = threading.Condition(self._lock)  # a lease ended: room may be free
         self._loading = threading.Lock()  # one model loads at a time
 
     def get(self, path: ModelKey) -> Engine:
-        """The engine for ``path``, loaded if need be (without a lease)."""
-        with self._loading:
+        """The engine for ``path``, loaded if need be (without a lease). Loading makes room
+        first, unloading the least recently used models no run holds; where only models
+        runs hold stand in the way of the budget, it waits for one of those runs to end."""
+        need = self._size_of(path) if self._budget is not None else 0
+        while True:
+            with self._loading:
+                with self._lock:
+                    if path in self._engines:
+                        self._engines.move_to_end(path)
+                        return self._engines[path]
+                    fits = self._make_room(need)
+                if fits:
+                    engine = self._factory(path)
+                    with self._lock:
+                        self._engines[path] = engine
+                        self._sizes[id(engine)] = need
+                    return engine
             with self._lock:
-                if path in self._engines:
-                    self._engines.move_to_end(path)
-                    return self._engines[path]
-                while len(self._engines) >= self._capacity:
-                    _, evicted = self._engines.popitem(last=False)
-                    self._drop(evicted)
-            engine = self._factory(path)
-            with self._lock:
-                self._engines[path] = engine
-            return engine
+                self._released.wait(timeout=1.0)
+
+    def loaded(self) -> list[ModelKey]:
+        """The models loaded now, least recently used first."""
+        with self._lock:
+            return list(self._engines)
+
+    def _make_room(self, need: int) -> bool:
+        """Unload what must go for a model of ``need`` bytes (the lock is held); False when
+        models that runs hold leave too little room (they are never unloaded for it)."""
+        while len(self._engines) >= self._capacity:
+            _, evicted = self._engines.popitem(last=False)
+            self._drop(evicted)
+        if self._budget is None:
+            return True
+        used = sum(self._sizes.values())
+        for key, engine in list(self._engines.items()):
+            if used + need <= self._budget:
+                break
+            if not self._leases.get(id(engine)):
+                del self._engines[key]
+                used -= self._sizes.get(id(engine), 0)
+                self._drop(engine)
+        alone = not self._engines and not self._dropped
+        return used + need <= self._budget or alone  # one model over the budget still loads
 
     @contextlib.contextmanager
     def lease(self, path: ModelKey) -> Iterator[Engine]:
@@ -161,6 +204,9 @@ class EngineCache:
                 else:
                     del self._leases[id(engine)]
                 retired = self._dropped.pop(id(engine), None) if not left else None
+                if retired is not None:
+                    self._sizes.pop(id(retired), None)
+                self._released.notify_all()
             if retired is not None and self._owned:
                 _close(retired)
 
@@ -168,7 +214,9 @@ class EngineCache:
         """Close ``engine`` now, or when its last lease ends (the lock is held)."""
         if self._leases.get(id(engine)):
             self._dropped[id(engine)] = engine
-        elif self._owned:
+            return
+        self._sizes.pop(id(engine), None)
+        if self._owned:
             _close(engine)
 
     def close(self) -> None:
@@ -177,6 +225,7 @@ class EngineCache:
             engines = list(self._engines.values()) + list(self._dropped.values())
             self._engines.clear()
             self._dropped.clear()
+            self._sizes.clear()
         if self._owned:
             for engine in engines:
                 _close(engine)

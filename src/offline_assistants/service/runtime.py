@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import atexit
 import logging
+from pathlib import Path
 
 from ..config import Settings
 from ..engine import EngineCache, EngineFactory, llama_factory, remote_factory
+from ..engine.model_memory import MAX_LOADED, default_budget, model_bytes
 from ..engine.prefix_cache import PrefixCache
 from ..runs import EventBus, RunExecutor, RunJournal, RunScheduler, recover_interrupted_runs
 from ..runs.code_calls import CodeCalls
@@ -62,11 +64,19 @@ class Runtime:
                 if settings.kv_reuse
                 else None
             )
+            local = engine_factory is None and settings.engine_url is None
             self.engines = EngineCache(
                 engine_factory or self._engine_factory(settings),
-                # A serving engine's models cost a vocabulary each here, not their weights.
-                capacity=8 if settings.engine_url else 1,
+                # A serving engine's models cost a vocabulary each here, not their weights;
+                # our own are held to the memory budget.
+                capacity=8 if settings.engine_url else (MAX_LOADED if local else 1),
                 owned=engine_factory is None,
+                budget=(settings.memory_budget or default_budget()) if local else None,
+                size_of=lambda key: (
+                    model_bytes(key, settings.n_ctx, settings.parallel)
+                    if isinstance(key, Path)
+                    else 0
+                ),
             )
             self.scheduler = RunScheduler()
             self.models = ModelService(settings)
