@@ -140,3 +140,47 @@ def test_runs_answer_the_same_with_and_without_reuse(tmp_path: Path) -> None:
     without = _thread_answers(tmp_path / "off", False)
     assert _thread_answers(tmp_path / "on", True) == without
     assert _thread_answers(tmp_path / "slots", True, parallel=2) == without
+
+
+def _first_turn(engine: LlamaEngine, key: str, question: str) -> tuple[str, int]:
+    return _answer(
+        engine, key, [ChatMessage("system", INSTRUCTIONS), ChatMessage("user", question)]
+    )
+
+
+def test_new_threads_share_the_instructions_another_thread_evaluated(
+    model_path: Path, tmp_path: Path
+) -> None:
+    """An assistant's new threads start from the prefix its first thread evaluated (one
+    slot: the state is handed over; two: copied from the other slot, even mid-generation),
+    and answer exactly as a fresh evaluation does."""
+    full = LlamaEngine(model_path, n_threads=2, n_ctx=4096, progress=False)
+    expected = {q: _first_turn(full, f"fresh-{i}", q)[0] for i, q in enumerate([*QUESTIONS, OTHER])}
+    for parallel in (1, 2):
+        cache = PrefixCache(tmp_path / f"kv{parallel}")
+        engine = LlamaEngine(
+            model_path, n_threads=2, n_ctx=4096, progress=False, prefix_cache=cache,
+            parallel=parallel,
+        )  # fmt: skip
+        text, covered = _first_turn(engine, "thread-0", QUESTIONS[0])
+        assert covered == 0 and text == expected[QUESTIONS[0]]
+        if parallel == 2:
+            # thread-0's slot is generating for another thread; a new one gets the empty
+            # slot, and a copy of the generating slot's instructions
+            running = engine.generate(
+                engine.prompt_tokens([ChatMessage("system", INSTRUCTIONS),
+                                      ChatMessage("user", OTHER)]),
+                max_tokens=40, sampling=Sampling(temperature=0.0), cache_key="busy",
+            )  # fmt: skip
+            pieces = iter(running)
+            first = next(pieces)  # generating now, in thread-0's slot
+            text, covered = _first_turn(engine, "thread-late", QUESTIONS[2])
+            assert engine._slots.copied_prefixes == 1
+            assert text == expected[QUESTIONS[2]] and covered >= DEFAULT_BATCH
+            assert first + "".join(pieces) == expected[OTHER]  # the donor went on untouched
+        for i, question in enumerate(QUESTIONS[1:], start=1):
+            text, covered = _first_turn(engine, f"thread-{i}", question)
+            assert text == expected[question], (parallel, question)
+            assert covered >= DEFAULT_BATCH and covered % DEFAULT_BATCH == 0  # the instructions
+        # every new thread evaluated only its own question, not the instructions again
+        assert engine.evaluated_tokens < 0.6 * full.evaluated_tokens

@@ -5,10 +5,15 @@ long). A slot is one of them: while a generation runs it belongs to that
 generation; between runs it keeps the KV of its last thread's prompt (the
 *resident* key and tokens), so that thread's next run evaluates only what is
 new. A generation for key K takes, in this order: the free slot where K is
-resident, an empty free slot, or the free slot used longest ago, whose resident
-state is first saved into the :class:`PrefixCache`; K's saved state (if any) is
-then restored into it. Only whole ``n_batch``-aligned chunks of a prompt are
-kept resident (see :mod:`.llama` on why outputs stay identical).
+resident, an empty free slot, or the free slot used longest ago. A slot changing
+hands saves its resident state into the :class:`PrefixCache` and keeps what K's prompt
+shares with it, unless K's saved state covers more (then that is restored). Then,
+where another slot, running or not, holds a longer prefix of the prompt (by content:
+another thread of the same assistant, a client's fixed system prompt), its KV is
+copied over, leaving that slot as it was. Only
+whole ``n_batch``-aligned chunks of a prompt are kept resident (see :mod:`.llama` on
+why outputs stay identical), so a shared prefix gives the tokens a fresh evaluation
+would.
 
 The library (``llama_cpp``) is handed in; :mod:`.llama` stays its only importer.
 Slots are used from the batcher's thread only.
@@ -52,30 +57,63 @@ class Slots:
         self._model_id = model_id
         self.slots = [Slot(seq) for seq in range(count)]
         self.evaluated_tokens = 0  # prompt tokens evaluated (not covered by a kept state)
+        self.shared_tokens = 0  # prompt tokens a kept state covered
+        self.copied_prefixes = 0  # prefixes copied from another slot
 
     def free_count(self) -> int:
         return sum(1 for slot in self.slots if not slot.busy)
 
     def acquire(self, key: str | None, prompt: list[int]) -> tuple[Slot, int]:
-        """A free slot holding ``key``'s state, and how many leading ``prompt`` tokens that
-        state covers (a multiple of ``n_batch``; the rest is to be evaluated). Call only
-        while :meth:`free_count` is above 0."""
+        """A free slot for ``key``, holding the longest kept prefix of ``prompt``, and how many leading
+        ``prompt`` tokens it covers (a multiple of ``n_batch``; the rest is to be
+        evaluated). Call only while :meth:`free_count` is above 0.
+
+        Prefixes are shared by content, not only within a thread: a new thread of an
+        assistant starts from whichever slot already holds the same instructions and
+        tools (its own, once another thread's state in it is saved; or a copy of another
+        slot's, made by llama.cpp without disturbing that slot)."""
         idle = [slot for slot in self.slots if not slot.busy]
         slot = next((s for s in idle if key is not None and s.key == key), None)
         if slot is None or self._cache is None:
-            empty = [s for s in idle if s.key is None and not s.resident]
-            slot = slot or (empty[0] if empty else min(idle, key=lambda s: s.used_at))
-            self._switch(slot, key)
+            slot = slot or self._empty_or_oldest(idle)
+            self._switch(slot, key, prompt if self._cache is not None else [])
         slot.busy = True
-        common = 0
-        limit = min(len(slot.resident), len(prompt) - 1)  # the last token is always evaluated
-        while common < limit and slot.resident[common] == prompt[common]:
-            common += 1
+        if self._cache is not None:
+            self._copy_longer_prefix(slot, prompt)
+        common = _common(slot.resident, prompt)
         start = common // self._batch * self._batch
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, start, -1)
         slot.resident = prompt[:start]
         self.evaluated_tokens += len(prompt) - start
+        self.shared_tokens += start
         return slot, start
+
+    def _empty_or_oldest(self, idle: list[Slot]) -> Slot:
+        empty = [s for s in idle if s.key is None and not s.resident]
+        return empty[0] if empty else min(idle, key=lambda s: s.used_at)
+
+    def _aligned(self, resident: list[int], prompt: list[int]) -> int:
+        """The tokens of ``prompt`` that ``resident`` covers, in whole ``n_batch`` chunks."""
+        return _common(resident, prompt) // self._batch * self._batch
+
+    def _copy_longer_prefix(self, slot: Slot, prompt: list[int]) -> None:
+        """Where another slot (running or not) holds more of ``prompt`` than ``slot`` does,
+        copy that slot's KV into ``slot``: its canonical part is exactly what evaluating
+        those tokens here would give."""
+        have = self._aligned(slot.resident, prompt)
+        donor = max(
+            (s for s in self.slots if s is not slot),
+            key=lambda s: self._aligned(s.resident, prompt),
+            default=None,
+        )
+        if donor is None or self._aligned(donor.resident, prompt) <= have:
+            return
+        self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
+        # a copy between sequences of separate streams copies the whole stream (llama.cpp);
+        # acquire then cuts it back to the shared aligned prefix
+        self._lib.llama_memory_seq_cp(self._memory, donor.seq, slot.seq, -1, -1)
+        slot.resident = list(donor.resident)
+        self.copied_prefixes += 1
 
     def release(self, slot: Slot, prompt: list[int]) -> None:
         """The generation in ``slot`` ended: keep only its prompt's whole aligned chunks."""
@@ -92,23 +130,33 @@ class Slots:
         slot.busy = False
         slot.used_at = time.monotonic()
 
-    def _switch(self, slot: Slot, key: str | None) -> None:
-        """Save ``slot``'s resident state (if any) and restore ``key``'s into it."""
+    def _switch(self, slot: Slot, key: str | None, prompt: list[int]) -> None:
+        """Give ``slot`` to ``key``: save the resident state of the key it held, then keep
+        what of it ``prompt`` shares, unless ``key``'s own saved state covers more."""
         if self._cache is not None and slot.key is not None and slot.resident:
             self._cache.put(slot.key, self._snapshot(slot))
+        kept = self._aligned(slot.resident, prompt)
+        slot.key = key
+        if self._cache is not None and key is not None:
+            saved = self._cache.take(key, self._model_id)
+            if saved is not None and saved.tokens and self._aligned(saved.tokens, prompt) > kept:
+                if self._restore(slot, saved):
+                    return
+            elif saved is not None:
+                self._cache.put(key, saved)  # not used now: still the thread's to come back to
+        self._lib.llama_memory_seq_rm(self._memory, slot.seq, kept, -1)
+        slot.resident = slot.resident[:kept]
+
+    def _restore(self, slot: Slot, saved: Snapshot) -> bool:
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
-        slot.key, slot.resident = key, []
-        if self._cache is None or key is None:
-            return
-        saved = self._cache.take(key, self._model_id)
-        if saved is None or not saved.tokens:
-            return
         buffer = (ctypes.c_uint8 * len(saved.state)).from_buffer_copy(saved.state)
         size = self._lib.llama_state_seq_set_data(self._ctx, buffer, len(saved.state), slot.seq)
         if size != len(saved.state):  # not loadable after all: evaluate in full
             self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
-            return
+            slot.resident = []
+            return False
         slot.resident = list(saved.tokens)
+        return True
 
     def _snapshot(self, slot: Slot) -> Snapshot:
         lib = self._lib
@@ -116,3 +164,12 @@ class Slots:
         buffer = (ctypes.c_uint8 * size)()
         written = lib.llama_state_seq_get_data(self._ctx, buffer, size, slot.seq)
         return Snapshot(self._model_id, list(slot.resident), bytes(buffer)[:written])
+
+
+def _common(resident: list[int], prompt: list[int]) -> int:
+    """Leading tokens shared (the prompt's last token is always evaluated: never counted)."""
+    limit = min(len(resident), len(prompt) - 1)
+    common = 0
+    while common < limit and resident[common] == prompt[common]:
+        common += 1
+    return common
