@@ -257,7 +257,7 @@ def test_a_conversation_reuses_its_prefix(tmp_path: Path) -> None:
             history.append({"role": "assistant", "content": answer.choices[0].message.content})
             cached.append(answer.usage.prompt_tokens_details.cached_tokens)
     assert cached[0] == 0
-    assert cached[1] >= 128 and cached[1] % 128 == 0
+    assert cached[1] > 128  # the instructions whole (a prompt is cut where its messages end)
 
 
 def test_one_size_rule_for_message_text_on_every_api(client: Any) -> None:

@@ -8,6 +8,7 @@ other threads interleaved, and requires the same tokens.
 from __future__ import annotations
 
 import dataclasses
+import random
 from pathlib import Path
 
 from offline_assistants import Client
@@ -15,6 +16,7 @@ from offline_assistants.config import Settings
 from offline_assistants.engine import ChatMessage, Sampling
 from offline_assistants.engine.llama import DEFAULT_BATCH, LlamaEngine
 from offline_assistants.engine.prefix_cache import PrefixCache, Snapshot
+from offline_assistants.engine.prompt_chunks import chunk_starts, covered
 
 from .conftest import MATH_TUTOR
 
@@ -30,13 +32,14 @@ INSTRUCTIONS = MATH_TUTOR + " Check each step, use plain words, and keep numbers
 
 
 def _answer(engine: LlamaEngine, key: str, history: list[ChatMessage]) -> tuple[str, int]:
+    prompt = engine.prompt_tokens(history)
     stream = engine.generate(
-        engine.prompt_tokens(history),
-        max_tokens=40,
-        sampling=Sampling(temperature=0.0),
-        cache_key=key,
+        prompt, max_tokens=40, sampling=Sampling(temperature=0.0), cache_key=key
     )
-    return "".join(stream), stream.reused_tokens
+    text = "".join(stream)
+    # a kept prefix ends where evaluating this prompt afresh cuts it, never mid-chunk
+    assert stream.reused_tokens in chunk_starts(prompt, DEFAULT_BATCH, engine._slots.breaks)
+    return text, stream.reused_tokens
 
 
 def _conversation(engine: LlamaEngine) -> tuple[list[str], list[int]]:
@@ -68,7 +71,6 @@ def test_reuse_gives_the_same_tokens_as_full_evaluation(model_path: Path, tmp_pa
     assert nothing == [0, 0, 0, 0]
     assert covered[0] == 0 and all(c > 0 for c in covered[1:])  # the instructions at least
     assert covered == sorted(covered)
-    assert all(c % DEFAULT_BATCH == 0 for c in covered)  # whole aligned batches only
     assert cache.stats.spilled >= 6 and cache.stats.restored_from_disk >= 6
     assert reusing.evaluated_tokens < 0.6 * full.evaluated_tokens
 
@@ -176,11 +178,30 @@ def test_new_threads_share_the_instructions_another_thread_evaluated(
             first = next(pieces)  # generating now, in thread-0's slot
             text, covered = _first_turn(engine, "thread-late", QUESTIONS[2])
             assert engine._slots.copied_prefixes == 1
-            assert text == expected[QUESTIONS[2]] and covered >= DEFAULT_BATCH
+            assert text == expected[QUESTIONS[2]] and covered >= DEFAULT_BATCH  # copied whole
             assert first + "".join(pieces) == expected[OTHER]  # the donor went on untouched
         for i, question in enumerate(QUESTIONS[1:], start=1):
             text, covered = _first_turn(engine, f"thread-{i}", question)
             assert text == expected[question], (parallel, question)
-            assert covered >= DEFAULT_BATCH and covered % DEFAULT_BATCH == 0  # the instructions
+            assert covered > DEFAULT_BATCH  # the instructions whole, not only their first batch
         # every new thread evaluated only its own question, not the instructions again
         assert engine.evaluated_tokens < 0.6 * full.evaluated_tokens
+
+
+def test_cuts_depend_only_on_the_tokens_before_them() -> None:
+    """Two prompts that share a prefix are cut alike inside it; chunks stay within the
+    batch size, and a message's closing control token starts a chunk."""
+    rng = random.Random(3)
+    breaks = frozenset({1, 2})
+    for _ in range(200):
+        shared = [rng.choice([1, 2, *range(10, 60)]) for _ in range(rng.randrange(1, 600))]
+        a = shared + [rng.randrange(10, 60) for _ in range(rng.randrange(1, 200))]
+        b = shared + [rng.randrange(60, 99) for _ in range(rng.randrange(1, 200))]
+        cuts_a, cuts_b = chunk_starts(a, 128, breaks), chunk_starts(b, 128, breaks)
+        assert [c for c in cuts_a if c <= len(shared)] == [c for c in cuts_b if c <= len(shared)]
+        ends = [*cuts_a[1:], len(a)]
+        assert all(0 < end - start <= 128 for start, end in zip(cuts_a, ends, strict=True))
+        assert covered(a, len(shared), 128, breaks) == max(c for c in cuts_a if c <= len(shared))
+    message = [5] * 40 + [2] + [7] * 10  # the closing token at 40: a cut there
+    assert chunk_starts(message, 128, frozenset({2})) == [0, 40]
+    assert chunk_starts([5] * 10 + [2] + [7] * 10, 128, frozenset({2})) == [0]  # too short

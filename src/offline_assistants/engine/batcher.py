@@ -155,7 +155,7 @@ class Batcher:
         if sequence is None:
             return
         assert sequence.slot is not None
-        chunk = sequence.chunk(self._chunk)
+        chunk = sequence.chunk(self._chunk, self._slots.breaks)
         last = not sequence.pending
         batch = self._prompt
         batch.clear()

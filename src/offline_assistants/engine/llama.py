@@ -16,14 +16,13 @@ wait for a slot in arrival order.
 
 Prefix reuse. ``generate(..., cache_key=thread_id)`` evaluates only what the
 thread's previous prompt did not already cover. Outputs stay identical to a
-full evaluation because the prompt is always evaluated in chunks of
-``n_batch`` tokens aligned to position 0, each chunk in a decode of its own:
-a chunk's KV entries depend on the chunk's shape, so only whole aligned chunks
-are reused (the common prefix rounded down to a multiple of ``n_batch``), and
-the rest is evaluated with the same boundaries a full evaluation would use.
-Generated tokens are never reused. A slot keeps its last thread's state; when
-a thread's run needs a slot another thread holds, that state is saved into the
-``PrefixCache`` and the newcomer's restored from it.
+full evaluation because the prompt is always evaluated in the same chunks, cut
+by :mod:`.prompt_chunks` (every ``n_batch`` tokens, and where a message ends), each
+chunk in a decode of its own: a chunk's KV entries depend on the chunk's shape, so
+only whole chunks are reused (the common prefix cut back to its last cut), and the
+rest is evaluated with the cuts a full evaluation would make. Generated tokens are
+never reused. Prefixes are shared by content across threads (:mod:`.slots`): a new
+thread of an assistant starts from the instructions another thread evaluated.
 """
 
 from __future__ import annotations
@@ -174,7 +173,13 @@ class LlamaEngine:
         self._threads = threads
         self._thread_count = n_threads
         self._slots = Slots(
-            llama_cpp, self._context.ctx, self.parallel, n_batch, prefix_cache, model_identity(path)
+            llama_cpp,
+            self._context.ctx,
+            self.parallel,
+            n_batch,
+            prefix_cache,
+            model_identity(path),
+            breaks=self._control_tokens(),
         )
         self._batcher = Batcher(
             llama_cpp, self._context, self._slots, n_batch, before_decode=self._adapt_threads
@@ -230,6 +235,12 @@ class LlamaEngine:
 
     def token_text(self, token: int) -> str:
         return self._prompt.token_text(token)
+
+    def _control_tokens(self) -> frozenset[int]:
+        """The vocabulary's control tokens (``<|im_start|>``...): prompt chunks may end there."""
+        vocab = self._llama._model.vocab
+        is_control = self._llama_cpp.llama_vocab_is_control
+        return frozenset(t for t in range(self._llama.n_vocab()) if is_control(vocab, t))
 
     def end_tokens(self) -> list[int]:
         """Every token that ends an answer: the vocabulary's end-of-generation tokens (from

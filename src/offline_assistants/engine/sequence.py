@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from .base import FinishReason, Grammar, Sampling, TokenStream
+from .prompt_chunks import chunk_starts
 from .repetition import looping
 from .slots import Slot
 
@@ -76,6 +77,7 @@ class Sequence:
         self._opened = ""  # the output while it may still be the trigger's start
         self._compiled: Any = None
         self._sampler: Sampler | None = None
+        self._cuts: list[int] | None = None  # where the prompt's chunks end
 
     def start(self, slot: Slot, covered: int) -> None:
         """Placed in ``slot``, whose state already covers ``covered`` prompt tokens."""
@@ -91,11 +93,16 @@ class Sequence:
     def wants_stop(self) -> bool:
         return self.abandoned or (self._stop is not None and self._stop())
 
-    def chunk(self, size: int) -> list[int]:
-        """The next prompt chunk to evaluate (chunks stay aligned to multiples of ``size``
-        from position 0, as a solo evaluation makes them), taken off ``pending``."""
-        taken = size - self.position % size
-        chunk, self.pending = self.pending[:taken], self.pending[taken:]
+    def chunk(self, size: int, breaks: frozenset[int]) -> list[int]:
+        """The next prompt chunk to evaluate, taken off ``pending``: cut where a solo
+        evaluation of the whole prompt cuts (:mod:`.prompt_chunks`)."""
+        if self._cuts is None:
+            self._cuts = [*chunk_starts(self.prompt, size, breaks)[1:], len(self.prompt)]
+        end = next(c for c in self._cuts if c > self.position)
+        chunk, self.pending = (
+            self.pending[: end - self.position],
+            self.pending[end - self.position :],
+        )
         return chunk
 
     def choose(self, ctx: Any, row: int) -> int:

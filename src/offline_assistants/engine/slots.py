@@ -11,7 +11,7 @@ shares with it, unless K's saved state covers more (then that is restored). Then
 where another slot, running or not, holds a longer prefix of the prompt (by content:
 another thread of the same assistant, a client's fixed system prompt), its KV is
 copied over, leaving that slot as it was. Only
-whole ``n_batch``-aligned chunks of a prompt are kept resident (see :mod:`.llama` on
+whole chunks of a prompt (cut by :mod:`.prompt_chunks`) are kept resident (see :mod:`.llama` on
 why outputs stay identical), so a shared prefix gives the tokens a fresh evaluation
 would.
 
@@ -28,6 +28,7 @@ from types import ModuleType
 from typing import Any
 
 from .prefix_cache import PrefixCache, Snapshot
+from .prompt_chunks import covered
 
 
 @dataclass
@@ -48,11 +49,13 @@ class Slots:
         batch: int,
         cache: PrefixCache | None,
         model_id: str,
+        breaks: frozenset[int] = frozenset(),
     ) -> None:
         self._lib = lib
         self._ctx = ctx  # the llama_context pointer
         self._memory = lib.llama_get_memory(ctx)
         self._batch = batch
+        self._breaks = breaks  # control tokens: a chunk may end before one (prompt_chunks)
         self._cache = cache
         self._model_id = model_id
         self.slots = [Slot(seq) for seq in range(count)]
@@ -60,12 +63,16 @@ class Slots:
         self.shared_tokens = 0  # prompt tokens a kept state covered
         self.copied_prefixes = 0  # prefixes copied from another slot
 
+    @property
+    def breaks(self) -> frozenset[int]:
+        return self._breaks
+
     def free_count(self) -> int:
         return sum(1 for slot in self.slots if not slot.busy)
 
     def acquire(self, key: str | None, prompt: list[int]) -> tuple[Slot, int]:
         """A free slot for ``key``, holding the longest kept prefix of ``prompt``, and how many leading
-        ``prompt`` tokens it covers (a multiple of ``n_batch``; the rest is to be
+        ``prompt`` tokens it covers (up to a cut: :mod:`.prompt_chunks`; the rest is to be
         evaluated). Call only while :meth:`free_count` is above 0.
 
         Prefixes are shared by content, not only within a thread: a new thread of an
@@ -80,8 +87,7 @@ class Slots:
         slot.busy = True
         if self._cache is not None:
             self._copy_longer_prefix(slot, prompt)
-        common = _common(slot.resident, prompt)
-        start = common // self._batch * self._batch
+        start = self._kept(slot.resident, prompt)
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, start, -1)
         slot.resident = prompt[:start]
         self.evaluated_tokens += len(prompt) - start
@@ -92,32 +98,39 @@ class Slots:
         empty = [s for s in idle if s.key is None and not s.resident]
         return empty[0] if empty else min(idle, key=lambda s: s.used_at)
 
-    def _aligned(self, resident: list[int], prompt: list[int]) -> int:
-        """The tokens of ``prompt`` that ``resident`` covers, in whole ``n_batch`` chunks."""
-        return _common(resident, prompt) // self._batch * self._batch
+    def _kept(self, resident: list[int], prompt: list[int]) -> int:
+        """The tokens of ``prompt`` that ``resident`` covers, up to a cut of both.
+
+        ``resident`` ends on a cut of the prompt that made it; a cut inside the tokens
+        both share is a cut of both. Where they part before ``resident`` ends, a cut of
+        ``prompt`` right there (made by ``prompt``'s own next token) need not be one of
+        the other prompt's, so the kept part stops at the cut before."""
+        common = _common(resident, prompt)
+        limit = common if common == len(resident) else common - 1
+        return covered(prompt, limit, self._batch, self._breaks)
 
     def _copy_longer_prefix(self, slot: Slot, prompt: list[int]) -> None:
         """Where another slot (running or not) holds more of ``prompt`` than ``slot`` does,
         copy that slot's KV into ``slot``: its canonical part is exactly what evaluating
         those tokens here would give."""
-        have = self._aligned(slot.resident, prompt)
+        have = self._kept(slot.resident, prompt)
         donor = max(
             (s for s in self.slots if s is not slot),
-            key=lambda s: self._aligned(s.resident, prompt),
+            key=lambda s: self._kept(s.resident, prompt),
             default=None,
         )
-        if donor is None or self._aligned(donor.resident, prompt) <= have:
+        if donor is None or self._kept(donor.resident, prompt) <= have:
             return
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
         # a copy between sequences of separate streams copies the whole stream (llama.cpp);
-        # acquire then cuts it back to the shared aligned prefix
+        # acquire then cuts it back to the shared prefix
         self._lib.llama_memory_seq_cp(self._memory, donor.seq, slot.seq, -1, -1)
         slot.resident = list(donor.resident)
         self.copied_prefixes += 1
 
     def release(self, slot: Slot, prompt: list[int]) -> None:
-        """The generation in ``slot`` ended: keep only its prompt's whole aligned chunks."""
-        kept = len(prompt) // self._batch * self._batch
+        """The generation in ``slot`` ended: keep only its prompt's whole chunks."""
+        kept = covered(prompt, len(prompt), self._batch, self._breaks)
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, kept, -1)
         slot.resident = prompt[:kept]
         slot.busy = False
@@ -135,11 +148,11 @@ class Slots:
         what of it ``prompt`` shares, unless ``key``'s own saved state covers more."""
         if self._cache is not None and slot.key is not None and slot.resident:
             self._cache.put(slot.key, self._snapshot(slot))
-        kept = self._aligned(slot.resident, prompt)
+        kept = self._kept(slot.resident, prompt)
         slot.key = key
         if self._cache is not None and key is not None:
             saved = self._cache.take(key, self._model_id)
-            if saved is not None and saved.tokens and self._aligned(saved.tokens, prompt) > kept:
+            if saved is not None and saved.tokens and self._kept(saved.tokens, prompt) > kept:
                 if self._restore(slot, saved):
                     return
             elif saved is not None:
