@@ -48,7 +48,11 @@ def test_ingestion_threads_run_below_generation(client: Any) -> None:
     lowered: set[int] = set()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        lowered |= {tid for tid, nice in niceness().items() if nice == BACKGROUND_NICE}
+        # new threads: the worker and what it starts (threads it started for earlier
+        # files, a tokenizer's pool say, keep its priority and may be there already)
+        lowered |= {
+            t for t, nice in niceness().items() if nice == BACKGROUND_NICE and t not in before
+        }
         row = client.vector_stores.files.retrieve(upload.id, vector_store_id=store.id)
         if lowered or row.status != "in_progress":
             break
@@ -56,7 +60,7 @@ def test_ingestion_threads_run_below_generation(client: Any) -> None:
     client.runtime.ingestion.wait_idle(600)
     row = client.vector_stores.files.retrieve(upload.id, vector_store_id=store.id)
     assert row.status == "completed", row.last_error
-    assert lowered and not lowered & set(before)  # new threads: the worker and its team
+    assert lowered
     assert niceness()[threading.get_native_id()] == 0  # the caller keeps its priority
     assistant = client.beta.assistants.create(model="default", temperature=0)
     run = client.beta.threads.create_and_run_poll(
@@ -65,7 +69,8 @@ def test_ingestion_threads_run_below_generation(client: Any) -> None:
         max_completion_tokens=4,
     )
     assert run.status in ("completed", "incomplete")
-    assert all(niceness().get(tid, 0) == 0 for tid in before)  # the model's threads too
+    normal = [tid for tid, nice in before.items() if nice == 0]
+    assert all(niceness().get(tid, 0) == 0 for tid in normal)  # the model's threads too
 
 
 def test_embeddings_use_one_torch_thread(client: Any) -> None:
