@@ -355,3 +355,17 @@ def test_sdk_helpers_stream_and_parse(tmp_path: Path, real_engine: Any) -> None:
         assert isinstance(parsed.output_parsed, Person)
     finally:
         http.close()
+
+
+def test_an_input_item_missing_a_field_is_named_never_a_server_error() -> None:
+    """Found by the fuzzer: an input item the request check let through without ``role``
+    was a 500 (KeyError in parse_input); now a 400 naming the field."""
+    from offline_assistants.service.response_input import parse_input
+
+    for item, param in [
+        ({"type": "message", "content": "hi"}, "input[0].role"),
+        ({"type": "function_call_output", "output": "4"}, "input[0].call_id"),
+    ]:
+        with pytest.raises(InvalidRequestError) as info:
+            parse_input([item])
+        assert info.value.param == param and "Missing required parameter" in info.value.message

@@ -79,35 +79,43 @@ def parse_input(value: Any, unseal: Unseal | None = None) -> list[Entry]:
         )
     entries: list[Entry] = []
     for index, item in enumerate(value):
-        where = f"input[{index}]"
-        kind = item.get("type", "message")
-        if kind == "message":
-            role = item["role"]
-            text = content_text(item["content"], f"{where}.content")
-            if role in ("system", "developer"):
-                entries.append(InputInstruction(text))
-            else:
-                entries.append(InputMessage(role, text))
-        elif kind == "function_call":
-            entries.append(InputCall(item["call_id"], item["name"], item["arguments"]))
-        elif kind == "function_call_output":
-            output = item["output"]
-            text = output if isinstance(output, str) else content_text(output, f"{where}.output")
-            entries.append(InputOutput(item["call_id"], text))
-        elif kind in REPLAYED_RECORDS:
-            continue
-        elif kind == "compaction" and unseal is not None:
-            summary = unseal(item["encrypted_content"], f"{where}.encrypted_content")
-            entries.append(InputInstruction(COMPACTED.format(summary=summary)))
-        else:
+        try:
+            entries += _entries(item, f"input[{index}]", unseal)
+        except KeyError as missing:  # a field the SDK's types let be omitted, needed here
             raise InvalidRequestError(
-                f"Invalid '{where}.type': {kind!r} items are not supported by this runtime "
-                "(supported: message, function_call, function_call_output, compaction; "
-                "reasoning, file_search_call and code_interpreter_call are accepted as records).",
-                param=f"{where}.type",
-            )
+                f"Missing required parameter: 'input[{index}].{missing.args[0]}'.",
+                param=f"input[{index}].{missing.args[0]}",
+            ) from None
     _check_outputs(entries)
     return entries
+
+
+def _entries(item: Any, where: str, unseal: Unseal | None) -> list[Entry]:
+    """What one input item adds: none for a replayed record, else one entry."""
+    kind = item.get("type", "message")
+    if kind == "message":
+        text = content_text(item["content"], f"{where}.content")
+        role = item["role"]
+        if role in ("system", "developer"):
+            return [InputInstruction(text)]
+        return [InputMessage(role, text)]
+    if kind == "function_call":
+        return [InputCall(item["call_id"], item["name"], item["arguments"])]
+    if kind == "function_call_output":
+        output = item["output"]
+        text = output if isinstance(output, str) else content_text(output, f"{where}.output")
+        return [InputOutput(item["call_id"], text)]
+    if kind in REPLAYED_RECORDS:
+        return []
+    if kind == "compaction" and unseal is not None:
+        summary = unseal(item["encrypted_content"], f"{where}.encrypted_content")
+        return [InputInstruction(COMPACTED.format(summary=summary))]
+    raise InvalidRequestError(
+        f"Invalid '{where}.type': {kind!r} items are not supported by this runtime "
+        "(supported: message, function_call, function_call_output, compaction; "
+        "reasoning, file_search_call and code_interpreter_call are accepted as records).",
+        param=f"{where}.type",
+    )
 
 
 def content_text(content: Any, where: str) -> str:
