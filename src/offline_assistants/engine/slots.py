@@ -60,7 +60,6 @@ class Slots:
         self._model_id = model_id
         self.slots = [Slot(seq) for seq in range(count)]
         self.evaluated_tokens = 0  # prompt tokens evaluated (not covered by a kept state)
-        self.shared_tokens = 0  # prompt tokens a kept state covered
         self.copied_prefixes = 0  # prefixes copied from another slot
 
     @property
@@ -91,7 +90,6 @@ class Slots:
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, start, -1)
         slot.resident = prompt[:start]
         self.evaluated_tokens += len(prompt) - start
-        self.shared_tokens += start
         return slot, start
 
     def _empty_or_oldest(self, idle: list[Slot]) -> Slot:
@@ -114,12 +112,9 @@ class Slots:
         copy that slot's KV into ``slot``: its canonical part is exactly what evaluating
         those tokens here would give."""
         have = self._kept(slot.resident, prompt)
-        donor = max(
-            (s for s in self.slots if s is not slot),
-            key=lambda s: self._kept(s.resident, prompt),
-            default=None,
-        )
-        if donor is None or self._kept(donor.resident, prompt) <= have:
+        offers = [(self._kept(s.resident, prompt), s) for s in self.slots if s is not slot]
+        best, donor = max(offers, key=lambda offer: offer[0], default=(0, slot))
+        if best <= have:
             return
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
         # a copy between sequences of separate streams copies the whole stream (llama.cpp);
