@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any
 
 import httpx
+import openai
 
 from offline_assistants.config import Settings
 
@@ -211,3 +212,26 @@ def poll_until_done(client: Any, thread_id: str, run_id: str, timeout: float = 6
             return run
         time.sleep(0.1)
     raise AssertionError(f"run {run_id} still {run.status} after {timeout:g} s")
+
+
+def announced(server: subprocess.Popen[str]) -> tuple[str, list[str]]:
+    """The base_url ``offline-assistants serve`` prints at start, and the lines up to it."""
+    assert server.stderr is not None
+    said = []
+    for line in server.stderr:
+        said.append(line)
+        if "base_url=" in line:
+            return line.split('base_url="')[1].split('"')[0], said
+    raise AssertionError(f"the server ended without saying where it listens: {said}")
+
+
+def wait_until_up(sdk: openai.OpenAI, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            sdk.beta.assistants.list()
+            return
+        except openai.APIConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)

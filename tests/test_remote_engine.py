@@ -13,7 +13,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,11 +37,13 @@ from .servers import (
     SERVED_NAME,
     WEATHER,
     LlamaServer,
+    announced,
     answer,
     poll_until_done,
     remote_settings,
     seed_run,
     wait_for_text,
+    wait_until_up,
 )
 
 
@@ -234,14 +235,8 @@ def test_serve_with_engine_url_as_a_user_starts_it(
         [*command, "--engine-model", SERVED_NAME], stderr=subprocess.PIPE, text=True
     )
     try:
-        assert server.stderr is not None
-        said = []
-        for line in server.stderr:
-            said.append(line)
-            if "base_url=" in line:
-                break
+        base_url, said = announced(server)
         assert any(f"generating on {engine_server.url} ({SERVED_NAME})" in line for line in said)
-        base_url = said[-1].split('base_url="')[1].split('"')[0]
         sdk = openai.OpenAI(base_url=base_url, api_key="local", max_retries=0)
         wait_until_up(sdk)
         assert [m.id for m in sdk.models.list()] == ["default", SERVED_NAME]
@@ -251,18 +246,6 @@ def test_serve_with_engine_url_as_a_user_starts_it(
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(30)
-
-
-def wait_until_up(sdk: openai.OpenAI, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            sdk.beta.assistants.list()
-            return
-        except openai.APIConnectionError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 def test_chat_completions_and_responses_use_the_engine(remote: Any) -> None:

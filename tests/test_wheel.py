@@ -24,7 +24,7 @@ import pytest
 
 from offline_assistants.config import DEFAULT_MODEL_FILE, DEFAULT_MODEL_PACKAGE
 
-from .test_remote_engine import wait_until_up
+from .servers import announced, wait_until_up
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -94,14 +94,8 @@ def test_an_installed_server_says_how_to_get_a_model_then_answers_a_run(
     (package / DEFAULT_MODEL_FILE).symlink_to(model_path)
     server = serve(venv, tmp_path)
     try:
-        assert server.stderr is not None
-        said_lines = []
-        for line in server.stderr:
-            said_lines.append(line)
-            if "base_url=" in line:
-                break
+        base_url, said_lines = announced(server)
         assert str(package / DEFAULT_MODEL_FILE) in "".join(said_lines), said_lines
-        base_url = said_lines[-1].split('base_url="')[1].split('"')[0]
         sdk = openai.OpenAI(base_url=base_url, api_key="local", max_retries=0)
         wait_until_up(sdk)
         page = httpx.get(base_url.removesuffix("v1"), timeout=30)  # the wheel's Dashboard
