@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -67,21 +69,30 @@ def test_a_sandbox_full_of_processes_does_not_stop_another(
     kernels: list[SandboxedKernel], tmp_path: Path
 ) -> None:
     busy = start(kernels, tmp_path / "a")  # 128 tasks each, threads included
-    held = busy.execute(
-        "import subprocess\n"
+    # Its cell holds 95 processes until this test has started the other sandbox's 30
+    # (what a cell leaves running is stopped when it ends).
+    holding = (
+        "import os, subprocess, time\n"
         "procs = [subprocess.Popen(['sleep', '60']) for _ in range(95)]\n"
-        "print(len(procs))",
-        timeout=60,
+        "print(len(procs), flush=True)\n"
+        "open('/mnt/data/holding', 'w').close()\n"
+        "while not os.path.exists('/mnt/data/done'):\n"
+        "    time.sleep(0.05)\n"
     )
-    assert held.logs.strip() == "95", held.logs
-    other = start(kernels, tmp_path / "b")  # with one uid for all, this could not start
-    result = other.execute(
-        "import subprocess\n"
-        "procs = [subprocess.Popen(['sleep', '1']) for _ in range(30)]\n"
-        "print('started', len(procs))",
-        timeout=60,
-    )
-    assert result.logs.strip() == "started 30", result.logs
+    with ThreadPoolExecutor(1) as pool:
+        held = pool.submit(busy.execute, holding, 60)
+        while not (busy.workdir / "holding").exists() and not held.done():
+            time.sleep(0.05)
+        other = start(kernels, tmp_path / "b")  # with one uid for all, this could not start
+        result = other.execute(
+            "import subprocess\n"
+            "procs = [subprocess.Popen(['sleep', '1']) for _ in range(30)]\n"
+            "print('started', len(procs))",
+            timeout=60,
+        )
+        (busy.workdir / "done").touch()
+        assert held.result().logs.startswith("95\n[stopped 95 process(es)"), held.result().logs
+    assert result.logs.startswith("started 30\n"), result.logs
     assert busy.uid != other.uid
 
 

@@ -266,10 +266,12 @@ def test_fork_bomb_is_contained(host: Host) -> None:
         "import os\nprint(len([p for p in os.listdir('/proc') if p.isdigit()]))",
         timeout=30,
     )
-    count = int(result.logs.split()[-1])
+    count = int(result.logs.split()[0])
     assert count <= host.kernel.limits.processes
     assert subprocess.run(["true"], check=False).returncode == 0  # the host can still fork
-    host.kernel.restart()  # the bomb dies with the sandbox's PID namespace
+    # What the bomb left was stopped as the cell ended (or, if it outran that, the kernel
+    # restarted, taking the sandbox's PID namespace with it): the next cell runs.
+    assert "[stopped " in result.logs or "restarted" in result.logs, result.logs
     assert host.kernel.execute("print('calm')").logs == "calm\n"
 
 

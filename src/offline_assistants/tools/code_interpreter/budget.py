@@ -1,4 +1,5 @@
-"""Each sandbox's own budget: memory and tasks for all its processes, disk for its /mnt/data.
+"""Each sandbox's own budget: memory, tasks and CPU for all its processes, disk for its
+/mnt/data.
 
 Per-process limits (``setrlimit`` inside the sandbox) cannot stop five children
 of 1 GiB each, and ``RLIMIT_NPROC`` counts per user: sandboxes sharing one uid
@@ -8,7 +9,11 @@ thread's kernel from starting. So each sandbox gets:
 - **a cgroup of its own** where the runtime may make one (cgroup v2 delegated
   to its own subtree, or the v1 ``memory`` and ``pids`` hierarchies writable,
   as for root in most containers): the memory limit caps the sum of every
-  process in the sandbox (tmpfs pages included), ``pids.max`` its tasks. The
+  process in the sandbox (tmpfs pages included), ``pids.max`` its tasks, and
+  where the ``cpu`` controller is there too, a CPU quota (``cpu.max``, v1
+  ``cpu.cfs_quota_us``: at most ``SandboxLimits.cpus`` cores) and a low weight
+  (``cpu.weight``, v1 ``cpu.shares``), so a sandbox full of spinning processes
+  gets what the model and the other sandboxes leave. The
   sandbox is put into it by a one-line shell that enters the group and then
   ``exec``\\ s bubblewrap, so nothing in the sandbox ever runs outside it;
 - **a uid of its own** when the runtime runs as root (a random one from a range
@@ -41,6 +46,11 @@ PREFIX = "offline-assistants-"
 # Sandbox uids (root mode): 2^31 + a random 24-bit number, far from any real account.
 UID_BASE = 1 << 31
 MNT_DETACH = 2
+CPU_PERIOD_US = 100_000
+# A sandbox's CPU weight: about a sixteenth of a default task's (v1 1024, v2 100), so the
+# model's threads keep their cores while sandboxes spin; sandboxes share equally.
+CPU_SHARES = 64
+CPU_WEIGHT = 6
 
 # Enters the cgroups named in OA_CGROUP_PROCS (":"-separated cgroup.procs files), then
 # becomes the sandbox: the shell's pid is the one bubblewrap keeps after exec.
@@ -55,13 +65,16 @@ class CgroupParent:
     """Where sandbox cgroups are made: one directory (v2), or one per controller (v1)."""
 
     version: Literal[1, 2]
-    directories: tuple[Path, ...]
+    directories: tuple[Path, ...]  # v2: one; v1: memory, pids and, with ``cpu``, cpu
+    cpu: bool = False  # the CPU controller is there: a quota and a weight per sandbox
 
 
 class Cgroup:
-    """One sandbox's cgroup (v2) or pair of cgroups (v1 memory + pids)."""
+    """One sandbox's cgroup (v2) or cgroups (v1 memory + pids, and cpu where it can)."""
 
-    def __init__(self, parent: CgroupParent, name: str, memory: int, tasks: int) -> None:
+    def __init__(
+        self, parent: CgroupParent, name: str, memory: int, tasks: int, cpus: float
+    ) -> None:
         self.paths = [directory / name for directory in parent.directories]
         made: list[Path] = []
         try:
@@ -74,14 +87,24 @@ class Cgroup:
                 if swap.exists():
                     swap.write_text("0")
                 (self.paths[0] / "pids.max").write_text(str(tasks))
+                if parent.cpu:
+                    quota = max(1000, int(cpus * CPU_PERIOD_US))
+                    (self.paths[0] / "cpu.max").write_text(f"{quota} {CPU_PERIOD_US}")
+                    (self.paths[0] / "cpu.weight").write_text(str(CPU_WEIGHT))
             else:
-                memory_dir, pids_dir = self.paths
+                memory_dir, pids_dir = self.paths[:2]
                 (memory_dir / "memory.limit_in_bytes").write_text(str(memory))
                 swap = memory_dir / "memory.memsw.limit_in_bytes"
                 if swap.exists():
                     with contextlib.suppress(OSError):
                         swap.write_text(str(memory))
                 (pids_dir / "pids.max").write_text(str(tasks))
+                if parent.cpu:
+                    cpu_dir = self.paths[2]
+                    (cpu_dir / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
+                    quota = max(1000, int(cpus * CPU_PERIOD_US))
+                    (cpu_dir / "cpu.cfs_quota_us").write_text(str(quota))
+                    (cpu_dir / "cpu.shares").write_text(str(CPU_SHARES))
         except OSError:
             for path in made:
                 with contextlib.suppress(OSError):
@@ -92,6 +115,25 @@ class Cgroup:
         """``argv`` started inside this cgroup, and the environment entry that says where."""
         procs = ":".join(str(path / "cgroup.procs") for path in self.paths)
         return ["/bin/sh", "-c", ENTER, "sh", *argv], {"OA_CGROUP_PROCS": procs}
+
+    def processes(self) -> list[int]:
+        """The pids of every process in the sandbox's group (its pids hierarchy in v1)."""
+        path = self.paths[0] if len(self.paths) == 1 else self.paths[1]
+        with contextlib.suppress(OSError, ValueError):
+            return [int(pid) for pid in (path / "cgroup.procs").read_text().split()]
+        return []
+
+    def cpu_limit(self) -> float | None:
+        """The cores the sandbox may use at most (its quota), None without a CPU controller."""
+        for path in self.paths:
+            with contextlib.suppress(OSError, ValueError):
+                quota, period = (path / "cpu.max").read_text().split()
+                return None if quota == "max" else int(quota) / int(period)
+            with contextlib.suppress(OSError, ValueError):
+                quota_us = int((path / "cpu.cfs_quota_us").read_text())
+                period_us = int((path / "cpu.cfs_period_us").read_text())
+                return None if quota_us < 0 else quota_us / period_us
+        return None
 
     def peak_memory(self) -> int | None:
         """The most memory the sandbox used at once, where the kernel reports it."""
@@ -119,7 +161,8 @@ def own_cgroup_paths() -> dict[str, str]:
 
 
 def probe_cgroups() -> CgroupParent | None:
-    """Where this process may make cgroups with memory and pids limits; None if nowhere."""
+    """Where this process may make cgroups with memory and pids limits (and a CPU budget
+    where the cpu controller is there too); None if nowhere."""
     if os.environ.get("OFFLINE_ASSISTANTS_CGROUPS", "1") == "0":
         return None
     own = own_cgroup_paths()
@@ -130,6 +173,9 @@ def probe_cgroups() -> CgroupParent | None:
         memory = CGROUP_ROOT / "memory" / own["memory"].lstrip("/")
         pids = CGROUP_ROOT / "pids" / own["pids"].lstrip("/")
         if all(os.access(d, os.W_OK) for d in (memory, pids)):
+            cpu = CGROUP_ROOT / "cpu" / own.get("cpu", "/nonexistent").lstrip("/")
+            if "cpu" in own and (cpu / "cpu.cfs_quota_us").exists() and os.access(cpu, os.W_OK):
+                return CgroupParent(1, (memory, pids, cpu), cpu=True)
             return CgroupParent(1, (memory, pids))
     return None
 
@@ -148,7 +194,14 @@ def _probe_v2(own: Path) -> CgroupParent | None:
         with contextlib.suppress(OSError):
             base.rmdir()
         return None
-    return CgroupParent(2, (base,))
+    cpu = False
+    if "cpu" in controllers:
+        try:
+            (base / "cgroup.subtree_control").write_text("+cpu")
+            cpu = True
+        except OSError:
+            log.info("the cpu controller is not delegated here: sandboxes are niced only")
+    return CgroupParent(2, (base,), cpu=cpu)
 
 
 def remove_stale_cgroups(parent: CgroupParent) -> None:

@@ -10,7 +10,9 @@ The kernel keeps its state between ``execute`` calls. A cell that runs past
 its timeout is interrupted (an ``interrupt_request`` on the control channel:
 SIGINT does not cross into the sandbox); if it is still busy after a grace
 period, or the kernel died (``os._exit``, a crash, the OOM killer), the kernel
-is restarted with the same work directory and the result says so. After
+is restarted with the same work directory and the result says so. When a cell
+ends, whatever it left running in the sandbox is stopped (:mod:`.strays`; the
+kernel and its state stay). After
 start-up the host side of the IPC directory is renamed and (as root) given
 back to root and made read-only, so a reconnect can never follow a socket
 path the sandbox replaced with a symlink, and the sandbox can write nothing
@@ -61,6 +63,7 @@ from .sandbox import (
     unsandboxed_command,
     unsandboxed_environment,
 )
+from .strays import children, members, namespace_of, reap, running
 from .workdir import CollectLimits, changed_files, snapshot
 
 log = logging.getLogger(__name__)
@@ -113,6 +116,8 @@ class SandboxedKernel:
         )
         self.cgroup: Cgroup | None = None
         self.data_capped = False  # /mnt/data is a size-capped tmpfs
+        self._namespace: str | None = None  # the sandbox's PID namespace
+        self._own: set[int] = set()  # its processes when the kernel became ready
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -173,6 +178,11 @@ class SandboxedKernel:
         except BaseException:
             self._kill()
             raise
+        if self.sandboxed:
+            inits = children(self.process.pid)
+            self._namespace = namespace_of(inits[0]) if inits else None
+            found = members(self._namespace) if self._namespace else []
+            self._own = {self.process.pid, *found}  # bubblewrap, the init, the kernel
         # Seal: the host side's path moves away, so no reconnect ever follows a planted link,
         # and (as root) the directory is root's again: the sandbox can add nothing to it.
         sealed = self._home / "sealed"
@@ -232,7 +242,8 @@ class SandboxedKernel:
     def _new_cgroup(self, parent: CgroupParent) -> Cgroup | None:
         name = f"{PREFIX}{os.getpid()}-{uuid.uuid4().hex[:12]}"
         try:
-            return Cgroup(parent, name, self.limits.memory_bytes, self.limits.processes)
+            limits = self.limits
+            return Cgroup(parent, name, limits.memory_bytes, limits.processes, limits.cpus)
         except OSError as exc:
             log.warning("no cgroup for this sandbox (%s); per-process limits only", exc)
             return None
@@ -257,7 +268,7 @@ class SandboxedKernel:
             self.client = None
         if self.process is not None:
             if self.process.poll() is None:
-                inits = _children(self.process.pid)  # the sandbox's PID-namespace init
+                inits = children(self.process.pid)  # the sandbox's PID-namespace init
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.process.pid, signal.SIGKILL)
                 # bwrap is the namespace's init's parent: its death takes every process inside.
@@ -266,11 +277,12 @@ class SandboxedKernel:
                 # wait for that, so a restart does not meet a fork bomb's dying processes
                 # still counted against the process limit.
                 deadline = time.monotonic() + 10
-                while any(_running(pid) for pid in inits) and time.monotonic() < deadline:
+                while any(running(pid) for pid in inits) and time.monotonic() < deadline:
                     time.sleep(0.01)
             if self.process.stderr is not None:
                 self.process.stderr.close()
             self.process = None
+        self._namespace, self._own = None, set()
         if self.cgroup is not None:
             self._remove_cgroup(self.cgroup)
             self.cgroup = None
@@ -319,11 +331,29 @@ class SandboxedKernel:
             result.restarted = True
             self.restart()
         result.logs = collector.logs()
+        note = "" if result.restarted else self._stop_strays(result)
+        if note:
+            result.logs += ("" if result.logs.endswith("\n") or not result.logs else "\n") + note
         if collect:
             result.files, skipped = changed_files(self.workdir, before, self.collect_limits)
             if skipped:
                 result.logs += "".join(f"\n[file not collected: {note}]" for note in skipped)
         return result
+
+    def _stop_strays(self, result: Execution) -> str:
+        """Stop what the cell left running in the sandbox; a note for the logs if it left any
+        (a restart, where new ones kept coming)."""
+        if self._namespace is None:
+            return ""
+        stopped = reap(self._namespace, self._own)
+        if stopped is None:
+            result.restarted = True
+            self.restart()
+            return (
+                "[the cell's processes kept multiplying after it ended: the kernel was "
+                "restarted and its variables are gone]"
+            )
+        return f"[stopped {stopped} process(es) the cell left running]" if stopped else ""
 
     def _follow(self, msg_id: str, collector: OutputCollector, deadline: float) -> Status:
         """Read the cell's iopub messages until it is idle, times out or the kernel dies."""
@@ -379,22 +409,3 @@ class SandboxedKernel:
             if not any(path.exists() for path in cgroup.paths) or time.monotonic() > deadline:
                 return
             time.sleep(0.01)
-
-
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    with contextlib.suppress(OSError):
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as f:
-                found += [int(child) for child in f.read().split()]
-    return found
-
-
-def _running(pid: int) -> bool:
-    """Whether ``pid`` exists and has not finished exiting (zombies have)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            state = f.read().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")

@@ -17,7 +17,9 @@ runtime's database. ``sandbox_command`` builds a ``bwrap`` invocation that
   ``--die-with-parent`` does that job).
 
 Inside, a few lines of bootstrap set the resource limits (address space, file
-size, open files, processes, no core dumps) and, when the runtime runs as
+size, open files, processes, no core dumps), lower the CPU priority (nice 10,
+inherited by everything the kernel starts: where no cgroup gives the sandbox a
+CPU budget, that is what keeps spinning code behind the model) and, when the runtime runs as
 root, drop to the sandbox's own unprivileged uid (see :mod:`.budget`) so that
 the process limit applies, per sandbox (the kernel exempts root from it),
 before ipykernel starts. The budgets of the whole sandbox (a cgroup, the size
@@ -40,6 +42,7 @@ KERNEL_RUN_DIR = "/run/kernel"
 BOOTSTRAP = """\
 import json, os, resource, sys
 config = json.loads(sys.argv[1])
+os.nice(config["nice"])
 for name, value in config["limits"].items():
     resource.setrlimit(getattr(resource, name), (value, value))
 if config["uid"] is not None:
@@ -67,6 +70,8 @@ class SandboxLimits:
     processes: int = 128  # RLIMIT_NPROC and pids.max (tasks, threads included)
     tmp_bytes: int = 256 << 20  # the private /tmp is a tmpfs in memory
     data_bytes: int = 1 << 30  # /mnt/data, a tmpfs of this size when the runtime is root
+    cpus: float = 1.0  # the cgroup's CPU quota, in cores, where the cpu controller is there
+    nice: int = 10  # every process in the sandbox runs at this niceness
 
     def rlimits(self) -> dict[str, int]:
         return {
@@ -175,6 +180,7 @@ def sandbox_command(
     args += ["--chdir", MNT_DATA]
     config = {
         "limits": limits.rlimits(),
+        "nice": limits.nice,
         "uid": uid,
         "gid": uid,
         "argv": kernel_argv,
@@ -184,7 +190,13 @@ def sandbox_command(
 
 def unsandboxed_command(kernel_argv: list[str], limits: SandboxLimits) -> list[str]:
     """The opt-in fallback where bwrap is unavailable: same limits, no isolation at all."""
-    config = {"limits": limits.rlimits(), "uid": None, "gid": None, "argv": kernel_argv}
+    config = {
+        "limits": limits.rlimits(),
+        "nice": limits.nice,
+        "uid": None,
+        "gid": None,
+        "argv": kernel_argv,
+    }
     return [sys.executable, "-c", BOOTSTRAP, json.dumps(config)]
 
 
