@@ -153,3 +153,36 @@ def test_the_cgroup_goes_with_the_kernel(kernels: list[SandboxedKernel], tmp_pat
     paths = list(kernel.cgroup.paths)
     kernel.shutdown()
     assert not any(path.exists() for path in paths)
+
+
+ALLOCATE = """
+try:
+    block = bytes({size})  # calloc: address space, not resident memory
+    print("allocated")
+except MemoryError:
+    print("MemoryError")
+"""
+
+
+def test_a_cell_may_allocate_the_memory_budget_the_readme_states(
+    kernels: list[SandboxedKernel], tmp_path: Path
+) -> None:
+    """The address-space limit counted what the kernel held before any cell (threads'
+    stacks, malloc arenas): a 2 GiB budget let a cell allocate 800 MiB to 1.3 GiB."""
+    budget = SandboxLimits().memory_bytes
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    row = next(line for line in readme.splitlines() if line.startswith("| memory |"))
+    assert f"{budget >> 30} GiB per process" in row, row
+    kernel = start(kernels, tmp_path / "w")
+    almost = kernel.execute(ALLOCATE.format(size=budget - (96 << 20)))
+    assert almost.logs == "allocated\n", almost.logs
+    beyond = kernel.execute(ALLOCATE.format(size=budget + (32 << 20)))
+    assert beyond.logs == "MemoryError\n", beyond.logs
+    forked = kernel.execute(  # a child inherits the same limit
+        "import os\npid = os.fork()\nif pid == 0:\n"
+        + "".join(
+            "    " + line + "\n" for line in ALLOCATE.format(size=budget + (32 << 20)).split("\n")
+        )
+        + "    os._exit(0)\n_ = os.waitpid(pid, 0)"
+    )
+    assert forked.logs == "MemoryError\n", forked.logs

@@ -191,6 +191,7 @@ class SandboxedKernel:
             os.chown(sealed, 0, 0)
             os.chmod(sealed, 0o755)
         self.started_at = time.monotonic()
+        self.execute(self.limits.settle_code(), timeout=START_TIMEOUT, collect=False)
         if self.preload:
             self.execute(self.preload, timeout=START_TIMEOUT, collect=False)
 

@@ -17,7 +17,9 @@ runtime's database. ``sandbox_command`` builds a ``bwrap`` invocation that
   ``--die-with-parent`` does that job).
 
 Inside, a few lines of bootstrap set the resource limits (address space, file
-size, open files, processes, no core dumps), lower the CPU priority (nice 10,
+size, open files, processes, no core dumps; the kernel's first cell lowers the
+address space to what the started kernel holds plus the memory budget, so the
+budget is what a cell may allocate), lower the CPU priority (nice 10,
 inherited by everything the kernel starts: where no cgroup gives the sandbox a
 CPU budget, that is what keeps spinning code behind the model) and, when the runtime runs as
 root, drop to the sandbox's own unprivileged uid (see :mod:`.budget`) so that
@@ -64,7 +66,9 @@ class SandboxLimits:
     """Per-kernel resource limits: setrlimit inside the sandbox (per process), the sandbox's
     cgroup (all its processes together), and the sizes of its /tmp and /mnt/data."""
 
-    memory_bytes: int = 2 << 30  # RLIMIT_AS per process, and the cgroup's total
+    # A cell may allocate this much per process (RLIMIT_AS: what the started kernel holds,
+    # plus this), and all the sandbox's processes together hold at most this (the cgroup).
+    memory_bytes: int = 2 << 30
     file_size_bytes: int = 256 << 20  # RLIMIT_FSIZE: a huge file stops at this size
     open_files: int = 256  # RLIMIT_NOFILE
     processes: int = 128  # RLIMIT_NPROC and pids.max (tasks, threads included)
@@ -73,14 +77,33 @@ class SandboxLimits:
     cpus: float = 1.0  # the cgroup's CPU quota, in cores, where the cpu controller is there
     nice: int = 10  # every process in the sandbox runs at this niceness
 
+    def settle_code(self) -> str:
+        """The first cell: the address-space limit set from what the started kernel holds."""
+        return SETTLE_ADDRESS_SPACE.format(budget=self.memory_bytes)
+
     def rlimits(self) -> dict[str, int]:
         return {
-            "RLIMIT_AS": self.memory_bytes,
+            "RLIMIT_AS": self.memory_bytes + START_ADDRESS_SPACE,  # lowered once started
             "RLIMIT_FSIZE": self.file_size_bytes,
             "RLIMIT_NOFILE": self.open_files,
             "RLIMIT_NPROC": self.processes,
             "RLIMIT_CORE": 0,
         }
+
+
+# The first cell of every kernel: the address-space limit becomes what the kernel holds
+# once started (its threads' stacks and malloc arenas: 0.6 to 1.2 GiB that no cell
+# allocated) plus the sandbox's memory budget, so a cell may allocate that budget.
+SETTLE_ADDRESS_SPACE = """\
+import resource as _resource
+with open("/proc/self/status") as _status:
+    _held = next(int(l.split()[1]) * 1024 for l in _status if l.startswith("VmSize:"))
+_limit = min(_held + {budget}, _resource.getrlimit(_resource.RLIMIT_AS)[1])
+_resource.setrlimit(_resource.RLIMIT_AS, (_limit, _limit))
+del _resource, _status, _held, _limit
+"""
+# What the kernel may hold before that first cell lowers the limit: room to start.
+START_ADDRESS_SPACE = 4 << 30
 
 
 def find_bwrap() -> str | None:
