@@ -25,7 +25,7 @@ from openai.types.beta.threads.run import Run
 from offline_assistants import Client
 from offline_assistants.config import Settings
 
-from .conftest import ENDLESS
+from .conftest import ENDLESS, ENDLESS_FORMAT
 from .documents import PDF
 
 QUESTIONS = [
@@ -190,8 +190,10 @@ SEVERAL_SCRIPT = textwrap.dedent(
         t = c.beta.threads.create(messages=[{"role": "user", "content": sys.argv[2]}])
         runs.append(c.beta.threads.runs.create(thread_id=t.id, assistant_id=a.id))
     import time
-    while any(c.beta.threads.runs.retrieve(r.id, thread_id=r.thread_id).status != "in_progress"
-              for r in runs):
+    # Every slot generating, the other runs queued for one.
+    slots = min(len(runs), c.runtime.settings.parallel)
+    while [c.beta.threads.runs.retrieve(r.id, thread_id=r.thread_id).status
+           for r in runs].count("in_progress") < slots:
         time.sleep(0.05)
     for r in runs:
         print(r.id, r.thread_id, flush=True)
@@ -202,7 +204,7 @@ SEVERAL_SCRIPT = textwrap.dedent(
 
 def test_kill_9_with_several_runs_in_flight_leaves_none_stuck(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    count = 5  # more than the default slots: some generate, some wait for a slot
+    count = 5  # more than the default slots: some generate, some are queued for a slot
     process = subprocess.Popen(
         [sys.executable, "-c", SEVERAL_SCRIPT, str(data_dir), ENDLESS, str(count)],
         stdout=subprocess.PIPE,
@@ -313,3 +315,45 @@ def test_streams_and_function_calls_in_one_batch(batched: Client) -> None:
             assert call.function.name == "get_weather"
             arguments = json.loads(call.function.arguments)
             assert set(arguments) == {"city"} and isinstance(arguments["city"], str)
+
+
+def _until(check: object, what: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, f"still waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_a_run_waiting_for_the_model_is_queued_and_a_stream_opens_at_once(
+    tmp_path: Path,
+) -> None:
+    """Under load every request waited with its run ``in_progress`` and its stream silent:
+    a run is ``queued`` until the model has a slot for it, and a streamed response's
+    ``response.created`` (status ``queued``) comes at once, ``in_progress`` when it starts."""
+    with Client(settings=_settings(tmp_path / "data", 1)) as client:
+        assistant = client.beta.assistants.create(model="default", temperature=0)
+        holder = _start(client, assistant.id, ENDLESS, response_format=ENDLESS_FORMAT)
+
+        def status(run: Run) -> str:
+            return client.beta.threads.runs.retrieve(run.id, thread_id=run.thread_id).status
+
+        _until(lambda: status(holder) == "in_progress", "the first run to hold the slot")
+        batcher = client.runtime.engines.get(client.runtime.settings.default_model).batcher  # type: ignore[attr-defined]
+        waiting = _start(client, assistant.id, QUESTIONS[0], max_completion_tokens=8)
+        _until(lambda: len(batcher._waiting) == 1, "the second run to wait for the slot")
+        assert status(waiting) == "queued"
+        stream = iter(
+            client.responses.create(
+                model="default", input="Say hi.", max_output_tokens=16, stream=True
+            )
+        )
+        first = next(stream)
+        assert first.type == "response.created" and first.response.status == "queued"
+        _until(lambda: len(batcher._waiting) == 2, "the response to wait for the slot")
+        client.beta.threads.runs.cancel(holder.id, thread_id=holder.thread_id)
+        rest = list(stream)
+        assert rest[0].type == "response.in_progress", [e.type for e in rest]
+        assert rest[-1].type in ("response.completed", "response.incomplete")
+        assert any(e.type == "response.output_text.delta" for e in rest)
+        done = client.beta.threads.runs.poll(waiting.id, thread_id=waiting.thread_id)
+        assert done.status in ("completed", "incomplete") and done.started_at is not None

@@ -109,6 +109,9 @@ class TokenStream:
     finish_reason: FinishReason | None = None
     completion_tokens: int = 0
     reused_tokens: int = 0  # prompt tokens a saved prefix state covered (not evaluated again)
+    # Called on the consumer's thread, while it iterates, once the model starts on this
+    # generation (it had waited for a slot): a run is ``queued`` until then.
+    on_start: Callable[[], None] | None = None
 
     def __iter__(self) -> Iterator[str]:
         return self.pieces

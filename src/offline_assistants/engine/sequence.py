@@ -22,6 +22,7 @@ from .repetition import looping
 from .slots import Slot
 
 _END = object()
+_STARTED = object()  # placed in a slot: the consumer calls the stream's on_start
 
 
 class Sampler(Protocol):
@@ -89,6 +90,7 @@ class Sequence:
         if self.grammar is not None and not lazy:
             self._compiled = self.vocabulary.compile(self.grammar.gbnf)
         self._sampler = self.vocabulary.sampler(self.sampling, self._compiled)
+        self._out.put(_STARTED)
 
     def wants_stop(self) -> bool:
         return self.abandoned or (self._stop is not None and self._stop())
@@ -163,6 +165,10 @@ class Sequence:
                 item = self._out.get()
                 if item is _END:
                     return
+                if item is _STARTED:
+                    if self.stream.on_start is not None:
+                        self.stream.on_start()
+                    continue
                 if isinstance(item, BaseException):
                     raise item
                 yield str(item)

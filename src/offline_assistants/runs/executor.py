@@ -64,13 +64,12 @@ class RunExecutor:
         self.turns = TurnRunner(journal, settings, cancel_requested, stopping)
 
     def execute(self, run_id: str) -> None:
-        run = self.journal.try_transition(run_id, "queued", "in_progress")
-        if run is None:
-            current = self.store.runs.get(run_id)
-            if current is None or current.status != "in_progress":  # cancelled while queued
-                self._settle_unstarted(run_id)
-                return
-            run = current  # resumed after submit_tool_outputs
+        """Run a ``queued`` run (it turns ``in_progress`` once work starts on it: the model
+        took its prompt, or a tool began) or go on with one resumed after tool outputs."""
+        run = self.store.runs.get(run_id)
+        if run is None or run.status not in ("queued", "in_progress"):  # cancelled while queued
+            self._settle_unstarted(run_id)
+            return
         opened: list[Draft] = []  # the draft, once there is one, for the failure path
         try:
             self._turn(run, opened)
@@ -84,6 +83,11 @@ class RunExecutor:
         except Exception as exc:  # noqa: BLE001 - every failure must close the run
             log.exception("run %s failed", run_id)
             self.fail(run_id, f"{type(exc).__name__}: {exc}", opened[0] if opened else None)
+
+    def _begin(self, run_id: str) -> None:
+        """``queued`` → ``in_progress``, once: the model has a slot for it (until then it
+        waited behind other runs), or a tool starts working for it."""
+        self.journal.try_transition(run_id, "queued", "in_progress")
 
     def _interrupted(self, run_id: str) -> bool:
         return self.cancel_requested(run_id) or self.turns.stopping()
@@ -110,6 +114,7 @@ class RunExecutor:
         choice = tool_choice(run)
         instructions = options.additional_instructions
         if self.search is not None and has_file_search(run) and choice.mode != "none":
+            self._begin(run.id)
             self.search.search(run, [m for _, m in messages], lambda: self._interrupted(run.id))
             excerpts = self.search.instructions(run.id)
             instructions = "\n\n".join(p for p in (instructions, excerpts) if p) or None
@@ -134,11 +139,13 @@ class RunExecutor:
         with self.engines.lease(model) as engine:  # the model stays loaded while it works
             prompt = build_prompt(engine, run, instructions, history, functions)
             if prompt is None:
+                self._begin(run.id)
                 self._finish(run.id, None, "incomplete", used, reason="max_prompt_tokens")
                 return
             room = engine.context_length - len(prompt.tokens)
             budget = run.max_completion_tokens - used[1] if run.max_completion_tokens else room
             if budget <= 0:
+                self._begin(run.id)
                 self._finish(run.id, None, "incomplete", used, reason="max_completion_tokens")
                 return
             turn = Turn(
@@ -149,8 +156,10 @@ class RunExecutor:
                 grammar=self._grammar(engine, run, choice, functions),
                 functions=functions,
                 penalties=(options.presence_penalty, options.frequency_penalty),
+                on_start=lambda: self._begin(run.id),
             )
             result = self.turns.run(turn, opened)
+            self._begin(run.id)  # an engine that never said it started (ended at once)
         total = (used[0] + result.prompt_tokens, used[1] + result.completion_tokens)
         current = self.store.runs.get(run.id)
         if current is not None and current.status == "cancelling":

@@ -77,6 +77,7 @@ class Turn:
     grammar: Grammar | None
     functions: Sequence[FunctionSpec]
     penalties: tuple[float, float] = (0.0, 0.0)  # presence, frequency
+    on_start: Callable[[], None] | None = None  # the model started on it (a slot was free)
 
 
 class TurnRunner:
@@ -111,6 +112,7 @@ class TurnRunner:
             cache_key=run.thread_id,
             stop=lambda: self.stopping() or self.cancel_requested(run.id),
         )
+        stream.on_start = turn.on_start
         try:
             return self._read(turn, stream, opened)
         finally:
@@ -123,7 +125,11 @@ class TurnRunner:
         draft: Draft | None = None
         calls: CallStep | None = None
         cancelled = False
+        started = turn.on_start is None
         for piece in stream:
+            if not started and turn.on_start is not None:
+                turn.on_start()  # (idempotent) for an engine that does not say when it starts
+                started = True
             if self.stopping():
                 raise RuntimeShutDown("The runtime shut down during this run.")
             if self.cancel_requested(run.id):

@@ -7,7 +7,9 @@ output item (``output_index``) in the order they appear:
 ==========================================  =============================================
 run event                                   response events
 ==========================================  =============================================
-(start)                                     ``response.created``, ``response.in_progress``
+(start)                                     ``response.created`` (``queued`` while the
+                                            run waits for the model)
+run in progress (or anything after start)   ``response.in_progress``, once
 assistant message created                   ``output_item.added``, ``content_part.added``
 message delta                               ``output_text.delta``
 message completed / incomplete              ``output_text.annotation.added`` (each),
@@ -108,13 +110,19 @@ class ResponseEvents:
         try:
             snapshot = self._snapshot()
             yield self._event("response.created", response=snapshot)
-            yield self._event("response.in_progress", response=snapshot)
+            progressed = snapshot.status != "queued"
+            if progressed:
+                yield self._event("response.in_progress", response=snapshot)
             for event in until_settled(
                 self.service.journal.bus, self.subscription, KEEPALIVE_SECONDS
             ):
                 if event is None:
                     yield None
                     continue
+                if not progressed and event.event != "thread.run.queued":
+                    # The run has a slot (or ended in the queue): in progress comes first.
+                    yield self._event("response.in_progress", response=self._snapshot())
+                    progressed = True
                 yield from self._translate(event)
         finally:
             if log is not None:
