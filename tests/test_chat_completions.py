@@ -195,6 +195,7 @@ def test_json_schema_response_format_is_enforced(client: Any) -> None:
             },
             "response_format.json_schema.schema",
         ),
+        ({"service_tier": "flex"}, "service_tier"),  # was accepted and ignored
     ],
 )
 def test_bad_requests_name_the_parameter(client: Any, change: dict[str, Any], param: str) -> None:

@@ -18,7 +18,7 @@ from offline_assistants.tools.code_interpreter import (
     SandboxedKernel,
     SessionSettings,
 )
-from offline_assistants.tools.code_interpreter.budget import is_mount, unmount_workdir
+from offline_assistants.tools.code_interpreter.budget import is_mount, unmount_tmpfs
 from offline_assistants.tools.code_interpreter.kernel_home import (
     new_kernel_home,
     remove_leftover_homes,
@@ -226,7 +226,7 @@ def test_a_killed_runtime_s_kernel_folder_is_removed_at_the_next_start(tmp_path:
         runtime.send_signal(signal.SIGKILL)
         runtime.wait(30)
         if is_mount(tmp_path / "w"):  # its /mnt/data tmpfs (sessions.py unmounts these too)
-            unmount_workdir(tmp_path / "w")
+            unmount_tmpfs(tmp_path / "w")
     mine = new_kernel_home()  # this process is alive: its folder stays
     try:
         assert home.is_dir()  # nothing cleaned it

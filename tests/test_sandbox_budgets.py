@@ -186,3 +186,21 @@ def test_a_cell_may_allocate_the_memory_budget_the_readme_states(
         + "    os._exit(0)\n_ = os.waitpid(pid, 0)"
     )
     assert forked.logs == "MemoryError\n", forked.logs
+
+
+@needs_root
+def test_the_sandbox_sees_no_host_path_in_its_mounts(
+    kernels: list[SandboxedKernel], tmp_path: Path
+) -> None:
+    """Its mountinfo showed the host path of the kernel's IPC folder (in the host's tmp);
+    as root that folder and /mnt/data are tmpfs mounts of their own."""
+    kernel = start(kernels, tmp_path / "w")
+    assert kernel._home is not None and os.path.ismount(kernel._home)
+    result = kernel.execute("print(open('/proc/self/mountinfo').read())")
+    mounts = result.logs
+    assert "/run/kernel" in mounts and "/mnt/data" in mounts, mounts
+    for host_path in (str(kernel._home), str(tmp_path), "oa-kernel-"):
+        assert host_path not in mounts, mounts
+    home = kernel._home
+    kernel.shutdown()
+    assert not home.exists()  # unmounted and removed

@@ -41,6 +41,7 @@ from ..runs.turn import DRY_MULTIPLIER, MIN_P, STOP_LOOPS, TOOL_CALL_REPEAT_PENA
 from .chat_messages import chat_turns
 from .formats import check_tool_choice, check_tools, parse_response_format
 from .params import check_params
+from .response_request import check_service_tier
 from .validation import MAX_MODEL_NAME, check_number, check_positive_int, check_text
 
 MAX_STOPS = 4
@@ -240,6 +241,7 @@ class ChatCompletionService:
 
 
 def _refuse_unsupported(p: dict[str, Any]) -> None:
+    check_service_tier(p)
     for name, why in REFUSED.items():
         if p.get(name) not in (None, {}, []):
             raise InvalidRequestError(f"Unsupported parameter '{name}': {why}.", param=name)

@@ -16,6 +16,7 @@ tools find them; a container id names a container made with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,6 +158,12 @@ def _refuse_unsupported(p: dict[str, Any]) -> None:
             "Unsupported parameter: 'reasoning.effort' is not supported with the local models.",
             param="reasoning.effort",
         )
+    check_service_tier(p)
+
+
+def check_service_tier(p: Mapping[str, Any]) -> None:
+    """One tier here (Responses and Chat Completions): 'flex', 'priority' or 'scale' would be
+    a promise about speed or price this runtime does not keep."""
     tier = p.get("service_tier")
     if tier is not None and tier not in SERVICE_TIERS:
         raise InvalidRequestError(

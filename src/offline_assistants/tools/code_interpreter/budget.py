@@ -226,7 +226,7 @@ def _libc() -> ctypes.CDLL:
     return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
 
 
-def mount_workdir(path: Path, size: int, uid: int) -> bool:
+def mount_tmpfs(path: Path, size: int, uid: int) -> bool:
     """Make ``path`` a tmpfs of ``size`` bytes owned by ``uid`` (root only); False if not
     possible here, and the directory stays an ordinary one."""
     if os.geteuid() != 0 or is_mount(path):
@@ -238,7 +238,7 @@ def mount_workdir(path: Path, size: int, uid: int) -> bool:
     return True
 
 
-def unmount_workdir(path: Path) -> None:
+def unmount_tmpfs(path: Path) -> None:
     if is_mount(path):
         _libc().umount2(str(path).encode(), MNT_DETACH)
 

@@ -47,10 +47,10 @@ from .budget import (
     PREFIX,
     Cgroup,
     CgroupParent,
-    mount_workdir,
+    mount_tmpfs,
     probe_cgroups,
     sandbox_uid,
-    unmount_workdir,
+    unmount_tmpfs,
 )
 from .execution import Execution, OutputCollector, OutputLimits, Status
 from .kernel_home import new_kernel_home
@@ -125,9 +125,11 @@ class SandboxedKernel:
         self.workdir.mkdir(parents=True, exist_ok=True)
         uid = self.uid
         if uid is not None:
-            self.data_capped = mount_workdir(self.workdir, self.limits.data_bytes, uid)
+            self.data_capped = mount_tmpfs(self.workdir, self.limits.data_bytes, uid)
             os.chown(self.workdir, uid, uid)
         self._home = new_kernel_home()
+        if uid is not None:  # a tmpfs of its own: the sandbox's mountinfo names no host path
+            mount_tmpfs(self._home, 1 << 20, 0)
         rundir = self._home / "run"
         rundir.mkdir(mode=0o700)
         if uid is not None:
@@ -259,7 +261,7 @@ class SandboxedKernel:
         size-capped /mnt/data goes with it."""
         self._kill()
         if self.data_capped:
-            unmount_workdir(self.workdir)
+            unmount_tmpfs(self.workdir)
             self.data_capped = False
 
     def _kill(self) -> None:
@@ -288,6 +290,7 @@ class SandboxedKernel:
             self._remove_cgroup(self.cgroup)
             self.cgroup = None
         if self._home is not None:
+            unmount_tmpfs(self._home)
             shutil.rmtree(self._home, ignore_errors=True)
             self._home = None
 

@@ -3,7 +3,9 @@
 Each kernel gets a 0700 folder holding its IPC sockets (``kernel.py``). It lives in
 the host's temporary folder, not the data directory, because a Unix socket's path
 must stay short. The folder is named after the runtime's process
-(``oa-kernel-<pid>-...``): a runtime that is killed with -9 never runs its clean-up,
+(``oa-kernel-<pid>-...``); as root it is a small tmpfs of its own, so the path the
+sandbox's ``/proc/self/mountinfo`` shows for its IPC folder is ``/run``, not the
+host's. A runtime that is killed with -9 never runs its clean-up,
 and the next runtime to start (``sessions.py``) removes the folders whose process is
 gone. A live runtime's folders, and other users', are never touched.
 """
@@ -14,6 +16,8 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+
+from .budget import unmount_tmpfs
 
 HOME_PREFIX = "oa-kernel-"
 
@@ -38,6 +42,8 @@ def remove_leftover_homes(tmpdir: str | None = None) -> list[Path]:
             pass
         except PermissionError:
             continue  # alive, someone else's
+        if os.path.ismount(path):  # as root each kernel's folder is a small tmpfs
+            unmount_tmpfs(path)
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
     return removed

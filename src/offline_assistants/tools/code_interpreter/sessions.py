@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .budget import mounts_under, probe_cgroups, remove_stale_cgroups, unmount_workdir
+from .budget import mounts_under, probe_cgroups, remove_stale_cgroups, unmount_tmpfs
 from .execution import Execution
 from .kernel import SandboxedKernel
 from .kernel_home import remove_leftover_homes
@@ -68,7 +68,7 @@ class KernelSessions:
         self.settings = settings
         # A killed runtime's leftovers: its kernels' /mnt/data mounts, directories, cgroups.
         for mount in mounts_under(root) if root.exists() else []:
-            unmount_workdir(mount)
+            unmount_tmpfs(mount)
         shutil.rmtree(root, ignore_errors=True)
         remove_leftover_homes()  # and their kernels' IPC folders in the host's tmp
         root.mkdir(parents=True, exist_ok=True)
