@@ -347,3 +347,36 @@ def test_the_server_still_answers_after_the_fuzzing(served: Any) -> None:
     assert http.get("/assistants").status_code == 200
     created = http.post("/assistants", json={"model": "default", "name": "after"}).json()
     assert http.get(f"/assistants/{created['id']}").json()["name"] == "after"
+
+
+BIG = "word " * 60_000  # 300,000 characters: past the one size rule for message text
+
+
+def test_every_route_that_takes_message_text_bounds_it_and_refuses_null_input(
+    served: Any,
+) -> None:
+    """One size rule for message text, before any tokenizing, on every route that takes it
+    (Chat Completions read 30 MB first), and ``input: null`` a 400 (it was a generation)."""
+    http, ids, _ = served
+    thread, assistant = ids["thread_id"][0], ids["assistant_id"][0]
+    message = {"role": "user", "content": BIG}
+    cases = [
+        ("/chat/completions", {"model": "default", "messages": [message]}),
+        ("/responses", {"model": "default", "input": BIG}),
+        ("/responses", {"model": "default", "input": [message]}),
+        ("/responses/input_tokens", {"model": "default", "input": BIG}),
+        ("/conversations", {"items": [{"type": "message", **message}]}),
+        ("/threads", {"messages": [message]}),
+        (f"/threads/{thread}/messages", message),
+        ("/threads/runs", {"assistant_id": assistant, "thread": {"messages": [message]}}),
+        (f"/threads/{thread}/runs", {"assistant_id": assistant, "additional_messages": [message]}),
+        ("/responses", {"model": "default", "input": None}),  # input_tokens takes null
+    ]
+    for path, body in cases:
+        response = http.post(path, json=body)
+        assert response.status_code == 400, (path, response.text[:300])
+        error = response.json()["error"]
+        assert error["type"] == "invalid_request_error" and error["param"], (path, error)
+        assert error["param"].split(".")[0].split("[")[0] in (
+            "messages", "input", "items", "content", "thread", "additional_messages",
+        ), (path, error)  # fmt: skip

@@ -204,3 +204,16 @@ def test_the_sandbox_sees_no_host_path_in_its_mounts(
     home = kernel._home
     kernel.shutdown()
     assert not home.exists()  # unmounted and removed
+
+
+def test_the_readme_table_states_the_limits_the_sandbox_sets() -> None:
+    limits = SandboxLimits()
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    rows = {
+        line.split("|")[1].strip(): line for line in readme.splitlines() if line.startswith("| ")
+    }
+    cores = "1 core" if limits.cpus == 1 else f"{limits.cpus:g} cores"
+    assert f"at most {cores}" in rows["CPU"] and f"nice {limits.nice}" in rows["CPU"]
+    assert f"{limits.processes} tasks" in rows["processes"]
+    assert f"{limits.data_bytes >> 30} GiB tmpfs" in rows["`/mnt/data`"]
+    assert f"{limits.tmp_bytes >> 20} MiB tmpfs" in rows["`/tmp`"]
