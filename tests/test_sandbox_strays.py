@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 
 from offline_assistants.tools.code_interpreter import SandboxedKernel
-from offline_assistants.tools.code_interpreter.strays import members
 
 SPINNERS = """
 import os
@@ -54,10 +53,10 @@ def kernel(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxedKernel
 
 def left_running(kernel: SandboxedKernel) -> list[int]:
     """Processes in the sandbox besides its init and its kernel."""
-    assert kernel._namespace is not None
-    extra = [pid for pid in members(kernel._namespace) if pid not in kernel._own]
+    assert kernel.processes.namespace is not None
+    extra = kernel.processes.left_running()
     if kernel.cgroup is not None:
-        extra += [pid for pid in kernel.cgroup.processes() if pid not in kernel._own]
+        extra += [pid for pid in kernel.cgroup.processes() if pid not in kernel.processes.own]
     return extra
 
 
@@ -112,5 +111,5 @@ def test_a_sandbox_has_a_cpu_quota_where_the_cpu_controller_is_there(
         pytest.skip("no cgroup with a cpu controller here: the sandbox is niced only")
     assert kernel.cgroup.cpu_limit() == kernel.limits.cpus
     pids = kernel.cgroup.processes()
-    assert set(kernel._own) <= set(pids), (pids, kernel._own)
+    assert kernel.processes.own <= set(pids), (pids, kernel.processes.own)
     assert os.getpid() not in pids

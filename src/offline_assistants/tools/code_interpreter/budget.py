@@ -35,6 +35,7 @@ import ctypes.util
 import logging
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -76,6 +77,7 @@ class Cgroup:
         self, parent: CgroupParent, name: str, memory: int, tasks: int, cpus: float
     ) -> None:
         self.paths = [directory / name for directory in parent.directories]
+        quota = max(1000, int(cpus * CPU_PERIOD_US))
         made: list[Path] = []
         try:
             for path in self.paths:
@@ -88,7 +90,6 @@ class Cgroup:
                     swap.write_text("0")
                 (self.paths[0] / "pids.max").write_text(str(tasks))
                 if parent.cpu:
-                    quota = max(1000, int(cpus * CPU_PERIOD_US))
                     (self.paths[0] / "cpu.max").write_text(f"{quota} {CPU_PERIOD_US}")
                     (self.paths[0] / "cpu.weight").write_text(str(CPU_WEIGHT))
             else:
@@ -102,7 +103,6 @@ class Cgroup:
                 if parent.cpu:
                     cpu_dir = self.paths[2]
                     (cpu_dir / "cpu.cfs_period_us").write_text(str(CPU_PERIOD_US))
-                    quota = max(1000, int(cpus * CPU_PERIOD_US))
                     (cpu_dir / "cpu.cfs_quota_us").write_text(str(quota))
                     (cpu_dir / "cpu.shares").write_text(str(CPU_SHARES))
         except OSError:
@@ -142,11 +142,17 @@ class Cgroup:
                 return int((self.paths[0] / name).read_text().strip())
         return None
 
-    def remove(self) -> None:
-        """Remove the group (call once every process in it is gone)."""
-        for path in self.paths:
-            with contextlib.suppress(OSError):
-                path.rmdir()
+    def remove(self, wait: float = 5.0) -> None:
+        """Remove the group once the last of its tasks is reaped (they may take a moment
+        after the sandbox was killed), giving up after ``wait`` seconds."""
+        deadline = time.monotonic() + wait
+        while True:
+            for path in self.paths:
+                with contextlib.suppress(OSError):
+                    path.rmdir()
+            if not any(path.exists() for path in self.paths) or time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
 
 
 def own_cgroup_paths() -> dict[str, str]:

@@ -63,7 +63,7 @@ from .sandbox import (
     unsandboxed_command,
     unsandboxed_environment,
 )
-from .strays import children, members, namespace_of, reap, running
+from .strays import SandboxProcesses, children, running
 from .workdir import CollectLimits, changed_files, snapshot
 
 log = logging.getLogger(__name__)
@@ -116,8 +116,7 @@ class SandboxedKernel:
         )
         self.cgroup: Cgroup | None = None
         self.data_capped = False  # /mnt/data is a size-capped tmpfs
-        self._namespace: str | None = None  # the sandbox's PID namespace
-        self._own: set[int] = set()  # its processes when the kernel became ready
+        self.processes = SandboxProcesses()  # its PID namespace, once started
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -181,10 +180,7 @@ class SandboxedKernel:
             self._kill()
             raise
         if self.sandboxed:
-            inits = children(self.process.pid)
-            self._namespace = namespace_of(inits[0]) if inits else None
-            found = members(self._namespace) if self._namespace else []
-            self._own = {self.process.pid, *found}  # bubblewrap, the init, the kernel
+            self.processes = SandboxProcesses.of(self.process.pid)
         # Seal: the host side's path moves away, so no reconnect ever follows a planted link,
         # and (as root) the directory is root's again: the sandbox can add nothing to it.
         sealed = self._home / "sealed"
@@ -285,9 +281,9 @@ class SandboxedKernel:
             if self.process.stderr is not None:
                 self.process.stderr.close()
             self.process = None
-        self._namespace, self._own = None, set()
+        self.processes = SandboxProcesses()
         if self.cgroup is not None:
-            self._remove_cgroup(self.cgroup)
+            self.cgroup.remove()
             self.cgroup = None
         if self._home is not None:
             unmount_tmpfs(self._home)
@@ -347,9 +343,7 @@ class SandboxedKernel:
     def _stop_strays(self, result: Execution) -> str:
         """Stop what the cell left running in the sandbox; a note for the logs if it left any
         (a restart, where new ones kept coming)."""
-        if self._namespace is None:
-            return ""
-        stopped = reap(self._namespace, self._own)
+        stopped = self.processes.stop_left()
         if stopped is None:
             result.restarted = True
             self.restart()
@@ -403,13 +397,3 @@ class SandboxedKernel:
             msg: dict[str, Any] = get(timeout=max(0.0, deadline - time.monotonic()))
             if msg.get("parent_header", {}).get("msg_id") == msg_id:
                 return msg
-
-    @staticmethod
-    def _remove_cgroup(cgroup: Cgroup) -> None:
-        """Remove the sandbox's cgroup once the last of its tasks is reaped."""
-        deadline = time.monotonic() + 5
-        while True:
-            cgroup.remove()
-            if not any(path.exists() for path in cgroup.paths) or time.monotonic() > deadline:
-                return
-            time.sleep(0.01)

@@ -42,8 +42,7 @@ def remove_leftover_homes(tmpdir: str | None = None) -> list[Path]:
             pass
         except PermissionError:
             continue  # alive, someone else's
-        if os.path.ismount(path):  # as root each kernel's folder is a small tmpfs
-            unmount_tmpfs(path)
+        unmount_tmpfs(path)  # as root each kernel's folder is a small tmpfs
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
     return removed

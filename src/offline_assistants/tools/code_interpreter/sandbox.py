@@ -201,23 +201,21 @@ def sandbox_command(
     args += ["--ro-bind-try", "/etc/fonts", "/etc/fonts"]  # fontconfig, for matplotlib
     args += ["--bind", str(workdir), MNT_DATA, "--bind", str(rundir), KERNEL_RUN_DIR]
     args += ["--chdir", MNT_DATA]
+    return [*args, "--", *_bootstrap(kernel_argv, limits, uid)]
+
+
+def unsandboxed_command(kernel_argv: list[str], limits: SandboxLimits) -> list[str]:
+    """The opt-in fallback where bwrap is unavailable: same limits, no isolation at all."""
+    return _bootstrap(kernel_argv, limits, None)
+
+
+def _bootstrap(kernel_argv: list[str], limits: SandboxLimits, uid: int | None) -> list[str]:
+    """The interpreter running ``BOOTSTRAP``: limits, niceness, (as root) ``uid``, ipykernel."""
     config = {
         "limits": limits.rlimits(),
         "nice": limits.nice,
         "uid": uid,
         "gid": uid,
-        "argv": kernel_argv,
-    }
-    return [*args, "--", sys.executable, "-c", BOOTSTRAP, json.dumps(config)]
-
-
-def unsandboxed_command(kernel_argv: list[str], limits: SandboxLimits) -> list[str]:
-    """The opt-in fallback where bwrap is unavailable: same limits, no isolation at all."""
-    config = {
-        "limits": limits.rlimits(),
-        "nice": limits.nice,
-        "uid": None,
-        "gid": None,
         "argv": kernel_argv,
     }
     return [sys.executable, "-c", BOOTSTRAP, json.dumps(config)]

@@ -18,8 +18,35 @@ import contextlib
 import os
 import signal
 import time
+from dataclasses import dataclass
 
 REAP_SECONDS = 3.0
+
+
+@dataclass(frozen=True)
+class SandboxProcesses:
+    """A sandbox's PID namespace and the processes it had when its kernel became ready
+    (bubblewrap, the namespace's init, the kernel); none for an unsandboxed kernel."""
+
+    namespace: str | None = None
+    own: frozenset[int] = frozenset()
+
+    @classmethod
+    def of(cls, bwrap_pid: int) -> SandboxProcesses:
+        inits = children(bwrap_pid)
+        namespace = namespace_of(inits[0]) if inits else None
+        found = members(namespace) if namespace else []
+        return cls(namespace, frozenset({bwrap_pid, *found}))
+
+    def left_running(self) -> list[int]:
+        """What runs in the sandbox besides its own processes."""
+        if self.namespace is None:
+            return []
+        return [pid for pid in members(self.namespace) if pid not in self.own]
+
+    def stop_left(self) -> int | None:
+        """``reap`` what the cell left running: how many, None if they kept coming."""
+        return reap(self.namespace, self.own) if self.namespace is not None else 0
 
 
 def namespace_of(pid: int) -> str | None:
@@ -40,7 +67,7 @@ def members(namespace: str) -> list[int]:
     return found
 
 
-def reap(namespace: str, keep: set[int], seconds: float = REAP_SECONDS) -> int | None:
+def reap(namespace: str, keep: frozenset[int], seconds: float = REAP_SECONDS) -> int | None:
     """Kill every process in ``namespace`` but ``keep``; how many were killed, or None when
     new ones still appeared after ``seconds``."""
     killed: set[int] = set()
