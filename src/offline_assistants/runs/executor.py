@@ -139,13 +139,11 @@ class RunExecutor:
         with self.engines.lease(model) as engine:  # the model stays loaded while it works
             prompt = build_prompt(engine, run, instructions, history, functions)
             if prompt is None:
-                self._begin(run.id)
                 self._finish(run.id, None, "incomplete", used, reason="max_prompt_tokens")
                 return
             room = engine.context_length - len(prompt.tokens)
             budget = run.max_completion_tokens - used[1] if run.max_completion_tokens else room
             if budget <= 0:
-                self._begin(run.id)
                 self._finish(run.id, None, "incomplete", used, reason="max_completion_tokens")
                 return
             turn = Turn(
@@ -159,7 +157,6 @@ class RunExecutor:
                 on_start=lambda: self._begin(run.id),
             )
             result = self.turns.run(turn, opened)
-            self._begin(run.id)  # an engine that never said it started (ended at once)
         total = (used[0] + result.prompt_tokens, used[1] + result.completion_tokens)
         current = self.store.runs.get(run.id)
         if current is not None and current.status == "cancelling":
@@ -248,6 +245,7 @@ class RunExecutor:
         reason: str | None = None,
     ) -> None:
         run_usage = _usage(*usage)
+        self._begin(run_id)  # ended before any work began (no room, an engine that said nothing)
         with self.store.db.transaction():
             if draft is not None and turn is not None:
                 self._close_draft(
