@@ -27,9 +27,12 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
+import llama_cpp
 from tqdm import tqdm
 
 HERE = Path(__file__).resolve().parent
@@ -37,6 +40,9 @@ sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.engine_settings import busy  # noqa: E402
+from benchmarks.llama_server import CppLlamaServer  # noqa: E402
+from benchmarks.weights_formats import SEQUENCES, speeds  # noqa: E402
+from tests.servers import SERVED_NAME  # noqa: E402
 
 from offline_assistants import Client  # noqa: E402
 from offline_assistants.config import Settings  # noqa: E402
@@ -140,6 +146,43 @@ def measure(
     }
 
 
+def peer_pass(server: CppLlamaServer, runs: int, tokens: int) -> dict[str, Any]:
+    """llama.cpp's own server, ``server.parallel`` slots: the same questions one after
+    another, then all at once (one HTTP request each), as the runs above."""
+    questions = [QUESTIONS[i % len(QUESTIONS)] for i in range(runs)]
+
+    def ask(http: httpx.Client, question: str) -> tuple[float, int, str]:
+        body = {
+            "model": SERVED_NAME,
+            "messages": [{"role": "user", "content": question}],
+            "max_tokens": tokens,
+            "temperature": 0,
+        }
+        reply = http.post("/v1/chat/completions", json=body).raise_for_status().json()
+        text = reply["choices"][0]["message"]["content"] or ""
+        return time.perf_counter(), int(reply["usage"]["completion_tokens"]), text
+
+    with httpx.Client(base_url=server.origin, timeout=600) as http:
+        ask(http, "hi")  # warm up
+        begun = time.perf_counter()
+        alone = [ask(http, q) for q in questions]
+        sequential = time.perf_counter() - begun
+        begun = time.perf_counter()
+        with ThreadPoolExecutor(runs) as pool:
+            together = list(pool.map(lambda q: ask(http, q), questions))
+        makespan = max(done for done, _, _ in together) - begun
+    return {
+        "parallel": server.parallel,
+        "sequential_s": round(sequential, 2),
+        "together_s": round(makespan, 2),
+        "speedup": round(sequential / makespan, 2),
+        "tokens_per_s_sequential": round(sum(n for _, n, _ in alone) / sequential, 1),
+        "tokens_per_s_together": round(sum(n for _, n, _ in together) / makespan, 1),
+        "together_mean_run_s": round(statistics.mean(d - begun for d, _, _ in together), 2),
+        "same_text": sum(a[2] == b[2] for a, b in zip(alone, together, strict=True)),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=Settings.from_env().default_model)
@@ -156,13 +199,21 @@ def main() -> None:
         help="also a mixed pass: the first run is a long one of this many tokens (0: skip)",
     )
     args = parser.parse_args()
-    rows = []
-    for load in args.busy:
-        with busy(load):
-            for parallel in tqdm(args.parallel, desc=f"parallel, {load} busy"):
-                row = measure(args.model, parallel, args.runs, args.tokens)
-                row["busy"] = load
-                rows.append(row)
+    rows, peers, ceilings = [], [], []
+    n_vocab = llama_cpp.Llama(str(args.model), vocab_only=True, verbose=False).n_vocab()
+    with tempfile.TemporaryDirectory() as scratch:
+        peer = CppLlamaServer(args.model, Path(scratch) / "llama-server.log", parallel=args.runs)
+        for load in args.busy:
+            with busy(load):
+                for parallel in tqdm(args.parallel, desc=f"parallel, {load} busy"):
+                    row = measure(args.model, parallel, args.runs, args.tokens)
+                    row["busy"] = load
+                    rows.append(row)
+                with peer:
+                    peers.append({"busy": load, **peer_pass(peer, args.runs, args.tokens)})
+                raw = speeds(args.model, n_vocab)
+                gain = raw[f"decode_{SEQUENCES}"] / raw["decode_1"]
+                ceilings.append({"busy": load, "tokens_per_s": raw, "batch_gain": gain})
     mixed = []
     if args.long_first:
         for parallel in tqdm(args.parallel, desc="parallel, a long run first"):
@@ -176,6 +227,8 @@ def main() -> None:
         "runs": args.runs,
         "tokens": args.tokens,
         "rows": rows,
+        "llama_server": peers,
+        "raw_llama_cpp": ceilings,
         "mixed": mixed,
     }
     out.write_text(json.dumps(report, indent=2) + "\n")
@@ -190,6 +243,26 @@ def main() -> None:
             f"{row['sequential_mean_run_s']:>6.1f}s→{row['together_mean_run_s']:>5.1f}s "
             f"{row['tokens_per_s_sequential']:>5.0f}→{row['tokens_per_s_together']:>5.0f} "
             f"{row['same_text']:>6}/{row['runs']}"
+        )
+    print(f"\nllama-server, {args.runs} slots (same questions, one HTTP request each):")
+    for row in peers:
+        print(
+            f"{row['busy']:>4} {'peer':>8} {row['sequential_s']:>10.1f}s "
+            f"{row['together_s']:>8.1f}s {row['speedup']:>7.2f}x "
+            f"{'':>6} {row['together_mean_run_s']:>6.1f}s "
+            f"{row['tokens_per_s_sequential']:>5.0f}→{row['tokens_per_s_together']:>5.0f} "
+            f"{row['same_text']:>6}/{args.runs}"
+        )
+    for ceiling, peer_row in zip(ceilings, peers, strict=True):
+        load = ceiling["busy"]
+        best = next((r for r in rows if r["busy"] == load and r["parallel"] == args.runs), rows[-1])
+        print(
+            f"busy {load}: raw llama.cpp decodes {SEQUENCES} sequences "
+            f"{ceiling['batch_gain']:.2f}x faster than one; ours at parallel "
+            f"{best['parallel']}: {best['speedup']:.2f}x "
+            f"({best['speedup'] / ceiling['batch_gain']:.2f} of it, target >= 0.8); "
+            f"tokens/s together, ours / llama-server: {best['tokens_per_s_together']:.0f} / "
+            f"{peer_row['tokens_per_s_together']:.0f} (target >= 1)"
         )
     if mixed:
         print(

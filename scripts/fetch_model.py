@@ -10,6 +10,12 @@
 
 Each file is checked against its SHA-256. This runs at set-up time only; the runtime
 itself never downloads anything.
+
+Then the default model's weights are written once more, as Q8_0, beside the shipped
+file: the same values (Q4_1's 4-bit levels fit in 8 bits; greedy answers agree with the
+shipped file's) in the format llama.cpp evaluates fastest on a CPU, about twice the
+prompt speed (``benchmarks/weights_formats.py``). The runtime uses that file when it is
+there (``config.py``); ``--keep-format`` skips the step.
 """
 
 from __future__ import annotations
@@ -60,6 +66,25 @@ def sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def prepare(model: Model) -> int:
+    """Write ``model`` (fetched) in the runtime's format beside it, unless that is in place."""
+    sys.path.insert(0, str(MODELS_DIR.parent / "src"))
+    from offline_assistants.config import PREPARED_FORMAT, prepared_file
+    from offline_assistants.engine.llama import requantize
+
+    kind = PREPARED_FORMAT
+    source = MODELS_DIR / model.file
+    target = prepared_file(source)
+    shown = target.relative_to(MODELS_DIR.parent)
+    if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
+        print(f"model: {shown} is in place")
+        return 0
+    print(f"model: writing {source.name}'s weights as {kind} (llama.cpp's fastest on CPUs)")
+    requantize(source, target, kind)
+    print(f"model: wrote {shown}")
+    return 0
+
+
 def fetch(model: Model) -> int:
     target = MODELS_DIR / model.file
     shown = target.relative_to(MODELS_DIR.parent)
@@ -104,8 +129,16 @@ def main(argv: list[str] | None = None) -> int:
         default=["default"],
         help="which: default (SmolLM2-135M, 92 MB), gemma (Gemma 3 270M, 242 MB, for tests)",
     )
+    parser.add_argument(
+        "--keep-format",
+        action="store_true",
+        help="do not write the default model as Q8_0 (the runtime then uses the Q4_1)",
+    )
     args = parser.parse_args(argv)
-    return max(fetch(MODELS[name]) for name in args.models)
+    status = max(fetch(MODELS[name]) for name in args.models)
+    if status == 0 and "default" in args.models and not args.keep_format:
+        status = prepare(DEFAULT)
+    return status
 
 
 if __name__ == "__main__":

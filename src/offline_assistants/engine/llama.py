@@ -82,6 +82,35 @@ def template_of(path: Path, chat_template: str | None) -> TemplateSource:
     return resolve_template(chat_template, metadata, path, builtin_names(llama_cpp))
 
 
+def requantize(source: Path, target: Path, kind: str) -> None:
+    """Write ``source``'s weights to ``target`` in llama.cpp's format ``kind`` ("Q8_0",
+    "Q4_0", "F16", "F32": a ``LLAMA_FTYPE_*`` name), through a partial file."""
+    import llama_cpp
+    from llama_cpp._utils import suppress_stdout_stderr
+
+    check_model_file(source)
+    ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{kind}", None)
+    ftype = getattr(llama_cpp, f"LLAMA_FTYPE_ALL_{kind}", ftype)  # F32
+    if ftype is None:
+        raise ValueError(f"llama.cpp has no weights format {kind!r}")
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = ftype
+    params.allow_requantize = True
+    partial = target.with_name(target.name + ".partial")
+    with suppress_stdout_stderr(disable=False):  # llama.cpp logs every tensor it writes
+        status = llama_cpp.llama_model_quantize(
+            str(source).encode(), str(partial).encode(), ctypes.byref(params)
+        )
+    if status != 0:
+        partial.unlink(missing_ok=True)
+        raise ModelFileError(
+            f"llama.cpp could not write {source} as {kind} (status {status})",
+            param="model",
+            code="invalid_model",
+        )
+    partial.replace(target)
+
+
 def vocabulary_prompt(path: Path, chat_template: str | None) -> tuple[ChatPrompt, int]:
     """The chat template and tokenizer of the model in ``path``, its weights left unread (for a
     :class:`~.remote.RemoteEngine` serving that model), and the context it was trained for."""
