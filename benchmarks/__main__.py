@@ -133,6 +133,13 @@ def _parallel(r: dict[str, Any]) -> list[Row]:
             _met(row["same_text"] == row["runs"], f"same text {row['same_text']}/{row['runs']}"),
         )
         for row in r["rows"]
+    ] + [
+        (
+            f"{r['runs']} at once, {peer['busy']} busy: llama-server, {peer['parallel']} slots / raw llama.cpp batch gain",
+            f"speed-up {peer['speedup']:.2f}x, {peer['tokens_per_s_together']:.0f} tok/s / raw {raw['batch_gain']:.2f}x",
+            "",
+        )
+        for peer, raw in zip(r.get("llama_server", []), r.get("raw_llama_cpp", []), strict=True)
     ]  # fmt: skip
 
 

@@ -1,21 +1,22 @@
 """A new thread's first token when its assistant's preamble is already known, beside
-llama-cpp-python's own server, on this machine.
+llama.cpp's own server and llama-cpp-python's, on this machine.
 
 An assistant with about 400 tokens of instructions; ``--threads`` new threads in turn,
 each with its own question, streamed, timed from ``runs.stream`` to the first
-``thread.message.delta``. Beside it, in turns, ``llama_cpp.server`` (started here on
-127.0.0.1, same GGUF) is sent the same system prompt and question as a streamed chat
-completion, timed to the first content delta: the peer keeps the prefix its last
-request shared. Three runtimes take part: ours with prefix reuse (the default: prefixes
+``thread.message.delta``. Beside it, in turns, llama.cpp's own ``llama-server``
+(:mod:`benchmarks.llama_server`) and ``llama_cpp.server`` (both started here on
+127.0.0.1, same GGUF) are sent the same system prompt and question as a streamed chat
+completion, timed to the first content delta: each peer keeps the prefix its last
+request shared. Four runtimes take part: ours with prefix reuse (the default: prefixes
 shared by content across threads), ours with ``kv_reuse`` off (every prompt evaluated
-in full: what a new thread cost before prefixes were shared), and the peer. The first
+in full: what a new thread cost before prefixes were shared), and the two peers. The first
 thread of each warms up and is not counted. ``--busy N`` repeats it all while N other
 processes spin on a core.
 
     .venv/bin/python benchmarks/new_threads.py [--threads 8] [--busy 0 1] [--model PATH]
 
 Prints a table and writes benchmarks/results/new_threads.json.
-Target: new-thread TTFT at most 1.0x the peer's.
+Target: new-thread TTFT at most 1.0x llama-server's.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 sys.path.insert(0, str(HERE.parent))
 from benchmarks.engine_settings import busy  # noqa: E402
+from benchmarks.llama_server import CppLlamaServer  # noqa: E402
 from tests.servers import SERVED_NAME, LlamaServer  # noqa: E402
 
 from offline_assistants import Client  # noqa: E402
@@ -98,14 +100,17 @@ def peer(http: httpx.Client, question: str) -> float:
     return first
 
 
-def measure(model: Path, threads: int, data: Path, server: LlamaServer) -> dict[str, Any]:
+def measure(model: Path, threads: int, data: Path, servers: dict[str, str]) -> dict[str, Any]:
+    """``servers``: each peer's name and origin."""
     base = Settings.from_env(data_dir=data / "on", default_model=model)
-    times: dict[str, list[float]] = {"shared": [], "full": [], "peer": []}
+    times: dict[str, list[float]] = {"shared": [], "full": [], **{name: [] for name in servers}}
     with (
         Client(settings=base) as shared,
         Client(settings=dataclasses.replace(base, data_dir=data / "off", kv_reuse=False)) as full,
-        httpx.Client(base_url=server.origin, timeout=300) as http,
     ):
+        peers = {
+            name: httpx.Client(base_url=origin, timeout=300) for name, origin in servers.items()
+        }
         clients = {"shared": shared, "full": full}
         assistants = {
             name: c.beta.assistants.create(
@@ -121,15 +126,19 @@ def measure(model: Path, threads: int, data: Path, server: LlamaServer) -> dict[
                 took = ours(client, assistants[name].id, question)
                 if i:
                     times[name].append(took)
-            took = peer(http, question)
-            if i:
-                times["peer"].append(took)
+            for name, http in peers.items():
+                took = peer(http, question)
+                if i:
+                    times[name].append(took)
+        for http in peers.values():
+            http.close()
     medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
     return {
         "preamble_tokens": tokens,
         "ttft_ms": medians,
-        "shared_vs_peer": medians["shared"] / medians["peer"],
-        "full_vs_peer": medians["full"] / medians["peer"],
+        "shared_vs_llama_server": medians["shared"] / medians["llama-server"],
+        "shared_vs_llama_cpp_server": medians["shared"] / medians["llama_cpp.server"],
+        "full_vs_llama_server": medians["full"] / medians["llama-server"],
         "samples_ms": {k: [round(v * 1000, 1) for v in vs] for k, vs in times.items()},
     }
 
@@ -144,21 +153,25 @@ def main() -> None:
     results: dict[str, Any] = {"model": model.name, "threads": args.threads, "runs": {}}
     with (
         tempfile.TemporaryDirectory() as scratch,
-        LlamaServer(model, Path(scratch) / "server.log") as server,
+        LlamaServer(model, Path(scratch) / "server.log") as python_peer,
+        CppLlamaServer(model, Path(scratch) / "llama-server.log") as cpp_peer,
     ):
+        servers = {"llama-server": cpp_peer.origin, "llama_cpp.server": python_peer.origin}
         for spinning in args.busy:
             with busy(spinning):
                 data = Path(scratch) / f"busy{spinning}"
-                results["runs"][str(spinning)] = measure(model, args.threads, data, server)
+                results["runs"][str(spinning)] = measure(model, args.threads, data, servers)
     print(f"new-thread TTFT, {results['model']}, {args.threads} threads, medians (ms):")
     print(
-        f"{'busy':>5} {'preamble':>9} {'shared':>8} {'full':>8} {'peer':>8} {'shared/peer':>12} {'full/peer':>10}"
+        f"{'busy':>5} {'preamble':>9} {'shared':>8} {'full':>8} {'llama-server':>13} "
+        f"{'llama_cpp.server':>17} {'shared/llama-server':>20}"
     )
     for spinning, r in results["runs"].items():
         t = r["ttft_ms"]
         print(
             f"{spinning:>5} {r['preamble_tokens']:>9} {t['shared']:>8.0f} {t['full']:>8.0f} "
-            f"{t['peer']:>8.0f} {r['shared_vs_peer']:>12.2f} {r['full_vs_peer']:>10.2f}"
+            f"{t['llama-server']:>13.0f} {t['llama_cpp.server']:>17.0f} "
+            f"{r['shared_vs_llama_server']:>20.2f}"
         )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "new_threads.json").write_text(json.dumps(results, indent=2))

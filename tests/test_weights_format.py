@@ -1,8 +1,8 @@
-"""The default model's weights as set-up prepares them: Q8_0 written from the shipped Q4_1.
+"""The default model's weights as Q8_0, written from the shipped Q4_1.
 
-``scripts/fetch_model.py`` writes the shipped file again as Q8_0 (llama.cpp's fastest
-format on a CPU; ``benchmarks/weights_formats.py``) and :mod:`offline_assistants.config`
-picks that file when it is there. These tests write the file themselves from the real
+``scripts/fetch_model.py --weights Q8_0`` writes the shipped file again as Q8_0
+(llama.cpp's fastest format on a CPU; ``benchmarks/weights_formats.py``) and
+:mod:`offline_assistants.config` picks that file when it is there. These tests write the file themselves from the real
 shipped model, check what llama.cpp wrote, that the runtime prefers it, and that it
 predicts the next token as the shipped weights do.
 """
@@ -91,7 +91,7 @@ def test_the_runtime_uses_the_prepared_file_when_it_is_there(shipped: Path, tmp_
     assert Settings.from_env(given).default_model == shipped
 
 
-def test_setup_writes_it_once_and_can_be_told_not_to(shipped: Path, tmp_path: Path) -> None:
+def test_fetch_model_writes_it_when_asked_and_once(shipped: Path, tmp_path: Path) -> None:
     """scripts/fetch_model.py on a models folder holding the shipped file (no download:
     its checksum matches)."""
     checkout = tmp_path / "checkout"
@@ -102,10 +102,11 @@ def test_setup_writes_it_once_and_can_be_told_not_to(shipped: Path, tmp_path: Pa
     (checkout / "models" / DEFAULT_MODEL_FILE).symlink_to(shipped)
     script = [sys.executable, str(checkout / "scripts" / "fetch_model.py"), "default"]
     env = {**os.environ, "PIP_NO_INDEX": "1"}  # nothing may be downloaded here
-    kept = subprocess.run([*script, "--keep-format"], capture_output=True, text=True, env=env)
+    kept = subprocess.run(script, capture_output=True, text=True, env=env)
     assert kept.returncode == 0, kept.stderr
     target = prepared_file(checkout / "models" / DEFAULT_MODEL_FILE)
     assert not target.exists()
+    script += ["--weights", "Q8_0"]
     first = subprocess.run(script, capture_output=True, text=True, env=env)
     assert first.returncode == 0, first.stderr
     assert f"wrote models/{target.name}" in first.stdout

@@ -18,7 +18,7 @@ as drawn.
 from __future__ import annotations
 
 import ctypes
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from types import ModuleType
 from typing import Any
 
@@ -35,44 +35,73 @@ DRY_WINDOW = 1024  # how many recent output tokens DRY looks back over
 DRY_BREAKERS = ["\n", ":", '"', "*"]
 
 
+# Chain templates kept per engine (see ``Native.templates``): distinct settings are few.
+TEMPLATES_KEPT = 16
+
+
 @dataclass(frozen=True)
 class Native:
-    """What :mod:`.llama` hands over: ``llama_cpp``, its ``LlamaSampler``, the ``Llama``."""
+    """What :mod:`.llama` hands over: ``llama_cpp``, its ``LlamaSampler``, the ``Llama``;
+    and the engine's chain templates (:func:`sampler_chain`), used on the model's thread
+    only."""
 
     lib: ModuleType
     chain: type
     llama: Any
+    templates: dict[tuple[Sampling, bool], Any] = field(default_factory=dict)
+
+
+def _template(native: Native, sampling: Sampling, free_text: bool) -> Any:
+    """The chain's samplers before the last one, built once per setting: DRY's set-up
+    scans the whole vocabulary for its breakers (~15 ms for SmolLM2's 49,152 tokens), on
+    the model's thread, where every other sequence would wait for it."""
+    key = (replace(sampling, seed=None), free_text)
+    template = native.templates.pop(key, None)
+    if template is None:
+        llama = native.llama
+        template = native.chain()
+        template.add_penalties(
+            n_vocab=llama.n_vocab(),
+            penalty_last_n=llama.last_n_tokens_size,
+            penalty_repeat=sampling.repeat_penalty,
+            penalty_freq=sampling.frequency_penalty,
+            penalty_present=sampling.presence_penalty,
+        )
+        if free_text and sampling.dry_multiplier > 0:
+            template.add_dry(
+                llama._model,
+                sampling.dry_multiplier,
+                DRY_BASE,
+                DRY_ALLOWED_LENGTH,
+                DRY_WINDOW,
+                DRY_BREAKERS,
+            )
+        if sampling.temperature > 0:
+            template.add_top_p(sampling.top_p, 1)
+            if sampling.min_p > 0:
+                template.add_min_p(sampling.min_p, 1)
+            template.add_temp(sampling.temperature)
+        while len(native.templates) >= TEMPLATES_KEPT:
+            native.templates.pop(next(iter(native.templates))).close()
+    native.templates[key] = template  # most recently used last
+    return template
 
 
 def sampler_chain(native: Native, sampling: Sampling, free_text: bool) -> Any:
-    """llama.cpp's chain for ``sampling`` (a ``LlamaSampler``); DRY only on ``free_text``."""
-    llama = native.llama
+    """llama.cpp's chain for ``sampling`` (a ``LlamaSampler``); DRY only on ``free_text``.
+    A copy of the setting's template (fresh state: the template never samples) with the
+    last sampler, greedy or a draw from its own seed, added for this sequence."""
+    lib = native.lib
     chain = native.chain()
-    chain.add_penalties(
-        n_vocab=llama.n_vocab(),
-        penalty_last_n=llama.last_n_tokens_size,
-        penalty_repeat=sampling.repeat_penalty,
-        penalty_freq=sampling.frequency_penalty,
-        penalty_present=sampling.presence_penalty,
-    )
-    if free_text and sampling.dry_multiplier > 0:
-        chain.add_dry(
-            llama._model,
-            sampling.dry_multiplier,
-            DRY_BASE,
-            DRY_ALLOWED_LENGTH,
-            DRY_WINDOW,
-            DRY_BREAKERS,
-        )
+    lib.llama_sampler_free(chain.sampler)
+    chain.sampler = lib.llama_sampler_clone(_template(native, sampling, free_text).sampler)
     if sampling.temperature <= 0:
-        chain.add_greedy()
-        return chain
-    chain.add_top_p(sampling.top_p, 1)
-    if sampling.min_p > 0:
-        chain.add_min_p(sampling.min_p, 1)
-    chain.add_temp(sampling.temperature)
-    seed = native.lib.LLAMA_DEFAULT_SEED if sampling.seed is None else sampling.seed
-    chain.add_dist(seed)
+        last = lib.llama_sampler_init_greedy()
+    else:
+        last = lib.llama_sampler_init_dist(
+            lib.LLAMA_DEFAULT_SEED if sampling.seed is None else sampling.seed
+        )
+    lib.llama_sampler_chain_add(chain.sampler, last)
     return chain
 
 
