@@ -15,6 +15,13 @@ while N other processes each spin on a core (a laptop doing other work). A mixed
 pass (``--long-first``) puts one long run first and reports how long the short
 ones behind it wait: one at a time they queue behind it, batched they do not.
 
+Beside ours, on each ``--busy`` pass: llama.cpp's own ``llama-server``
+(:mod:`benchmarks.llama_server`) with one slot per run, sent the same questions one
+after another and then all at once, and raw llama.cpp decoding eight sequences per
+``llama_decode`` against one (the ceiling of what batching can gain on this file and
+these cores). Targets: ours at parallel ``--runs`` gains at least 0.8 of raw
+llama.cpp's batch gain, and its tokens/s together at least llama-server's.
+
 Writes benchmarks/results/parallel_runs.json and prints a table.
 """
 

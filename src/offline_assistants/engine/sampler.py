@@ -5,7 +5,8 @@ library, its sampler-chain class and the loaded model (:class:`Native`); nothing
 imports it.
 
 The chain: repetition penalty, DRY on free text, then greedy at temperature 0 or
-top-p / min-p / temperature sampling. A grammar, where there is one, is checked
+top-p / min-p / temperature sampling. All but its last sampler is built once per
+setting and copied for each sequence (:func:`sampler_chain`). A grammar, where there is one, is checked
 the way llama.cpp's own server does it: the chain picks a token from the raw
 logits, the grammar is asked about that one token, and only when it refuses is
 the grammar applied to the whole vocabulary and the token picked again. Asking
