@@ -48,26 +48,14 @@ sys.path.insert(0, str(HERE.parent))
 
 from benchmarks.engine_settings import busy  # noqa: E402
 from benchmarks.llama_server import CppLlamaServer  # noqa: E402
+from benchmarks.weights_formats import QUESTIONS as EVERYDAY  # noqa: E402
 from benchmarks.weights_formats import SEQUENCES, speeds  # noqa: E402
 from tests.servers import SERVED_NAME  # noqa: E402
 
 from offline_assistants import Client  # noqa: E402
 from offline_assistants.config import Settings  # noqa: E402
 
-QUESTIONS = [
-    "Explain why the sky is blue.",
-    "Write a short poem about the sea.",
-    "What is the capital of France, and why is it famous?",
-    "Describe how to make a cup of tea.",
-    "What is 7 times 8? Show your working.",
-    "Describe a cat to someone who has never seen one.",
-    "Give three tips for learning a language.",
-    "Why do leaves change colour in autumn?",
-    "What is a prime number? Give examples.",
-    "Tell me about the moon.",
-    "How does a bicycle stay upright?",
-    "What makes bread rise?",
-]
+QUESTIONS = EVERYDAY[:12]  # the runs cycle through these
 
 
 def _answer(client: Client, thread_id: str) -> str:
