@@ -15,8 +15,7 @@ itself never downloads anything.
 the shipped file: the format llama.cpp evaluates fastest on a CPU, about twice the
 prompt speed, with next-token predictions as close to the shipped values as the Q4_1's
 own (``benchmarks/weights_formats.py``). The runtime uses that file when it is there
-(``config.py``). Set-up does not ask for it yet: some tests still depend on the exact
-greedy answers of the Q4_1 (see DEVELOPERS.md).
+(``config.py``). Set-up asks for it.
 """
 
 from __future__ import annotations

@@ -25,7 +25,11 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 MATH_TUTOR = "You are a personal math tutor. Answer questions briefly, in a sentence or less."
 EQUATION = "I need to solve the equation `3x + 11 = 14`. Can you help me?"
 # At temperature 0 the default model keeps counting until stopped: a long, steady generation.
-ENDLESS = "Count from 1 to 1000, separated by commas."
+ENDLESS = "List the numbers from 1 to 1000, separated by commas."
+# Open-ended JSON ("Describe a cat as JSON.") lets the 135M model loop inside a string at
+# temperature 0 until the budget, which no grammar forbids; this question has a short answer
+# under a json_object or json_schema grammar in both weights formats (Q4_1 and Q8_0).
+JSON_QUESTION = "Answer as JSON: what colour is the sky? Use the key colour."
 # A response_format whose answer cannot end on its own: the grammar asks for 600 strings
 # of 2,000 characters each (llama.cpp's repetition limits), far past any context window, so only a cancel, a token budget
 # or the window ends the run, however fast or slow the machine is.

@@ -13,7 +13,7 @@ from offline_assistants.engine.grammar import GrammarBuilder
 from offline_assistants.engine.llama import LlamaEngine
 from offline_assistants.engine.sampler import TEMPLATES_KEPT
 
-from .conftest import ENDLESS
+from .conftest import JSON_QUESTION
 
 
 def test_missing_model_file_names_the_path(tmp_path: Path) -> None:
@@ -70,10 +70,7 @@ def test_json_object_constraint(real_engine: LlamaEngine) -> None:
                 "system",
                 "You are a personal math tutor. Answer questions briefly, in a sentence or less.",
             ),
-            # Open-ended JSON ("Describe a cat as JSON.") lets the 135M model loop inside a
-            # string at temperature 0 until the budget, which no grammar forbids; this
-            # question has a short answer under both weights formats.
-            ChatMessage("user", "Answer as JSON: what colour is the sky? Use the key colour."),
+            ChatMessage("user", JSON_QUESTION),
         ]
     )
     stream = real_engine.generate(
@@ -142,9 +139,11 @@ def test_each_sequence_gets_a_fresh_copy_of_its_settings_chain(real_engine: Llam
     assert drawn(8) != first
     unseeded = {drawn(None) for _ in range(4)}
     assert len(unseeded) > 1, unseeded
-    # A copy carries the setting's DRY: at temperature 0 with DRY as strong as it goes a
-    # counting answer changes; without DRY it is the plain greedy one, every time.
-    counting = real_engine.prompt_tokens([ChatMessage("user", ENDLESS)])
+    # A copy carries the setting's DRY: at temperature 0 with DRY as strong as it goes an
+    # answer that repeats itself ("1234567890123456789...") changes; without DRY it is the
+    # plain greedy one, every time.
+    repeating = "Count from 1 to 1000, separated by commas."
+    counting = real_engine.prompt_tokens([ChatMessage("user", repeating)])
 
     def greedy(dry: float) -> str:
         sampling = Sampling(temperature=0.0, dry_multiplier=dry)

@@ -10,7 +10,7 @@ from openai.types.beta.assistant import Assistant
 
 from offline_assistants import Client, ConflictError, InvalidRequestError, NotFoundError
 
-from .conftest import ENDLESS, EQUATION
+from .conftest import ENDLESS, EQUATION, JSON_QUESTION
 
 
 def ask(client: Client, content: str = EQUATION) -> str:
@@ -124,7 +124,7 @@ def test_truncation_strategies(client: Client, tutor: Assistant) -> None:
 
 
 def test_response_format_json_object(client: Client, tutor: Assistant) -> None:
-    thread_id = ask(client, "Describe a cat as JSON.")
+    thread_id = ask(client, JSON_QUESTION)
     run = client.beta.threads.runs.create_and_poll(
         thread_id=thread_id,
         assistant_id=tutor.id,
@@ -146,7 +146,7 @@ def test_response_format_json_schema(client: Client, tutor: Assistant) -> None:
         "required": ["answer", "steps", "confidence"],
         "additionalProperties": False,
     }
-    thread_id = ask(client)
+    thread_id = ask(client, JSON_QUESTION)
     run = client.beta.threads.runs.create_and_poll(
         thread_id=thread_id,
         assistant_id=tutor.id,

@@ -126,3 +126,13 @@ def test_a_format_llama_cpp_lacks_or_a_bad_file_is_a_clear_error(
         requantize(broken, tmp_path / "y.gguf", PREPARED_FORMAT)
     assert not (tmp_path / "y.gguf").exists()
     assert not (tmp_path / "y.gguf.partial").exists()
+
+
+def test_set_up_wrote_the_q8_0_and_the_suite_runs_on_it(shipped: Path) -> None:
+    """The README's commands (set-up, then the demo or the suite) run on the Q8_0: a
+    set-up that stopped writing it would leave every user on the slow Q4_1."""
+    if "OFFLINE_ASSISTANTS_MODEL" in os.environ:
+        pytest.skip("OFFLINE_ASSISTANTS_MODEL names the model for this run")
+    default = Settings.from_env().default_model
+    assert default == prepared_file(shipped)
+    assert read_metadata(default)["general.file_type"] == LLAMA_FTYPE_MOSTLY_Q8_0
