@@ -21,6 +21,7 @@ from ..config import Settings
 from ..engine import EngineCache, EngineFactory, llama_factory, remote_factory
 from ..engine.model_memory import MAX_LOADED, default_budget, model_bytes
 from ..engine.prefix_cache import PrefixCache
+from ..engine.preload import Preload
 from ..runs import EventBus, RunExecutor, RunJournal, RunScheduler, recover_interrupted_runs
 from ..runs.code_calls import CodeCalls
 from ..runs.drafts import DraftLog
@@ -50,9 +51,17 @@ log = logging.getLogger(__name__)
 
 
 class Runtime:
-    def __init__(self, settings: Settings, engine_factory: EngineFactory | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        engine_factory: EngineFactory | None = None,
+        preload: Preload | None = None,
+    ) -> None:
+        """``preload``: the default model already loading (``serve`` starts it before it
+        imports this layer; engine/preload.py); the runtime takes it and closes it."""
         self.settings = settings
         self._closed = False
+        self._preload = preload
         self.store = Store(settings.database_path)
         try:
             self.bus = EventBus()
@@ -60,7 +69,9 @@ class Runtime:
             self.recovered = recover_interrupted_runs(self.store, self.journal)
             self.journal.drafts.clear()  # what recovery did not need belongs to no open message
             self.prefix_cache = (
-                PrefixCache(settings.kv_cache_dir, settings.kv_cache_bytes)
+                preload.prefix_cache
+                if preload is not None
+                else PrefixCache(settings.kv_cache_dir, settings.kv_cache_bytes)
                 if settings.kv_reuse
                 else None
             )
@@ -153,7 +164,8 @@ class Runtime:
         """The embedded llama.cpp engine, or a serving engine's client (``engine_url``)."""
         if settings.engine_url is not None:
             return remote_factory(settings)
-        return llama_factory(settings, prefix_cache=self.prefix_cache)
+        load = llama_factory(settings, prefix_cache=self.prefix_cache)
+        return load if self._preload is None else self._preload.factory(load)
 
     def close(self) -> None:
         """Stop everything this runtime started (whatever start-up got to) and release the
@@ -169,7 +181,7 @@ class Runtime:
         responses = getattr(self, "responses", None)
         if responses is not None:
             responses.close()  # background responses' recorders, before the store closes
-        parts = ["ingestion", "kernels"] + (["engines"] if idle else [])
+        parts = ["ingestion", "kernels"] + (["engines", "_preload"] if idle else [])
         for part in parts:
             started = getattr(self, part, None)
             if started is not None:

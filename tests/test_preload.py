@@ -1,0 +1,108 @@
+"""A cold start: ``serve`` loads the default model while it imports the rest (engine/preload.py).
+
+The runtime takes the preloaded engine for its first run instead of loading the file
+again; a load that fails fails that first run exactly as a load on demand would; an
+engine nobody took is freed when the runtime closes; and the command line reaches the
+preload without importing the service layer (which is what the wait overlaps).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from offline_assistants.config import Settings
+from offline_assistants.engine import Engine, Sampling
+from offline_assistants.engine.llama import LlamaEngine
+from offline_assistants.engine.models import llama_factory
+from offline_assistants.engine.preload import Preload
+from offline_assistants.errors import OfflineAssistantsError
+from offline_assistants.service import Runtime
+
+from .http_harness import HttpClient
+
+QUESTION = [{"role": "user", "content": "What is the capital of France?"}]
+
+
+def settings_for(tmp_path: Path, model: Path) -> Settings:
+    settings = Settings.from_env(data_dir=tmp_path / "data", n_ctx=2048)
+    return dataclasses.replace(settings, default_model=model)
+
+
+def assert_freed(engine: Engine | None) -> None:
+    """Generating on a freed engine ends in an error (its model's thread is gone), and
+    nothing reaches the freed llama.cpp context."""
+    assert isinstance(engine, LlamaEngine)
+    with pytest.raises(OfflineAssistantsError, match="unloaded"):
+        list(engine.generate([1, 2, 3], max_tokens=2, sampling=Sampling(temperature=0.0)))
+
+
+def test_the_first_run_answers_on_the_preloaded_engine(tmp_path: Path, model_path: Path) -> None:
+    settings = settings_for(tmp_path, model_path)
+    preload = Preload(settings, progress=False)
+    http = HttpClient(Runtime(settings, preload=preload))
+    try:
+        done = http.chat.completions.create(
+            model="gpt-4o-mini", messages=QUESTION, max_tokens=8, temperature=0
+        )
+        assert done.choices[0].message.content
+        assert preload.engine is not None
+        # The one engine the runtime holds is the preloaded one: the file was not loaded twice.
+        assert http.runtime.engines.loaded() == [model_path]
+        assert http.runtime.engines.get(model_path) is preload.engine
+        assert preload.take(model_path) is None  # taken once, by that first run
+    finally:
+        http.close()
+    # Closing the runtime freed it (the engine cache owns it once taken).
+    assert_freed(preload.engine)
+
+
+def test_a_failed_preload_fails_the_first_run_as_a_load_would(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)  # the magic, and nothing a loader can read
+    settings = settings_for(tmp_path, broken)
+    with pytest.raises(OfflineAssistantsError) as on_demand:
+        llama_factory(settings, progress=False)(broken)
+    preload = Preload(settings, progress=False)
+    with pytest.raises(OfflineAssistantsError) as preloaded:
+        preload.take(broken)
+    assert type(preloaded.value) is type(on_demand.value)
+    assert preloaded.value.message == on_demand.value.message
+    # Once raised, the error is not kept: the next run tries the file again (and fails alike).
+    assert preload.take(broken) is None
+    http = HttpClient(Runtime(settings, preload=Preload(settings, progress=False)))
+    try:
+        with pytest.raises(OfflineAssistantsError) as first_run:
+            http.chat.completions.create(model="gpt-4o-mini", messages=QUESTION, max_tokens=4)
+        assert type(first_run.value) is type(on_demand.value)
+    finally:
+        http.close()
+
+
+def test_an_engine_nobody_took_is_freed_on_close(tmp_path: Path, model_path: Path) -> None:
+    preload = Preload(settings_for(tmp_path, model_path), progress=False)
+    preload.close()  # waits for the load, then frees the engine
+    assert_freed(preload.engine)
+    assert preload.take(model_path) is None  # a closed preload hands out nothing
+
+
+def test_the_command_line_starts_the_preload_before_the_service_layer() -> None:
+    """What ``serve`` imports before it starts the load (cli.py): not the ``openai`` SDK's
+    types, FastAPI or the service layer, whose import the load overlaps."""
+    probe = (
+        "import sys, offline_assistants.cli, offline_assistants.engine.preload\n"
+        "heavy = [m for m in ('openai', 'fastapi', 'offline_assistants.service') "
+        "if m in sys.modules]\n"
+        "print(heavy)\n"
+        "from offline_assistants import Client, CursorPage\n"
+        "print(Client.__name__, CursorPage.__name__)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["[]", "Client CursorPage"]
