@@ -101,3 +101,25 @@ def test_the_model_a_run_uses_is_never_unloaded_for_another(
         done = client.beta.threads.runs.poll(other.id, thread_id=other.thread_id)
         assert done.status in ("completed", "incomplete"), done.last_error
         assert client.runtime.engines.loaded() == [second_model.resolve()]
+
+
+def test_a_loaded_model_is_not_measured_again_for_each_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its size comes from its GGUF header (~50 ms of Python for the default model's
+    vocabulary), read when the model must load, not on every run's turn."""
+    import offline_assistants.service.runtime as runtime_module
+
+    measured: list[Path] = []
+
+    def counting(path: Path, n_ctx: int, parallel: int) -> int:
+        measured.append(path)
+        return model_bytes(path, n_ctx, parallel)
+
+    monkeypatch.setattr(runtime_module, "model_bytes", counting)
+    with client_with_budget(tmp_path, models=1) as client:
+        for _ in range(3):
+            run = ask(client, "default", max_completion_tokens=2)
+            done = client.beta.threads.runs.poll(run.id, thread_id=run.thread_id)
+            assert done.status in ("completed", "incomplete"), done.last_error
+        assert len(measured) == 1

@@ -144,13 +144,16 @@ class EngineCache:
         """The engine for ``path``, loaded if need be (without a lease). Loading makes room
         first, unloading the least recently used models no run holds; where only models
         runs hold stand in the way of the budget, it waits for one of those runs to end."""
-        need = self._size_of(path) if self._budget is not None else 0
+        need: int | None = None  # read from the file's header only when it must load
         while True:
             with self._loading:
                 with self._lock:
                     if path in self._engines:
                         self._engines.move_to_end(path)
                         return self._engines[path]
+                if need is None:
+                    need = self._size_of(path) if self._budget is not None else 0
+                with self._lock:
                     fits = self._make_room(need)
                 if fits:
                     engine = self._factory(path)
