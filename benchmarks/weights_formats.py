@@ -70,7 +70,8 @@ QUESTIONS = [
 
 
 def load(path: Path, sequences: int) -> tuple[llama_cpp.Llama, LlamaContext]:
-    """The model, and a context of ``sequences`` streams of 1,024 tokens (as the engine's)."""
+    """The model, and a context of ``sequences`` streams of 1,024 tokens, flash attention
+    where llama.cpp has it (as the engine's context)."""
     llm = llama_cpp.Llama(
         model_path=str(path),
         n_ctx=1024,
@@ -84,6 +85,7 @@ def load(path: Path, sequences: int) -> tuple[llama_cpp.Llama, LlamaContext]:
     params.n_ctx = 1024 * sequences
     params.n_seq_max = sequences
     params.kv_unified = False
+    params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO
     return llm, LlamaContext(model=llm._model, params=params, verbose=False)
 
 

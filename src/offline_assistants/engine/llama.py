@@ -207,7 +207,7 @@ class LlamaEngine:
             self.parallel,
             n_batch,
             prefix_cache,
-            model_identity(path),
+            f"{model_identity(path)}:flash-attn-auto",  # the KV layout FA decides
             breaks=self._control_tokens(),
         )
         self._batcher = Batcher(
@@ -222,6 +222,9 @@ class LlamaEngine:
         params.n_ctx = self._context_length * parallel
         params.n_seq_max = parallel
         params.kv_unified = False
+        # Flash attention where llama.cpp supports it (llama-server's default): on this
+        # CPU, eight sequences decode ~20% faster with it, one as fast (DEVELOPERS.md).
+        params.flash_attn_type = self._llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO
         return params
 
     @property
