@@ -1,6 +1,7 @@
 """Batched decoding in the engine, with the real model: generations advanced together keep
 their own samplers, grammars and budgets; a newcomer's prompt is read chunk by chunk
-between the others' tokens; a generation waiting for a slot can be stopped.
+between the others' tokens; a generation waiting for a slot can be stopped; the tokens
+go to llama.cpp in sequence order (one forward pass, not one per slot out of order).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from offline_assistants.engine import ChatMessage, Grammar, Sampling, TokenStream
+from offline_assistants.engine.decode_batch import DecodeBatch
 from offline_assistants.engine.grammar import GrammarBuilder
 from offline_assistants.engine.llama import DEFAULT_BATCH, LlamaEngine
 
@@ -137,3 +139,42 @@ def test_stop_ends_a_generation_that_waits_for_a_slot(model_path: Path) -> None:
         assert _read(after)[2] > 0  # the slot was given back
     finally:
         engine.close()
+
+
+def test_the_generating_batch_goes_to_llama_cpp_in_sequence_order(
+    engines: tuple[LlamaEngine, LlamaEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a KV stream per sequence llama.cpp makes one forward pass per run of
+    consecutive sequence ids in the order given: three threads admitted as c, a, b into
+    slots 2, 0, 1 would cost three passes a token instead of one."""
+    _, batched = engines
+    for key in ("a", "b", "c"):  # slots 0, 1, 2 now hold these threads
+        _read(
+            batched.generate(_prompt(batched, "Hi."), max_tokens=2, sampling=GREEDY, cache_key=key)
+        )
+    batches: dict[int, list[list[int]]] = {}
+    clear, add = DecodeBatch.clear, DecodeBatch.add
+
+    def clearing(self: DecodeBatch) -> None:
+        batches.setdefault(id(self), []).append([])
+        clear(self)
+
+    def adding(self: DecodeBatch, token: int, position: int, seq: int, logits: bool) -> int:
+        batches[id(self)][-1].append(seq)
+        return add(self, token, position, seq, logits)
+
+    monkeypatch.setattr(DecodeBatch, "clear", clearing)
+    monkeypatch.setattr(DecodeBatch, "add", adding)
+    streams = [
+        batched.generate(_prompt(batched, ENDLESS), max_tokens=8, sampling=GREEDY, cache_key=key)
+        for key in ("c", "a", "b")
+    ]
+    readers = [threading.Thread(target=_read, args=(stream,)) for stream in streams]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(120)
+    monkeypatch.undo()
+    steps = [seqs for rows in batches.values() for seqs in rows if len(set(seqs)) > 1]
+    assert [0, 1, 2] in steps  # all three advanced together, in one batch
+    assert all(seqs == sorted(seqs) for seqs in steps), steps

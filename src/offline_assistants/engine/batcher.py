@@ -137,6 +137,9 @@ class Batcher:
         generating = [s for s in self._active if s.next_token is not None]
         if not generating:
             return
+        # In sequence-id order: with a KV stream per sequence llama.cpp splits a batch into
+        # one forward pass per run of consecutive ids, in the order given (split_equal).
+        generating.sort(key=lambda s: s.slot.seq if s.slot is not None else -1)
         batch = self._tokens
         batch.clear()
         rows = []
