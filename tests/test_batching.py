@@ -145,29 +145,33 @@ def test_the_generating_batch_goes_to_llama_cpp_in_sequence_order(
     engines: tuple[LlamaEngine, LlamaEngine], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With a KV stream per sequence llama.cpp makes one forward pass per run of
-    consecutive sequence ids in the order given: three threads admitted as c, a, b into
-    slots 2, 0, 1 would cost three passes a token instead of one."""
+    consecutive sequence ids in the order given: three threads admitted in the reverse
+    order of their slots would cost three passes a token instead of one."""
     _, batched = engines
-    for key in ("a", "b", "c"):  # slots 0, 1, 2 now hold these threads
-        _read(
-            batched.generate(_prompt(batched, "Hi."), max_tokens=2, sampling=GREEDY, cache_key=key)
-        )
-    batches: dict[int, list[list[int]]] = {}
+    batches: list[list[int]] = []  # the sequence of each row, batch by batch
     clear, add = DecodeBatch.clear, DecodeBatch.add
 
     def clearing(self: DecodeBatch) -> None:
-        batches.setdefault(id(self), []).append([])
+        batches.append([])
         clear(self)
 
     def adding(self: DecodeBatch, token: int, position: int, seq: int, logits: bool) -> int:
-        batches[id(self)][-1].append(seq)
+        batches[-1].append(seq)
         return add(self, token, position, seq, logits)
 
     monkeypatch.setattr(DecodeBatch, "clear", clearing)
     monkeypatch.setattr(DecodeBatch, "add", adding)
+    slot_of: dict[str, int] = {}
+    for key in ("a", "b", "c"):  # each alone: the slot its thread now holds
+        _read(
+            batched.generate(_prompt(batched, "Hi."), max_tokens=2, sampling=GREEDY, cache_key=key)
+        )
+        slot_of[key] = next(seqs for seqs in reversed(batches) if seqs)[0]
+    assert len(set(slot_of.values())) == 3
+    batches.clear()
     streams = [
         batched.generate(_prompt(batched, ENDLESS), max_tokens=8, sampling=GREEDY, cache_key=key)
-        for key in ("c", "a", "b")
+        for key in sorted(slot_of, key=slot_of.__getitem__, reverse=True)
     ]
     readers = [threading.Thread(target=_read, args=(stream,)) for stream in streams]
     for reader in readers:
@@ -175,6 +179,6 @@ def test_the_generating_batch_goes_to_llama_cpp_in_sequence_order(
     for reader in readers:
         reader.join(120)
     monkeypatch.undo()
-    steps = [seqs for rows in batches.values() for seqs in rows if len(set(seqs)) > 1]
-    assert [0, 1, 2] in steps  # all three advanced together, in one batch
+    steps = [seqs for seqs in batches if len(set(seqs)) > 1]
+    assert sorted(slot_of.values()) in steps  # all three advanced together, in one batch
     assert all(seqs == sorted(seqs) for seqs in steps), steps
