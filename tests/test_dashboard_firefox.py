@@ -80,6 +80,9 @@ def test_math_tutor_in_firefox(firefox: Any, dashboard_origin: str) -> None:
     )
     tutor = until(lambda: [a for a in sdk.beta.assistants.list().data if a.name == "Math Tutor"])[0]
     assert [t.type for t in tutor.tools] == ["code_interpreter"] and tutor.temperature == 0
+    # The page moves to the saved assistant's view once the POST returns; going on before
+    # that, its hash change can land after ours and take the page away from the Playground.
+    until(lambda: js("return location.hash") == f"#/assistants/{tutor.id}")
 
     firefox.navigate(f"{dashboard_origin}/#/playground?assistant={tutor.id}")
     until(lambda: js("return document.getElementById('pg-input')"))

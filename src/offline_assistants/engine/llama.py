@@ -207,12 +207,16 @@ class LlamaEngine:
             self.parallel,
             n_batch,
             prefix_cache,
-            f"{model_identity(path)}:flash-attn-auto",  # the KV layout FA decides
+            f"{model_identity(path)}:{self.KV_LAYOUT}",
             breaks=self._control_tokens(),
         )
         self._batcher = Batcher(
             llama_cpp, self._context, self._slots, n_batch, before_decode=self._adapt_threads
         )
+
+    # Part of a saved prefix state's identity: flash attention decides the KV cache's
+    # layout, so a state saved under another layout is evaluated again, never restored.
+    KV_LAYOUT = "flash-attn-auto"
 
     def _params(self, parallel: int) -> Any:
         """The generation context's parameters: the Llama object's, with ``parallel``

@@ -24,6 +24,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..config import Settings
+
 MAGIC = b"OAKV1\n"
 
 
@@ -54,6 +56,13 @@ class PrefixCache:
     budget_bytes: int = 1 << 30
     disk_budget_bytes: int = 8 << 30
     stats: CacheStats = field(default_factory=CacheStats)
+
+    @classmethod
+    def for_settings(cls, settings: Settings) -> PrefixCache | None:
+        """The cache ``settings`` ask for: None when prefix reuse is off."""
+        if not settings.kv_reuse:
+            return None
+        return cls(settings.kv_cache_dir, settings.kv_cache_bytes)
 
     def __post_init__(self) -> None:
         self._memory: OrderedDict[str, Snapshot] = OrderedDict()

@@ -28,11 +28,7 @@ from .prefix_cache import PrefixCache
 class Preload:
     def __init__(self, settings: Settings, progress: bool = True) -> None:
         self.path = settings.default_model
-        self.prefix_cache = (
-            PrefixCache(settings.kv_cache_dir, settings.kv_cache_bytes)
-            if settings.kv_reuse
-            else None
-        )
+        self.prefix_cache = PrefixCache.for_settings(settings)
         self._load = llama_factory(settings, progress=progress, prefix_cache=self.prefix_cache)
         self._engine: Engine | None = None
         self._error: BaseException | None = None

@@ -69,11 +69,7 @@ class Runtime:
             self.recovered = recover_interrupted_runs(self.store, self.journal)
             self.journal.drafts.clear()  # what recovery did not need belongs to no open message
             self.prefix_cache = (
-                preload.prefix_cache
-                if preload is not None
-                else PrefixCache(settings.kv_cache_dir, settings.kv_cache_bytes)
-                if settings.kv_reuse
-                else None
+                preload.prefix_cache if preload is not None else PrefixCache.for_settings(settings)
             )
             local = engine_factory is None and settings.engine_url is None
             self.engines = EngineCache(
