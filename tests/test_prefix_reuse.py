@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import time
 from pathlib import Path
 
 from offline_assistants import Client
@@ -133,7 +134,8 @@ def _thread_answers(data: Path, reuse: bool, parallel: int = 1) -> list[str]:
         if reuse and parallel == 1:  # one slot: each thread's state leaves it and comes back
             assert stats is not None and stats.restored_from_memory >= 4
         if reuse and parallel > 1:  # a slot each: the states stay where they are
-            assert stats is not None and stats.stored == 0
+            assert stats is not None and stats.restored_from_memory == 0
+            assert stats.restored_from_disk == 0
         client.beta.threads.delete(side.id)
         return answers
 
@@ -186,6 +188,31 @@ def test_new_threads_share_the_instructions_another_thread_evaluated(
             assert covered > DEFAULT_BATCH  # the instructions whole, not only their first batch
         # every new thread evaluated only its own question, not the instructions again
         assert engine.evaluated_tokens < 0.6 * full.evaluated_tokens
+
+
+def test_a_finished_threads_state_is_saved_before_its_slot_is_wanted(
+    model_path: Path, tmp_path: Path
+) -> None:
+    """Between runs the model's thread saves what a finished run left in its slot, so the
+    next thread to take that slot (a new thread, its first token waited for) goes straight
+    to its prompt; the first thread's next turn still starts from its saved state."""
+    cache = PrefixCache(tmp_path / "kv")
+    engine = LlamaEngine(model_path, n_threads=2, n_ctx=4096, progress=False, prefix_cache=cache)
+    full = LlamaEngine(model_path, n_threads=2, n_ctx=4096, progress=False)
+    a = [ChatMessage("system", INSTRUCTIONS), ChatMessage("user", QUESTIONS[0])]
+    text, _ = _answer(engine, "thread_a", a)
+    deadline = time.monotonic() + 60
+    while cache.stats.stored == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)  # nothing else asked of the model: it saves thread_a's state now
+    assert cache.stats.stored == 1
+    saved = engine._slots.slots[0]
+    assert saved.key == "thread_a" and saved.saved
+    _first_turn(engine, "thread_b", OTHER)  # takes the only slot: nothing more to save
+    assert saved.key == "thread_b" and cache.stats.stored >= 1
+    a += [ChatMessage("assistant", text), ChatMessage("user", QUESTIONS[1])]
+    again, covered = _answer(engine, "thread_a", a)
+    assert cache.stats.restored_from_memory == 1 and covered > DEFAULT_BATCH
+    assert again == _answer(full, "thread_a", a)[0]
 
 
 def test_cuts_depend_only_on_the_tokens_before_them() -> None:

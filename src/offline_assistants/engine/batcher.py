@@ -13,6 +13,11 @@ many as ``parallel``). Each turn of the loop:
    still reading its prompt, in a decode of its own, so a newcomer's long
    prompt delays the others by one chunk per token, not by the whole prompt.
 
+Between runs, with nothing to generate, the thread saves the prompt states
+that finished runs left in their slots into the prefix cache, one slot per
+turn of the loop, so a slot handed to another thread later needs no snapshot
+on that thread's way to its first token.
+
 Prompt chunks are never mixed with other sequences' tokens, and each sequence
 has its own KV stream: a chunk's KV is what a solo evaluation makes, which is
 what prefix reuse relies on (see :mod:`.llama`). A failure inside one
@@ -98,13 +103,19 @@ class Batcher:
         while True:
             with self._wakeup:
                 while not self._closed and not self._waiting and not self._active:
+                    if self._slots.idle_work():
+                        break
                     self._wakeup.wait()
                 if self._closed:
                     return
+                working = bool(self._waiting or self._active)
             try:
-                self._admit()
-                self._generate()
-                self._read_prompt()
+                if working:
+                    self._admit()
+                    self._generate()
+                    self._read_prompt()
+                else:  # nothing to generate: save a finished thread's state meanwhile
+                    self._slots.save_idle()
             except Exception:  # noqa: BLE001 - the model's thread must outlive any one turn
                 log.exception("batcher: a turn failed")
 

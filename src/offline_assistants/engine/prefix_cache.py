@@ -33,7 +33,7 @@ MAGIC = b"OAKV1\n"
 class Snapshot:
     model: str
     tokens: list[int]
-    state: bytes
+    state: bytes | bytearray  # llama.cpp's sequence state, as written (not changed after)
 
     @property
     def size(self) -> int:

@@ -6,7 +6,8 @@ generation; between runs it keeps the KV of its last thread's prompt (the
 *resident* key and tokens), so that thread's next run evaluates only what is
 new. A generation for key K takes, in this order: the free slot where K is
 resident, an empty free slot, or the free slot used longest ago. A slot changing
-hands saves its resident state into the :class:`PrefixCache` and keeps what K's prompt
+hands saves its resident state into the :class:`PrefixCache` (unless the batcher saved
+it already, between runs: :meth:`Slots.save_idle`) and keeps what K's prompt
 shares with it, unless K's saved state covers more (then that is restored). Then,
 where another slot, running or not, holds a longer prefix of the prompt (by content:
 another thread of the same assistant, a client's fixed system prompt), its KV is
@@ -38,6 +39,7 @@ class Slot:
     resident: list[int] = field(default_factory=list)  # prompt tokens whose KV is canonical
     busy: bool = False
     used_at: float = 0.0
+    saved: bool = False  # the prefix cache holds exactly this resident state, as key's
 
 
 class Slots:
@@ -89,6 +91,7 @@ class Slots:
         start = self._kept(slot.resident, prompt)
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, start, -1)
         slot.resident = prompt[:start]
+        slot.saved = False
         self.evaluated_tokens += len(prompt) - start
         return slot, start
 
@@ -129,19 +132,21 @@ class Slots:
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, kept, -1)
         slot.resident = prompt[:kept]
         slot.busy = False
+        slot.saved = False
         slot.used_at = time.monotonic()
 
     def clear(self, slot: Slot) -> None:
         """Free ``slot`` and forget what it holds (its generation failed part-way)."""
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
         slot.key, slot.resident = None, []
-        slot.busy = False
+        slot.busy = slot.saved = False
         slot.used_at = time.monotonic()
 
     def _switch(self, slot: Slot, key: str | None, prompt: list[int]) -> None:
         """Give ``slot`` to ``key``: save the resident state of the key it held, then keep
         what of it ``prompt`` shares, unless ``key``'s own saved state covers more."""
-        if self._cache is not None and slot.key is not None and slot.resident:
+        if self._unsaved(slot):
+            assert self._cache is not None and slot.key is not None
             self._cache.put(slot.key, self._snapshot(slot))
         kept = self._kept(slot.resident, prompt)
         slot.key = key
@@ -155,10 +160,42 @@ class Slots:
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, kept, -1)
         slot.resident = slot.resident[:kept]
 
+    def save_idle(self) -> bool:
+        """Save one idle slot's state that the cache does not hold yet (the batcher calls
+        this between runs, so a slot changing hands later costs no snapshot then); False
+        when there was none to save."""
+        slot = next((s for s in self.slots if self._unsaved(s) and not s.busy), None)
+        if slot is None:
+            return False
+        assert self._cache is not None and slot.key is not None
+        self._cache.put(slot.key, self._snapshot(slot))
+        slot.saved = True
+        return True
+
+    def idle_work(self) -> bool:
+        """Whether :meth:`save_idle` has a state to save."""
+        return any(self._unsaved(s) and not s.busy for s in self.slots)
+
+    def _unsaved(self, slot: Slot) -> bool:
+        return (
+            self._cache is not None
+            and slot.key is not None
+            and bool(slot.resident)
+            and not slot.saved
+        )
+
     def _restore(self, slot: Slot, saved: Snapshot) -> bool:
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
-        buffer = (ctypes.c_uint8 * len(saved.state)).from_buffer_copy(saved.state)
-        size = self._lib.llama_state_seq_set_data(self._ctx, buffer, len(saved.state), slot.seq)
+        state = saved.state
+        kind = ctypes.c_uint8 * len(state)
+        # read in place where the state is a buffer of ours (saved in this process)
+        buffer = (
+            kind.from_buffer(state)
+            if isinstance(state, bytearray)
+            else kind.from_buffer_copy(state)
+        )
+        size = self._lib.llama_state_seq_set_data(self._ctx, buffer, len(state), slot.seq)
+        del buffer
         if size != len(saved.state):  # not loadable after all: evaluate in full
             self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
             slot.resident = []
@@ -169,9 +206,12 @@ class Slots:
     def _snapshot(self, slot: Slot) -> Snapshot:
         lib = self._lib
         size = lib.llama_state_seq_get_size(self._ctx, slot.seq)
-        buffer = (ctypes.c_uint8 * size)()
-        written = lib.llama_state_seq_get_data(self._ctx, buffer, size, slot.seq)
-        return Snapshot(self._model_id, list(slot.resident), bytes(buffer)[:written])
+        state = bytearray(size)  # written in place: a state is megabytes, copied once only
+        view = (ctypes.c_uint8 * size).from_buffer(state)
+        written = lib.llama_state_seq_get_data(self._ctx, view, size, slot.seq)
+        del view
+        del state[written:]
+        return Snapshot(self._model_id, list(slot.resident), state)
 
 
 def _common(resident: list[int], prompt: list[int]) -> int:
