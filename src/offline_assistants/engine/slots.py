@@ -146,8 +146,7 @@ class Slots:
         """Give ``slot`` to ``key``: save the resident state of the key it held, then keep
         what of it ``prompt`` shares, unless ``key``'s own saved state covers more."""
         if self._unsaved(slot):
-            assert self._cache is not None and slot.key is not None
-            self._cache.put(slot.key, self._snapshot(slot))
+            self._save(slot)
         kept = self._kept(slot.resident, prompt)
         slot.key = key
         if self._cache is not None and key is not None:
@@ -164,17 +163,22 @@ class Slots:
         """Save one idle slot's state that the cache does not hold yet (the batcher calls
         this between runs, so a slot changing hands later costs no snapshot then); False
         when there was none to save."""
-        slot = next((s for s in self.slots if self._unsaved(s) and not s.busy), None)
-        if slot is None:
-            return False
-        assert self._cache is not None and slot.key is not None
-        self._cache.put(slot.key, self._snapshot(slot))
-        slot.saved = True
-        return True
+        slot = self._idle_unsaved()
+        if slot is not None:
+            self._save(slot)
+        return slot is not None
 
     def idle_work(self) -> bool:
         """Whether :meth:`save_idle` has a state to save."""
-        return any(self._unsaved(s) and not s.busy for s in self.slots)
+        return self._idle_unsaved() is not None
+
+    def _idle_unsaved(self) -> Slot | None:
+        return next((s for s in self.slots if not s.busy and self._unsaved(s)), None)
+
+    def _save(self, slot: Slot) -> None:
+        assert self._cache is not None and slot.key is not None
+        self._cache.put(slot.key, self._snapshot(slot))
+        slot.saved = True
 
     def _unsaved(self, slot: Slot) -> bool:
         return (
@@ -196,7 +200,7 @@ class Slots:
         )
         size = self._lib.llama_state_seq_set_data(self._ctx, buffer, len(state), slot.seq)
         del buffer
-        if size != len(saved.state):  # not loadable after all: evaluate in full
+        if size != len(state):  # not loadable after all: evaluate in full
             self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
             slot.resident = []
             return False
