@@ -17,7 +17,7 @@ from offline_assistants.config import Settings
 from offline_assistants.engine import ChatMessage, Sampling
 from offline_assistants.engine.llama import DEFAULT_BATCH, LlamaEngine
 from offline_assistants.engine.prefix_cache import PrefixCache, Snapshot
-from offline_assistants.engine.prompt_chunks import chunk_starts, covered
+from offline_assistants.engine.prompt_chunks import MIN_CHUNK, Cuts
 
 from .conftest import MATH_TUTOR
 
@@ -39,7 +39,7 @@ def _answer(engine: LlamaEngine, key: str, history: list[ChatMessage]) -> tuple[
     )
     text = "".join(stream)
     # a kept prefix ends where evaluating this prompt afresh cuts it, never mid-chunk
-    assert stream.reused_tokens in chunk_starts(prompt, DEFAULT_BATCH, engine._slots.breaks)
+    assert stream.reused_tokens in engine._slots.cuts.starts(prompt)
     return text, stream.reused_tokens
 
 
@@ -152,6 +152,15 @@ def _first_turn(engine: LlamaEngine, key: str, question: str) -> tuple[str, int]
     )
 
 
+def _shared(engine: LlamaEngine, *questions: str) -> int:
+    """How many leading prompt tokens first turns asking ``questions`` have in common."""
+    prompts = [
+        engine.prompt_tokens([ChatMessage("system", INSTRUCTIONS), ChatMessage("user", q)])
+        for q in questions
+    ]
+    return next(i for i, column in enumerate(zip(*prompts, strict=False)) if len(set(column)) > 1)
+
+
 def test_new_threads_share_the_instructions_another_thread_evaluated(
     model_path: Path, tmp_path: Path
 ) -> None:
@@ -185,7 +194,9 @@ def test_new_threads_share_the_instructions_another_thread_evaluated(
         for i, question in enumerate(QUESTIONS[1:], start=1):
             text, covered = _first_turn(engine, f"thread-{i}", question)
             assert text == expected[question], (parallel, question)
-            assert covered > DEFAULT_BATCH  # the instructions whole, not only their first batch
+            # the instructions whole and the template's text up to the question's own
+            # words (as llama-server keeps them), not only the instructions' first batch
+            assert covered == _shared(engine, QUESTIONS[0], question) > DEFAULT_BATCH
         # every new thread evaluated only its own question, not the instructions again
         assert engine.evaluated_tokens < 0.6 * full.evaluated_tokens
 
@@ -216,19 +227,43 @@ def test_a_finished_threads_state_is_saved_before_its_slot_is_wanted(
 
 
 def test_cuts_depend_only_on_the_tokens_before_them() -> None:
-    """Two prompts that share a prefix are cut alike inside it; chunks stay within the
-    batch size, and a message's closing control token starts a chunk."""
+    """Two prompts that share a prefix are cut alike inside it, up to its end; chunks
+    stay within the batch size, and a chunk ends after a separator once it is long."""
     rng = random.Random(3)
-    breaks = frozenset({1, 2})
+    cuts = Cuts.of(128, [[1, 5], [2]])
     for _ in range(200):
-        shared = [rng.choice([1, 2, *range(10, 60)]) for _ in range(rng.randrange(1, 600))]
+        shared = [rng.choice([1, 2, 5, *range(10, 60)]) for _ in range(rng.randrange(1, 600))]
         a = shared + [rng.randrange(10, 60) for _ in range(rng.randrange(1, 200))]
         b = shared + [rng.randrange(60, 99) for _ in range(rng.randrange(1, 200))]
-        cuts_a, cuts_b = chunk_starts(a, 128, breaks), chunk_starts(b, 128, breaks)
+        cuts_a, cuts_b = cuts.starts(a), cuts.starts(b)
         assert [c for c in cuts_a if c <= len(shared)] == [c for c in cuts_b if c <= len(shared)]
         ends = [*cuts_a[1:], len(a)]
         assert all(0 < end - start <= 128 for start, end in zip(cuts_a, ends, strict=True))
-        assert covered(a, len(shared), 128, breaks) == max(c for c in cuts_a if c <= len(shared))
-    message = [5] * 40 + [2] + [7] * 10  # the closing token at 40: a cut there
-    assert chunk_starts(message, 128, frozenset({2})) == [0, 40]
-    assert chunk_starts([5] * 10 + [2] + [7] * 10, 128, frozenset({2})) == [0]  # too short
+        assert cuts.covered(a, len(shared)) == max(c for c in cuts_a if c <= len(shared))
+        # a prompt kept whole (it ends on a cut: a generation prompt) is a prefix that
+        # every longer prompt is cut after
+        assert (cuts.covered(shared, len(shared)) == len(shared)) == (len(shared) in cuts_a)
+    message = [7] * 40 + [1, 5] + [7] * 10  # a separator ends at 42: a cut there
+    assert cuts.starts(message) == [0, 42]
+    assert cuts.covered(message[:42], 42) == 42
+    assert cuts.starts([7] * (MIN_CHUNK - 3) + [2] + [7] * 10) == [0]  # too short
+    assert Cuts.of(128, [[2]]).identity != Cuts.of(128, [[1]]).identity != cuts.identity
+
+
+def test_a_threads_next_turn_reuses_its_whole_last_prompt(model_path: Path, tmp_path: Path) -> None:
+    """A prompt ends with the template's generation prompt, a separator: when its last
+    chunk is long enough, the thread's next turn evaluates only the answer and what
+    follows, and answers exactly as a fresh evaluation does."""
+    engine = LlamaEngine(
+        model_path, n_threads=2, n_ctx=4096, progress=False, prefix_cache=PrefixCache(tmp_path)
+    )
+    full = LlamaEngine(model_path, n_threads=2, n_ctx=4096, progress=False)
+    long_question = "Please explain, in plain words and with care, " * 4 + QUESTIONS[0]
+    a = [ChatMessage("system", INSTRUCTIONS), ChatMessage("user", long_question)]
+    first = engine.prompt_tokens(a)
+    assert engine._slots.cuts.covered(first, len(first)) == len(first)
+    text, _ = _answer(engine, "thread_a", a)
+    a += [ChatMessage("assistant", text), ChatMessage("user", QUESTIONS[1])]
+    again, covered = _answer(engine, "thread_a", a)
+    assert covered == len(first)
+    assert again == _answer(full, "thread_a", a)[0]

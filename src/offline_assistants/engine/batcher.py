@@ -49,17 +49,15 @@ class Batcher:
         lib: ModuleType,
         context: Any,
         slots: Slots,
-        chunk: int,
         before_decode: Callable[[], None] = lambda: None,
     ) -> None:
-        """``context`` is the ``LlamaContext`` (samplers read its logits); ``chunk`` is the
-        prompt chunk size (``n_batch``); ``before_decode`` runs before every decode."""
+        """``context`` is the ``LlamaContext`` (samplers read its logits); prompt chunks
+        are cut as ``slots.cuts`` says; ``before_decode`` runs before every decode."""
         self._context = context
         self._slots = slots
-        self._chunk = chunk
         self._before_decode = before_decode
         self._tokens = DecodeBatch(lib, len(slots.slots))
-        self._prompt = DecodeBatch(lib, chunk)
+        self._prompt = DecodeBatch(lib, slots.cuts.size)
         self._waiting: collections.deque[Sequence] = collections.deque()
         self._active: list[Sequence] = []
         self._wakeup = threading.Condition()
@@ -169,7 +167,7 @@ class Batcher:
         if sequence is None:
             return
         assert sequence.slot is not None
-        chunk = sequence.chunk(self._chunk, self._slots.breaks)
+        chunk = sequence.chunk(self._slots.cuts)
         last = not sequence.pending
         batch = self._prompt
         batch.clear()

@@ -29,6 +29,7 @@ from .chat_template import (
     jinja_render,
     probe,
     resolve_template,
+    separators,
     shows_system,
 )
 from .tool_format import ToolFormatChoice, format_for_template
@@ -88,6 +89,25 @@ class ChatPrompt:
         add_bos = self._add_bos and not (bos != -1 and text.startswith(self.token_text(bos)))
         return list(self._llama.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True))
 
+    def separators(self) -> list[list[int]]:
+        """The token runs this template writes between messages' texts (the generation
+        prompt too), each as it is tokenized inside a prompt: a prompt chunk ends after
+        one (:mod:`.prompt_chunks`). A run whose tokens change beside the next text (a
+        trailing space that joins the next word) is kept without that whitespace, or
+        left out."""
+        found: list[list[int]] = []
+        for piece, text in separators(self._render, self.traits):
+            whole = self._plain_tokens(text)
+            for variant in dict.fromkeys((piece, piece.rstrip())):
+                tokens = self._plain_tokens(variant)
+                if tokens and _contains(whole, tokens):
+                    found.append(tokens)
+                    break
+        return found
+
+    def _plain_tokens(self, text: str) -> list[int]:
+        return list(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
     def detokenize(self, tokens: Sequence[int]) -> str:
         """The text of ``tokens``, special tokens spelled out (as a prompt for another engine)."""
         return bytes(self._llama.detokenize(list(tokens), special=True)).decode(
@@ -132,3 +152,8 @@ class ChatPrompt:
         if tokens and self._llama_cpp.llama_vocab_is_control(vocab, tokens[0]):
             return frozenset(tokens[:1])
         return frozenset()
+
+
+def _contains(whole: Sequence[int], part: Sequence[int]) -> bool:
+    width = len(part)
+    return any(list(whole[i : i + width]) == list(part) for i in range(len(whole) - width + 1))

@@ -18,7 +18,8 @@ alternate (Gemma, Mistral), some drop the system role without a word (Phi-3).
 role merged, a user turn before an assistant-first thread, system text folded into
 the first user turn (also when a render shows the system text is gone:
 :func:`shows_system`). :func:`probe` also reads how the template ends an assistant
-turn, which is a stop token next to the GGUF's end-of-generation tokens.
+turn, which is a stop token next to the GGUF's end-of-generation tokens, and
+:func:`separators` what it writes between messages (prompt chunks end there).
 
 The llama.cpp built-ins are rendered by llama.cpp itself (:mod:`.llama`, the only
 module that imports ``llama_cpp``, hands the library over).
@@ -223,6 +224,35 @@ def _turn_end(render: Render) -> str:
     if PROBE_REPLY not in text:
         return ""
     return text.split(PROBE_REPLY, 1)[1].split(PROBE_SECOND, 1)[0].strip()
+
+
+def separators(render: Render, traits: TemplateTraits) -> list[tuple[str, str]]:
+    """What the template writes between one message's text and the next one's, and after
+    the last user text (the generation prompt), each with the whole render it came from:
+    prompt chunks end there (:mod:`.prompt_chunks`). Pure whitespace (a system text
+    folded into the user turn) is no separator."""
+    conversations = [
+        [("system", PROBE_SYSTEM), ("user", PROBE_FIRST)],
+        [("user", PROBE_FIRST), ("assistant", PROBE_REPLY), ("user", PROBE_SECOND)],
+    ]
+    found: list[tuple[str, str]] = []
+    for conversation in conversations:
+        messages = [{"role": role, "content": text} for role, text in conversation]
+        try:
+            text = render(conform(messages, traits), None, True)
+        except Exception:  # noqa: BLE001 - a template that cannot say this has no separator
+            continue
+        end = 0
+        for _, needle in conversation:
+            start = text.find(needle, end)
+            if start < 0:
+                break
+            if end:
+                found.append((text[end:start], text))
+            end = start + len(needle)
+        else:
+            found.append((text[end:], text))
+    return [(piece, text) for piece, text in found if piece.strip()]
 
 
 def conform(messages: Messages, traits: TemplateTraits) -> Messages:

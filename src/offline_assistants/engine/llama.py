@@ -17,7 +17,7 @@ wait for a slot in arrival order.
 Prefix reuse. ``generate(..., cache_key=thread_id)`` evaluates only what the
 thread's previous prompt did not already cover. Outputs stay identical to a
 full evaluation because the prompt is always evaluated in the same chunks, cut
-by :mod:`.prompt_chunks` (every ``n_batch`` tokens, and where a message ends), each
+by :mod:`.prompt_chunks` (every ``n_batch`` tokens, and where a message's text begins), each
 chunk in a decode of its own: a chunk's KV entries depend on the chunk's shape, so
 only whole chunks are reused (the common prefix cut back to its last cut), and the
 rest is evaluated with the cuts a full evaluation would make. Generated tokens are
@@ -41,6 +41,7 @@ from .chat_template import TemplateSource, builtin_names, resolve_template
 from .gguf_file import check_model_file, read_with_progress
 from .grammar import literal
 from .prefix_cache import PrefixCache, model_identity
+from .prompt_chunks import Cuts
 from .sampler import FreeSampler, GrammarSampler, Native
 from .sequence import Sequence
 from .slots import Slots
@@ -201,21 +202,22 @@ class LlamaEngine:
         self._grammars: dict[str, Any] = {}
         self._threads = threads
         self._thread_count = n_threads
+        cuts = Cuts.of(n_batch, self._prompt.separators())
         self._slots = Slots(
             llama_cpp,
             self._context.ctx,
             self.parallel,
-            n_batch,
+            cuts,
             prefix_cache,
-            f"{model_identity(path)}:{self.KV_LAYOUT}",
-            breaks=self._control_tokens(),
+            f"{model_identity(path)}:{self.KV_LAYOUT}:{cuts.identity}",
         )
         self._batcher = Batcher(
-            llama_cpp, self._context, self._slots, n_batch, before_decode=self._adapt_threads
+            llama_cpp, self._context, self._slots, before_decode=self._adapt_threads
         )
 
-    # Part of a saved prefix state's identity: flash attention decides the KV cache's
-    # layout, so a state saved under another layout is evaluated again, never restored.
+    # Part of a saved prefix state's identity (with the cut rule: where its chunks end):
+    # flash attention decides the KV cache's layout, so a state saved under another
+    # layout or other cuts is evaluated again, never restored.
     KV_LAYOUT = "flash-attn-auto"
 
     def _params(self, parallel: int) -> Any:
@@ -271,12 +273,6 @@ class LlamaEngine:
 
     def token_text(self, token: int) -> str:
         return self._prompt.token_text(token)
-
-    def _control_tokens(self) -> frozenset[int]:
-        """The vocabulary's control tokens (``<|im_start|>``...): prompt chunks may end there."""
-        vocab = self._llama._model.vocab
-        is_control = self._llama_cpp.llama_vocab_is_control
-        return frozenset(t for t in range(self._llama.n_vocab()) if is_control(vocab, t))
 
     def end_tokens(self) -> list[int]:
         """Every token that ends an answer: the vocabulary's end-of-generation tokens (from

@@ -3,40 +3,86 @@
 A chunk's KV entries depend on the chunk that evaluated it, so a kept prefix gives the
 tokens a fresh evaluation would only if it ends where a fresh evaluation cuts (see
 DEVELOPERS.md on prefix reuse). Cuts fall every ``size`` tokens (``n_batch``) and also
-before a control token of the vocabulary (``<|im_end|>``, ``<start_of_turn>``,
-``<|eot_id|>``...) once the chunk holds ``MIN_CHUNK`` tokens: so a message ends on a
-cut, and a prefix shared by many prompts (an assistant's instructions, a client's
-system prompt) is reused whole, not only up to its last multiple of ``size``.
+right after a *separator* once the chunk holds ``MIN_CHUNK`` tokens. A separator is
+what the model's chat template writes between one message's text and the next one's
+(``<|im_end|>\\n<|im_start|>user\\n``, ``<end_of_turn>\\n<start_of_turn>model\\n``...),
+learnt from the template at load (:meth:`~.chat_prompt.ChatPrompt.separators`). So a
+chunk ends where a message's text begins: a prefix shared by many prompts (an
+assistant's instructions, a client's system prompt) is reused whole, up to the next
+message's own words, and a prompt ending with the generation prompt ends on a cut,
+so the thread's next turn can reuse all of it.
 
 A cut depends only on the tokens before it, so two prompts that share a prefix are cut
-alike inside it. :mod:`.slots` keeps and shares prefixes up to a cut,
-:class:`~.sequence.Sequence` evaluates from cut to cut.
+alike inside it, up to and including its end. :mod:`.slots` keeps and shares prefixes up
+to a cut, :class:`~.sequence.Sequence` evaluates from cut to cut.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
-# A control token ends a chunk only once the chunk is this long: a message's closing and
-# the next one's opening token (two apart) make one cut, not two tiny chunks.
+# A separator ends a chunk only once the chunk is this long: a short message does not
+# make a tiny chunk of its own (each chunk is one pass over the weights).
 MIN_CHUNK = 32
 
 
-def chunk_starts(prompt: Sequence[int], size: int, breaks: frozenset[int]) -> list[int]:
-    """The positions where ``prompt``'s chunks start (0 first), every one below its length."""
-    starts = [0]
-    for position in range(1, len(prompt)):
-        run = position - starts[-1]
-        if run == size or (run >= MIN_CHUNK and prompt[position] in breaks):
-            starts.append(position)
-    return starts
+@dataclass(frozen=True)
+class Cuts:
+    """The cutting rule of one model's prompts: ``size`` tokens at most per chunk, and a
+    cut after any of ``separators`` (token runs) once the chunk holds ``MIN_CHUNK``."""
 
+    size: int
+    separators: frozenset[tuple[int, ...]] = frozenset()
+    _by_last: dict[int, list[tuple[int, ...]]] = field(
+        init=False, repr=False, compare=False, default_factory=dict
+    )
 
-def covered(prompt: Sequence[int], common: int, size: int, breaks: frozenset[int]) -> int:
-    """The longest prefix of at most ``common`` tokens that ends on a cut of ``prompt``."""
-    if common <= 0:
-        return 0
-    starts = chunk_starts(prompt[: common + 1], size, breaks)
-    if common == len(prompt) and common - starts[-1] == size:
-        return common  # the whole prompt, its last chunk full
-    return max(s for s in starts if s <= common)
+    def __post_init__(self) -> None:
+        for separator in self.separators:
+            if separator:
+                self._by_last.setdefault(separator[-1], []).append(separator)
+
+    @property
+    def identity(self) -> str:
+        """A short name of this rule: a state saved under other cuts is not restored."""
+        digest = hashlib.sha256(repr((self.size, sorted(self.separators))).encode()).hexdigest()
+        return f"cuts-{digest[:12]}"
+
+    @classmethod
+    def of(cls, size: int, separators: Iterable[Sequence[int]] = ()) -> Cuts:
+        return cls(size, frozenset(tuple(s) for s in separators if s))
+
+    def starts(self, prompt: Sequence[int]) -> list[int]:
+        """The positions where ``prompt``'s chunks start (0 first), every one below its length."""
+        return self._starts(prompt, len(prompt))
+
+    def covered(self, prompt: Sequence[int], common: int) -> int:
+        """The longest prefix of at most ``common`` tokens of ``prompt`` that ends on a cut."""
+        if common <= 0:
+            return 0
+        starts = self._starts(prompt, common)
+        return common if self._cuts_at(prompt, common, starts[-1]) else starts[-1]
+
+    def _starts(self, prompt: Sequence[int], end: int) -> list[int]:
+        starts = [0]
+        for position in range(1, end):
+            if self._cuts_at(prompt, position, starts[-1]):
+                starts.append(position)
+        return starts
+
+    def _cuts_at(self, prompt: Sequence[int], position: int, start: int) -> bool:
+        """Whether a chunk that began at ``start`` ends at ``position`` (read from the
+        tokens before ``position`` only)."""
+        run = position - start
+        if run == self.size:
+            return True
+        if run < MIN_CHUNK:
+            return False
+        for separator in self._by_last.get(prompt[position - 1], ()):
+            if position >= len(separator) and all(
+                prompt[position - len(separator) + i] == token for i, token in enumerate(separator)
+            ):
+                return True
+        return False

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from .base import FinishReason, Grammar, Sampling, TokenStream
-from .prompt_chunks import chunk_starts
+from .prompt_chunks import Cuts
 from .repetition import looping
 from .slots import Slot
 
@@ -95,11 +95,11 @@ class Sequence:
     def wants_stop(self) -> bool:
         return self.abandoned or (self._stop is not None and self._stop())
 
-    def chunk(self, size: int, breaks: frozenset[int]) -> list[int]:
+    def chunk(self, cuts: Cuts) -> list[int]:
         """The next prompt chunk to evaluate, taken off ``pending``: cut where a solo
         evaluation of the whole prompt cuts (:mod:`.prompt_chunks`)."""
         if self._cuts is None:
-            self._cuts = [*chunk_starts(self.prompt, size, breaks)[1:], len(self.prompt)]
+            self._cuts = [*cuts.starts(self.prompt)[1:], len(self.prompt)]
         end = next(c for c in self._cuts if c > self.position)
         chunk, self.pending = (
             self.pending[: end - self.position],

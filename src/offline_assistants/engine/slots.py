@@ -29,7 +29,7 @@ from types import ModuleType
 from typing import Any
 
 from .prefix_cache import PrefixCache, Snapshot
-from .prompt_chunks import covered
+from .prompt_chunks import Cuts
 
 
 @dataclass
@@ -48,16 +48,14 @@ class Slots:
         lib: ModuleType,
         ctx: Any,
         count: int,
-        batch: int,
+        cuts: Cuts,
         cache: PrefixCache | None,
         model_id: str,
-        breaks: frozenset[int] = frozenset(),
     ) -> None:
         self._lib = lib
         self._ctx = ctx  # the llama_context pointer
         self._memory = lib.llama_get_memory(ctx)
-        self._batch = batch
-        self._breaks = breaks  # control tokens: a chunk may end before one (prompt_chunks)
+        self._cuts = cuts  # where this model's prompts are cut into chunks
         self._cache = cache
         self._model_id = model_id
         self.slots = [Slot(seq) for seq in range(count)]
@@ -65,8 +63,8 @@ class Slots:
         self.copied_prefixes = 0  # prefixes copied from another slot
 
     @property
-    def breaks(self) -> frozenset[int]:
-        return self._breaks
+    def cuts(self) -> Cuts:
+        return self._cuts
 
     def free_count(self) -> int:
         return sum(1 for slot in self.slots if not slot.busy)
@@ -79,7 +77,7 @@ class Slots:
         Prefixes are shared by content, not only within a thread: a new thread of an
         assistant starts from whichever slot already holds the same instructions and
         tools (its own, once another thread's state in it is saved; or a copy of another
-        slot's, made by llama.cpp without disturbing that slot)."""
+        slot's, read from its state without disturbing it)."""
         idle = [slot for slot in self.slots if not slot.busy]
         slot = next((s for s in idle if key is not None and s.key == key), None)
         if slot is None or self._cache is None:
@@ -102,13 +100,10 @@ class Slots:
     def _kept(self, resident: list[int], prompt: list[int]) -> int:
         """The tokens of ``prompt`` that ``resident`` covers, up to a cut of both.
 
-        ``resident`` ends on a cut of the prompt that made it; a cut inside the tokens
-        both share is a cut of both. Where they part before ``resident`` ends, a cut of
-        ``prompt`` right there (made by ``prompt``'s own next token) need not be one of
-        the other prompt's, so the kept part stops at the cut before."""
-        common = _common(resident, prompt)
-        limit = common if common == len(resident) else common - 1
-        return covered(prompt, limit, self._batch, self._breaks)
+        ``resident`` ends on a cut of the prompt that made it; a cut at or before the
+        end of the tokens both share depends on those tokens only, so it is a cut of
+        both."""
+        return self._cuts.covered(prompt, _common(resident, prompt))
 
     def _copy_longer_prefix(self, slot: Slot, prompt: list[int]) -> None:
         """Where another slot (running or not) holds more of ``prompt`` than ``slot`` does,
@@ -119,16 +114,16 @@ class Slots:
         best, donor = max(offers, key=lambda offer: offer[0], default=(0, slot))
         if best <= have:
             return
-        self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
-        # a copy between sequences of separate streams copies the whole stream (llama.cpp);
-        # acquire then cuts it back to the shared prefix
-        self._lib.llama_memory_seq_cp(self._memory, donor.seq, slot.seq, -1, -1)
-        slot.resident = list(donor.resident)
-        self.copied_prefixes += 1
+        # Through the donor's state, not llama_memory_seq_cp: between sequences of separate
+        # streams that copies the whole stream, every cell of the window (~190 MB for the
+        # 135M model's 8k tokens), where the state holds only the cells in use. acquire
+        # then cuts the copy back to the shared prefix.
+        if self._restore(slot, self._snapshot(donor)):
+            self.copied_prefixes += 1
 
     def release(self, slot: Slot, prompt: list[int]) -> None:
         """The generation in ``slot`` ended: keep only its prompt's whole chunks."""
-        kept = covered(prompt, len(prompt), self._batch, self._breaks)
+        kept = self._cuts.covered(prompt, len(prompt))
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, kept, -1)
         slot.resident = prompt[:kept]
         slot.busy = False
