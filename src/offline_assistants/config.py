@@ -39,6 +39,9 @@ Environment variables:
 - ``OFFLINE_ASSISTANTS_BATCH``               prompt tokens per evaluation batch (and the
                                              granularity of prefix reuse); default 128.
 - ``OFFLINE_ASSISTANTS_KV_REUSE``            ``0`` evaluates every prompt in full; default on.
+- ``OFFLINE_ASSISTANTS_FLASH_ATTENTION``     ``on`` or ``off`` fixes llama.cpp's flash attention;
+                                             default ``auto``: the faster here, timed once per
+                                             model and CPU (engine/attention.py).
 - ``OFFLINE_ASSISTANTS_UNSANDBOXED_CODE``    ``1`` lets model-written code run WITHOUT a sandbox
                                              where bubblewrap is unavailable (e.g. macOS). Unsafe.
 - ``OFFLINE_ASSISTANTS_ENGINE_URL``          an OpenAI-compatible serving engine's API root
@@ -122,6 +125,7 @@ def cpu_count() -> int:
 DEFAULT_PARALLEL = 4
 # How a serving engine takes a grammar (engine/remote.py).
 ENGINE_CONSTRAINTS = ("grammar", "structured_outputs", "ebnf", "none")
+FLASH_ATTENTION = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
@@ -160,6 +164,8 @@ class Settings:
     kv_reuse: bool = True
     n_batch: int = 128
     kv_cache_bytes: int = 1 << 30
+    # llama.cpp's flash attention: "on", "off", or "auto" (timed once: engine/attention.py).
+    flash_attention: str = "auto"
     # Generations decoded together in one context (engine/batcher.py), each with a window
     # of n_ctx tokens; more runs wait for a slot in arrival order. Measured in
     # benchmarks/parallel_runs.py.
@@ -240,6 +246,12 @@ class Settings:
             raise ValueError(
                 f"Unknown engine constraint {constraint!r}: use one of {', '.join(ENGINE_CONSTRAINTS)}."
             )
+        flash = env.get("OFFLINE_ASSISTANTS_FLASH_ATTENTION") or "auto"
+        if flash not in FLASH_ATTENTION:
+            raise ValueError(
+                f"Unknown OFFLINE_ASSISTANTS_FLASH_ATTENTION {flash!r}: use one of "
+                f"{', '.join(FLASH_ATTENTION)}."
+            )
         tokenizer = engine_tokenizer or env.get("OFFLINE_ASSISTANTS_ENGINE_TOKENIZER")
         expiry = run_expiry_seconds or int(env.get("OFFLINE_ASSISTANTS_RUN_EXPIRY_SECONDS") or 600)
         return cls(
@@ -266,6 +278,7 @@ class Settings:
             kv_reuse=env.get("OFFLINE_ASSISTANTS_KV_REUSE", "1") != "0",
             n_batch=max(8, int(env.get("OFFLINE_ASSISTANTS_BATCH") or 128)),
             kv_cache_bytes=int(env.get("OFFLINE_ASSISTANTS_KV_CACHE_MB") or 1024) << 20,
+            flash_attention=flash,
             parallel=max(1, int(env.get("OFFLINE_ASSISTANTS_PARALLEL") or DEFAULT_PARALLEL)),
             engine_url=engine_url or env.get("OFFLINE_ASSISTANTS_ENGINE_URL") or None,
             engine_model=engine_model or env.get("OFFLINE_ASSISTANTS_ENGINE_MODEL") or None,

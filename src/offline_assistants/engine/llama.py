@@ -34,6 +34,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InternalError, ModelFileError
+from .attention import default_record
+from .attention import flash_attention as choose_flash_attention
 from .base import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
 from .batcher import Batcher
 from .chat_prompt import ChatPrompt
@@ -148,10 +150,14 @@ class LlamaEngine:
         prefix_cache: PrefixCache | None = None,
         threads: ThreadAdvisor | None = None,
         parallel: int = 1,
+        flash_attention: str = "auto",
+        attention_record: Path | None = None,
     ) -> None:
         """``n_threads`` is the count to use; with ``threads``, the count is asked again as
         the engine works (fewer when other programs keep cores busy). ``parallel``
-        generations run at once, each with a window of ``n_ctx`` tokens."""
+        generations run at once, each with a window of ``n_ctx`` tokens. Flash attention
+        is ``on``, ``off`` or, with ``auto``, whichever :mod:`.attention` found faster
+        (remembered in ``attention_record``, by default the user's cache)."""
         import llama_cpp
         from llama_cpp._internals import LlamaContext, LlamaSampler
 
@@ -181,6 +187,14 @@ class LlamaEngine:
         self._path = path
         self._context_length = min(n_ctx, self._llama._model.n_ctx_train())
         self.parallel = max(1, parallel)
+        self.flash_attention = choose_flash_attention(
+            llama_cpp,
+            self._llama._model.model,
+            path,
+            n_threads,
+            flash_attention,
+            attention_record or default_record(),
+        )
         try:
             self._prompt = ChatPrompt(self._llama, llama_cpp, path, chat_template)
             self.template = self._prompt.template
@@ -209,16 +223,19 @@ class LlamaEngine:
             self.parallel,
             cuts,
             prefix_cache,
-            f"{model_identity(path)}:{self.KV_LAYOUT}:{cuts.identity}",
+            f"{model_identity(path)}:{self.kv_layout}:{cuts.identity}",
         )
         self._batcher = Batcher(
             llama_cpp, self._context, self._slots, before_decode=self._adapt_threads
         )
 
-    # Part of a saved prefix state's identity (with the cut rule: where its chunks end):
-    # flash attention decides the KV cache's layout, so a state saved under another
-    # layout or other cuts is evaluated again, never restored.
-    KV_LAYOUT = "flash-attn-auto"
+    @property
+    def kv_layout(self) -> str:
+        """Part of a saved prefix state's identity (with the cut rule: where its chunks
+        end): flash attention decides the KV cache's layout (V transposed without it), so
+        a state saved under another layout or other cuts is evaluated again, never
+        restored."""
+        return "flash-attn-auto" if self.flash_attention else "attn-plain"
 
     def _params(self, parallel: int) -> Any:
         """The generation context's parameters: the Llama object's, with ``parallel``
@@ -228,9 +245,14 @@ class LlamaEngine:
         params.n_ctx = self._context_length * parallel
         params.n_seq_max = parallel
         params.kv_unified = False
-        # Flash attention where llama.cpp supports it (llama-server's default): on this
-        # CPU, eight sequences decode ~20% faster with it, one as fast (DEVELOPERS.md).
-        params.flash_attn_type = self._llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO
+        # Flash attention where llama.cpp supports it (llama-server's default) if it is the
+        # faster here: on one CPU it decoded eight sequences ~20% faster, on another it was
+        # a third slower (engine/attention.py).
+        params.flash_attn_type = (
+            self._llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO
+            if self.flash_attention
+            else self._llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+        )
         return params
 
     @property

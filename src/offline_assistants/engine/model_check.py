@@ -66,6 +66,7 @@ def check_model(path: Path, settings: Settings, *, smoke: bool = True) -> ModelR
             n_batch=settings.n_batch,
             chat_template=settings.chat_template,
             progress=False,
+            flash_attention=settings.flash_attention,
         )
     except ModelFileError as exc:
         report.problem = exc.message

@@ -258,6 +258,7 @@ def llama_factory(
             progress=progress,
             prefix_cache=prefix_cache,
             parallel=settings.parallel,
+            flash_attention=settings.flash_attention,
         )
 
     return load

@@ -1,0 +1,152 @@
+"""Flash attention or not: which of llama.cpp's two attention paths runs faster here.
+
+llama.cpp attends either with its fused flash-attention kernel or with plain matrix
+products, and which is faster depends on the CPU: on one machine of ours flash
+attention decoded eight sequences ~20% faster; on another (an AVX-512 Xeon) it decoded
+them 33% slower and took twice as long over a 13-token prompt chunk, the part of a
+new thread's first token that is left once its preamble is shared (DEVELOPERS.md).
+llama-server turns it on wherever it can; llama-cpp-python leaves it off.
+
+With ``auto`` (the default) :func:`flash_attention` times both ways once per model
+file, thread count, CPU and llama.cpp build: a 16-token prompt chunk and four
+single-token steps after a 256-token prefix, in a small context of its own, the best of
+two tries each, and takes the faster (about a second, once). The answer goes into a JSON file in the user's cache
+directory, so later loads cost nothing. ``on`` or ``off``
+(``OFFLINE_ASSISTANTS_FLASH_ATTENTION``) fix it instead.
+
+The two paths lay the KV cache out differently, so the choice is part of a saved
+prefix state's identity (:mod:`.llama`). The library (``llama_cpp``) is handed in:
+:mod:`.llama` stays its only importer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import platformdirs
+
+from .decode_batch import DecodeBatch
+from .prefix_cache import model_identity
+
+# The flash kernel's cost here grows with the tokens attended over: over 64 it was ~10%
+# slower, over 338 twice as slow; so the timed steps attend over a realistic preamble.
+PREFIX_TOKENS = 256
+BATCH = 128
+CHUNK_TOKENS = 16  # a new thread's own words, about
+STEPS = 4  # single-token steps timed after the chunk
+ROUNDS = 2  # the timed part is repeated this often over the same prefix; the best counts
+
+# (library, model pointer, threads, flash attention) -> seconds for the timed part
+Timer = Callable[[ModuleType, Any, int, bool], float]
+
+
+def default_record() -> Path:
+    """Where the measured choices are kept: the user's cache directory."""
+    return Path(platformdirs.user_cache_dir("offline-assistants")) / "attention.json"
+
+
+def flash_attention(
+    lib: ModuleType,
+    model: Any,
+    path: Path,
+    n_threads: int,
+    setting: str = "auto",
+    record: Path | None = None,
+    timer: Timer | None = None,
+) -> bool:
+    """Whether the engine for the model file ``path`` (``model``: its llama_model
+    pointer) attends with flash attention: as ``setting`` says, or, for ``auto``, as
+    ``record`` remembers or a measurement finds (then remembered there)."""
+    if setting in ("on", "off"):
+        return setting == "on"
+    key = "|".join(
+        (model_identity(path), _cpu_name(), str(n_threads), str(getattr(lib, "__version__", "")))
+    )
+    known = _read(record)
+    if isinstance(known.get(key), bool):
+        return bool(known[key])
+    measure = timer or _timed
+    faster = measure(lib, model, n_threads, True) < measure(lib, model, n_threads, False)
+    if record is not None:
+        _write(record, {**known, key: faster})
+    return faster
+
+
+def _timed(lib: ModuleType, model: Any, n_threads: int, flash: bool) -> float:
+    """Seconds for a prompt chunk and ``STEPS`` single tokens after ``PREFIX_TOKENS``,
+    the best of ``ROUNDS``; infinite where this path cannot be set up."""
+    params = lib.llama_context_default_params()
+    params.n_ctx = 2 * PREFIX_TOKENS
+    params.n_batch = params.n_ubatch = BATCH
+    params.n_seq_max = 1
+    params.n_threads = params.n_threads_batch = n_threads
+    params.flash_attn_type = (
+        lib.LLAMA_FLASH_ATTN_TYPE_AUTO if flash else lib.LLAMA_FLASH_ATTN_TYPE_DISABLED
+    )
+    ctx = lib.llama_init_from_model(model, params)
+    if not ctx:
+        return float("inf")
+    batch = DecodeBatch(lib, BATCH)
+    vocab = lib.llama_vocab_n_tokens(lib.llama_model_get_vocab(model))
+    token = min(1000, vocab - 1)  # any ordinary token: the time does not depend on which
+    best = float("inf")
+    try:
+        for start in range(0, PREFIX_TOKENS, BATCH):
+            _decode(batch, ctx, token, start, min(BATCH, PREFIX_TOKENS - start))
+        for _ in range(ROUNDS):
+            lib.llama_memory_seq_rm(lib.llama_get_memory(ctx), 0, PREFIX_TOKENS, -1)
+            started = time.perf_counter()
+            _decode(batch, ctx, token, PREFIX_TOKENS, CHUNK_TOKENS)
+            for step in range(STEPS):
+                _decode(batch, ctx, token, PREFIX_TOKENS + CHUNK_TOKENS + step, 1)
+            best = min(best, time.perf_counter() - started)
+        return best
+    except Exception:  # noqa: BLE001 - a path that fails here is never the faster one
+        return float("inf")
+    finally:
+        batch.close()
+        lib.llama_free(ctx)
+
+
+def _decode(batch: DecodeBatch, ctx: Any, token: int, start: int, count: int) -> None:
+    batch.clear()
+    for position in range(start, start + count):
+        batch.add(token, position, 0, position == start + count - 1)
+    batch.decode(ctx)
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return f"{line.split(':', 1)[1].strip()} x{os.cpu_count()}"
+    except OSError:
+        pass
+    return f"{platform.machine()} {platform.processor()} x{os.cpu_count()}"
+
+
+def _read(record: Path | None) -> dict[str, Any]:
+    if record is None:
+        return {}
+    try:
+        known = json.loads(record.read_text())
+    except (OSError, ValueError):
+        return {}  # none yet, or unreadable: measured again and written anew
+    return known if isinstance(known, dict) else {}
+
+
+def _write(record: Path, known: dict[str, Any]) -> None:
+    try:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        temporary = record.with_name(f"{record.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(known, indent=1, sort_keys=True))
+        temporary.replace(record)
+    except OSError:
+        pass  # a read-only cache: measured again next time, nothing else lost
