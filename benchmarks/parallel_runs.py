@@ -206,9 +206,16 @@ def main() -> None:
                     rows.append(row)
                 with peer:
                     peers.append({"busy": load, **peer_pass(peer, args.runs, args.tokens)})
-                raw = speeds(args.model, n_vocab)
+                # the ceiling: raw llama.cpp with whichever attention path decodes the
+                # batch faster here (the engine times both too: engine/attention.py)
+                paths = {flash: speeds(args.model, n_vocab, flash) for flash in (True, False)}
+                flash = max(paths, key=lambda f: paths[f][f"decode_{SEQUENCES}"])
+                raw = paths[flash]
                 gain = raw[f"decode_{SEQUENCES}"] / raw["decode_1"]
-                ceilings.append({"busy": load, "tokens_per_s": raw, "batch_gain": gain})
+                ceilings.append(
+                    {"busy": load, "tokens_per_s": raw, "batch_gain": gain, "flash": flash,
+                     "other_path": paths[not flash]}
+                )  # fmt: skip
     mixed = []
     if args.long_first:
         for parallel in tqdm(args.parallel, desc="parallel, a long run first"):

@@ -69,9 +69,10 @@ QUESTIONS = [
 ]
 
 
-def load(path: Path, sequences: int) -> tuple[llama_cpp.Llama, LlamaContext]:
+def load(path: Path, sequences: int, flash: bool = True) -> tuple[llama_cpp.Llama, LlamaContext]:
     """The model, and a context of ``sequences`` streams of 1,024 tokens, flash attention
-    where llama.cpp has it (as the engine's context)."""
+    where llama.cpp has it unless ``flash`` is False (the engine takes the faster here:
+    engine/attention.py)."""
     llm = llama_cpp.Llama(
         model_path=str(path),
         n_ctx=1024,
@@ -85,7 +86,9 @@ def load(path: Path, sequences: int) -> tuple[llama_cpp.Llama, LlamaContext]:
     params.n_ctx = 1024 * sequences
     params.n_seq_max = sequences
     params.kv_unified = False
-    params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO
+    params.flash_attn_type = (
+        llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO if flash else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+    )
     return llm, LlamaContext(model=llm._model, params=params, verbose=False)
 
 
@@ -99,8 +102,8 @@ def _decode(ctx: LlamaContext, batch: Any, rows: list[tuple[int, int, int]]) -> 
         raise RuntimeError("llama_decode failed")
 
 
-def speeds(path: Path, n_vocab: int) -> dict[str, float]:
-    llm, ctx = load(path, SEQUENCES)
+def speeds(path: Path, n_vocab: int, flash: bool = True) -> dict[str, float]:
+    llm, ctx = load(path, SEQUENCES, flash)
     batch = llama_cpp.llama_batch_init(512, 0, 1)
     try:
         prompt = llm.tokenize(("The library opens at nine and closes at six. " * 60).encode())
