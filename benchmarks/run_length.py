@@ -29,7 +29,7 @@ from typing import Any
 from tqdm import tqdm
 
 from offline_assistants import Client
-from offline_assistants.runs import turn
+from offline_assistants.runs import generation
 
 RESULTS = Path(__file__).resolve().parent / "results"
 INSTRUCTIONS = "You are a personal math tutor. Answer questions briefly, in a sentence or less."
@@ -113,7 +113,7 @@ def main() -> None:
         guarded = measure(client, prompts)
         result["guarded"] = {"summary": summary(guarded), "runs": guarded}
         if args.unguarded:
-            turn.MIN_P, turn.DRY_MULTIPLIER, turn.STOP_LOOPS = 0.0, 0.0, False
+            generation.MIN_P, generation.DRY_MULTIPLIER, generation.STOP_LOOPS = 0.0, 0.0, False
             unguarded = measure(client, prompts, cap=args.unguarded_cap)
             result["unguarded"] = {"summary": summary(unguarded), "runs": unguarded}
     print(f"{'prompt':40} {'s':>7} {'tokens':>7} status")

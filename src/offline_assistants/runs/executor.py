@@ -25,14 +25,14 @@ from openai.types.beta.threads.run import Run
 from openai.types.beta.threads.runs.run_step import RunStep
 
 from ..config import Settings
-from ..engine import Engine, EngineCache, FunctionSpec, Grammar, ToolChoice, resolve_model
-from ..engine.grammar import GrammarBuilder
+from ..engine import EngineCache, ToolChoice, resolve_model
 from ..errors import ModelFileError, UpstreamError
 from ..store import Store
 from ..tools.code_interpreter import CODE_FUNCTION
 from .call_steps import CallStep, StreamedCall
 from .code_calls import CODE_SPEC, CodeCalls, RunFile
 from .context import build_prompt, conversation
+from .generation import function_specs, output_grammar
 from .journal import RunJournal, now, updated
 from .search_calls import SearchCalls, has_file_search
 from .turn import Draft, RuntimeShutDown, Turn, TurnResult, TurnRunner, with_text
@@ -122,7 +122,7 @@ class RunExecutor:
         steps = [step for _, step in thread_steps if step.run_id == run.id]
         if choice.mode in ("required", "function") and any(_calls_tools(s) for s in steps):
             choice = ToolChoice("auto")  # the call was made; now the model may answer
-        functions = run_functions(run) if choice.mode != "none" else []
+        functions = function_specs(run.tools) if choice.mode != "none" else []
         files: list[RunFile] = []
         if self.code is not None and has_code_interpreter(run):
             code_rounds = sum(1 for s in steps if _is_code_step(s))
@@ -151,7 +151,9 @@ class RunExecutor:
                 engine=engine,
                 prompt=prompt.tokens,
                 max_tokens=min(budget, room),
-                grammar=self._grammar(engine, run, choice, functions),
+                grammar=output_grammar(
+                    engine, functions, choice, run.parallel_tool_calls, run.response_format
+                ),
                 functions=functions,
                 penalties=(options.presence_penalty, options.frequency_penalty),
                 on_start=lambda: self._begin(run.id),
@@ -203,13 +205,6 @@ class RunExecutor:
             self._turn(current, opened)  # the model reads the output and goes on
         else:
             self._settle_unstarted(run.id)  # cancelled while the code ran
-
-    def _grammar(
-        self, engine: Engine, run: Run, choice: ToolChoice, functions: list[FunctionSpec]
-    ) -> Grammar | None:
-        if functions:
-            return engine.tool_format.grammar(functions, choice, run.parallel_tool_calls)
-        return response_grammar(run)
 
     def _require_action(
         self, run: Run, step: CallStep, functions: list[StreamedCall], usage: dict[str, int]
@@ -337,19 +332,6 @@ def tool_choice(run: Run) -> ToolChoice:
     return ToolChoice("auto")
 
 
-def run_functions(run: Run) -> list[FunctionSpec]:
-    return [
-        FunctionSpec(
-            name=tool.function.name,
-            description=tool.function.description,
-            parameters=dict(tool.function.parameters) if tool.function.parameters else None,
-            strict=bool(tool.function.strict),
-        )
-        for tool in run.tools
-        if tool.type == "function"
-    ]
-
-
 def has_code_interpreter(run: Run) -> bool:
     return any(tool.type == "code_interpreter" for tool in run.tools)
 
@@ -367,22 +349,6 @@ def _is_code_step(step: RunStep) -> bool:
     return details.type == "tool_calls" and any(
         call.type == "code_interpreter" for call in details.tool_calls
     )
-
-
-def response_grammar(run: Run) -> Grammar | None:
-    return format_grammar(run.response_format)
-
-
-def format_grammar(fmt: Any) -> Grammar | None:
-    """The grammar a ``response_format`` (the SDK's shared model, or "auto") asks for."""
-    if fmt is None or isinstance(fmt, str) or fmt.type == "text":
-        return None
-    builder = GrammarBuilder()
-    if fmt.type == "json_object":
-        return Grammar(builder.render(builder.primitive("object")))
-    schema = fmt.json_schema.schema_ or {}
-    root = builder.schema(dict(schema), "response", strict=bool(fmt.json_schema.strict))
-    return Grammar(builder.render(root))
 
 
 def usage_so_far(steps: list[RunStep]) -> tuple[int, int]:

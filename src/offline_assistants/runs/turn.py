@@ -23,23 +23,14 @@ from openai.types.beta.threads.runs.message_creation_step_details import (
 from openai.types.beta.threads.runs.run_step import RunStep
 
 from ..config import Settings
-from ..engine import Engine, FunctionSpec, Grammar, Sampling, TokenStream
+from ..engine import Engine, FunctionSpec, Grammar, TokenStream
 from ..engine.reply import ReplySplitter
 from ..ids import new_id
 from .call_steps import CallStep, StreamedCall
+from .generation import sampling
 from .journal import RunJournal, now, updated
 
 Outcome = Literal["message", "calls", "length", "cancelled"]
-# A mild penalty on recently used tokens while tools are on offer: small models otherwise
-# loop inside argument strings. Validity comes from the grammar, not from this.
-TOOL_CALL_REPEAT_PENALTY = 1.1
-# Against runaway answers (README, "Runs end"): when sampling, tokens below 5% of the
-# likeliest one's probability are never drawn (llama.cpp's default min-p: the tail is
-# where a small model derails into noise); free text gets DRY's repetition penalty
-# (llama.cpp's suggested 0.8) and is ended if it still falls into a repeating cycle.
-MIN_P = 0.05
-DRY_MULTIPLIER = 0.8
-STOP_LOOPS = True
 
 
 class RuntimeShutDown(Exception):
@@ -98,15 +89,12 @@ class TurnRunner:
         stream = turn.engine.generate(
             turn.prompt,
             max_tokens=turn.max_tokens,
-            sampling=Sampling(
-                temperature=_or(run.temperature, 1.0),
-                top_p=_or(run.top_p, 1.0),
-                repeat_penalty=TOOL_CALL_REPEAT_PENALTY if turn.functions else 1.0,
+            sampling=sampling(
+                run.temperature,
+                run.top_p,
+                tools=bool(turn.functions),
                 presence_penalty=turn.penalties[0],
                 frequency_penalty=turn.penalties[1],
-                min_p=MIN_P,
-                dry_multiplier=DRY_MULTIPLIER,
-                stop_loops=STOP_LOOPS,
             ),
             grammar=turn.grammar,
             cache_key=run.thread_id,
@@ -215,7 +203,3 @@ def with_text(message: Message, text: str) -> Message:
     if not text and not message.content:
         return message
     return updated(message, content=[{"type": "text", "text": {"value": text, "annotations": []}}])
-
-
-def _or(value: float | None, default: float) -> float:
-    return default if value is None else value

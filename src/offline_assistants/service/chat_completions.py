@@ -36,13 +36,12 @@ from ..engine.models import ModelKey
 from ..engine.reply import ReplySplitter, StopStrings
 from ..errors import InvalidRequestError
 from ..ids import random_token
-from ..runs.executor import format_grammar
-from ..runs.turn import DRY_MULTIPLIER, MIN_P, STOP_LOOPS, TOOL_CALL_REPEAT_PENALTY
+from ..runs.generation import function_specs, output_grammar, sampling
 from .chat_messages import chat_turns
 from .formats import check_tool_choice, check_tools, parse_response_format
 from .params import check_params
 from .response_request import check_service_tier
-from .validation import MAX_MODEL_NAME, check_number, check_positive_int, check_text
+from .validation import MAX_MODEL_NAME, check_positive_int, check_sampling, check_text
 
 MAX_STOPS = 4
 # Parameters the local models cannot honour, and what to do instead.
@@ -220,11 +219,7 @@ class ChatCompletionService:
                     param="messages",
                     code="context_length_exceeded",
                 )
-            grammar = (
-                engine.tool_format.grammar(offered, choice, bool(parallel))
-                if offered
-                else format_grammar(fmt)
-            )
+            grammar = output_grammar(engine, offered, choice, bool(parallel), fmt)
         budget = wanted or self.settings.max_completion_tokens or room
         return ChatRequest(
             model=model,
@@ -284,36 +279,21 @@ def _tools(p: dict[str, Any]) -> tuple[list[FunctionSpec], ToolChoice]:
             param="tool_choice",
         )
     checked = check_tool_choice(choice or ("auto" if tools else "none"), tools)
-    functions = [
-        FunctionSpec(
-            name=tool.function.name,
-            description=tool.function.description,
-            parameters=dict(tool.function.parameters) if tool.function.parameters else None,
-            strict=bool(tool.function.strict),
-        )
-        for tool in tools
-    ]
+    functions = function_specs(tools)
     if isinstance(checked, dict):
         return functions, ToolChoice("function", checked["function"]["name"])
     return functions, ToolChoice(checked)
 
 
 def _sampling(p: dict[str, Any], tools: bool) -> Sampling:
-    temperature = check_number(p.get("temperature"), "temperature", 0.0, 2.0)
-    top_p = check_number(p.get("top_p"), "top_p", 0.0, 1.0)
-    frequency = check_number(p.get("frequency_penalty"), "frequency_penalty", -2.0, 2.0)
-    presence = check_number(p.get("presence_penalty"), "presence_penalty", -2.0, 2.0)
-    seed = p.get("seed")
-    return Sampling(
-        temperature=1.0 if temperature is None else temperature,
-        top_p=1.0 if top_p is None else top_p,
-        seed=None if seed is None else seed % (1 << 32),
-        repeat_penalty=TOOL_CALL_REPEAT_PENALTY if tools else 1.0,
-        frequency_penalty=frequency or 0.0,
-        presence_penalty=presence or 0.0,
-        min_p=MIN_P,
-        dry_multiplier=DRY_MULTIPLIER,
-        stop_loops=STOP_LOOPS,
+    given = check_sampling(p)
+    return sampling(
+        given.temperature,
+        given.top_p,
+        tools=tools,
+        presence_penalty=given.presence_penalty,
+        frequency_penalty=given.frequency_penalty,
+        seed=p.get("seed"),
     )
 
 

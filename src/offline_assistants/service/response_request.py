@@ -31,8 +31,8 @@ from .run_params import check_parallel
 from .validation import (
     MAX_MODEL_NAME,
     check_metadata,
-    check_number,
     check_positive_int,
+    check_sampling,
     check_text,
 )
 
@@ -74,12 +74,11 @@ def response_settings(p: dict[str, Any], settings: Settings, store: Store) -> Re
     raw_tools = list(p.get("tools") or [])
     tools = response_tools(raw_tools, p.get("tool_choice"), store)
     fmt = (p.get("text") or {}).get("format") or {"type": "text"}
-    temperature = check_number(p.get("temperature"), "temperature", 0.0, 2.0)
-    if temperature is None:
-        temperature = settings.response_temperature
-    top_p = check_number(p.get("top_p"), "top_p", 0.0, 1.0)
-    presence = check_number(p.get("presence_penalty"), "presence_penalty", -2.0, 2.0)
-    frequency = check_number(p.get("frequency_penalty"), "frequency_penalty", -2.0, 2.0)
+    given = check_sampling(p)
+    temperature = (
+        given.temperature if given.temperature is not None else settings.response_temperature
+    )
+    top_p, presence, frequency = given.top_p, given.presence_penalty, given.frequency_penalty
     max_output = check_positive_int(p.get("max_output_tokens"), "max_output_tokens", minimum=16)
     truncation = p.get("truncation") or "disabled"
     parallel = check_parallel(p.get("parallel_tool_calls", True))

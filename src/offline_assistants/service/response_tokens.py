@@ -22,7 +22,7 @@ from ..config import Settings
 from ..engine import ChatMessage, EngineCache, ToolCall, resolve_model
 from ..errors import InvalidRequestError, NotFoundError
 from ..runs.context import Unit, conversation, system_text
-from ..runs.executor import run_functions
+from ..runs.generation import function_specs
 from ..store import Store
 from .params import check_params
 from .response_input import (
@@ -57,7 +57,7 @@ class InputTokenCounter:
         head = [ChatMessage("system", system)] if system else []
         turns = [turn for unit in history for turn in unit]
         with self.engines.lease(resolve_model(run.model, self.settings)) as engine:
-            tokens = engine.prompt_tokens([*head, *turns], run_functions(run))
+            tokens = engine.prompt_tokens([*head, *turns], function_specs(run.tools))
         return InputTokenCountResponse(object="response.input_tokens", input_tokens=len(tokens))
 
 

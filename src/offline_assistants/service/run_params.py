@@ -21,8 +21,8 @@ from .messages import new_user_message
 from .validation import (
     MAX_MODEL_NAME,
     check_metadata,
-    check_number,
     check_positive_int,
+    check_sampling,
     check_text,
 )
 
@@ -71,8 +71,7 @@ def run_fields(assistant: Assistant, p: dict[str, Any], settings: Settings) -> d
     resolve_model(model, settings)
     instructions = check_text(p.get("instructions"), "instructions", 256_000)
     tools = check_tools(p["tools"]) if "tools" in p else assistant.tools
-    temperature = check_number(p.get("temperature"), "temperature", 0.0, 2.0)
-    top_p = check_number(p.get("top_p"), "top_p", 0.0, 1.0)
+    given = check_sampling(p)
     return {
         "model": model,
         "instructions": instructions if instructions is not None else assistant.instructions or "",
@@ -80,8 +79,10 @@ def run_fields(assistant: Assistant, p: dict[str, Any], settings: Settings) -> d
         "tool_choice": check_tool_choice(p.get("tool_choice"), tools),
         "parallel_tool_calls": check_parallel(p.get("parallel_tool_calls", True)),
         "metadata": check_metadata(p.get("metadata")),
-        "temperature": temperature if temperature is not None else assistant.temperature,
-        "top_p": top_p if top_p is not None else assistant.top_p,
+        "temperature": given.temperature
+        if given.temperature is not None
+        else assistant.temperature,
+        "top_p": given.top_p if given.top_p is not None else assistant.top_p,
         "max_prompt_tokens": check_positive_int(p.get("max_prompt_tokens"), "max_prompt_tokens"),
         "max_completion_tokens": check_positive_int(
             p.get("max_completion_tokens"), "max_completion_tokens"

@@ -85,6 +85,26 @@ def check_number(value: Any, param: str, low: float, high: float) -> float | Non
     return float(value)
 
 
+@dataclass(frozen=True)
+class SamplingParams:
+    """A request's sampling parameters, checked; None where it sent none."""
+
+    temperature: float | None
+    top_p: float | None
+    presence_penalty: float | None
+    frequency_penalty: float | None
+
+
+def check_sampling(p: Mapping[str, Any]) -> SamplingParams:
+    """``temperature``, ``top_p`` and the two penalties in the ranges every API allows."""
+    return SamplingParams(
+        temperature=check_number(p.get("temperature"), "temperature", 0.0, 2.0),
+        top_p=check_number(p.get("top_p"), "top_p", 0.0, 1.0),
+        presence_penalty=check_number(p.get("presence_penalty"), "presence_penalty", -2.0, 2.0),
+        frequency_penalty=check_number(p.get("frequency_penalty"), "frequency_penalty", -2.0, 2.0),
+    )
+
+
 def check_positive_int(value: Any, param: str, minimum: int = 1) -> int | None:
     if value is None:
         return None
