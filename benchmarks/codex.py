@@ -94,7 +94,7 @@ def main() -> None:
     from tests.http_harness import serving
 
     from offline_assistants.config import Settings
-    from offline_assistants.engine.models import llama_factory
+    from offline_assistants.engine.engine_cache import llama_factory
 
     settings = Settings.from_env()
     engine = llama_factory(settings, progress=False)(args.model or settings.default_model)

@@ -39,8 +39,8 @@ from tqdm import tqdm
 
 from offline_assistants.config import Settings, cpu_count
 from offline_assistants.engine import ChatMessage, Sampling
+from offline_assistants.engine.cpu_share import ThreadAdvisor
 from offline_assistants.engine.llama import DEFAULT_BATCH, LlamaEngine
-from offline_assistants.engine.threads import ThreadAdvisor
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BATCHES = (16, 32, 64, 128, 256, 512)

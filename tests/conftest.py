@@ -13,8 +13,8 @@ import pytest
 from offline_assistants import Client
 from offline_assistants.config import Settings
 from offline_assistants.engine import Engine
+from offline_assistants.engine.engine_cache import llama_factory
 from offline_assistants.engine.llama import LlamaEngine
-from offline_assistants.engine.models import llama_factory
 from offline_assistants.service import Runtime
 
 from .http_harness import HttpClient

@@ -318,7 +318,7 @@ def test_the_model_reads_its_code_and_output_back(
 ) -> None:
     import json
 
-    from offline_assistants.runs.context import conversation
+    from offline_assistants.runs.prompt import conversation
 
     client, engine = scripted
     engine.script([code_call("print('x' * 5000)\nprint('end')"), "Long."])

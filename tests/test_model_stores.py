@@ -21,8 +21,8 @@ import pytest
 
 from offline_assistants import Client, ModelFileError
 from offline_assistants.config import Settings
+from offline_assistants.engine.engine_cache import resolve_model
 from offline_assistants.engine.model_catalog import catalog
-from offline_assistants.engine.models import resolve_model
 
 OLLAMA = "smollm2:135m"
 OLLAMA_HF = "hf.co/bartowski/SmolLM2-135M-Instruct-GGUF:Q4_1"

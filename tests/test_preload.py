@@ -17,8 +17,8 @@ import pytest
 
 from offline_assistants.config import Settings
 from offline_assistants.engine import Engine, Sampling
+from offline_assistants.engine.engine_cache import llama_factory
 from offline_assistants.engine.llama import LlamaEngine
-from offline_assistants.engine.models import llama_factory
 from offline_assistants.engine.preload import Preload
 from offline_assistants.errors import OfflineAssistantsError
 from offline_assistants.service import Runtime

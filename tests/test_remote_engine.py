@@ -25,8 +25,8 @@ import pytest
 from offline_assistants import Client
 from offline_assistants.config import Settings
 from offline_assistants.engine import ChatMessage, Grammar, Sampling, resolve_model
+from offline_assistants.engine.engine_cache import RemoteModel
 from offline_assistants.engine.grammar import literal
-from offline_assistants.engine.models import RemoteModel
 from offline_assistants.engine.remote import RemoteEngine
 from offline_assistants.service import Runtime
 

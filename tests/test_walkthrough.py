@@ -9,7 +9,7 @@ from openai.types.beta.threads.run import Run
 from openai.types.beta.threads.runs.run_step import RunStep
 
 from offline_assistants import Client
-from offline_assistants.runs.context import build_prompt, conversation
+from offline_assistants.runs.prompt import build_prompt, conversation
 
 from .conftest import EQUATION, MATH_TUTOR
 

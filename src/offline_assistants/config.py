@@ -138,7 +138,7 @@ class Settings:
     n_threads: int  # the most CPU threads the engine uses
     # The chat template in place of each GGUF's own (see engine/chat_template.py); None: the file's.
     chat_template: str | None = None
-    # Fewer while other programs keep cores busy (engine/threads.py); off when the count
+    # Fewer while other programs keep cores busy (engine/cpu_share.py); off when the count
     # was given (OFFLINE_ASSISTANTS_THREADS, Client(n_threads=...)).
     adaptive_threads: bool = True
     n_ctx: int = 8192

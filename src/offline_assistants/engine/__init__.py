@@ -13,7 +13,7 @@ from .base import (
     ToolChoice,
     ToolFormat,
 )
-from .models import EngineCache, EngineFactory, llama_factory, remote_factory, resolve_model
+from .engine_cache import EngineCache, EngineFactory, llama_factory, remote_factory, resolve_model
 
 __all__ = [
     "ChatMessage",

@@ -1,6 +1,6 @@
 """GGUF files on disk: is this one, and read it once with a progress bar before loading.
 
-:mod:`.llama` calls both before llama.cpp maps the file; :mod:`.models` checks the
+:mod:`.llama` calls both before llama.cpp maps the file; :mod:`.engine_cache` checks the
 files that model names resolve to. Neither needs llama.cpp.
 """
 

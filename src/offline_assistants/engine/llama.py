@@ -40,6 +40,7 @@ from .base import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
 from .batcher import Batcher
 from .chat_prompt import ChatPrompt
 from .chat_template import TemplateSource, builtin_names, resolve_template
+from .cpu_share import ThreadAdvisor
 from .gguf_file import check_model_file, read_with_progress
 from .grammar import literal
 from .prefix_cache import PrefixCache, model_identity
@@ -47,7 +48,6 @@ from .prompt_chunks import Cuts
 from .sampler import FreeSampler, GrammarSampler, Native
 from .sequence import Sequence
 from .slots import Slots
-from .threads import ThreadAdvisor
 from .tool_format import ToolFormatChoice
 
 # Prompt tokens per evaluation batch, and the granularity of prefix reuse (see the module

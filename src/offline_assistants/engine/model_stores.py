@@ -21,7 +21,7 @@ Files are read where they lie, never copied or changed. Only the first part of a
 model (``-00001-of-00003.gguf``) is listed; llama.cpp finds the rest. A store that is
 missing or unreadable lists nothing, a manifest that cannot be read is listed with its
 problem, so a listing never fails. ``Settings.model_stores`` (config.py) says which
-stores there are; :mod:`.models` resolves names with this, :mod:`.model_catalog`
+stores there are; :mod:`.engine_cache` resolves names with this, :mod:`.model_catalog`
 describes each file.
 """
 

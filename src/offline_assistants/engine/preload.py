@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ..config import Settings
 from .base import Engine
-from .models import EngineFactory, ModelKey, llama_factory
+from .engine_cache import EngineFactory, ModelKey, llama_factory
 from .prefix_cache import PrefixCache
 
 

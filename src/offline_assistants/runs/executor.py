@@ -31,9 +31,9 @@ from ..store import Store
 from ..tools.code_interpreter import CODE_FUNCTION
 from .call_steps import CallStep, StreamedCall
 from .code_calls import CODE_SPEC, CodeCalls, RunFile
-from .context import build_prompt, conversation
 from .generation import function_specs, output_grammar
 from .journal import RunJournal, now, updated
+from .prompt import build_prompt, conversation
 from .search_calls import SearchCalls, has_file_search
 from .turn import Draft, RuntimeShutDown, Turn, TurnResult, TurnRunner, with_text
 

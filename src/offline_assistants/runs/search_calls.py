@@ -32,8 +32,8 @@ from ..store import Store
 from ..store.vector_stores import is_expired
 from ..tools.file_search import Embedder, VectorIndex
 from .citations import Source, cite
-from .context import message_text
 from .journal import RunJournal, tool_calls_step, updated
+from .prompt import message_text
 
 DEFAULT_MAX_RESULTS = 20  # the API's default for file_search
 PROMPT_EXCERPT_CHARS = 6000  # about 1,500 tokens of excerpts in the prompt

@@ -32,7 +32,7 @@ from openai.types.chat.completion_create_params import CompletionCreateParamsBas
 
 from ..config import Settings
 from ..engine import EngineCache, FunctionSpec, Grammar, Sampling, ToolChoice, resolve_model
-from ..engine.models import ModelKey
+from ..engine.engine_cache import ModelKey
 from ..engine.reply import ReplySplitter, StopStrings
 from ..errors import InvalidRequestError
 from ..ids import random_token

@@ -10,7 +10,7 @@ but only these are listed, and ``retrieve`` of another is a 404.
 
 With a serving engine (``engine_url``), the list is ``default`` and the models
 that engine lists (``owned_by`` as it says); a run naming one of those goes to it, any
-other to the configured one (``engine/models.py``).
+other to the configured one (``engine/engine_cache.py``).
 """
 
 from __future__ import annotations

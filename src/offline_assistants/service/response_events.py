@@ -40,8 +40,8 @@ from openai.types.responses.response import Response
 from openai.types.responses.response_stream_event import ResponseStreamEvent
 from pydantic import TypeAdapter
 
-from ..runs.context import message_text
 from ..runs.events import RunEvent, Subscription, until_settled
+from ..runs.prompt import message_text
 from ..store import ResponseRecord
 from .response_event_log import ResponseEventLog
 from .response_items import call_items, message_item

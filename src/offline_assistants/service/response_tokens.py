@@ -5,7 +5,7 @@ model: the request's settings read as ``responses.create`` reads them
 (``response_request.py``), the history of ``previous_response_id`` or
 ``conversation`` from the thread, the input's messages and replayed calls, the
 tools shown in the model's own tool format, all through the model's chat
-template and tokenizer (``runs/context.py``, the executor's prompt builder).
+template and tokenizer (``runs/prompt.py``, the executor's prompt builder).
 Nothing is stored and nothing is generated.
 """
 
@@ -21,8 +21,8 @@ from openai.types.responses.input_token_count_response import InputTokenCountRes
 from ..config import Settings
 from ..engine import ChatMessage, EngineCache, ToolCall, resolve_model
 from ..errors import InvalidRequestError, NotFoundError
-from ..runs.context import Unit, conversation, system_text
 from ..runs.generation import function_specs
+from ..runs.prompt import Unit, conversation, system_text
 from ..store import Store
 from .params import check_params
 from .response_input import (

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from offline_assistants.engine import threads as threads_module
-from offline_assistants.engine.threads import CpuShare, ThreadAdvisor
+from offline_assistants.engine import cpu_share
+from offline_assistants.engine.cpu_share import CpuShare, ThreadAdvisor
 
 
 class ScriptedShare:
@@ -30,7 +30,7 @@ class ScriptedShare:
 
 
 def test_the_count_is_the_cores_others_leave_free(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(threads_module, "INTERVAL_SECONDS", 0.0)
+    monkeypatch.setattr(cpu_share, "INTERVAL_SECONDS", 0.0)
     advisor = ThreadAdvisor(4, share=ScriptedShare([0.0, 1.0, 1.4, 2.6, 3.9, 7.0, 0.2]))  # type: ignore[arg-type]
     assert [advisor.threads() for _ in range(7)] == [4, 3, 3, 1, 1, 1, 4]
 

@@ -33,13 +33,13 @@ from pathlib import Path
 from ..config import DEFAULT_MODEL_NAME, Settings
 from ..errors import EngineError, ModelFileError
 from .base import Engine
+from .cpu_share import ThreadAdvisor
 from .gguf_file import check_model_file
 from .llama import LlamaEngine, vocabulary_prompt
 from .model_stores import FoundModel, find_models
 from .prefix_cache import PrefixCache
 from .remote import RemoteEngine
 from .remote_wire import served_models
-from .threads import ThreadAdvisor
 
 
 @dataclass(frozen=True)
