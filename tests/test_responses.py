@@ -360,7 +360,7 @@ def test_sdk_helpers_stream_and_parse(tmp_path: Path, real_engine: Any) -> None:
 def test_an_input_item_missing_a_field_is_named_never_a_server_error() -> None:
     """Found by the fuzzer: an input item the request check let through without ``role``
     was a 500 (KeyError in parse_input); now a 400 naming the field."""
-    from offline_assistants.service.response_input import parse_input
+    from offline_assistants.service.responses.input_items import parse_input
 
     for item, param in [
         ({"type": "message", "content": "hi"}, "input[0].role"),

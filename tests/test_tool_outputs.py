@@ -6,7 +6,7 @@ import pytest
 from openai.types.beta.threads.run import Run
 
 from offline_assistants import Client, InvalidRequestError, NotFoundError
-from offline_assistants.service.tool_outputs import MAX_OUTPUT_BYTES
+from offline_assistants.service.checks.tool_outputs import MAX_OUTPUT_BYTES
 
 from .tools_fixtures import DISPLAY_QUIZ, GET_WEATHER, QUIZ_REQUEST
 

@@ -1,4 +1,4 @@
-"""``client.responses``: the SDK's Responses resource, in process (``service/responses.py``).
+"""``client.responses``: the SDK's Responses resource, in process (``service/responses/service.py``).
 
 ``create(stream=True)`` returns a :class:`ResponseEventStream` of the SDK's own
 ``ResponseStreamEvent`` objects; leaving it early stops listening (the response

@@ -5,7 +5,7 @@ Parsing happens in a worker thread for anything but small bodies, so a client
 sending megabytes of JSON never stalls the other requests. Only real JSON is
 accepted: ``NaN``/``Infinity`` literals and invalid UTF-8 are refused, and
 nesting deep enough to exhaust the parser is a 400, not a crash. What the
-body may contain is checked by the service (``service/params.py``).
+body may contain is checked by the service (``service/checks/params.py``).
 """
 
 from __future__ import annotations

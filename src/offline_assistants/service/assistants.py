@@ -21,10 +21,10 @@ from ..errors import NotFoundError
 from ..ids import new_id
 from ..runs.journal import now, updated
 from ..store import Slice, Store
-from .formats import check_tools, parse_response_format
-from .params import check_params
-from .tool_resources import check_tool_resources
-from .validation import (
+from .checks.formats import check_tools, parse_response_format
+from .checks.params import check_params
+from .checks.tool_resources import check_tool_resources
+from .checks.validation import (
     MAX_MODEL_NAME,
     check_list_params,
     check_metadata,

@@ -38,10 +38,10 @@ from ..errors import InvalidRequestError
 from ..ids import random_token
 from ..runs.generation import function_specs, output_grammar, sampling
 from .chat_messages import chat_turns
-from .formats import check_tool_choice, check_tools, parse_response_format
-from .params import check_params
-from .response_request import check_service_tier
-from .validation import MAX_MODEL_NAME, check_positive_int, check_sampling, check_text
+from .checks.formats import check_tool_choice, check_tools, parse_response_format
+from .checks.params import check_params
+from .checks.validation import MAX_MODEL_NAME, check_positive_int, check_sampling, check_text
+from .responses.request import check_service_tier
 
 MAX_STOPS = 4
 # Parameters the local models cannot honour, and what to do instead.

@@ -17,7 +17,7 @@ from typing import Any
 
 from ..engine import ChatMessage, ToolCall
 from ..errors import InvalidRequestError
-from .formats import check_message_size
+from .checks.formats import check_message_size
 
 
 def chat_turns(messages: Sequence[dict[str, Any]]) -> list[ChatMessage]:

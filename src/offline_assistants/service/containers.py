@@ -28,8 +28,8 @@ from ..runs.journal import now
 from ..store import Slice, Store
 from ..tools.code_interpreter import KernelSessions
 from ..tools.code_interpreter.workdir import safe_name
-from .params import check_params
-from .validation import check_list_params, check_text
+from .checks.params import check_params
+from .checks.validation import check_list_params, check_text
 
 MAX_NAME = 256
 

@@ -17,7 +17,7 @@ from ..errors import InvalidRequestError, NotFoundError
 from ..ids import new_id
 from ..runs.journal import now
 from ..store import Slice, Store
-from .validation import check_list_params
+from .checks.validation import check_list_params
 
 MAX_FILE_BYTES = 512 << 20
 UPLOAD_PURPOSES = ("assistants", "batch", "fine-tune", "vision", "user_data", "evals")

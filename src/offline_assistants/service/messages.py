@@ -14,10 +14,10 @@ from ..errors import ConflictError, InvalidRequestError, NotFoundError
 from ..ids import new_id
 from ..runs.journal import now, updated
 from ..store import Slice, Store
-from .formats import parse_content
-from .params import check_params
-from .tool_resources import check_attachments
-from .validation import check_list_params, check_metadata
+from .checks.formats import parse_content
+from .checks.params import check_params
+from .checks.tool_resources import check_attachments
+from .checks.validation import check_list_params, check_metadata
 
 
 def new_user_message(

@@ -16,15 +16,15 @@ from openai.types.beta.threads.message import Message
 from ..config import Settings
 from ..engine import resolve_model
 from ..errors import InvalidRequestError
-from .formats import check_tool_choice, check_tools, parse_response_format, parse_truncation
-from .messages import new_user_message
-from .validation import (
+from .checks.formats import check_tool_choice, check_tools, parse_response_format, parse_truncation
+from .checks.validation import (
     MAX_MODEL_NAME,
     check_metadata,
     check_positive_int,
     check_sampling,
     check_text,
 )
+from .messages import new_user_message
 
 INCLUDABLE = ("step_details.tool_calls[*].file_search.results[*].content",)
 

@@ -27,15 +27,15 @@ from ..runs import RunJournal
 from ..runs.events import Subscription
 from ..runs.journal import now, updated
 from ..store import RunOptions, Slice, Store
-from .params import check_params
-from .run_params import additional_messages, check_include, run_fields
-from .threads import ThreadService
-from .tool_outputs import check_tool_outputs
-from .validation import (
+from .checks.params import check_params
+from .checks.tool_outputs import check_tool_outputs
+from .checks.validation import (
     check_list_params,
     check_metadata,
     check_text,
 )
+from .run_params import additional_messages, check_include, run_fields
+from .threads import ThreadService
 
 
 class RunQueue(Protocol):

@@ -14,8 +14,8 @@ from openai.types.beta.threads.runs.run_step import RunStep
 from ..errors import NotFoundError
 from ..runs.search_calls import CONTENT_INCLUDE, without_content
 from ..store import Slice, Store
+from .checks.validation import check_list_params
 from .run_params import check_include
-from .validation import check_list_params
 
 
 class StepService:

@@ -19,10 +19,10 @@ from ..errors import ConflictError, InvalidRequestError, NotFoundError
 from ..ids import new_id
 from ..runs.journal import now, updated
 from ..store import Slice, Store
+from .checks.params import check_params
+from .checks.tool_resources import check_tool_resources
+from .checks.validation import check_list_params, check_metadata
 from .messages import new_user_message
-from .params import check_params
-from .tool_resources import check_tool_resources
-from .validation import check_list_params, check_metadata
 from .vector_stores import VectorStoreService
 
 MAX_INITIAL_MESSAGES = 32

@@ -28,8 +28,8 @@ from ..runs.journal import now, updated
 from ..store import FileTally, Slice, Store
 from ..tools.file_search import VectorIndex
 from ..tools.file_search.chunking import AUTO_MAX_TOKENS, AUTO_OVERLAP_TOKENS
-from .params import check_params
-from .validation import check_list_params
+from .checks.params import check_params
+from .checks.validation import check_list_params
 
 MAX_BATCH_FILES = 500
 MAX_ATTRIBUTES = 16

@@ -34,8 +34,8 @@ from ..store import FileTally, Slice, Store
 from ..store.vector_stores import is_expired
 from ..tools.file_search import Embedder, Hit, VectorIndex
 from ..tools.file_search.filters import FilterError, check, matches
-from .params import check_params
-from .validation import check_list_params, check_metadata, check_text
+from .checks.params import check_params
+from .checks.validation import check_list_params, check_metadata, check_text
 from .vector_store_files import VectorStoreFileService, check_chunking_strategy
 
 Owner = TypeVar("Owner", Assistant, Thread)

@@ -7,7 +7,7 @@ request as given and where that stretch lies in the global object sequence:
 input from ``input_from``, output from ``output_from``, until ``output_until``
 when a later response resumed the same run (after its function calls). The
 wire ``Response`` is rendered from these and the thread on every read
-(``service/response_items.py``), so it is never stale.
+(``service/responses/items.py``), so it is never stale.
 """
 
 from __future__ import annotations

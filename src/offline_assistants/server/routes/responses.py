@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from openai.types.responses.response_stream_event import ResponseStreamEvent
 
 from ...errors import OfflineAssistantsError
-from ...service.response_events import wire_json
+from ...service.responses.events import wire_json
 from ..sse import sse_response
 from ._common import Body, include_query, respond, runtime, stream_flag
 

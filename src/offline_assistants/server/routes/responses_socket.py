@@ -26,7 +26,7 @@ from openai.types.responses.response_stream_event import ResponseStreamEvent
 from starlette.concurrency import run_in_threadpool
 
 from ...errors import InvalidRequestError, OfflineAssistantsError
-from ...service.response_events import wire_json
+from ...service.responses.events import wire_json
 from ...store import ResponseRecord
 
 log = logging.getLogger(__name__)

@@ -1,6 +1,6 @@
 """Opaque, tamper-evident handles for what the runtime gives a client to send back.
 
-A compaction item's ``encrypted_content`` (``response_compaction.py``) carries a
+A compaction item's ``encrypted_content`` (``compaction.py``) carries a
 summary of a conversation that a client holding no state (``store: false``, as
 Codex runs) sends back in a later request. The client must be able neither to
 read it nor to alter it: the handle is the JSON payload encrypted and
@@ -20,7 +20,7 @@ from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
-from ..errors import InvalidRequestError
+from ...errors import InvalidRequestError
 
 KEY_FILE = "sealing.key"
 

@@ -1,20 +1,20 @@
 """Responses: create (whole, background or streamed), retrieve (or replay), delete, cancel.
 
 A response runs as a run of the Assistants executor, in a thread
-(``response_placement.py`` says which, and stores the input there). Its events are
-made from the run's (``response_events.py``): a stream yields them, a plain create
+(``placement.py`` says which, and stores the input there). Its events are
+made from the run's (``events.py``): a stream yields them, a plain create
 reads them to the end, a background response has a thread of its own reading
-them; a stored response records them (``response_event_log.py``), so ``retrieve``
+them; a stored response records them (``event_log.py``), so ``retrieve``
 with ``stream=True`` replays them past ``starting_after`` and follows the rest
-(``response_recordings.py``).
+(``recordings.py``).
 
-The input is read by ``response_input.py`` and a run starts with
-the response's settings (``response_request.py``). When a run stops for
+The input is read by ``input_items.py`` and a run starts with
+the response's settings (``request.py``). When a run stops for
 function calls, its response is ``completed`` with ``function_call`` items; the
 next request's ``function_call_output`` items are that run's tool outputs, and
 the new response is the rest of the same run (so prefix reuse, the code
 session and file_search results carry on). Output, status and usage are read
-from the thread on every retrieve (``response_views.py``). ``store=False``
+from the thread on every retrieve (``views.py``). ``store=False``
 removes the response (and a thread of its own) once it has settled.
 """
 
@@ -32,17 +32,19 @@ from openai.types.responses.response import Response
 from openai.types.responses.response_create_params import ResponseCreateParamsBase
 from openai.types.responses.response_stream_event import ResponseStreamEvent
 
-from ..config import Settings
-from ..errors import ConflictError, InvalidRequestError, NotFoundError
-from ..ids import new_id
-from ..runs import RunJournal
-from ..runs.events import Subscription
-from ..runs.journal import now, updated
-from ..store import ResponseRecord, RunOptions, Store
-from .params import check_params
-from .response_event_log import ResponseEventLog
-from .response_events import ResponseEvents
-from .response_input import (
+from ...config import Settings
+from ...errors import ConflictError, InvalidRequestError, NotFoundError
+from ...ids import new_id
+from ...runs import RunJournal
+from ...runs.events import Subscription
+from ...runs.journal import now, updated
+from ...store import ResponseRecord, RunOptions, Store
+from ..checks.params import check_params
+from ..runs import RunService
+from ..threads import ThreadService
+from .event_log import ResponseEventLog
+from .events import ResponseEvents
+from .input_items import (
     InputOutput,
     Unseal,
     check_answers,
@@ -50,12 +52,10 @@ from .response_input import (
     parse_input,
     waiting_calls,
 )
-from .response_placement import ResponsePlacement
-from .response_recordings import ResponseRecordings
-from .response_request import ResponseSettings, response_settings
-from .response_views import ResponseViews
-from .runs import RunService
-from .threads import ThreadService
+from .placement import ResponsePlacement
+from .recordings import ResponseRecordings
+from .request import ResponseSettings, response_settings
+from .views import ResponseViews
 
 log = logging.getLogger(__name__)
 WAIT_SECONDS = 3600.0
@@ -122,7 +122,7 @@ class ResponseService:
 
     def replay(self, response_id: str, *, starting_after: int = -1) -> Iterator[str | None]:
         """A stored response's events past ``starting_after`` as they were sent, then the rest
-        as they come (``response_recordings.py``)."""
+        as they come (``recordings.py``)."""
         return self.recordings.replay(self._get(response_id), starting_after)
 
     def close(self, timeout: float = 10.0) -> None:

@@ -14,7 +14,7 @@ against, but they describe what the official SDK *sends*, not what the API
   client or the spec that needs it.
 
 Extra keys are checked for their shape like any other and then read or ignored
-by the service (``service/response_request.py``); they never widen what a key
+by the service (``service/responses/request.py``); they never widen what a key
 the SDK does declare may hold.
 """
 

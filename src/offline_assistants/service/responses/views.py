@@ -2,7 +2,7 @@
 
 A response's record (``store/responses.py``) says where its input and output lie
 in the thread; everything the API shows is rendered from the thread's messages
-and steps on every read (``response_items.py`` turns them into items), so a
+and steps on every read (``items.py`` turns them into items), so a
 response being written, finished, or resumed by a later one always reads true.
 """
 
@@ -14,11 +14,11 @@ from openai.types.beta.threads.runs.run_step import RunStep
 from openai.types.responses.response import Response
 from openai.types.responses.response_error import ResponseError
 
-from ..errors import InvalidRequestError
-from ..store import ResponseRecord, Store
-from .response_items import container_id, thread_items
-from .response_tools import namespaces, with_namespace
-from .validation import check_list_params
+from ...errors import InvalidRequestError
+from ...store import ResponseRecord, Store
+from ..checks.validation import check_list_params
+from .items import container_id, thread_items
+from .tools import namespaces, with_namespace
 
 STATUS = {
     "queued": "queued",

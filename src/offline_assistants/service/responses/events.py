@@ -24,7 +24,7 @@ run incomplete / failed / cancelled         ``response.incomplete`` / ``response
 ==========================================  =============================================
 
 Item snapshots in ``*.done`` events are rendered from the store
-(``response_items.py``), so a stream ends with exactly what ``retrieve`` shows.
+(``items.py``), so a stream ends with exactly what ``retrieve`` shows.
 ``None`` in the iteration marks a quiet stretch (the server sends a comment).
 """
 
@@ -40,15 +40,15 @@ from openai.types.responses.response import Response
 from openai.types.responses.response_stream_event import ResponseStreamEvent
 from pydantic import TypeAdapter
 
-from ..runs.events import RunEvent, Subscription, until_settled
-from ..runs.prompt import message_text
-from ..store import ResponseRecord
-from .response_event_log import ResponseEventLog
-from .response_items import call_items, message_item
-from .response_tools import namespaces, with_namespace
+from ...runs.events import RunEvent, Subscription, until_settled
+from ...runs.prompt import message_text
+from ...store import ResponseRecord
+from .event_log import ResponseEventLog
+from .items import call_items, message_item
+from .tools import namespaces, with_namespace
 
 if TYPE_CHECKING:
-    from .responses import ResponseService
+    from .service import ResponseService
 
 log = logging.getLogger(__name__)
 KEEPALIVE_SECONDS = 15.0

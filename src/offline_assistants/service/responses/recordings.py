@@ -1,7 +1,7 @@
 """A stored response's recorded events: a background response recorded on a thread of its
 own, and any stored response replayed past ``starting_after`` and followed live.
 
-``response_event_log.py`` holds the recordings; ``response_events.py`` writes them as
+``event_log.py`` holds the recordings; ``events.py`` writes them as
 it makes each event. A background response has no client reading its events while it
 runs (``responses.create(background=True)`` returns at once, and a streaming client
 may drop), so a thread here reads them to the end; the runtime joins those threads
@@ -19,11 +19,11 @@ import threading
 import time
 from collections.abc import Iterator
 
-from ..errors import InvalidRequestError
-from ..store import ResponseRecord
-from .response_event_log import ENDINGS, ResponseEventLog
-from .response_events import KEEPALIVE_SECONDS, SNAPSHOT_ENDINGS, ResponseEvents
-from .response_views import ResponseViews
+from ...errors import InvalidRequestError
+from ...store import ResponseRecord
+from .event_log import ENDINGS, ResponseEventLog
+from .events import KEEPALIVE_SECONDS, SNAPSHOT_ENDINGS, ResponseEvents
+from .views import ResponseViews
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from typing import Any, Literal, cast
 
 from pydantic import TypeAdapter, ValidationError
 
-from ..errors import InvalidRequestError
+from ...errors import InvalidRequestError
 
 MAX_MODEL_NAME = 1024  # a model name or a path to a .gguf file
 MAX_METADATA_KEYS = 16

@@ -28,8 +28,8 @@ from typing import Any, Literal
 
 from openai.types.beta.threads.run import Run
 
-from ..errors import InvalidRequestError
-from .formats import check_message_size
+from ...errors import InvalidRequestError
+from ..checks.formats import check_message_size
 
 MAX_INPUT_ITEMS = 2048
 REPLAYED_RECORDS = ("reasoning", "file_search_call", "code_interpreter_call")

@@ -26,8 +26,8 @@ from typing import Any
 from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.runs.run_step import RunStep
 
-from ..runs.code_calls import container_id
-from ..runs.prompt import message_text
+from ...runs.code_calls import container_id
+from ...runs.prompt import message_text
 
 __all__ = ["container_id", "thread_items", "call_items", "message_item", "INCLUDABLE"]
 RESULTS_INCLUDE = "file_search_call.results"

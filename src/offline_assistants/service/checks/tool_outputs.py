@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..errors import InvalidRequestError
+from ...errors import InvalidRequestError
 
 # The hosted API's limit on one output; larger ones are refused, not silently cut.
 MAX_OUTPUT_BYTES = 512 * 1024

@@ -16,9 +16,9 @@ from openai.types.beta.assistant_tool import AssistantTool
 from openai.types.beta.threads.message_content import MessageContent
 from openai.types.beta.threads.run import TruncationStrategy
 
-from ..engine.grammar import GrammarBuilder, UnsupportedSchema
-from ..errors import InvalidRequestError
-from ..tools.code_interpreter import CODE_FUNCTION
+from ...engine.grammar import GrammarBuilder, UnsupportedSchema
+from ...errors import InvalidRequestError
+from ...tools.code_interpreter import CODE_FUNCTION
 from .validation import validate_as
 
 log = logging.getLogger(__name__)

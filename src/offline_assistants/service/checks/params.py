@@ -30,7 +30,7 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel
 
-from ..errors import InvalidRequestError
+from ...errors import InvalidRequestError
 from .param_types import (
     accepts_kind,
     describe,

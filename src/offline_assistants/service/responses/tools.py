@@ -25,9 +25,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InvalidRequestError, NotFoundError
-from ..store import Store
-from .formats import check_tool_choice, check_tools
+from ...errors import InvalidRequestError, NotFoundError
+from ...store import Store
+from ..checks.formats import check_tool_choice, check_tools
 
 # Declared hosted tools that are accepted and never offered to the model.
 NOT_OFFERED = (

@@ -8,7 +8,7 @@ conversation's user messages followed by one ``compaction`` item. Its
 (its instructions, turns and tool results, oldest lines dropped where the
 transcript does not fit the window), sealed (``sealed.py``) so the client can
 neither read nor alter it. Sent back as an input item, it is opened and the
-summary instructs the response (``response_input.py``). ``usage`` is the
+summary instructs the response (``input_items.py``). ``usage`` is the
 summarising generation's own.
 """
 
@@ -19,18 +19,18 @@ from typing import Any
 
 from openai.types.responses.response_compact_params import ResponseCompactParams
 
-from ..config import Settings
-from ..engine import ChatMessage, resolve_model
-from ..errors import InvalidRequestError
-from ..ids import new_id
-from ..runs.journal import now
-from ..store import Store
-from .chat_completions import ChatCompletionService
-from .params import check_params
-from .response_input import InputInstruction, parse_input
-from .response_tokens import input_units, thread_history
+from ...config import Settings
+from ...engine import ChatMessage, resolve_model
+from ...errors import InvalidRequestError
+from ...ids import new_id
+from ...runs.journal import now
+from ...store import Store
+from ..chat_completions import ChatCompletionService
+from ..checks.params import check_params
+from ..checks.validation import MAX_MODEL_NAME, check_text
+from .input_items import InputInstruction, parse_input
+from .input_tokens import input_units, thread_history
 from .sealed import Sealer
-from .validation import MAX_MODEL_NAME, check_text
 
 KIND = "compaction"
 SUMMARIZE = (

@@ -1,7 +1,7 @@
 """A Responses request's settings as a run's: tools, tool choice, text format, limits.
 
 The Responses API spells the Assistants run settings differently: flat
-function tools (``response_tools.py``), ``text.format`` for
+function tools (``tools.py``), ``text.format`` for
 ``response_format``, ``max_output_tokens``, ``truncation``. This module
 translates them (checking them with the same code runs use) and keeps what the
 response echoes back (``request``): every field the Open Responses
@@ -20,21 +20,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import Settings
-from ..engine import resolve_model
-from ..errors import InvalidRequestError
-from ..store import Store
-from .formats import parse_response_format
-from .response_items import INCLUDABLE
-from .response_tools import echoed_tools, response_tools
-from .run_params import check_parallel
-from .validation import (
+from ...config import Settings
+from ...engine import resolve_model
+from ...errors import InvalidRequestError
+from ...store import Store
+from ..checks.formats import parse_response_format
+from ..checks.validation import (
     MAX_MODEL_NAME,
     check_metadata,
     check_positive_int,
     check_sampling,
     check_text,
 )
+from ..run_params import check_parallel
+from .items import INCLUDABLE
+from .tools import echoed_tools, response_tools
 
 # Parameters that would change the answer in ways this runtime cannot honour.
 REFUSED = {

@@ -4,7 +4,7 @@
 background response, or re-reading a stored one) gets the very events a live
 stream got, with the same ``sequence_number``\\ s, then follows the response live
 until it ends. So every stored response records its events as they are made
-(``response_events.py`` yields them; the service appends each here), in
+(``events.py`` yields them; the service appends each here), in
 ``<data>/response_events/<id>.jsonl``, one wire JSON line each, written before
 the event goes out. A background response is recorded by a thread of its own, so
 its events exist whether or not a client is reading them.

@@ -2,7 +2,7 @@
 
 The count is of the prompt a response made from the same request would give the
 model: the request's settings read as ``responses.create`` reads them
-(``response_request.py``), the history of ``previous_response_id`` or
+(``request.py``), the history of ``previous_response_id`` or
 ``conversation`` from the thread, the input's messages and replayed calls, the
 tools shown in the model's own tool format, all through the model's chat
 template and tokenizer (``runs/prompt.py``, the executor's prompt builder).
@@ -18,14 +18,14 @@ from openai.types.beta.threads.run import Run
 from openai.types.responses.input_token_count_params import InputTokenCountParams
 from openai.types.responses.input_token_count_response import InputTokenCountResponse
 
-from ..config import Settings
-from ..engine import ChatMessage, EngineCache, ToolCall, resolve_model
-from ..errors import InvalidRequestError, NotFoundError
-from ..runs.generation import function_specs
-from ..runs.prompt import Unit, conversation, system_text
-from ..store import Store
-from .params import check_params
-from .response_input import (
+from ...config import Settings
+from ...engine import ChatMessage, EngineCache, ToolCall, resolve_model
+from ...errors import InvalidRequestError, NotFoundError
+from ...runs.generation import function_specs
+from ...runs.prompt import Unit, conversation, system_text
+from ...store import Store
+from ..checks.params import check_params
+from .input_items import (
     InputCall,
     InputInstruction,
     InputMessage,
@@ -33,8 +33,8 @@ from .response_input import (
     Unseal,
     parse_input,
 )
-from .response_input import input_instructions as instructions_of
-from .response_request import response_settings
+from .input_items import input_instructions as instructions_of
+from .request import response_settings
 
 
 class InputTokenCounter:

@@ -18,14 +18,14 @@ from typing import Any
 
 from openai.types.beta.threads.run import Run
 
-from ..errors import InvalidRequestError, NotFoundError
-from ..ids import new_id
-from ..runs.journal import now, tool_calls_step, updated
-from ..store import ResponseRecord, Store
-from .messages import new_user_message
-from .response_input import InputCall, InputMessage, InputOutput
-from .response_request import ResponseSettings
-from .threads import ThreadService
+from ...errors import InvalidRequestError, NotFoundError
+from ...ids import new_id
+from ...runs.journal import now, tool_calls_step, updated
+from ...store import ResponseRecord, Store
+from ..messages import new_user_message
+from ..threads import ThreadService
+from .input_items import InputCall, InputMessage, InputOutput
+from .request import ResponseSettings
 
 
 class ResponsePlacement:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import InvalidRequestError
+from ...errors import InvalidRequestError
 
 MAX_CODE_FILES = 20
 

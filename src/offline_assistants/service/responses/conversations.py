@@ -3,7 +3,7 @@
 A conversation is a thread whose id starts ``conv_``: responses created with
 ``conversation=`` run in it, and ``beta.threads`` / ``messages`` read it as a
 thread (its user and assistant messages, its runs and steps). Its items are
-the thread's messages and calls in order (``response_items.py``), function
+the thread's messages and calls in order (``items.py``), function
 outputs included. Items created directly are messages (``user`` or
 ``assistant``); a call or its output comes into a conversation through a
 response.
@@ -24,17 +24,17 @@ from openai.types.conversations.conversation_deleted_resource import (
 from openai.types.conversations.conversation_update_params import ConversationUpdateParams
 from openai.types.conversations.item_create_params import ItemCreateParams
 
-from ..errors import ConflictError, InvalidRequestError, NotFoundError
-from ..ids import new_id
-from ..runs.journal import updated
-from ..store import Store
-from .messages import new_user_message
-from .params import check_params
-from .response_input import InputMessage, parse_input
-from .response_items import INCLUDABLE, container_id, thread_items
-from .response_views import page_of
-from .threads import ThreadService
-from .validation import check_list_params, check_metadata
+from ...errors import ConflictError, InvalidRequestError, NotFoundError
+from ...ids import new_id
+from ...runs.journal import updated
+from ...store import Store
+from ..checks.params import check_params
+from ..checks.validation import check_list_params, check_metadata
+from ..messages import new_user_message
+from ..threads import ThreadService
+from .input_items import InputMessage, parse_input
+from .items import INCLUDABLE, container_id, thread_items
+from .views import page_of
 
 MAX_NEW_ITEMS = 20
 
