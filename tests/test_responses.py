@@ -369,3 +369,28 @@ def test_an_input_item_missing_a_field_is_named_never_a_server_error() -> None:
         with pytest.raises(InvalidRequestError) as info:
             parse_input([item])
         assert info.value.param == param and "Missing required parameter" in info.value.message
+
+
+def test_a_responses_run_is_no_assistants(tmp_path: Path, real_engine: Any) -> None:
+    """A response runs as a run of its own kind: no assistant id made up for it (the
+    response it answers is kept beside the run), and the answer on the conversation's
+    thread names no assistant."""
+    runtime = Runtime(
+        Settings.from_env(data_dir=tmp_path / "data"), engine_factory=lambda p: real_engine
+    )
+    http = HttpClient(runtime)
+    try:
+        conversation = http.sdk.conversations.create()
+        response = http.sdk.responses.create(
+            model="default", input=EQUATION, conversation=conversation.id, **SHORT
+        )
+        record = runtime.store.responses.get(response.id)
+        assert record is not None
+        run = runtime.store.runs.get(record.run_id, record.thread_id)
+        assert run is not None and run.assistant_id == ""
+        assert runtime.store.runs.options(run.id).response_id == response.id
+        answer = runtime.messages.list(record.thread_id, order="desc").data[0]
+        assert answer.role == "assistant" and answer.assistant_id is None
+        assert answer.run_id == run.id
+    finally:
+        http.close()

@@ -93,7 +93,8 @@ class CodeCalls:
         """The files the run's code may read (from the assistant, the thread and the thread's
         ``messages``' attachments), with their names under /mnt/data."""
         ids: list[str] = []
-        assistant = self.store.assistants.get(run.assistant_id)
+        # a response's run has no assistant (assistant_id ""), only its thread's files
+        assistant = self.store.assistants.get(run.assistant_id) if run.assistant_id else None
         thread = self.store.threads.get(run.thread_id)
         for owner in (assistant, thread):
             resources = getattr(owner, "tool_resources", None)

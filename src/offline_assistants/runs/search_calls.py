@@ -76,7 +76,7 @@ class SearchCalls:
     def vector_store_ids(self, run: Run) -> list[str]:
         ids: list[str] = []
         for owner in (
-            self.store.assistants.get(run.assistant_id),
+            self.store.assistants.get(run.assistant_id) if run.assistant_id else None,
             self.store.threads.get(run.thread_id),
         ):
             resources = getattr(owner, "tool_resources", None)

@@ -174,7 +174,7 @@ class TurnRunner:
         )
         message = Message(
             id=message_id,
-            assistant_id=run.assistant_id,
+            assistant_id=run.assistant_id or None,  # None: a response's run
             attachments=[],
             content=[],
             created_at=created,

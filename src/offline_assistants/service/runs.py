@@ -237,18 +237,27 @@ class RunService:
         extra = additional_messages(
             thread_id, p.get("additional_messages", []), self.store.files.exists
         )
-        created = now()
-        run = Run.model_validate(
-            {
-                "id": new_id("run"),
-                "object": "thread.run",
-                "created_at": created,
-                "assistant_id": assistant.id,
-                "thread_id": thread_id,
-                "status": "queued",
-                "expires_at": created + self.settings.run_expiry_seconds,
-                "usage": None,
-                **fields,
-            }
-        )
+        run = queued_run(thread_id, assistant.id, fields, self.settings)
         return run, options, extra
+
+
+def queued_run(
+    thread_id: str, assistant_id: str, fields: Mapping[str, Any], settings: Settings
+) -> Run:
+    """A new run, queued, made with ``fields`` (checked settings: model, instructions,
+    tools...). ``assistant_id`` is "" for a response's run, which no assistant makes (the
+    response it answers is in its :class:`RunOptions`)."""
+    created = now()
+    return Run.model_validate(
+        {
+            "id": new_id("run"),
+            "object": "thread.run",
+            "created_at": created,
+            "assistant_id": assistant_id,
+            "thread_id": thread_id,
+            "status": "queued",
+            "expires_at": created + settings.run_expiry_seconds,
+            "usage": None,
+            **fields,
+        }
+    )

@@ -41,6 +41,8 @@ class RunOptions(BaseModel):
     """What a run keeps besides its wire object: request options and per-run tool state
     (stored, so a run resumed after a restart has it)."""
 
+    # The response a run answers (Responses API); None for a run of an assistant.
+    response_id: str | None = None
     additional_instructions: str | None = None
     include: list[str] = []
     code_files: list[CodeFile] = []

@@ -110,7 +110,7 @@ class ResponsePlacement:
                     file_exists=self.store.files.exists,
                 )
                 if entry.role == "assistant":
-                    message = updated(message, run_id=run.id, assistant_id=run.assistant_id)
+                    message = updated(message, run_id=run.id, assistant_id=run.assistant_id or None)
                 self.store.messages.insert(message)
             elif isinstance(entry, InputCall):
                 call = {

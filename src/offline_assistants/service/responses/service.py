@@ -40,7 +40,7 @@ from ...runs.events import Subscription
 from ...runs.journal import now, updated
 from ...store import ResponseRecord, RunOptions, Store
 from ..checks.params import check_params
-from ..runs import RunService
+from ..runs import RunService, queued_run
 from ..threads import ThreadService
 from .event_log import ResponseEventLog
 from .events import ResponseEvents
@@ -182,21 +182,9 @@ class ResponseService:
         self, thread_id: str, entries: list[Any], chosen: ResponseSettings, p: dict[str, Any]
     ) -> tuple[ResponseRecord, Subscription]:
         response_id = new_id("resp")
-        created = now()
-        run = Run.model_validate(
-            {
-                "id": new_id("run"),
-                "object": "thread.run",
-                "created_at": created,
-                "assistant_id": response_id,
-                "thread_id": thread_id,
-                "status": "queued",
-                "expires_at": created + self.settings.run_expiry_seconds,
-                "usage": None,
-                **chosen.run_fields,
-            }
-        )
+        run = queued_run(thread_id, "", chosen.run_fields, self.settings)
         options = RunOptions(
+            response_id=response_id,
             additional_instructions=input_instructions(entries),
             container=chosen.container,
             presence_penalty=chosen.penalties[0],
