@@ -17,7 +17,7 @@ from openai.types.beta.threads.run import Run
 from ..runs import POLL_STOP
 from ..runs.events import run_status_events
 from ..service import Runtime
-from ._common import OMIT, CursorPage, given, paged
+from ._common import CursorPage, given, paged
 from .steps import Steps
 from .streaming import EventStream
 
@@ -28,49 +28,11 @@ class Runs:
         self._service = runtime.runs
         self.steps = Steps(runtime)
 
-    def create(
-        self,
-        thread_id: str,
-        *,
-        assistant_id: str,
-        additional_instructions: str | None = OMIT,
-        additional_messages: list[Any] | None = OMIT,
-        include: list[str] | None = OMIT,
-        instructions: str | None = OMIT,
-        max_completion_tokens: int | None = OMIT,
-        max_prompt_tokens: int | None = OMIT,
-        metadata: dict[str, str] | None = OMIT,
-        model: str | None = OMIT,
-        parallel_tool_calls: bool = OMIT,
-        reasoning_effort: str | None = OMIT,
-        response_format: Any = OMIT,
-        temperature: float | None = OMIT,
-        tool_choice: Any = OMIT,
-        tools: list[Any] | None = OMIT,
-        top_p: float | None = OMIT,
-        truncation_strategy: Any = OMIT,
-        stream: bool = False,
-    ) -> Any:
-        """Create a run; with ``stream=True``, an iterable of its events instead."""
-        params = given(
-            assistant_id=assistant_id,
-            additional_instructions=additional_instructions,
-            additional_messages=additional_messages,
-            include=include,
-            instructions=instructions,
-            max_completion_tokens=max_completion_tokens,
-            max_prompt_tokens=max_prompt_tokens,
-            metadata=metadata,
-            model=model,
-            parallel_tool_calls=parallel_tool_calls,
-            reasoning_effort=reasoning_effort,
-            response_format=response_format,
-            temperature=temperature,
-            tool_choice=tool_choice,
-            tools=tools,
-            top_p=top_p,
-            truncation_strategy=truncation_strategy,
-        )
+    def create(self, thread_id: str, *, stream: bool = False, **params: Any) -> Any:
+        """Create a run with the SDK's parameters (``assistant_id``, ``instructions``,
+        ``tools``, ``additional_messages``, ...: ``RunCreateParams``, checked by the
+        service as over HTTP); with ``stream=True``, an iterable of its events instead."""
+        params = given(**params)
         if stream:
             _, subscription = self._service.create_watched(thread_id, params)
             return EventStream(self._runtime.bus, subscription)

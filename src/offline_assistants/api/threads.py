@@ -52,44 +52,11 @@ class Threads:
     def delete(self, thread_id: str) -> ThreadDeleted:
         return self._service.delete(thread_id)
 
-    def create_and_run(
-        self,
-        *,
-        assistant_id: str,
-        thread: dict[str, Any] | None = None,
-        instructions: str | None = OMIT,
-        max_completion_tokens: int | None = OMIT,
-        max_prompt_tokens: int | None = OMIT,
-        metadata: dict[str, str] | None = OMIT,
-        model: str | None = OMIT,
-        parallel_tool_calls: bool = OMIT,
-        response_format: Any = OMIT,
-        temperature: float | None = OMIT,
-        tool_choice: Any = OMIT,
-        tool_resources: Any = OMIT,
-        tools: list[Any] | None = OMIT,
-        top_p: float | None = OMIT,
-        truncation_strategy: Any = OMIT,
-        stream: bool = False,
-    ) -> Any:
-        """Create a thread and run it; with ``stream=True``, an iterable of the run's events."""
-        params = given(
-            assistant_id=assistant_id,
-            thread=thread,
-            tool_resources=tool_resources,
-            instructions=instructions,
-            max_completion_tokens=max_completion_tokens,
-            max_prompt_tokens=max_prompt_tokens,
-            metadata=metadata,
-            model=model,
-            parallel_tool_calls=parallel_tool_calls,
-            response_format=response_format,
-            temperature=temperature,
-            tool_choice=tool_choice,
-            tools=tools,
-            top_p=top_p,
-            truncation_strategy=truncation_strategy,
-        )
+    def create_and_run(self, *, stream: bool = False, **params: Any) -> Any:
+        """Create a thread and run it, with the SDK's parameters (``assistant_id``,
+        ``thread``, ``tool_resources``, ...: ``ThreadCreateAndRunParams``, checked by the
+        service as over HTTP); with ``stream=True``, an iterable of the run's events."""
+        params = given(**params)
         if stream:
             _, subscription = self._runs_service.create_and_run_watched(params)
             return EventStream(self._bus, subscription)
