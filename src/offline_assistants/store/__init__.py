@@ -16,7 +16,7 @@ from .messages import MessageRepository
 from .responses import ResponseRecord, ResponseRepository
 from .run_steps import RunStepRepository
 from .runs import RunOptions, RunRepository
-from .table import Order, Slice
+from .table import Order, Slice, list_envelope
 from .threads import ThreadRepository
 from .vector_stores import FileTally, VectorStoreRepository
 
@@ -42,4 +42,13 @@ class Store:
         self.db.close()
 
 
-__all__ = ["Database", "FileTally", "Order", "ResponseRecord", "RunOptions", "Slice", "Store"]
+__all__ = [
+    "Database",
+    "FileTally",
+    "Order",
+    "ResponseRecord",
+    "RunOptions",
+    "Slice",
+    "Store",
+    "list_envelope",
+]

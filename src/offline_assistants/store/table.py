@@ -41,6 +41,18 @@ class Slice(Generic[T]):
     has_more: bool
 
 
+def list_envelope(data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
+    """A page as the API sends it: ``object``, ``data``, ``first_id``, ``last_id``,
+    ``has_more`` (``data`` already JSON, each item with an ``id``)."""
+    return {
+        "object": "list",
+        "data": data,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+        "has_more": has_more,
+    }
+
+
 class Table(Generic[T]):
     """Rows of one object kind, stored as wire JSON, filtered by simple equality columns."""
 

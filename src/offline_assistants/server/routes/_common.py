@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from ...errors import InvalidRequestError
 from ...service import Runtime
-from ...store import Slice
+from ...store import Slice, list_envelope
 from ..body import json_body
 
 # Polling courtesy: how soon the SDK's poll helpers should look again at a run.
@@ -32,15 +32,7 @@ def respond(
 
 def respond_page(page: Slice[Any]) -> JSONResponse:
     data = [item.model_dump(mode="json", by_alias=True) for item in page.data]
-    return JSONResponse(
-        {
-            "object": "list",
-            "data": data,
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None,
-            "has_more": page.has_more,
-        }
-    )
+    return JSONResponse(list_envelope(data, page.has_more))
 
 
 def list_query(

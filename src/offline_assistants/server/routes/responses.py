@@ -17,6 +17,7 @@ from openai.types.responses.response_stream_event import ResponseStreamEvent
 
 from ...errors import OfflineAssistantsError
 from ...service.responses.events import wire_json
+from ...store import list_envelope
 from ..sse import sse_response
 from ._common import Body, include_query, respond, runtime, stream_flag
 
@@ -101,12 +102,4 @@ def input_items(
     data, more = runtime(request).responses.input_items(
         response_id, limit=limit, order=order, after=after, include=include_query(request)
     )
-    return JSONResponse(
-        {
-            "object": "list",
-            "data": data,
-            "first_id": data[0]["id"] if data else None,
-            "last_id": data[-1]["id"] if data else None,
-            "has_more": more,
-        }
-    )
+    return JSONResponse(list_envelope(data, more))

@@ -27,7 +27,7 @@ from openai.types.conversations.item_create_params import ItemCreateParams
 from ...errors import ConflictError, InvalidRequestError, NotFoundError
 from ...ids import new_id
 from ...runs.journal import updated
-from ...store import Store
+from ...store import Store, list_envelope
 from ..checks.params import check_params
 from ..checks.validation import check_list_params, check_metadata
 from ..messages import new_user_message
@@ -122,7 +122,7 @@ class ConversationService:
             self.threads.add_messages(conversation_id, messages)
         ids = {m.id for m in messages}
         data = [item for item in self._items(conversation_id, include) if item["id"] in ids]
-        return _page(data, False)
+        return list_envelope(data, False)
 
     def list_items(
         self,
@@ -138,7 +138,7 @@ class ConversationService:
         data, more = page_of(
             self._items(conversation_id, include), params.limit, params.order, params.after
         )
-        return _page(data, more)
+        return list_envelope(data, more)
 
     def retrieve_item(
         self, conversation_id: str, item_id: str, include: Any = None
@@ -196,13 +196,3 @@ def _conversation(thread: Thread) -> Conversation:
         metadata=thread.metadata or {},
         object="conversation",
     )
-
-
-def _page(data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
-    return {
-        "object": "list",
-        "data": data,
-        "first_id": data[0]["id"] if data else None,
-        "last_id": data[-1]["id"] if data else None,
-        "has_more": has_more,
-    }
