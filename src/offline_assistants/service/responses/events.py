@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.runs.run_step import RunStep
@@ -40,15 +40,14 @@ from openai.types.responses.response import Response
 from openai.types.responses.response_stream_event import ResponseStreamEvent
 from pydantic import TypeAdapter
 
+from ...runs import RunJournal
 from ...runs.events import RunEvent, Subscription, until_settled
 from ...runs.prompt import message_text
-from ...store import ResponseRecord
+from ...store import ResponseRecord, Store
 from .event_log import ResponseEventLog
 from .items import call_items, message_item
 from .tools import namespaces, with_namespace
-
-if TYPE_CHECKING:
-    from .service import ResponseService
+from .views import ResponseViews
 
 log = logging.getLogger(__name__)
 KEEPALIVE_SECONDS = 15.0
@@ -80,10 +79,22 @@ def wire_json(event: ResponseStreamEvent) -> str:
     return event.model_dump_json(by_alias=True, exclude_unset=True, serialize_as_any=True)
 
 
+class ResponseHost(Protocol):
+    """What a response's stream reads and tells (the Responses service, through only
+    what the stream uses of it: no import of the service, which makes the streams)."""
+
+    store: Store
+    journal: RunJournal
+    views: ResponseViews
+    event_log: ResponseEventLog
+
+    def settled(self, record: ResponseRecord) -> None: ...
+
+
 class ResponseEvents:
     def __init__(
         self,
-        service: ResponseService,
+        service: ResponseHost,
         record: ResponseRecord,
         subscription: Subscription,
         *,
