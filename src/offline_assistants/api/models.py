@@ -5,6 +5,7 @@ from __future__ import annotations
 from openai.types.model import Model
 
 from ..service import Runtime
+from ..store import Slice
 from ._common import CursorPage
 
 
@@ -13,12 +14,12 @@ class Models:
         self._service = runtime.models
 
     def list(self) -> CursorPage[Model]:
-        models = self._service.list()
-        return CursorPage[Model](
-            data=models,
-            first_id=models[0].id if models else None,
-            last_id=models[-1].id if models else None,
-        )
+        # one page: every model the runtime can load
+        return CursorPage[Model].from_slice(Slice(self._service.list(), has_more=False), _none)
 
     def retrieve(self, model: str) -> Model:
         return self._service.retrieve(model)
+
+
+def _none(after: str) -> CursorPage[Model]:
+    return CursorPage[Model](data=[])
