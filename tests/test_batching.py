@@ -182,3 +182,36 @@ def test_the_generating_batch_goes_to_llama_cpp_in_sequence_order(
     steps = [seqs for seqs in batches if len(set(seqs)) > 1]
     assert sorted(slot_of.values()) in steps  # all three advanced together, in one batch
     assert all(seqs == sorted(seqs) for seqs in steps), steps
+
+
+def test_a_generation_moves_down_into_the_gap_a_finished_one_left(
+    engines: tuple[LlamaEngine, LlamaEngine],
+) -> None:
+    """Three generations in slots 0, 1 and 2; the middle one ends first. The one above
+    moves down into its slot (so the two left take one forward pass a step, not two),
+    and every text is exactly what each generation writes alone."""
+    solo, batched = engines
+    budgets = {"low": 40, "middle": 6, "high": 40}
+    alone = {
+        key: _read(solo.generate(_prompt(solo, ENDLESS), max_tokens=n, sampling=GREEDY))
+        for key, n in budgets.items()
+    }
+    for slot in batched._slots.slots:  # empty slots: the three take 0, 1 and 2 in order
+        batched._slots.clear(slot)
+    moves = batched._slots.moves
+    streams = {
+        key: batched.generate(_prompt(batched, ENDLESS), max_tokens=n, sampling=GREEDY)
+        for key, n in budgets.items()
+    }
+    together: dict[str, tuple[str, str | None, int]] = {}
+
+    def read(key: str) -> None:
+        together[key] = _read(streams[key])
+
+    readers = [threading.Thread(target=read, args=(key,)) for key in streams]
+    for reader in readers:
+        reader.start()
+    for reader in readers:
+        reader.join(120)
+    assert together == alone
+    assert batched._slots.moves == moves + 1  # "high" moved into the middle slot, once

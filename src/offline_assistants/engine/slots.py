@@ -61,6 +61,7 @@ class Slots:
         self.slots = [Slot(seq) for seq in range(count)]
         self.evaluated_tokens = 0  # prompt tokens evaluated (not covered by a kept state)
         self.copied_prefixes = 0  # prefixes copied from another slot
+        self.moves = 0  # generating sequences moved down into a free slot (move)
 
     @property
     def cuts(self) -> Cuts:
@@ -120,6 +121,24 @@ class Slots:
         # then cuts the copy back to the shared prefix.
         if self._restore(slot, self._snapshot(donor)):
             self.copied_prefixes += 1
+
+    def move(self, slot: Slot, to: Slot) -> bool:
+        """Move the generation in ``slot`` (its whole state, the tokens it generated too)
+        into the free slot ``to``, which holds it from now on; ``to``'s resident state is
+        saved first. False (nothing changed) where the state would not load. The batcher
+        moves a generation down into a gap, so the generating slots stay consecutive:
+        llama.cpp makes one forward pass per run of consecutive sequence ids."""
+        assert slot.busy and not to.busy
+        if self._unsaved(to):
+            self._save(to)
+        if not self._restore(to, self._snapshot(slot)):
+            return False
+        self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
+        to.key, to.busy, to.saved = slot.key, True, False
+        slot.key, slot.resident, slot.busy, slot.saved = None, [], False, False
+        slot.used_at = time.monotonic()
+        self.moves += 1
+        return True
 
     def release(self, slot: Slot, prompt: list[int]) -> None:
         """The generation in ``slot`` ended: keep only its prompt's whole chunks."""
