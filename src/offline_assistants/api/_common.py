@@ -45,7 +45,11 @@ class CursorPage(BaseModel, Generic[T]):
     _next: Callable[[str], CursorPage[T]] | None = PrivateAttr(default=None)
 
     @classmethod
-    def from_slice(cls, page: Slice[T], next_page: Callable[[str], CursorPage[T]]) -> CursorPage[T]:
+    def from_slice(
+        cls, page: Slice[T], next_page: Callable[[str], CursorPage[T]] | None = None
+    ) -> CursorPage[T]:
+        """``page`` as the API's page; ``next_page`` fetches the one after an id (None:
+        there is never one)."""
         result = cls(
             data=page.data,
             first_id=page.data[0].id if page.data else None,  # type: ignore[attr-defined]

@@ -15,11 +15,7 @@ class Models:
 
     def list(self) -> CursorPage[Model]:
         # one page: every model the runtime can load
-        return CursorPage[Model].from_slice(Slice(self._service.list(), has_more=False), _none)
+        return CursorPage[Model].from_slice(Slice(self._service.list(), has_more=False))
 
     def retrieve(self, model: str) -> Model:
         return self._service.retrieve(model)
-
-
-def _none(after: str) -> CursorPage[Model]:
-    return CursorPage[Model](data=[])
