@@ -10,8 +10,8 @@ llama-server turns it on wherever it can; llama-cpp-python leaves it off.
 With ``auto`` (the default) :func:`flash_attention` times both ways once per model
 file, thread count, CPU and llama.cpp build: a 16-token prompt chunk and four
 single-token steps after a 256-token prefix, in a small context of its own, the best of
-two tries each, and takes the faster (about a second, once). The answer goes into a JSON file in the user's cache
-directory, so later loads cost nothing. ``on`` or ``off``
+two tries each, and takes the faster (about 1.5 s, once). The answer goes into a JSON
+file in the user's cache directory, so later loads cost nothing. ``on`` or ``off``
 (``OFFLINE_ASSISTANTS_FLASH_ATTENTION``) fix it instead.
 
 The two paths lay the KV cache out differently, so the choice is part of a saved

@@ -187,17 +187,18 @@ class LlamaEngine:
         self._path = path
         self._context_length = min(n_ctx, self._llama._model.n_ctx_train())
         self.parallel = max(1, parallel)
-        self.flash_attention = choose_flash_attention(
-            llama_cpp,
-            self._llama._model.model,
-            path,
-            n_threads,
-            flash_attention,
-            attention_record or default_record(),
-        )
         try:
             self._prompt = ChatPrompt(self._llama, llama_cpp, path, chat_template)
             self.template = self._prompt.template
+            # after the template check: a base model is refused without being timed
+            self.flash_attention = choose_flash_attention(
+                llama_cpp,
+                self._llama._model.model,
+                path,
+                n_threads,
+                flash_attention,
+                attention_record or default_record(),
+            )
             self._context = LlamaContext(
                 model=self._llama._model, params=self._params(self.parallel), verbose=False
             )
