@@ -184,7 +184,7 @@ class Batcher:
         holes = [s for s in self._slots.slots if not s.busy and s.seq < slot.seq]
         best = min(holes, key=lambda hole: _runs(rest | {hole.seq}), default=None)
         if best is None or _runs(rest | {best.seq}) >= _runs(ids):
-            return
+            return  # no free slot below, or none that joins the runs
         if self._slots.move(slot, best):
             top.slot = best
 

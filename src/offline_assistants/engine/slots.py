@@ -125,7 +125,8 @@ class Slots:
     def move(self, slot: Slot, to: Slot) -> bool:
         """Move the generation in ``slot`` (its whole state, the tokens it generated too)
         into the free slot ``to``, which holds it from now on; ``to``'s resident state is
-        saved first. False (nothing changed) where the state would not load. The batcher
+        saved first. False where the state would not load (``slot`` goes on as it was,
+        ``to`` is left empty). The batcher
         moves a generation down into a gap, so the generating slots stay consecutive:
         llama.cpp makes one forward pass per run of consecutive sequence ids."""
         assert slot.busy and not to.busy
