@@ -120,7 +120,8 @@ def test_start_up_survives_rows_that_no_longer_parse(
         store = client.vector_stores.create(name="s")
         client.vector_stores.files.create_and_poll(vector_store_id=store.id, file_id=file.id)
         client.vector_stores.files.create_and_poll(vector_store_id=store.id, file_id=good.id)
-        assistant = client.beta.assistants.create(model="default")
+        # greedy: at temperature 1 a two-token answer could end on its own ("completed")
+        assistant = client.beta.assistants.create(model="default", temperature=0)
         thread = client.beta.threads.create(messages=[{"role": "user", "content": "hi"}])
         run = client.beta.threads.runs.create_and_poll(
             thread_id=thread.id, assistant_id=assistant.id, max_completion_tokens=2
