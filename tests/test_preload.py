@@ -18,7 +18,7 @@ import pytest
 from offline_assistants.config import Settings
 from offline_assistants.engine import Engine, Sampling
 from offline_assistants.engine.engine_cache import llama_factory
-from offline_assistants.engine.llama import LlamaEngine
+from offline_assistants.engine.llama import LlamaEngine, template_of
 from offline_assistants.engine.preload import Preload
 from offline_assistants.errors import OfflineAssistantsError
 from offline_assistants.service import Runtime
@@ -83,11 +83,42 @@ def test_a_failed_preload_fails_the_first_run_as_a_load_would(tmp_path: Path) ->
         http.close()
 
 
+def test_serve_hears_the_template_from_the_preload(tmp_path: Path, model_path: Path) -> None:
+    """``serve`` checks the file's template through the preload (not a second read on the
+    import thread): the same template ``template_of`` finds, and for a file that cannot
+    be read, ``template_of``'s refusal, while the first run still gets the load's own."""
+    preload = Preload(settings_for(tmp_path, model_path), progress=False)
+    try:
+        assert preload.template() == template_of(model_path, None)
+    finally:
+        preload.close()
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(b"GGUF" + b"\0" * 64)
+    preload = Preload(settings_for(tmp_path, broken), progress=False)
+    with pytest.raises(OfflineAssistantsError) as refused:
+        preload.template()
+    with pytest.raises(OfflineAssistantsError) as checked:
+        template_of(broken, None)
+    assert refused.value.message == checked.value.message
+    with pytest.raises(OfflineAssistantsError) as loaded:
+        preload.take(broken)
+    assert loaded.value.message != refused.value.message  # the load's, as on demand
+
+
 def test_an_engine_nobody_took_is_freed_on_close(tmp_path: Path, model_path: Path) -> None:
     preload = Preload(settings_for(tmp_path, model_path), progress=False)
     preload.close()  # waits for the load, then frees the engine
     assert_freed(preload.engine)
     assert preload.take(model_path) is None  # a closed preload hands out nothing
+
+
+def printed_by(probe: str) -> list[str]:
+    """The lines a fresh interpreter prints running ``probe`` (its imports its own)."""
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.splitlines()
 
 
 def test_the_command_line_starts_the_preload_before_the_service_layer() -> None:
@@ -101,8 +132,16 @@ def test_the_command_line_starts_the_preload_before_the_service_layer() -> None:
         "from offline_assistants import Client, CursorPage\n"
         "print(Client.__name__, CursorPage.__name__)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    assert printed_by(probe) == ["[]", "Client CursorPage"]
+
+
+def test_the_server_imports_nothing_only_some_settings_need() -> None:
+    """What every cold start imports: not httpx (an engine elsewhere only) nor
+    jupyter_client (the first Code Interpreter kernel), ~0.1 s on the import thread."""
+    probe = (
+        "import sys\n"
+        "from offline_assistants.server import create_app\n"
+        "from offline_assistants.service import Runtime\n"
+        "print([m for m in ('httpx', 'jupyter_client') if m in sys.modules])\n"
     )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["[]", "Client CursorPage"]
+    assert printed_by(probe) == ["[]"]

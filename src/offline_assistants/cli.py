@@ -241,8 +241,12 @@ def serve(args: argparse.Namespace) -> int:
     from .service import Runtime
 
     try:
-        # Refuse a base model now (for an engine elsewhere, the file read for its template).
-        template_of(settings.engine_tokenizer or settings.default_model, settings.chat_template)
+        # Refuse a base model now: the preload tells as it loads; for an engine elsewhere,
+        # the tokenizer's file is read for its template.
+        if preload is not None:
+            preload.template()
+        else:
+            template_of(settings.engine_tokenizer or settings.default_model, settings.chat_template)
         runtime = Runtime(settings, preload=preload)
     except OfflineAssistantsError as exc:
         if preload is not None:

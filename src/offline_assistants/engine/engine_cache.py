@@ -38,8 +38,6 @@ from .gguf_file import check_model_file
 from .llama import LlamaEngine, vocabulary_prompt
 from .model_stores import FoundModel, find_models
 from .prefix_cache import PrefixCache
-from .remote import RemoteEngine
-from .remote_wire import served_models
 
 
 @dataclass(frozen=True)
@@ -271,6 +269,10 @@ def remote_factory(settings: Settings) -> EngineFactory:
     settings', the file's or the engine's (``max_model_len``, where it lists one)."""
     url = settings.engine_url
     assert url is not None
+    # Here, not at the top: httpx is only needed with an engine elsewhere, and importing
+    # it costs every cold start ~50 ms on the import thread.
+    from .remote import RemoteEngine
+    from .remote_wire import served_models
 
     def load(model: ModelKey) -> Engine:
         assert isinstance(model, RemoteModel)

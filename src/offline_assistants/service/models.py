@@ -21,7 +21,6 @@ from openai.types.model import Model
 
 from ..config import DEFAULT_MODEL_NAME, Settings
 from ..engine.model_stores import find_models
-from ..engine.remote_wire import served_models
 from ..errors import NotFoundError
 
 OWNER = "offline-assistants"
@@ -54,6 +53,8 @@ class ModelService:
 
 
 def _served(url: str, settings: Settings) -> list[Model]:
+    from ..engine.remote_wire import served_models  # httpx: only with an engine elsewhere
+
     listed = served_models(url, settings.engine_timeout)
     return [
         _model(DEFAULT_MODEL_NAME, settings.engine_tokenizer or settings.default_model),

@@ -11,18 +11,17 @@ its timeout is interrupted (an ``interrupt_request`` on the control channel:
 SIGINT does not cross into the sandbox); if it is still busy after a grace
 period, or the kernel died (``os._exit``, a crash, the OOM killer), the kernel
 is restarted with the same work directory and the result says so. When a cell
-ends, whatever it left running in the sandbox is stopped (:mod:`.strays`; the
-kernel and its state stay). After
-start-up the host side of the IPC directory is renamed and (as root) given
-back to root and made read-only, so a reconnect can never follow a socket
-path the sandbox replaced with a symlink, and the sandbox can write nothing
-more there. The sandbox's budget (its cgroup, its uid, the size of its
-/mnt/data) is set up here too, see :mod:`.budget`; /mnt/data stays mounted
-across restarts and goes with ``shutdown``.
+ends, whatever it left running in the sandbox is stopped (:mod:`.strays`; the kernel
+and its state stay). After start-up the host side of the IPC directory is renamed and
+(as root) given back to root and made read-only, so a reconnect can never follow a
+socket path the sandbox replaced with a symlink, and the sandbox can write nothing more
+there. The sandbox's budget (its cgroup, its uid, the size of its /mnt/data) is set up
+here too, see :mod:`.budget`; /mnt/data stays mounted across restarts and goes with
+``shutdown``.
 
 ``--die-with-parent`` ties the sandbox to the *thread* that started it (that
 is how PR_SET_PDEATHSIG works): start kernels from a thread that lives as long
-as they do.
+as they do. jupyter_client is imported when a kernel starts, not at every cold start.
 """
 
 from __future__ import annotations
@@ -38,10 +37,7 @@ import time
 import uuid
 from pathlib import Path
 from types import TracebackType
-from typing import Any
-
-from jupyter_client.blocking.client import BlockingKernelClient
-from jupyter_client.connect import write_connection_file
+from typing import TYPE_CHECKING, Any
 
 from .budget import (
     PREFIX,
@@ -65,6 +61,9 @@ from .sandbox import (
 )
 from .strays import SandboxProcesses, children, running
 from .workdir import CollectLimits, changed_files, snapshot
+
+if TYPE_CHECKING:
+    from jupyter_client.blocking.client import BlockingKernelClient
 
 log = logging.getLogger(__name__)
 START_TIMEOUT = 60.0
@@ -134,6 +133,9 @@ class SandboxedKernel:
         if uid is not None:
             os.chown(rundir, uid, uid)
         inside = Path(KERNEL_RUN_DIR) if self.sandboxed else rundir
+        from jupyter_client.blocking.client import BlockingKernelClient
+        from jupyter_client.connect import write_connection_file
+
         _, written = write_connection_file(
             str(rundir / "connection.json"), transport="ipc", ip=str(inside / "k")
         )
@@ -379,10 +381,8 @@ class SandboxedKernel:
         assert self.client is not None
         request = self.client.session.msg("interrupt_request", content={})
         self.client.control_channel.send(request)
-        return self._follow(msg_id, collector, time.monotonic() + INTERRUPT_GRACE) in (
-            "ok",
-            "error",
-        )
+        ended = self._follow(msg_id, collector, time.monotonic() + INTERRUPT_GRACE)
+        return ended in ("ok", "error")
 
     def _drain_iopub(self) -> None:
         assert self.client is not None
