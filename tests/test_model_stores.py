@@ -22,6 +22,7 @@ import pytest
 from offline_assistants import Client, ModelFileError
 from offline_assistants.config import Settings
 from offline_assistants.engine.engine_cache import resolve_model
+from offline_assistants.engine.gguf_metadata import GGUFError, read_metadata
 from offline_assistants.engine.model_catalog import catalog
 
 OLLAMA = "smollm2:135m"
@@ -203,3 +204,22 @@ def test_a_run_on_each_stores_file_reads_it_in_place(
     after = {p: (p.stat().st_size, p.stat().st_mtime_ns) for p in home.rglob("*") if p.is_file()}
     assert after == before  # read where they lie: nothing copied, nothing changed
     assert not any(p.is_file() for p in settings.data_dir.rglob("*.gguf"))
+
+
+def test_a_header_is_read_to_its_tensor_directory_and_refused_where_cut(
+    tmp_path: Path, model_path: Path
+) -> None:
+    """The header read (the catalog's, and the memory budget's on a cold start's way to
+    the first answer) skips the vocabulary's strings without reading them, and still
+    refuses a file cut inside them, inside a key or before its last tensor."""
+    metadata = read_metadata(model_path)
+    assert metadata["general.architecture"] == "llama"
+    assert metadata["tokenizer.ggml.tokens"] == 49152  # an array: its length
+    assert "{{" in metadata["tokenizer.chat_template"]
+    whole = model_path.read_bytes()
+    for cut, said in ((300_000, "inside its header"), (40, "inside its header"),
+                      (len(whole) // 2, "before its last tensor")):  # fmt: skip
+        part = tmp_path / f"cut-{cut}.gguf"
+        part.write_bytes(whole[:cut])
+        with pytest.raises(GGUFError, match=said):
+            read_metadata(part)
