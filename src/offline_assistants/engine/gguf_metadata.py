@@ -31,6 +31,7 @@ _SCALARS = {
 }
 _STRING, _ARRAY = 8, 9
 _LENGTH = struct.Struct("<Q")
+_CUT = "the file ends inside its header (truncated: an unfinished download?)"
 # a header bigger than this is not one we will read (real ones are a few megabytes)
 MAX_STRING = 64 << 20
 
@@ -43,8 +44,8 @@ def read_metadata(path: Path) -> dict[str, Any]:
     """The header's key-value pairs; arrays come back as their length (``int``).
 
     The tensor directory is read too: a file whose last tensor would start past its end
-    is refused as truncated. The header is read through a memory map (a vocabulary of
-    49,152 strings is skipped in ~10 ms, not ~100 ms of reads and seeks): this runs on a
+    is refused as truncated. The header is read through a memory map (the default model's
+    49,152-string vocabulary is skipped in ~7 ms, not ~19 ms of reads and seeks): this runs on a
     cold start's path to the first answer (the memory budget asks the model's size)."""
     with path.open("rb") as handle:
         if handle.read(4) != MAGIC:
@@ -86,12 +87,12 @@ class _Header:
     def skip(self, size: int) -> None:
         self.at += size
         if self.at > len(self.data):
-            raise GGUFError("the file ends inside its header (truncated: an unfinished download?)")
+            raise GGUFError(_CUT)
 
     def scalar(self, fmt: str) -> Any:
         size = struct.calcsize(fmt)
         if self.at + size > len(self.data):
-            raise GGUFError("the file ends inside its header (truncated: an unfinished download?)")
+            raise GGUFError(_CUT)
         value = struct.unpack_from(fmt, self.data, self.at)[0]
         self.at += size
         return value
@@ -114,16 +115,13 @@ class _Header:
             if item in _SCALARS:
                 self.skip(struct.calcsize(_SCALARS[item]) * length)
             elif item == _STRING:
-                unpack, data, end = _LENGTH.unpack_from, self.data, len(self.data)
-                at = self.at
-                for _ in range(length):
-                    if at + 8 > end:
-                        raise GGUFError(
-                            "the file ends inside its header (truncated: an unfinished download?)"
-                        )
-                    at += 8 + unpack(data, at)[0]
-                self.at = at
-                self.skip(0)
+                unpack, data, at = _LENGTH.unpack_from, self.data, self.at
+                try:  # each string's length, then past it (no bounds check per string)
+                    for _ in range(length):
+                        at += 8 + unpack(data, at)[0]
+                except struct.error:  # a length read past the end of the file
+                    raise GGUFError(_CUT) from None
+                self.skip(at - self.at)
             else:
                 for _ in range(length):
                     self.value(item)
