@@ -25,10 +25,25 @@ def sdk(dashboard_origin: str) -> openai.OpenAI:
     return client_for(dashboard_origin)
 
 
-def wait_for_status(tab: Tab, *statuses: str, timeout: float = 120_000) -> str:
-    selector = ", ".join(f"#pg-run-details[data-status={s}]" for s in statuses)
+ENDED = ("completed", "failed", "incomplete", "cancelled", "expired")
+
+
+def wait_for_status(tab: Tab, *expected: str, timeout: float = 120_000) -> str:
+    """Wait until the page shows one of ``expected`` or the run's end, and check it is one
+    of ``expected``: a run that ended otherwise fails here with what the page showed (its
+    run panel, with any error or incomplete reason, and the stream's events)."""
+    selector = ", ".join(f"#pg-run-details[data-status={s}]" for s in {*ENDED, *expected})
     tab.page.wait_for_selector(selector, timeout=timeout)
-    return str(tab.page.get_attribute("#pg-run-details", "data-status"))
+    status = str(tab.page.get_attribute("#pg-run-details", "data-status"))
+    assert status in expected, shown(tab)
+    return status
+
+
+def shown(tab: Tab) -> str:
+    """The run panel's text and the stream's events, for an assertion's message."""
+    panel = tab.page.text_content("#pg-run-details") or ""
+    events = tab.page.locator("#pg-events li").all_text_contents()
+    return f"run panel: {' '.join(panel.split())!r}; events: {events}"
 
 
 def test_the_page_asks_for_the_key_and_keeps_it_in_the_tab(
@@ -132,9 +147,43 @@ def test_a_run_is_cancelled_from_the_page(tab: Tab, sdk: openai.OpenAI) -> None:
     page.click("#pg-cancel")
     assert wait_for_status(tab, "cancelled") == "cancelled"
     run = sdk.beta.threads.runs.list(str(page.text_content("#pg-thread a"))).data[0]
-    assert run.status == "cancelled"
+    assert run.status == "cancelled", (run, shown(tab))
     assert page.is_disabled("#pg-cancel") and page.is_enabled("#pg-send")
     tab.done("cancelled")
+
+
+def test_a_cancel_reply_that_comes_after_the_runs_end_does_not_undo_it(
+    tab: Tab, sdk: openai.OpenAI
+) -> None:
+    """The cancel request answers ``cancelling``; the run's stream may tell ``cancelled``
+    first. The page keeps the end it was told, whichever comes last."""
+    counter = sdk.beta.assistants.create(
+        name="Counter", model="default", temperature=0, response_format=ENDLESS_FORMAT
+    )
+    tab.open(f"playground?assistant={counter.id}")
+    page = tab.page
+    held: list[tuple[Any, Any]] = []  # the cancel request, sent on, its reply held back
+
+    def hold(route: Any) -> None:
+        held.append((route, route.fetch()))
+
+    page.route("**/cancel", hold)
+    page.fill("#pg-input", ENDLESS)
+    page.click("#pg-send")
+    page.wait_for_function(
+        "() => (document.querySelector('.message.assistant .text')?.textContent || '').length > 20"
+    )
+    page.click("#pg-cancel")
+    assert wait_for_status(tab, "cancelled") == "cancelled"  # told by the stream
+    ((route, reply),) = held
+    assert reply.json()["status"] == "cancelling"
+    with page.expect_response("**/cancel"):
+        route.fulfill(response=reply)
+    page.wait_for_timeout(500)  # the reply's handler has run (it would redraw at once)
+    assert page.get_attribute("#pg-run-details", "data-status") == "cancelled", shown(tab)
+    assert page.is_disabled("#pg-cancel") and page.is_enabled("#pg-send")
+    run = sdk.beta.threads.runs.retrieve(reply.json()["id"], thread_id=reply.json()["thread_id"])
+    assert run.status == "cancelled", (run, shown(tab))
 
 
 def test_a_function_tool_is_built_called_and_answered_in_the_page(

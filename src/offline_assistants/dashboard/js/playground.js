@@ -227,7 +227,10 @@ class PlaygroundSession {
     if (!this.run) return;
     this.cancelButton.disabled = true;
     try {
-      this.onRun(await this.ctx.api.post(`/threads/${this.run.thread_id}/runs/${this.run.id}/cancel`));
+      const run = await this.ctx.api.post(`/threads/${this.run.thread_id}/runs/${this.run.id}/cancel`);
+      // The stream may have told the run's end before this reply came: keep the end.
+      if (this.run?.id === run.id && !ACTIVE.has(this.run.status)) return;
+      this.onRun(run);
     } catch (error) { this.ctx.notify(error); }
   }
 }
