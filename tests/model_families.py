@@ -21,6 +21,7 @@ from pathlib import Path
 
 TEMPLATES = Path(__file__).parent / "data" / "templates"
 CONTROL = 3  # gguf.TokenType.CONTROL
+USER_DEFINED = 4  # gguf.TokenType.USER_DEFINED: one token, read and written as its text
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ class Family:
     bos: int = 1
     eos: int = 2
     add_bos: bool = False
+    # id -> an added token that is text, not control (Qwen3's and DeepSeek's <think>)
+    text_tokens: dict[int, str] = field(default_factory=dict)
 
     @property
     def template_text(self) -> str | None:
@@ -85,6 +88,25 @@ FAMILIES = [
     *(Family(name, f"{name}.jinja", PHI_TOKENS, 0, 0) for name in ("phi3-mini", "phi3.5-mini")),
 ]
 NO_TEMPLATE = Family("no-template", None)
+# Reasoning families (tests/test_reasoning.py): <think> and </think> are single added
+# tokens, as in their files. The distill's template opens <think> in the generation
+# prompt; Qwen3's leaves it to the model, or closes it at once with enable_thinking off.
+THINK_TOKENS = {10: "<think>", 11: "</think>"}
+REASONING_FAMILIES = [
+    Family(
+        "deepseek-r1-distill",
+        "deepseek-r1-distill.jinja",
+        {
+            0: "<｜begin▁of▁sentence｜>",
+            1: "<｜Assistant｜>",
+            2: "<｜end▁of▁sentence｜>",
+            3: "<｜User｜>",
+        },
+        bos=0,
+        text_tokens=THINK_TOKENS,
+    ),
+    Family("qwen3", "qwen3.jinja", {1: "<|im_start|>", 2: "<|im_end|>"}, text_tokens=THINK_TOKENS),
+]
 
 
 def write_family(source: Path, target: Path, family: Family) -> Path:
@@ -100,6 +122,9 @@ def write_family(source: Path, target: Path, family: Family) -> Path:
     for token_id, text in family.tokens.items():
         tokens[token_id] = text
         types[token_id] = CONTROL
+    for token_id, text in family.text_tokens.items():
+        tokens[token_id] = text
+        types[token_id] = USER_DEFINED
     array, string = gguf.GGUFValueType.ARRAY, gguf.GGUFValueType.STRING
     new: dict[str, MetadataDetails] = {
         gguf.Keys.Tokenizer.LIST: MetadataDetails(array, tokens, sub_type=string),

@@ -155,6 +155,9 @@ class Settings:
     # The temperature of a Responses request that sends none (None: the API's default, 1):
     # agents such as Codex never send one, and a small model wanders at 1.
     response_temperature: float | None = None
+    # A reasoning model's reasoning tokens per answer before its closing tag is written
+    # for it (engine/reasoning.py); None: as many as it wants, within the answer's budget.
+    reasoning_budget: int | None = None
     # Code Interpreter: per-cell wall clock, idle kernel shutdown, warm pool, sandbox opt-out.
     code_timeout_seconds: float = 30.0
     kernel_idle_seconds: float = 900.0
@@ -269,6 +272,11 @@ class Settings:
             response_temperature=(
                 float(env["OFFLINE_ASSISTANTS_TEMPERATURE"])
                 if env.get("OFFLINE_ASSISTANTS_TEMPERATURE")
+                else None
+            ),
+            reasoning_budget=(
+                max(0, int(env["OFFLINE_ASSISTANTS_REASONING_BUDGET"]))
+                if env.get("OFFLINE_ASSISTANTS_REASONING_BUDGET")
                 else None
             ),
             code_timeout_seconds=float(env.get("OFFLINE_ASSISTANTS_CODE_TIMEOUT") or 30.0),

@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from .reasoning import ThinkTags
+
 Role = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length"]
 
@@ -95,6 +97,9 @@ class Sampling:
     dry_multiplier: float = 0.0
     # End free text when it is stuck in a repeating cycle (see ``repetition.looping``).
     stop_loops: bool = False
+    # A reasoning model's reasoning, in tokens, before its closing tag is written for it
+    # (:mod:`.reasoning`); None: as long as the model wants. 0 skips the reasoning.
+    reasoning_budget: int | None = None
 
 
 @dataclass
@@ -109,6 +114,11 @@ class TokenStream:
     finish_reason: FinishReason | None = None
     completion_tokens: int = 0
     reused_tokens: int = 0  # prompt tokens a saved prefix state covered (not evaluated again)
+    # A reasoning model's: its tags (None: it does not reason), whether the prompt opened
+    # them, and the tokens its reasoning took so far (:mod:`.reasoning`).
+    reasoning: ThinkTags | None = None
+    reasoning_opened: bool = False
+    reasoning_tokens: int = 0
     # Called on the consumer's thread, while it iterates, once the model starts on this
     # generation (it had waited for a slot): a run is ``queued`` until then.
     on_start: Callable[[], None] | None = None

@@ -32,6 +32,7 @@ from .chat_template import (
     separators,
     shows_system,
 )
+from .reasoning import ReasoningPlan, ThinkTags, think_tags
 from .tool_format import ToolFormatChoice, format_for_template
 
 
@@ -54,6 +55,8 @@ class ChatPrompt:
         self._add_bos = bool(llama_cpp.llama_vocab_get_add_bos(vocab))
         self.traits = probe(self._render)
         self.stop_tokens = self._stops(self.traits.turn_end)
+        self.reasoning: ThinkTags | None = think_tags(self.template.text)
+        self._reasoning_end: tuple[int, ...] | None = None
 
     def _renderer(self, source: TemplateSource) -> Render:
         if source.builtin:
@@ -104,6 +107,16 @@ class ChatPrompt:
                     found.append(tokens)
                     break
         return found
+
+    def reasoning_plan(self, prompt: Sequence[int], budget: int | None) -> ReasoningPlan | None:
+        """How a generation after ``prompt`` reasons (None: the model does not)."""
+        tags = self.reasoning
+        if tags is None:
+            return None
+        if self._reasoning_end is None:
+            self._reasoning_end = tuple(self._plain_tokens(f"\n{tags.end}\n\n"))
+        opened = tags.opened_by(self.detokenize(prompt[-8:]))
+        return ReasoningPlan(tags, opened, budget, self._reasoning_end)
 
     def _plain_tokens(self, text: str) -> list[int]:
         return list(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))

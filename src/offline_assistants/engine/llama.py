@@ -45,6 +45,7 @@ from .gguf_file import check_model_file, read_with_progress
 from .grammar import literal
 from .prefix_cache import PrefixCache, model_identity
 from .prompt_chunks import Cuts
+from .reasoning import ThinkTags
 from .sampler import FreeSampler, GrammarSampler, Native
 from .sequence import Sequence
 from .slots import Slots
@@ -287,6 +288,11 @@ class LlamaEngine:
         return self._prompt.tool_format
 
     @property
+    def reasoning(self) -> ThinkTags | None:
+        """The model's reasoning convention (None: it does not reason)."""
+        return self._prompt.reasoning
+
+    @property
     def vocab_size(self) -> int:
         return int(self._llama.n_vocab())
 
@@ -321,6 +327,9 @@ class LlamaEngine:
         stop: Callable[[], bool] | None = None,
     ) -> TokenStream:
         stream = TokenStream(pieces=iter(()))
+        plan = self._prompt.reasoning_plan(prompt, sampling.reasoning_budget)
+        if plan is not None:
+            stream.reasoning, stream.reasoning_opened = plan.tags, plan.opened
         sequence = Sequence(
             self,
             stream,
@@ -331,6 +340,7 @@ class LlamaEngine:
             cache_key=cache_key,
             stop=stop,
             wake=self._batcher.wake,
+            reasoning=plan,
         )
         stream.pieces = sequence.pieces()
         self._batcher.submit(sequence)

@@ -18,6 +18,7 @@ from typing import Any
 from ..config import Settings
 from .gguf_metadata import GGUFError, read_metadata
 from .model_stores import FoundModel, find_models
+from .reasoning import think_tags
 from .tool_format import HermesFormat, Llama3Format, MistralFormat, format_for_template
 
 
@@ -92,7 +93,7 @@ def _tool_format(template: str) -> str:
 def _reasoning(template: str) -> str | None:
     if "<|channel|>" in template:
         return "harmony"
-    if "<think>" in template:
+    if think_tags(template) is not None:
         return "think tags"
     return None
 

@@ -3,8 +3,8 @@
 Loads the file as a run would (:class:`~.llama.LlamaEngine`, so a file without a
 chat template is refused with the same message a run gets), then reports where
 the template came from, the tool format it speaks, the tokens that end an answer,
-the context length, what the template does with the system role and with turns
-that do not alternate (see :mod:`.chat_template`), and a tiny greedy generation.
+the context length, the reasoning convention (:mod:`.reasoning`), what the
+template does with the system role and with turns that do not alternate (see :mod:`.chat_template`), and a tiny greedy generation.
 :func:`check_model` returns the report; :func:`format_report` prints it.
 """
 
@@ -34,6 +34,7 @@ class ModelReport:
     problem: str | None = None
     template: str | None = None  # where the template came from
     tool_format: str | None = None
+    reasoning: str | None = None
     stop_tokens: list[str] = field(default_factory=list)
     context_trained: int = 0
     context_used: int = 0
@@ -75,6 +76,10 @@ def check_model(path: Path, settings: Settings, *, smoke: bool = True) -> ModelR
         traits = engine.traits
         report.template = engine.template.origin
         report.tool_format = describe_format(engine.tool_format)
+        tags = engine.reasoning
+        report.reasoning = (
+            "none (the template shows no reasoning)" if tags is None else tags.describe()
+        )
         report.stop_tokens = [
             f"{engine.token_text(token)} ({token})" for token in engine.end_tokens()
         ]
@@ -122,6 +127,7 @@ def format_report(report: ModelReport) -> str:
     lines += [
         f"chat template:  {report.template}",
         f"tool format:    {report.tool_format}",
+        f"reasoning:      {report.reasoning}",
         f"stop tokens:    {', '.join(report.stop_tokens) or '(none found)'}",
         f"context:        {report.context_used} tokens used of {report.context_trained} trained",
         f"system role:    {report.system_role}",

@@ -106,6 +106,9 @@ class RemoteEngine:
         """``cache_key`` is not sent: serving engines reuse a shared prefix on their own
         (vLLM's prefix caching, llama-server's slots)."""
         stream = TokenStream(pieces=iter(()))
+        plan = self._prompt.reasoning_plan(prompt, None)  # the engine reasons on its own terms
+        if plan is not None:
+            stream.reasoning, stream.reasoning_opened = plan.tags, plan.opened
         request = _Request(self, stream, self.prompt_text(prompt), max_tokens, sampling, stop)
         stream.pieces = request.pieces(grammar)
         return stream

@@ -77,7 +77,7 @@ class StopStrings:
             self.stopped = True
             out, self._pending = self._pending[:cut], ""
             return out
-        keep = max((_overlap(self._pending, stop) for stop in self._stops), default=0)
+        keep = max((overlap(self._pending, stop) for stop in self._stops), default=0)
         out = self._pending[: len(self._pending) - keep]
         self._pending = self._pending[len(out) :]
         return out
@@ -88,7 +88,7 @@ class StopStrings:
         return "" if self.stopped else out
 
 
-def _overlap(text: str, stop: str) -> int:
+def overlap(text: str, stop: str) -> int:
     """The length of the longest end of ``text`` that begins ``stop``."""
     for size in range(min(len(text), len(stop) - 1), 0, -1):
         if stop.startswith(text[-size:]):

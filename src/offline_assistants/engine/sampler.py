@@ -56,7 +56,7 @@ def _template(native: Native, sampling: Sampling, free_text: bool) -> Any:
     """The chain's samplers before the last one, built once per setting: DRY's set-up
     scans the whole vocabulary for its breakers (~15 ms for SmolLM2's 49,152 tokens), on
     the model's thread, where every other sequence would wait for it."""
-    key = (replace(sampling, seed=None), free_text)
+    key = (replace(sampling, seed=None, reasoning_budget=None), free_text)
     template = native.templates.pop(key, None)
     if template is None:
         llama = native.llama

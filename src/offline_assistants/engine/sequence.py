@@ -3,7 +3,9 @@
 :mod:`.batcher` (the model's thread) evaluates a sequence's prompt chunk by
 chunk, then feeds back each token it samples; everything a single generation
 decides is here: which token (its own sampler chain and grammar, the lazy
-grammar's trigger), when it ends (an end-of-generation token, the token budget,
+grammar's trigger; for a reasoning model, no grammar until its reasoning is
+over, and the closing tag written for it once its reasoning budget is spent:
+:mod:`.reasoning`), when it ends (an end-of-generation token, the token budget,
 a repeating cycle, or its ``stop`` callable saying so), and the text each token
 adds. The consumer (a run's thread) reads the pieces from :meth:`pieces`;
 stopping to read (``TokenStream.close``) tells the batcher to drop the sequence.
@@ -18,6 +20,7 @@ from typing import Any, Protocol
 
 from .base import FinishReason, Grammar, Sampling, TokenStream
 from .prompt_chunks import Cuts
+from .reasoning import ReasoningPlan, ReasoningSplitter
 from .repetition import looping
 from .slots import Slot
 
@@ -56,6 +59,7 @@ class Sequence:
         cache_key: str | None,
         stop: Callable[[], bool] | None,
         wake: Callable[[], None],
+        reasoning: ReasoningPlan | None = None,
     ) -> None:
         self.vocabulary = vocabulary
         self.stream = stream
@@ -79,6 +83,14 @@ class Sequence:
         self._compiled: Any = None
         self._sampler: Sampler | None = None
         self._cuts: list[int] | None = None  # where the prompt's chunks end
+        self.reasoning = reasoning
+        self._thinking = (
+            None
+            if reasoning is None
+            else ReasoningSplitter(reasoning.tags, opened=reasoning.opened)
+        )
+        self._forced: list[int] = []  # the closing tag, written for the model at its budget
+        self._answer_from = 0  # the first generated token past the reasoning
 
     def start(self, slot: Slot, covered: int) -> None:
         """Placed in ``slot``, whose state already covers ``covered`` prompt tokens."""
@@ -87,7 +99,7 @@ class Sequence:
         self.pending = self.prompt[covered:]
         self.stream.reused_tokens = covered
         lazy = self.grammar is not None and self.grammar.trigger is not None
-        if self.grammar is not None and not lazy:
+        if self.grammar is not None and not lazy and not self._reasoning():
             self._compiled = self.vocabulary.compile(self.grammar.gbnf)
         self._sampler = self.vocabulary.sampler(self.sampling, self._compiled)
         self._out.put(_STARTED)
@@ -110,7 +122,12 @@ class Sequence:
     def choose(self, ctx: Any, row: int) -> int:
         """Sample the token after the logits of batch row ``row``."""
         assert self._sampler is not None
-        token = self._sampler.sample(ctx, row)
+        if self._reasoning():
+            token = self._think(ctx, row)
+            if self._reasoning() or self.stream.reasoning_tokens:
+                return token  # still reasoning, or this token closed it: the grammar is next
+        else:
+            token = self._sampler.sample(ctx, row)
         grammar, trigger = self.grammar, self._trigger
         if trigger is None or grammar is None:
             return token
@@ -119,7 +136,7 @@ class Sequence:
             # The model opened a call: from this token on, the grammar holds.
             self._compiled = self.vocabulary.compile(grammar.gbnf)
             self._sampler = self.vocabulary.sampler(self.sampling, self._compiled)
-            for earlier in self.generated:
+            for earlier in self.generated[self._answer_from :]:
                 self._sampler.accept(earlier)
             token = self._sampler.sample(ctx, row)
             self._trigger = None
@@ -128,6 +145,46 @@ class Sequence:
         else:
             self._trigger = None  # a message: it never meets the grammar
         return token
+
+    def _reasoning(self) -> bool:
+        return self._thinking is not None and not self._thinking.over
+
+    def _think(self, ctx: Any, row: int) -> int:
+        """The next token while the model may be reasoning, and what it ends."""
+        assert self._sampler is not None and self._thinking is not None
+        assert self.reasoning is not None
+        budget = self.reasoning.budget
+        spent = budget is not None and len(self.generated) >= budget
+        if spent and not self._forced and self._thinking.phase == "reasoning":
+            self._forced = list(self.reasoning.end_tokens)
+        if self._forced:
+            token = self._forced.pop(0)
+            self._sampler.accept(token)
+        else:
+            token = self._sampler.sample(ctx, row)
+        self._thinking.feed(self._text(token))
+        if self._thinking.reasoned:  # this token is reasoning (or closes it)
+            self.stream.reasoning_tokens = len(self.generated) + 1
+        if not self._thinking.over:
+            return token
+        # From here on the output is the answer: the grammar holds (lazily: once a call opens).
+        self._forced = []
+        answered_at_once = not self._thinking.reasoned  # this token already is the answer
+        self._answer_from = len(self.generated) + (0 if answered_at_once else 1)
+        grammar = self.grammar
+        if grammar is not None and grammar.trigger is None:
+            self._compiled = self.vocabulary.compile(grammar.gbnf)
+            self._sampler = self.vocabulary.sampler(self.sampling, self._compiled)
+            if answered_at_once:
+                for earlier in self.generated[self._answer_from :]:
+                    self._sampler.accept(earlier)
+                token = self._sampler.sample(ctx, row)
+        elif answered_at_once and grammar is not None:
+            self._opened = self._said()  # the trigger reads the output from its start
+        return token
+
+    def _said(self) -> str:
+        return "".join(self._text(t) for t in self.generated[self._answer_from :])
 
     def take(self, token: int) -> bool:
         """Hand out ``token``'s text; False when the generation is over (and finished)."""

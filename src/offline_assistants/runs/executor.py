@@ -239,13 +239,13 @@ class RunExecutor:
         turn: TurnResult | None = None,
         reason: str | None = None,
     ) -> None:
-        run_usage = _usage(*usage)
+        run_usage: dict[str, Any] = _usage(*usage)
+        if turn is not None and turn.reasoning is not None:
+            run_usage["completion_tokens_details"] = {"reasoning_tokens": turn.reasoning_tokens}
         self._begin(run_id)  # ended before any work began (no room, an engine that said nothing)
         with self.store.db.transaction():
             if draft is not None and turn is not None:
-                self._close_draft(
-                    run_id, draft, status, _usage(turn.prompt_tokens, turn.completion_tokens)
-                )
+                self._close_draft(run_id, draft, status, turn)
             fields: dict[str, Any] = {"usage": run_usage}
             if status == "incomplete":
                 fields["incomplete_details"] = {"reason": reason}
@@ -254,7 +254,15 @@ class RunExecutor:
                 self.journal.transition(run_id, "cancelling")
             self.journal.transition(run_id, status, **fields)  # type: ignore[arg-type]
 
-    def _close_draft(self, run_id: str, draft: Draft, status: str, usage: dict[str, int]) -> None:
+    def _close_draft(self, run_id: str, draft: Draft, status: str, turn: TurnResult) -> None:
+        usage: dict[str, Any] = _usage(turn.prompt_tokens, turn.completion_tokens)
+        shown: dict[str, Any] = {}
+        if turn.reasoning is not None:  # kept on the step, apart from the message's answer
+            usage["completion_tokens_details"] = {"reasoning_tokens": turn.reasoning_tokens}
+            shown["step_details"] = {
+                **draft.step.step_details.model_dump(),
+                "reasoning": {"content": [{"type": "reasoning_text", "text": turn.reasoning}]},
+            }
         message = with_text(draft.message, "".join(draft.text))
         if self.code is not None:
             message = self.code.finish_message(run_id, message)
@@ -275,7 +283,7 @@ class RunExecutor:
         draft.message = message
         self.journal.message_finished(run_id, message)
         step_status = {"cancelled": "cancelled", "failed": "failed"}.get(status, "completed")
-        draft.step = self.journal.step_finished(draft.step, step_status, usage=usage)
+        draft.step = self.journal.step_finished(draft.step, step_status, usage=usage, **shown)
 
     def fail(self, run_id: str, reason: str, draft: Draft | None = None) -> None:
         """Close the run as failed with ``last_error``; never raises."""

@@ -42,6 +42,7 @@ def sampling(
     presence_penalty: float | None = None,
     frequency_penalty: float | None = None,
     seed: int | None = None,
+    reasoning_budget: int | None = None,
 ) -> Sampling:
     """How tokens are drawn: the checked values, the API's default where one is None."""
     return Sampling(
@@ -54,6 +55,7 @@ def sampling(
         min_p=MIN_P,
         dry_multiplier=DRY_MULTIPLIER,
         stop_loops=STOP_LOOPS,
+        reasoning_budget=reasoning_budget,
     )
 
 

@@ -3,8 +3,11 @@
 The turn streams text into an assistant message (opened on the first piece
 that cannot be the start of a call) or, when the model opens a call, feeds
 the calls to a :class:`~.call_steps.CallStep`, which shows them as they are
-written; the grammar guarantees they parse and fit their schemas. It reports
-what happened; the executor decides what the run does next.
+written; the grammar guarantees they parse and fit their schemas. A reasoning
+model's reasoning (``<think>...</think>``, :mod:`~..engine.reasoning`) is kept
+apart before any of that: the message holds the answer only, the reasoning goes
+to the result (the executor keeps it on the message's step). It reports what
+happened; the executor decides what the run does next.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from openai.types.beta.threads.runs.run_step import RunStep
 
 from ..config import Settings
 from ..engine import Engine, FunctionSpec, Grammar, TokenStream
+from ..engine.reasoning import ReasoningSplitter
 from ..engine.reply import ReplySplitter
 from ..ids import new_id
 from .call_steps import CallStep, StreamedCall
@@ -55,6 +59,8 @@ class TurnResult:
     draft: Draft | None = None
     calls: list[StreamedCall] = field(default_factory=list)
     call_step: CallStep | None = None  # the tool_calls step the model's calls went to
+    reasoning: str | None = None  # a reasoning model's reasoning, apart from the answer
+    reasoning_tokens: int = 0
 
 
 @dataclass
@@ -95,6 +101,7 @@ class TurnRunner:
                 tools=bool(turn.functions),
                 presence_penalty=turn.penalties[0],
                 frequency_penalty=turn.penalties[1],
+                reasoning_budget=self.settings.reasoning_budget,
             ),
             grammar=turn.grammar,
             cache_key=run.thread_id,
@@ -114,6 +121,11 @@ class TurnRunner:
         calls: CallStep | None = None
         cancelled = False
         started = turn.on_start is None
+        thinking = (
+            None
+            if stream.reasoning is None
+            else ReasoningSplitter(stream.reasoning, opened=stream.reasoning_opened)
+        )
         for piece in stream:
             if not started and turn.on_start is not None:
                 turn.on_start()  # (idempotent) for an engine that does not say when it starts
@@ -123,6 +135,10 @@ class TurnRunner:
             if self.cancel_requested(run.id):
                 cancelled = True
                 break
+            if thinking is not None:
+                piece = thinking.feed(piece)[1]
+                if not piece:
+                    continue
             split = reply.feed(piece)
             if split.call:
                 calls = calls or CallStep(self.journal, run)
@@ -137,6 +153,10 @@ class TurnRunner:
         cancelled = cancelled or self.cancel_requested(run.id)  # ended while waiting for a slot
         result = TurnResult("message", len(turn.prompt), stream.completion_tokens, draft)
         result.call_step = calls
+        if thinking is not None and thinking.reasoned:
+            thinking.flush()
+            result.reasoning = thinking.reasoning_text.strip()
+            result.reasoning_tokens = stream.reasoning_tokens
         if cancelled:
             result.outcome = "cancelled"
         elif stream.finish_reason == "length":

@@ -8,7 +8,10 @@ everything with runs: the loaded engine (a completion is one more sequence in
 the engine's batch), the sampling guards against runaway text, the grammar
 that makes every tool call parse and fit its schema, ``response_format``
 (``json_object`` / ``json_schema``) enforced by grammar, and the splitting of
-text from calls (``engine/reply.py``). A thread of conversation keeps its
+text from calls (``engine/reply.py``), and a reasoning model's reasoning kept
+apart from its answer, as ``reasoning_content`` (the field of vLLM, llama.cpp's
+server and DeepSeek's API) in the message and in stream deltas, counted in
+``usage.completion_tokens_details.reasoning_tokens``. A thread of conversation keeps its
 prefix: requests with the same ``prompt_cache_key`` (or, without one, the same
 opening messages) go to the slot that holds their earlier prompt.
 
@@ -33,6 +36,7 @@ from openai.types.chat.completion_create_params import CompletionCreateParamsBas
 from ..config import Settings
 from ..engine import EngineCache, FunctionSpec, Grammar, Sampling, ToolChoice, resolve_model
 from ..engine.engine_cache import ModelKey
+from ..engine.reasoning import ReasoningSplitter
 from ..engine.reply import ReplySplitter, StopStrings
 from ..errors import InvalidRequestError
 from ..ids import random_token
@@ -80,6 +84,7 @@ class Generated:
     finish_reason: str = "stop"
     completion_tokens: int = 0
     cached_tokens: int = 0  # prompt tokens a kept prefix covered
+    reasoning_tokens: int | None = None  # None: the model does not reason
 
 
 class ChatCompletionService:
@@ -91,9 +96,11 @@ class ChatCompletionService:
         request = self._prepare(params)
         ident, created = _completion_id(), int(time.time())
         done = Generated()
-        pieces = self._generate(request, done)
-        text = "".join(pieces)
+        pieces = list(self._generate(request, done))
+        text = "".join(piece for kind, piece in pieces if kind == "content")
         message: dict[str, Any] = {"role": "assistant", "content": text if not done.calls else None}
+        if done.reasoning_tokens:
+            message["reasoning_content"] = "".join(p for k, p in pieces if k == "reasoning")
         if done.calls:
             message["tool_calls"] = done.calls
         return ChatCompletion.model_validate(
@@ -136,8 +143,8 @@ class ChatCompletionService:
 
         yield chunk({"role": "assistant", "content": ""})
         done = Generated()
-        for piece in self._generate(request, done):
-            yield chunk({"content": piece})
+        for kind, piece in self._generate(request, done):
+            yield chunk({"reasoning_content" if kind == "reasoning" else "content": piece})
         for index, call in enumerate(done.calls or []):
             yield chunk({"tool_calls": [{"index": index, **call}]})
         yield chunk({}, done.finish_reason)
@@ -153,8 +160,9 @@ class ChatCompletionService:
                 }
             )
 
-    def _generate(self, request: ChatRequest, done: Generated) -> Iterator[str]:
-        """The answer's text piece by piece; ``done`` holds calls and counts at the end."""
+    def _generate(self, request: ChatRequest, done: Generated) -> Iterator[tuple[str, str]]:
+        """The answer's text piece by piece, as ("content", text), after any reasoning, as
+        ("reasoning", text); ``done`` holds calls and counts at the end."""
         with self.engines.lease(request.path) as engine:
             reply = ReplySplitter(engine.tool_format.opener, bool(request.functions))
             stops = StopStrings(request.stops)
@@ -165,17 +173,29 @@ class ChatCompletionService:
                 grammar=request.grammar,
                 cache_key=request.cache_key,
             )
+            tags = stream.reasoning
+            thinking = (
+                None if tags is None else ReasoningSplitter(tags, opened=stream.reasoning_opened)
+            )
             try:
                 for piece in stream:
-                    text = stops.feed(reply.feed(piece).text)
+                    if thinking is not None:
+                        thought, piece = thinking.feed(piece)
+                        if thought:
+                            yield "reasoning", thought
+                    text = stops.feed(reply.feed(piece).text) if piece else ""
                     if text:
-                        yield text
+                        yield "content", text
                     if stops.stopped:
                         break
+                if thinking is not None and (held := thinking.flush()):
+                    yield "reasoning", held
             finally:
                 stream.close()
             done.completion_tokens = stream.completion_tokens
             done.cached_tokens = stream.reused_tokens
+            if thinking is not None:
+                done.reasoning_tokens = stream.reasoning_tokens
             if stops.stopped:
                 return
             if stream.finish_reason == "length":
@@ -190,7 +210,7 @@ class ChatCompletionService:
                 return
             rest = stops.feed(reply.held) + stops.flush()  # output that never decided is text
             if rest:
-                yield rest
+                yield "content", rest
 
     # -- checking a request ----------------------------------------------------------------
 
@@ -227,7 +247,7 @@ class ChatCompletionService:
             prompt=prompt,
             functions=offered,
             grammar=grammar,
-            sampling=_sampling(p, bool(offered)),
+            sampling=_sampling(p, bool(offered), self.settings.reasoning_budget),
             max_tokens=min(budget, room),
             stops=_stops(p.get("stop")),
             include_usage=bool((p.get("stream_options") or {}).get("include_usage")),
@@ -285,7 +305,7 @@ def _tools(p: dict[str, Any]) -> tuple[list[FunctionSpec], ToolChoice]:
     return functions, ToolChoice(checked)
 
 
-def _sampling(p: dict[str, Any], tools: bool) -> Sampling:
+def _sampling(p: dict[str, Any], tools: bool, budget: int | None) -> Sampling:
     given = check_sampling(p)
     return sampling(
         given.temperature,
@@ -294,6 +314,7 @@ def _sampling(p: dict[str, Any], tools: bool) -> Sampling:
         presence_penalty=given.presence_penalty,
         frequency_penalty=given.frequency_penalty,
         seed=p.get("seed"),
+        reasoning_budget=budget,
     )
 
 
@@ -334,4 +355,9 @@ def _usage(prompt: int, done: Generated) -> dict[str, Any]:
         "completion_tokens": done.completion_tokens,
         "total_tokens": prompt + done.completion_tokens,
         "prompt_tokens_details": {"cached_tokens": done.cached_tokens},
+        **(
+            {}
+            if done.reasoning_tokens is None
+            else {"completion_tokens_details": {"reasoning_tokens": done.reasoning_tokens}}
+        ),
     }

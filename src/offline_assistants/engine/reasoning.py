@@ -1,0 +1,138 @@
+"""Reasoning kept apart from the answer: the think-tag convention, read from a model's template.
+
+Reasoning models of the DeepSeek-R1 and Qwen3 kind write their thinking
+between ``<think>`` and ``</think>`` before the answer; some templates open
+the tag in the generation prompt (the distills), others leave the model to
+write it (Qwen3, which may also skip thinking). :func:`think_tags` finds the
+convention in a chat template (one that mentions both tags) and whether it has
+an on/off switch (``enable_thinking``).
+
+:class:`ReasoningSplitter` splits output as it streams: text while the output
+may still open the tag is held back, then each piece goes to the reasoning or
+to the answer (leading whitespace after the closing tag dropped). The model's
+sequence (:mod:`.sequence`) keeps one over its own tokens to know when the
+reasoning ends, which is when a tool-call or JSON grammar takes hold and a
+reasoning budget stops counting; the consumers (``runs/turn.py``,
+``service/chat_completions.py``) keep one over the pieces they read, before
+the calls are told from the text (:mod:`.reply`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .reply import overlap
+
+START = "<think>"
+END = "</think>"
+SWITCH = "enable_thinking"
+
+
+@dataclass(frozen=True)
+class ThinkTags:
+    """A template's reasoning convention: think tags, maybe with an on/off switch."""
+
+    start: str = START
+    end: str = END
+    switch: str | None = None  # the template variable that turns thinking off
+
+    def describe(self) -> str:
+        switch = f"; {self.switch}=false turns it off" if self.switch else ""
+        return f"think tags ({self.start}...{self.end} before the answer{switch})"
+
+    def opened_by(self, prompt_text_end: str) -> bool:
+        """Whether a prompt ending with ``prompt_text_end`` has the reasoning open already."""
+        tail = prompt_text_end.rstrip()
+        return tail.endswith(self.start)
+
+
+def think_tags(template: str) -> ThinkTags | None:
+    """The think-tag convention of ``template``, or None for a model that does not reason."""
+    if START not in template or END not in template:
+        return None
+    return ThinkTags(switch=SWITCH if SWITCH in template else None)
+
+
+class ReasoningSplitter:
+    """Feeds pieces of output; ``feed`` returns (reasoning, answer) text for each.
+
+    ``opened``: the prompt already opened the reasoning (the model starts inside it).
+    """
+
+    def __init__(self, tags: ThinkTags, *, opened: bool) -> None:
+        self._tags = tags
+        self.phase = "reasoning" if opened else "undecided"
+        self.reasoned = opened  # the output had reasoning (not only an answer)
+        self._held = ""
+        self.reasoning: list[str] = []
+
+    @property
+    def over(self) -> bool:
+        """The reasoning is over (or there was none): what follows is the answer."""
+        return self.phase in ("after", "answer")
+
+    @property
+    def reasoning_text(self) -> str:
+        return "".join(self.reasoning)
+
+    def feed(self, piece: str) -> tuple[str, str]:
+        if self.phase == "answer":
+            return "", piece
+        if self.phase == "after":
+            return "", self._after(piece)
+        self._held += piece
+        if self.phase == "undecided":
+            stripped = self._held.lstrip()
+            if stripped.startswith(self._tags.start):
+                self.phase = "reasoning"
+                self.reasoned = True
+                self._held = stripped[len(self._tags.start) :]
+            elif self._tags.start.startswith(stripped):
+                return "", ""
+            else:
+                self.phase = "answer"
+                out, self._held = self._held, ""
+                return "", out
+        return self._reasoning()
+
+    def _reasoning(self) -> tuple[str, str]:
+        end = self._tags.end
+        cut = self._held.find(end)
+        if cut >= 0:
+            thought, rest = self._held[:cut], self._held[cut + len(end) :]
+            self._held = ""
+            self.phase = "after"
+            self.reasoning.append(thought)
+            return thought, self._after(rest)
+        keep = overlap(self._held, end)
+        thought = self._held[: len(self._held) - keep]
+        self._held = self._held[len(thought) :]
+        if thought:
+            self.reasoning.append(thought)
+        return thought, ""
+
+    def _after(self, rest: str) -> str:
+        """Whitespace between the closing tag and the answer is not the answer's."""
+        rest = rest.lstrip()
+        if rest:
+            self.phase = "answer"
+        return rest
+
+    def flush(self) -> str:
+        """Reasoning held back (a piece that might have begun the closing tag) at the end."""
+        if self.phase != "reasoning" or not self._held:
+            return ""
+        out, self._held = self._held, ""
+        self.reasoning.append(out)
+        return out
+
+
+@dataclass(frozen=True)
+class ReasoningPlan:
+    """How one generation reasons: its engine's tags, whether the prompt opened them, and
+    the budget after which the closing tag (``end_tokens``) is written for the model."""
+
+    tags: ThinkTags
+    opened: bool
+    budget: int | None = None  # reasoning tokens; None: as many as the model wants
+    end_tokens: tuple[int, ...] = ()

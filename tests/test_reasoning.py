@@ -1,0 +1,250 @@
+"""Reasoning models (think tags) through the real engine: reasoning kept apart from the answer.
+
+GGUF copies of the default model carry a DeepSeek-R1 distill's template (which
+opens ``<think>`` in the generation prompt) and Qwen3's (which leaves it to the
+model), with ``<think>``/``</think>`` as single added tokens (tests/model_families.py).
+The tiny weights do not close their reasoning on their own: the runtime's
+reasoning budget writes the closing tag for them, after which the real model
+answers. Through the official client against the real server: Chat Completions'
+``reasoning_content`` (whole and streamed), a forced call and a JSON schema
+that take hold after the reasoning, an Assistants run whose message holds the
+answer only, and reasoning that uses up the tokens.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import openai
+import pytest
+
+from offline_assistants.config import Settings
+from offline_assistants.engine.model_check import check_model
+from offline_assistants.engine.reasoning import ReasoningSplitter, ThinkTags, think_tags
+from offline_assistants.server import create_app
+from offline_assistants.service import Runtime
+
+from .conftest import EQUATION
+from .http_harness import running_server
+from .model_families import FAMILIES, REASONING_FAMILIES, write_family
+from .tools_fixtures import GET_WEATHER
+
+BUDGET = 12  # reasoning tokens before the runtime closes the tag for the model
+TAGS = ("<think>", "</think>")
+POINT = {
+    "type": "object",
+    "properties": {"x": {"type": "integer"}, "why": {"type": "string", "maxLength": 40}},
+    "required": ["x", "why"],
+    "additionalProperties": False,
+}
+
+
+def _split(pieces: list[str], *, opened: bool) -> tuple[str, str]:
+    splitter = ReasoningSplitter(ThinkTags(), opened=opened)
+    reasoning, answer = [], []
+    for piece in pieces:
+        thought, text = splitter.feed(piece)
+        reasoning.append(thought)
+        answer.append(text)
+    reasoning.append(splitter.flush())
+    return "".join(reasoning), "".join(answer)
+
+
+@pytest.mark.parametrize(
+    ("text", "opened", "expected"),
+    [
+        ("<think>I add 3.</think>\n\nx = 3", False, ("I add 3.", "x = 3")),
+        ("\n<think>a < b </thin</think>b", False, ("a < b </thin", "b")),
+        ("I add 3.\n</think>\n\nx = 3", True, ("I add 3.\n", "x = 3")),
+        ("<b>bold</b>", False, ("", "<b>bold</b>")),
+        ("  <thinking aloud", False, ("", "  <thinking aloud")),
+        ("no end to it <", True, ("no end to it <", "")),
+    ],
+)
+def test_reasoning_splits_from_the_answer_however_the_pieces_fall(
+    text: str, opened: bool, expected: tuple[str, str]
+) -> None:
+    assert _split([text], opened=opened) == expected
+    assert _split(list(text), opened=opened) == expected  # one character at a time
+    for cut in range(1, len(text)):
+        assert _split([text[:cut], text[cut:]], opened=opened) == expected, cut
+
+
+def test_templates_name_their_reasoning_convention() -> None:
+    by_name = {f.name: f.template_text or "" for f in [*FAMILIES, *REASONING_FAMILIES]}
+    assert think_tags(by_name["deepseek-r1-distill"]) == ThinkTags(switch=None)
+    assert think_tags(by_name["qwen3"]) == ThinkTags(switch="enable_thinking")
+    assert [n for n, t in by_name.items() if think_tags(t)] == ["deepseek-r1-distill", "qwen3"]
+
+
+@pytest.fixture(scope="module")
+def reasoning_files(tmp_path_factory: pytest.TempPathFactory, model_path: Path) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("reasoning-families")
+    return {
+        f.name: str(write_family(model_path, folder / f"{f.name}.gguf", f))
+        for f in REASONING_FAMILIES
+    }
+
+
+def test_models_check_names_the_convention(reasoning_files: dict[str, str]) -> None:
+    settings = dataclasses.replace(Settings.from_env(), n_ctx=1024)
+    report = check_model(Path(reasoning_files["qwen3"]), settings, smoke=False)
+    assert report.ok and report.reasoning is not None
+    assert "think tags" in report.reasoning and "enable_thinking" in report.reasoning
+
+
+@pytest.fixture(scope="module")
+def sdk(
+    tmp_path_factory: pytest.TempPathFactory, reasoning_files: dict[str, str]
+) -> Iterator[openai.OpenAI]:
+    settings = dataclasses.replace(
+        Settings.from_env(data_dir=tmp_path_factory.mktemp("reasoning-data"), n_ctx=2048),
+        default_model=Path(reasoning_files["deepseek-r1-distill"]),
+        reasoning_budget=BUDGET,
+    )
+    runtime = Runtime(settings)
+    try:
+        with running_server(create_app(runtime)) as url:
+            yield openai.OpenAI(base_url=url, api_key="sk-local", max_retries=0)
+    finally:
+        runtime.close()
+
+
+def _no_tags(text: str | None) -> None:
+    assert not any(tag in (text or "") for tag in TAGS), text
+
+
+def _reasoning_of(obj: Any) -> str | None:
+    return (obj.model_extra or {}).get("reasoning_content")
+
+
+def _point(sdk: openai.OpenAI, model: str) -> Any:
+    """The answer to EQUATION under the POINT schema: checked to be valid."""
+    shaped = sdk.chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": EQUATION}],
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": "point", "schema": POINT, "strict": True},
+        },
+        temperature=0,
+        max_completion_tokens=120,
+    )
+    assert shaped.choices[0].finish_reason == "stop", shaped
+    message = shaped.choices[0].message
+    jsonschema.validate(json.loads(message.content or ""), POINT)
+    return message
+
+
+def test_chat_completion_gives_reasoning_apart_whole_and_streamed(sdk: openai.OpenAI) -> None:
+    ask: dict[str, Any] = {
+        "model": "default",
+        "messages": [{"role": "user", "content": EQUATION}],
+        "temperature": 0,
+        "max_completion_tokens": 48,
+    }
+    whole = sdk.chat.completions.create(**ask)
+    message = whole.choices[0].message
+    reasoning = _reasoning_of(message)
+    assert reasoning and message.content, whole
+    _no_tags(message.content)
+    _no_tags(reasoning)
+    assert reasoning.strip() not in message.content
+    usage = whole.usage
+    assert usage is not None and usage.completion_tokens_details is not None
+    spent = usage.completion_tokens_details.reasoning_tokens
+    # The budget, then the closing tag written for the model (a newline, </think>).
+    assert spent is not None and BUDGET < spent <= BUDGET + 3 < usage.completion_tokens
+
+    chunks = list(sdk.chat.completions.create(**ask, stream=True))
+    deltas = [c.choices[0].delta for c in chunks if c.choices]
+    streamed_reasoning = "".join(_reasoning_of(d) or "" for d in deltas)
+    streamed_answer = "".join(d.content or "" for d in deltas)
+    assert (streamed_reasoning, streamed_answer) == (reasoning, message.content)
+    first_answer = next(i for i, d in enumerate(deltas) if d.content)
+    assert all(not _reasoning_of(d) for d in deltas[first_answer:])  # reasoning came first
+
+
+def test_a_forced_call_and_a_json_schema_take_hold_after_the_reasoning(
+    sdk: openai.OpenAI,
+) -> None:
+    called = sdk.chat.completions.create(
+        model="default",
+        messages=[{"role": "user", "content": "What's the weather in Oslo?"}],
+        tools=[{"type": "function", "function": GET_WEATHER}],
+        tool_choice="required",
+        temperature=0,
+        max_completion_tokens=120,
+    )
+    choice = called.choices[0]
+    assert choice.finish_reason == "tool_calls", called
+    assert _reasoning_of(choice.message)
+    for call in choice.message.tool_calls or []:
+        assert call.function.name == "get_weather"  # type: ignore[union-attr]
+        jsonschema.validate(json.loads(call.function.arguments), GET_WEATHER["parameters"])  # type: ignore[union-attr]
+    message = _point(sdk, "default")
+    assert _reasoning_of(message)
+
+
+def test_a_model_that_answers_without_thinking_still_meets_the_grammar(
+    sdk: openai.OpenAI, reasoning_files: dict[str, str]
+) -> None:
+    """Qwen3's template leaves <think> to the model; the tiny one answers at once, and
+    the JSON grammar, held back while the output might open the tag, holds from its start."""
+    _no_tags(_point(sdk, reasoning_files["qwen3"]).content)
+
+
+def test_a_runs_message_holds_the_answer_and_its_step_the_reasoning(
+    sdk: openai.OpenAI,
+) -> None:
+    beta = sdk.beta
+    tutor = beta.assistants.create(model="default", temperature=0)
+    thread = beta.threads.create(messages=[{"role": "user", "content": EQUATION}])
+    run = beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=tutor.id, max_completion_tokens=48
+    )
+    assert run.status in ("completed", "incomplete"), run.last_error
+    (message,) = beta.threads.messages.list(thread.id, run_id=run.id).data
+    answer = message.content[0].text.value  # type: ignore[union-attr]
+    assert answer
+    _no_tags(answer)
+    (step,) = beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+    shown = (step.step_details.model_extra or {})["reasoning"]
+    reasoning = shown["content"][0]["text"]
+    assert reasoning and reasoning not in answer
+    _no_tags(reasoning)
+    assert run.usage is not None
+    spent = (run.usage.model_extra or {})["completion_tokens_details"]["reasoning_tokens"]
+    assert BUDGET < spent < run.usage.completion_tokens
+
+
+def test_reasoning_that_uses_up_the_tokens_is_no_answer(sdk: openai.OpenAI) -> None:
+    chat = sdk.chat.completions.create(
+        model="default",
+        messages=[{"role": "user", "content": EQUATION}],
+        temperature=0,
+        max_completion_tokens=BUDGET - 4,
+    )
+    choice = chat.choices[0]
+    assert choice.finish_reason == "length"
+    assert choice.message.content == "" and _reasoning_of(choice.message)
+    beta = sdk.beta
+    tutor = beta.assistants.create(model="default", temperature=0)
+    thread = beta.threads.create(messages=[{"role": "user", "content": EQUATION}])
+    run = beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=tutor.id, max_completion_tokens=BUDGET - 4
+    )
+    assert run.status == "incomplete", run.last_error
+    assert run.incomplete_details is not None
+    assert run.incomplete_details.reason == "max_completion_tokens"
+    texts = [
+        part.text.value  # type: ignore[union-attr]
+        for m in beta.threads.messages.list(thread.id, run_id=run.id).data
+        for part in m.content
+    ]
+    assert all(not text for text in texts), texts
