@@ -89,8 +89,10 @@ FAMILIES = [
 ]
 NO_TEMPLATE = Family("no-template", None)
 # Reasoning families (tests/test_reasoning.py): <think> and </think> are single added
-# tokens, as in their files. The distill's template opens <think> in the generation
-# prompt; Qwen3's leaves it to the model, or closes it at once with enable_thinking off.
+# tokens, as in their files: the distill's copy marks them control tokens, Qwen3's text,
+# so both ways a file may mark them are covered. The distill's template opens <think> in
+# the generation prompt; Qwen3's leaves it to the model, or closes it at once with
+# enable_thinking off.
 THINK_TOKENS = {10: "<think>", 11: "</think>"}
 REASONING_FAMILIES = [
     Family(
@@ -101,9 +103,9 @@ REASONING_FAMILIES = [
             1: "<｜Assistant｜>",
             2: "<｜end▁of▁sentence｜>",
             3: "<｜User｜>",
+            **THINK_TOKENS,
         },
         bos=0,
-        text_tokens=THINK_TOKENS,
     ),
     Family("qwen3", "qwen3.jinja", {1: "<|im_start|>", 2: "<|im_end|>"}, text_tokens=THINK_TOKENS),
 ]

@@ -169,19 +169,26 @@ class Sequence:
             return token
         # From here on the output is the answer: the grammar holds (lazily: once a call opens).
         self._forced = []
-        answered_at_once = not self._thinking.reasoned  # this token already is the answer
-        self._answer_from = len(self.generated) + (0 if answered_at_once else 1)
+        answered_at_once = not self._thinking.reasoned  # the output so far is the answer
+        self._answer_from = 0 if answered_at_once else len(self.generated) + 1
         grammar = self.grammar
         if grammar is not None and grammar.trigger is None:
             self._compiled = self.vocabulary.compile(grammar.gbnf)
             self._sampler = self.vocabulary.sampler(self.sampling, self._compiled)
             if answered_at_once:
-                for earlier in self.generated[self._answer_from :]:
-                    self._sampler.accept(earlier)
+                # What was held back while it might open the tag: whitespace (which the
+                # grammar need not allow first) and a beginning of the tag, such as "<".
+                for earlier in self.generated:
+                    if self._text(earlier).strip():
+                        self._sampler.accept(earlier)
                 token = self._sampler.sample(ctx, row)
         elif answered_at_once and grammar is not None:
             self._opened = self._said()  # the trigger reads the output from its start
         return token
+
+    def _tag(self, token: int) -> bool:
+        plan = self.reasoning
+        return plan is not None and self._text(token).strip() in (plan.tags.start, plan.tags.end)
 
     def _said(self) -> str:
         return "".join(self._text(t) for t in self.generated[self._answer_from :])
@@ -191,7 +198,9 @@ class Sequence:
         if self.vocabulary.ends(token):
             self.finish("stop")
             return False
-        special = self._compiled is not None or self._trigger is not None
+        # Special tokens are spelled out under a grammar (calls), and a family's think tags,
+        # which may be control tokens, always: the consumers split the reasoning at them.
+        special = self._compiled is not None or self._trigger is not None or self._tag(token)
         piece = self._decoder.decode(self.vocabulary.token_bytes(token, special))
         self.generated.append(token)
         self.stream.completion_tokens = len(self.generated)
