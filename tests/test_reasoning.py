@@ -8,7 +8,8 @@ reasoning budget writes the closing tag for them, after which the real model
 answers. Through the official client against the real server: Chat Completions'
 ``reasoning_content`` (whole and streamed), a forced call and a JSON schema
 that take hold after the reasoning, an Assistants run whose message holds the
-answer only, and reasoning that uses up the tokens.
+answer only, reasoning that uses up the tokens, and a response's ``reasoning``
+item and its stream events (checked against the Open Responses schemas).
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jsonschema
 import openai
 import pytest
+from openai.types.responses import ResponseStreamEvent
+from pydantic import TypeAdapter
 
 from offline_assistants.config import Settings
 from offline_assistants.engine.model_check import check_model
@@ -29,9 +33,11 @@ from offline_assistants.engine.reasoning import ReasoningSplitter, ThinkTags, th
 from offline_assistants.server import create_app
 from offline_assistants.service import Runtime
 
+from .browser import API_KEY, Tab
 from .conftest import EQUATION
 from .http_harness import running_server
 from .model_families import FAMILIES, REASONING_FAMILIES, write_family
+from .open_responses import check_event, check_response
 from .tools_fixtures import GET_WEATHER
 
 BUDGET = 12  # reasoning tokens before the runtime closes the tag for the model
@@ -109,18 +115,30 @@ def sdk(
     )
     runtime = Runtime(settings)
     try:
-        with running_server(create_app(runtime)) as url:
-            yield openai.OpenAI(base_url=url, api_key="sk-local", max_retries=0)
+        with running_server(create_app(runtime, api_key=API_KEY)) as url:
+            yield openai.OpenAI(base_url=url, api_key=API_KEY, max_retries=0)
     finally:
         runtime.close()
 
 
 def _no_tags(text: str | None) -> None:
-    assert not any(tag in (text or "") for tag in TAGS), text
+    """Neither think tag nor any template token of the families shows in ``text``."""
+    markers = {*TAGS, *(m for family in REASONING_FAMILIES for m in family.markers)}
+    assert not any(marker in (text or "") for marker in markers), text
 
 
 def _reasoning_of(obj: Any) -> str | None:
     return (obj.model_extra or {}).get("reasoning_content")
+
+
+def _solved(sdk: openai.OpenAI, **run: Any) -> tuple[Any, Any]:
+    """A thread asking EQUATION and its run (of an assistant at temperature 0), polled."""
+    beta = sdk.beta
+    tutor = beta.assistants.create(model="default", temperature=0)
+    thread = beta.threads.create(messages=[{"role": "user", "content": EQUATION}])
+    return thread, beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=tutor.id, **run
+    )
 
 
 def _point(sdk: openai.OpenAI, model: str) -> Any:
@@ -203,11 +221,7 @@ def test_a_runs_message_holds_the_answer_and_its_step_the_reasoning(
     sdk: openai.OpenAI,
 ) -> None:
     beta = sdk.beta
-    tutor = beta.assistants.create(model="default", temperature=0)
-    thread = beta.threads.create(messages=[{"role": "user", "content": EQUATION}])
-    run = beta.threads.runs.create_and_poll(
-        thread_id=thread.id, assistant_id=tutor.id, max_completion_tokens=48
-    )
+    thread, run = _solved(sdk, max_completion_tokens=48)
     assert run.status in ("completed", "incomplete"), run.last_error
     (message,) = beta.threads.messages.list(thread.id, run_id=run.id).data
     answer = message.content[0].text.value  # type: ignore[union-attr]
@@ -248,3 +262,163 @@ def test_reasoning_that_uses_up_the_tokens_is_no_answer(sdk: openai.OpenAI) -> N
         for part in m.content
     ]
     assert all(not text for text in texts), texts
+
+
+def test_a_response_has_a_reasoning_item_before_its_message_whole_and_streamed(
+    sdk: openai.OpenAI,
+) -> None:
+    ask = {"model": "default", "input": EQUATION, "temperature": 0, "max_output_tokens": 48}
+    whole = sdk.responses.with_raw_response.create(**ask)  # type: ignore[call-overload]
+    check_response(whole.text)
+    response = whole.parse()
+    reasoning, message = response.output
+    assert reasoning.type == "reasoning" and message.type == "message", response.output
+    (part,) = reasoning.content or []
+    assert part.type == "reasoning_text" and part.text
+    _no_tags(part.text)
+    _no_tags(response.output_text)
+    assert response.output_text and part.text.strip() not in response.output_text
+    assert response.usage is not None
+    assert response.usage.output_tokens_details.reasoning_tokens > BUDGET
+    assert sdk.responses.retrieve(response.id).output == response.output
+
+    with httpx.stream(
+        "POST",
+        f"{sdk.base_url}responses",
+        json={**ask, "stream": True},
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        timeout=120,
+    ) as reply:
+        assert reply.status_code == 200
+        events = [json.loads(line[6:]) for line in reply.iter_lines() if line.startswith("data: ")]
+    sdk_events = TypeAdapter(ResponseStreamEvent)
+    for event in events:
+        sdk_events.validate_python(event)
+        # The Open Responses spec (as openresponses-types has it) names these two
+        # response.reasoning.delta/done; the API, its SDKs and Codex use these names.
+        if event["type"] not in ("response.reasoning_text.delta", "response.reasoning_text.done"):
+            check_event(event)
+    kinds = [e["type"] for e in events if e["type"] != "response.in_progress"]
+    deltas = kinds.count("response.reasoning_text.delta")
+    assert deltas >= 2, kinds  # it streamed, piece by piece
+    opened = kinds.index("response.output_item.added")
+    assert kinds[opened : opened + 2 + deltas + 3] == [
+        "response.output_item.added",
+        "response.content_part.added",
+        *["response.reasoning_text.delta"] * deltas,
+        "response.reasoning_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+    ]
+    assert kinds[opened + 2 + deltas + 3] == "response.output_item.added"  # then the message
+    streamed = "".join(e["delta"] for e in events if e["type"] == "response.reasoning_text.delta")
+    done = next(e for e in events if e["type"] == "response.output_item.done")
+    assert done["item"]["content"] == [{"type": "reasoning_text", "text": streamed}]
+    assert streamed == part.text  # the same greedy reasoning as the whole response
+    final = events[-1]["response"]
+    assert final["output"][0] == {**done["item"], "status": "completed"}
+    assert sdk.responses.retrieve(final["id"]).output[0].model_dump(exclude_none=True) == {
+        **done["item"],
+        "status": "completed",
+    }
+
+
+def test_the_dashboard_shows_a_runs_reasoning_folded_in_its_step(
+    browser: Any, sdk: openai.OpenAI
+) -> None:
+    beta = sdk.beta
+    thread, run = _solved(sdk, max_completion_tokens=48)
+    (step,) = beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+    reasoning = (step.step_details.model_extra or {})["reasoning"]["content"][0]["text"]
+    tab = Tab(browser, str(sdk.base_url).removesuffix("/").removesuffix("/v1"))
+    try:
+        tab.open(f"threads/{thread.id}")
+        page = tab.page
+        page.click(f"details.run[data-run-id={run.id}] > summary")
+        folded = page.locator(f"details.run[data-run-id={run.id}] details.reasoning")
+        folded.wait_for()
+        assert folded.get_attribute("open") is None  # folded until asked
+        assert not page.is_visible(f"details.run[data-run-id={run.id}] .reasoning-text")
+        folded.locator("summary").click()
+        shown = folded.locator(".reasoning-text")
+        assert shown.is_visible() and shown.text_content() == reasoning
+        answer = page.locator("#thread-detail .message.assistant .text").last.inner_text()
+        assert reasoning.strip() not in answer and "reasoning" in (
+            page.text_content(f"details.run[data-run-id={run.id}]") or ""
+        )
+        tab.done("reasoning")
+    finally:
+        tab.close()
+
+
+def test_reasoning_effort_none_turns_thinking_off_and_a_model_that_cannot_reason_says_so(
+    sdk: openai.OpenAI, model_path: Path
+) -> None:
+    chat = sdk.chat.completions.create(
+        model="default",
+        messages=[{"role": "user", "content": EQUATION}],
+        temperature=0,
+        max_completion_tokens=32,
+        reasoning_effort="none",
+    )
+    usage = chat.usage
+    assert usage is not None and usage.completion_tokens_details is not None
+    assert (
+        usage.completion_tokens_details.reasoning_tokens == 2
+    )  # "\n" and </think>, written for it
+    assert (_reasoning_of(chat.choices[0].message) or "").strip() == ""
+    response = sdk.responses.create(
+        model="default", input=EQUATION, temperature=0, max_output_tokens=32,
+        reasoning={"effort": "minimal"},
+    )  # fmt: skip
+    assert response.usage is not None
+    assert response.usage.output_tokens_details.reasoning_tokens == 2
+    assert response.reasoning is not None and response.reasoning.effort == "minimal"
+    beta = sdk.beta
+    tutor = beta.assistants.create(model="default", temperature=0)
+    thread = beta.threads.create(messages=[{"role": "user", "content": EQUATION}])
+    run = beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=tutor.id, max_completion_tokens=32,
+        reasoning_effort="none",
+    )  # fmt: skip
+    assert run.usage is not None
+    assert (run.usage.model_extra or {})["completion_tokens_details"]["reasoning_tokens"] == 2
+    quiet = beta.assistants.create(model="default", temperature=0, reasoning_effort="minimal")
+    assert (quiet.model_extra or {}).get("reasoning_effort") == "minimal"
+    run = beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=quiet.id, max_completion_tokens=32
+    )  # the assistant's effort, as the run names none
+    assert run.usage is not None
+    assert (run.usage.model_extra or {})["completion_tokens_details"]["reasoning_tokens"] == 2
+    # A higher effort reaches a reasoning model as its budget; one that does not reason
+    # is told so, naming the parameter.
+    low = sdk.responses.create(
+        model="default",
+        input=EQUATION,
+        temperature=0,
+        max_output_tokens=32,
+        reasoning={"effort": "low"},
+    )
+    assert low.usage is not None and low.usage.output_tokens_details.reasoning_tokens > BUDGET
+    with pytest.raises(openai.BadRequestError) as refused:
+        sdk.responses.create(model=str(model_path), input=EQUATION, reasoning={"effort": "high"})
+    assert refused.value.body["param"] == "reasoning.effort"  # type: ignore[index]
+    assert "does not reason" in refused.value.body["message"]  # type: ignore[index]
+
+
+def test_a_responses_forced_call_comes_after_its_reasoning(sdk: openai.OpenAI) -> None:
+    response = sdk.responses.create(
+        model="default",
+        input="What's the weather in Oslo?",
+        tools=[{"type": "function", **GET_WEATHER}],  # type: ignore[list-item]
+        tool_choice="required",
+        temperature=0,
+        max_output_tokens=120,
+    )
+    kinds = [item.type for item in response.output]
+    assert kinds[0] == "reasoning" and kinds[1:] and set(kinds[1:]) == {"function_call"}, kinds
+    for call in response.output[1:]:
+        assert call.type == "function_call" and call.name == "get_weather"
+        jsonschema.validate(json.loads(call.arguments), GET_WEATHER["parameters"])
+    thread_steps = sdk.responses.retrieve(response.id).output
+    assert thread_steps == response.output

@@ -22,6 +22,7 @@ Prefix = Literal[
     "conv",
     "cntr",
     "cmp",
+    "rs",
 ]
 
 

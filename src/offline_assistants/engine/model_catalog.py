@@ -7,18 +7,22 @@ trained context, the tool-call format its chat template speaks and how it reason
 (``<think>`` tags, gpt-oss's Harmony channels). ``ok`` says whether ``models check``
 and a run would accept it; ``problem`` says why not (unreadable, truncated, not GGUF,
 a vision projector, no chat template and none configured). A bad file is a row with
-its reason, never a failed listing.
+its reason, never a failed listing. :func:`model_reasoning` reads the same header for
+one file, for a request that asks for a reasoning effort.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 from ..config import Settings
+from ..errors import ModelFileError
+from .chat_template import resolve_template
 from .gguf_metadata import GGUFError, read_metadata
 from .model_stores import FoundModel, find_models
-from .reasoning import think_tags
+from .reasoning import ThinkTags, think_tags
 from .tool_format import HermesFormat, Llama3Format, MistralFormat, format_for_template
 
 
@@ -88,6 +92,17 @@ def _tool_format(template: str) -> str:
     if isinstance(fmt, Llama3Format):
         return "llama3"
     return "hermes" if isinstance(fmt, HermesFormat) and fmt.native else "generic"
+
+
+def model_reasoning(path: Path, chat_template: str | None) -> ThinkTags | None:
+    """How the model at ``path`` reasons with the template a run would use (None: it does
+    not, or its template cannot be read: a run will say why)."""
+    try:
+        metadata = read_metadata(path)
+        template = resolve_template(chat_template, metadata, path, ())
+    except (OSError, GGUFError, ModelFileError):
+        return None
+    return think_tags(template.text)
 
 
 def _reasoning(template: str) -> str | None:

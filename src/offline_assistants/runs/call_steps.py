@@ -91,9 +91,12 @@ class StreamedCall:
 
 
 class CallStep:
-    def __init__(self, journal: RunJournal, run: Run) -> None:
+    def __init__(
+        self, journal: RunJournal, run: Run, reasoning: dict[str, Any] | None = None
+    ) -> None:
         self.journal = journal
         self.run = run
+        self.reasoning = reasoning  # the reasoning before the calls, kept on the step
         self.scanner = CallScanner(code_function=CODE_FUNCTION)
         self.calls: list[StreamedCall] = []
         self.step: RunStep | None = None
@@ -128,6 +131,8 @@ class CallStep:
 
     def _open(self) -> None:
         step = tool_calls_step(self.run, [], None)
+        if self.reasoning is not None:
+            step = updated(step, step_details=self._details())
         with self.journal.store.db.transaction():
             self.journal.step_created(step)
         self.step = step
@@ -215,7 +220,8 @@ class CallStep:
         self.journal.step_saved(self.step)
 
     def _details(self) -> dict[str, Any]:
-        return {"type": "tool_calls", "tool_calls": [call.wire() for call in self.calls]}
+        details = {"type": "tool_calls", "tool_calls": [call.wire() for call in self.calls]}
+        return details if self.reasoning is None else {**details, "reasoning": self.reasoning}
 
 
 def _same_json(text: str, value: Any) -> bool:

@@ -2,7 +2,10 @@
 
 Events carry the API's event names (``thread.run.completed``,
 ``thread.message.delta``, ...) and the wire object as data, so a subscriber
-can forward them unchanged. Publishing never blocks: each subscription is an
+can forward them unchanged; the one event of our own, ``reasoning.delta``
+(a reasoning model's reasoning as it streams, for the Responses stream), has
+no ``thread.`` prefix, and Assistants streams filter it out (:func:`api_events`).
+Publishing never blocks: each subscription is an
 unbounded queue drained by its owner. A subscription may filter by event name,
 so a poller waiting for a status change is not woken by every token.
 """
@@ -28,6 +31,23 @@ class RunEvent:
 
 
 EventFilter = Callable[[str], bool]
+REASONING_DELTA = "reasoning.delta"
+
+
+class ReasoningDelta(BaseModel):
+    """Reasoning a turn's model wrote: ``delta``, of the reasoning item ``id``."""
+
+    id: str
+    delta: str
+
+
+def api_events(event: str) -> bool:
+    """The Assistants API's events (everything but the runtime's own)."""
+    return event.startswith("thread.")
+
+
+def every_event(event: str) -> bool:
+    return True
 
 
 def run_status_events(event: str) -> bool:

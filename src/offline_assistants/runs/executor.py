@@ -31,7 +31,7 @@ from ..store import Store
 from ..tools.code_interpreter import CODE_FUNCTION
 from .call_steps import CallStep, StreamedCall
 from .code_calls import CODE_SPEC, CodeCalls, RunFile
-from .generation import function_specs, output_grammar
+from .generation import function_specs, output_grammar, reasoning_budget
 from .journal import RunJournal, now, updated
 from .prompt import build_prompt, conversation
 from .search_calls import SearchCalls, has_file_search
@@ -156,6 +156,9 @@ class RunExecutor:
                 ),
                 functions=functions,
                 penalties=(options.presence_penalty, options.frequency_penalty),
+                reasoning_budget=reasoning_budget(
+                    options.reasoning_effort, self.settings.reasoning_budget
+                ),
                 on_start=lambda: self._begin(run.id),
             )
             result = self.turns.run(turn, opened)
@@ -186,7 +189,7 @@ class RunExecutor:
         calls go to the app (requires_action); with code only, the model goes on."""
         step = result.call_step
         assert step is not None
-        usage = _usage(result.prompt_tokens, result.completion_tokens)
+        usage = _usage(result.prompt_tokens, result.completion_tokens) | _reasoning_usage(result)
         functions = [call for call in result.calls if not call.is_code]
         if any(call.is_code for call in result.calls):
             if self.code is None:
@@ -241,7 +244,7 @@ class RunExecutor:
     ) -> None:
         run_usage: dict[str, Any] = _usage(*usage)
         if turn is not None and turn.reasoning is not None:
-            run_usage["completion_tokens_details"] = {"reasoning_tokens": turn.reasoning_tokens}
+            run_usage |= _reasoning_usage(turn)
         self._begin(run_id)  # ended before any work began (no room, an engine that said nothing)
         with self.store.db.transaction():
             if draft is not None and turn is not None:
@@ -255,14 +258,7 @@ class RunExecutor:
             self.journal.transition(run_id, status, **fields)  # type: ignore[arg-type]
 
     def _close_draft(self, run_id: str, draft: Draft, status: str, turn: TurnResult) -> None:
-        usage: dict[str, Any] = _usage(turn.prompt_tokens, turn.completion_tokens)
-        shown: dict[str, Any] = {}
-        if turn.reasoning is not None:  # kept on the step, apart from the message's answer
-            usage["completion_tokens_details"] = {"reasoning_tokens": turn.reasoning_tokens}
-            shown["step_details"] = {
-                **draft.step.step_details.model_dump(),
-                "reasoning": {"content": [{"type": "reasoning_text", "text": turn.reasoning}]},
-            }
+        usage = _usage(turn.prompt_tokens, turn.completion_tokens) | _reasoning_usage(turn)
         message = with_text(draft.message, "".join(draft.text))
         if self.code is not None:
             message = self.code.finish_message(run_id, message)
@@ -283,7 +279,7 @@ class RunExecutor:
         draft.message = message
         self.journal.message_finished(run_id, message)
         step_status = {"cancelled": "cancelled", "failed": "failed"}.get(status, "completed")
-        draft.step = self.journal.step_finished(draft.step, step_status, usage=usage, **shown)
+        draft.step = self.journal.step_finished(draft.step, step_status, usage=usage)
 
     def fail(self, run_id: str, reason: str, draft: Draft | None = None) -> None:
         """Close the run as failed with ``last_error``; never raises."""
@@ -365,7 +361,14 @@ def usage_so_far(steps: list[RunStep]) -> tuple[int, int]:
     return prompt, completion
 
 
-def _usage(prompt: int, completion: int) -> dict[str, int]:
+def _reasoning_usage(turn: TurnResult) -> dict[str, Any]:
+    """A reasoning model's count of reasoning tokens, for a step's or a run's usage."""
+    if turn.reasoning is None:
+        return {}
+    return {"completion_tokens_details": {"reasoning_tokens": turn.reasoning_tokens}}
+
+
+def _usage(prompt: int, completion: int) -> dict[str, Any]:
     return {
         "prompt_tokens": prompt,
         "completion_tokens": completion,

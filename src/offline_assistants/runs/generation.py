@@ -59,6 +59,13 @@ def sampling(
     )
 
 
+def reasoning_budget(effort: str | None, configured: int | None) -> int | None:
+    """A reasoning model's reasoning tokens for ``effort`` (the APIs' ``reasoning_effort``):
+    none or minimal turn its thinking off (the closing tag is written for it at once, as
+    Qwen3's template does with ``enable_thinking`` off); otherwise the ``configured`` one."""
+    return 0 if effort in ("none", "minimal") else configured
+
+
 def function_specs(tools: Iterable[Any]) -> list[FunctionSpec]:
     """The function tools among ``tools`` (the SDK's models, any of the APIs' envelopes
     with ``type`` and ``function``) as the engine's specs, in order."""

@@ -28,7 +28,7 @@ from ..errors import NotFoundError
 from ..ids import new_id
 from ..store import Store
 from .drafts import DraftLog
-from .events import EventBus
+from .events import REASONING_DELTA, EventBus, ReasoningDelta
 from .states import check_transition
 
 # The timestamp field a run gets when it enters a status.
@@ -195,6 +195,11 @@ class RunJournal:
                 }
             )
             self._committed(run_id, "thread.message.delta", delta)
+
+    def reasoning_text(self, run_id: str, item_id: str, piece: str) -> None:
+        """Reasoning the model wrote, streamed; the whole is stored with the step it precedes."""
+        if self.bus.wanted(run_id, REASONING_DELTA):
+            self._committed(run_id, REASONING_DELTA, ReasoningDelta(id=item_id, delta=piece))
 
     def message_saved(self, message: Message) -> None:
         """Persist the growing message so polling readers see the text so far."""

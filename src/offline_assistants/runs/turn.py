@@ -5,9 +5,10 @@ that cannot be the start of a call) or, when the model opens a call, feeds
 the calls to a :class:`~.call_steps.CallStep`, which shows them as they are
 written; the grammar guarantees they parse and fit their schemas. A reasoning
 model's reasoning (``<think>...</think>``, :mod:`~..engine.reasoning`) is kept
-apart before any of that: the message holds the answer only, the reasoning goes
-to the result (the executor keeps it on the message's step). It reports what
-happened; the executor decides what the run does next.
+apart before any of that (``reasoning.py``): it streams as it comes, and the
+message holds the answer only, the step it opens (the message's, or the calls')
+the reasoning. It reports what happened; the executor decides what the run does
+next.
 """
 
 from __future__ import annotations
@@ -15,24 +16,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.run import Run
-from openai.types.beta.threads.runs.message_creation_step_details import (
-    MessageCreation,
-    MessageCreationStepDetails,
-)
 from openai.types.beta.threads.runs.run_step import RunStep
 
 from ..config import Settings
 from ..engine import Engine, FunctionSpec, Grammar, TokenStream
-from ..engine.reasoning import ReasoningSplitter
 from ..engine.reply import ReplySplitter
 from ..ids import new_id
 from .call_steps import CallStep, StreamedCall
 from .generation import sampling
 from .journal import RunJournal, now, updated
+from .reasoning import TurnReasoning
 
 Outcome = Literal["message", "calls", "length", "cancelled"]
 
@@ -59,7 +56,7 @@ class TurnResult:
     draft: Draft | None = None
     calls: list[StreamedCall] = field(default_factory=list)
     call_step: CallStep | None = None  # the tool_calls step the model's calls went to
-    reasoning: str | None = None  # a reasoning model's reasoning, apart from the answer
+    reasoning: dict[str, Any] | None = None  # a reasoning model's, as its step keeps it
     reasoning_tokens: int = 0
 
 
@@ -74,6 +71,7 @@ class Turn:
     grammar: Grammar | None
     functions: Sequence[FunctionSpec]
     penalties: tuple[float, float] = (0.0, 0.0)  # presence, frequency
+    reasoning_budget: int | None = None  # runs/generation.reasoning_budget
     on_start: Callable[[], None] | None = None  # the model started on it (a slot was free)
 
 
@@ -101,7 +99,7 @@ class TurnRunner:
                 tools=bool(turn.functions),
                 presence_penalty=turn.penalties[0],
                 frequency_penalty=turn.penalties[1],
-                reasoning_budget=self.settings.reasoning_budget,
+                reasoning_budget=turn.reasoning_budget,
             ),
             grammar=turn.grammar,
             cache_key=run.thread_id,
@@ -121,11 +119,7 @@ class TurnRunner:
         calls: CallStep | None = None
         cancelled = False
         started = turn.on_start is None
-        thinking = (
-            None
-            if stream.reasoning is None
-            else ReasoningSplitter(stream.reasoning, opened=stream.reasoning_opened)
-        )
+        thinking = TurnReasoning(self.journal, run.id, stream)
         for piece in stream:
             if not started and turn.on_start is not None:
                 turn.on_start()  # (idempotent) for an engine that does not say when it starts
@@ -135,16 +129,15 @@ class TurnRunner:
             if self.cancel_requested(run.id):
                 cancelled = True
                 break
-            if thinking is not None:
-                piece = thinking.feed(piece)[1]
-                if not piece:
-                    continue
+            piece = thinking.answer(piece)
+            if not piece:
+                continue
             split = reply.feed(piece)
             if split.call:
-                calls = calls or CallStep(self.journal, run)
+                calls = calls or CallStep(self.journal, run, thinking.details())
                 calls.feed(split.call)  # shown call by call as it is written
             if reply.is_text and draft is None:
-                draft = self._open_draft(run)
+                draft = self._open_draft(run, thinking.details())
                 opened.append(draft)
             if split.text and draft is not None:
                 self._append(run.id, draft, split.text)
@@ -153,44 +146,50 @@ class TurnRunner:
         cancelled = cancelled or self.cancel_requested(run.id)  # ended while waiting for a slot
         result = TurnResult("message", len(turn.prompt), stream.completion_tokens, draft)
         result.call_step = calls
-        if thinking is not None and thinking.reasoned:
-            thinking.flush()
-            result.reasoning = thinking.reasoning_text.strip()
-            result.reasoning_tokens = stream.reasoning_tokens
+        thinking.finish()
+        result.reasoning, result.reasoning_tokens = thinking.details(), thinking.tokens
         if cancelled:
             result.outcome = "cancelled"
         elif stream.finish_reason == "length":
             result.outcome = "length"
+            if draft is None and calls is None and result.reasoning is not None:
+                draft = self._open_draft(run, result.reasoning)  # reasoning, and no answer
+                opened.append(draft)
+                result.draft = draft
         elif draft is None and calls_possible:
             parsed = turn.engine.tool_format.parse(reply.held)
             if parsed:
-                calls = calls or CallStep(self.journal, run)
+                calls = calls or CallStep(self.journal, run, result.reasoning)
                 result.calls = calls.settle(parsed)
                 result.call_step = calls
             result.outcome = "calls" if result.calls else "message"
         if result.outcome == "message" and draft is None:
-            draft = self._open_draft(run)  # an empty answer is still a message
+            draft = self._open_draft(run, result.reasoning)  # an empty answer is a message
             opened.append(draft)
             if reply.held:
                 self._append(run.id, draft, reply.held)
             result.draft = draft
         return result
 
-    def _open_draft(self, run: Run) -> Draft:
+    def _open_draft(self, run: Run, reasoning: dict[str, Any] | None) -> Draft:
         message_id = new_id("msg")
         created = now()
-        step = RunStep(
-            id=new_id("step"),
-            assistant_id=run.assistant_id,
-            created_at=created,
-            object="thread.run.step",
-            run_id=run.id,
-            thread_id=run.thread_id,
-            status="in_progress",
-            type="message_creation",
-            step_details=MessageCreationStepDetails(
-                type="message_creation", message_creation=MessageCreation(message_id=message_id)
-            ),
+        step = RunStep.model_validate(
+            {
+                "id": new_id("step"),
+                "assistant_id": run.assistant_id,
+                "created_at": created,
+                "object": "thread.run.step",
+                "run_id": run.id,
+                "thread_id": run.thread_id,
+                "status": "in_progress",
+                "type": "message_creation",
+                "step_details": {
+                    "type": "message_creation",
+                    "message_creation": {"message_id": message_id},
+                    **({} if reasoning is None else {"reasoning": reasoning}),
+                },
+            }
         )
         message = Message(
             id=message_id,

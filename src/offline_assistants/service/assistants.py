@@ -97,9 +97,10 @@ class AssistantService:
 
     def _checked(self, given: dict[str, Any]) -> dict[str, Any]:
         """The resource's own rules for the fields that were passed (their shape is checked)."""
-        # reasoning_effort is accepted and ignored: no local model reasons at an effort level.
-        given = {k: v for k, v in given.items() if v is not None and k != "reasoning_effort"}
+        given = {k: v for k, v in given.items() if v is not None}
         out: dict[str, Any] = {}
+        if "reasoning_effort" in given:  # a run's, unless it names its own (runs/generation.py)
+            out["reasoning_effort"] = given["reasoning_effort"]
         if "model" in given:
             model = check_text(given["model"], "model", MAX_MODEL_NAME, required=True)
             assert model is not None

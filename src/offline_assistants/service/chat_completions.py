@@ -40,7 +40,7 @@ from ..engine.reasoning import ReasoningSplitter
 from ..engine.reply import ReplySplitter, StopStrings
 from ..errors import InvalidRequestError
 from ..ids import random_token
-from ..runs.generation import function_specs, output_grammar, sampling
+from ..runs.generation import function_specs, output_grammar, reasoning_budget, sampling
 from .chat_messages import chat_turns
 from .checks.formats import check_tool_choice, check_tools, parse_response_format
 from .checks.params import check_params
@@ -247,7 +247,11 @@ class ChatCompletionService:
             prompt=prompt,
             functions=offered,
             grammar=grammar,
-            sampling=_sampling(p, bool(offered), self.settings.reasoning_budget),
+            sampling=_sampling(
+                p,
+                bool(offered),
+                reasoning_budget(p.get("reasoning_effort"), self.settings.reasoning_budget),
+            ),
             max_tokens=min(budget, room),
             stops=_stops(p.get("stop")),
             include_usage=bool((p.get("stream_options") or {}).get("include_usage")),

@@ -24,7 +24,7 @@ from ..config import Settings
 from ..errors import ConflictError, InvalidRequestError, NotFoundError
 from ..ids import new_id
 from ..runs import RunJournal
-from ..runs.events import Subscription
+from ..runs.events import EventFilter, Subscription, api_events
 from ..runs.journal import now, updated
 from ..store import RunOptions, Slice, Store
 from .checks.params import check_params
@@ -109,7 +109,7 @@ class RunService:
         return self._enqueue(run, watch)
 
     def _enqueue(self, run: Run, watch: bool) -> tuple[Run, Subscription | None]:
-        subscription = self.journal.bus.open(run.id) if watch else None
+        subscription = self.journal.bus.open(run.id, api_events) if watch else None
         self.enqueue(run)
         return run, subscription
 
@@ -172,17 +172,23 @@ class RunService:
 
     def submit_tool_outputs(self, run_id: str, *, thread_id: str, params: Mapping[str, Any]) -> Run:
         """Record the outputs of the calls a run is waiting for, and resume it."""
-        return self._submit(run_id, thread_id, params, watch=False)[0]
+        return self._submit(run_id, thread_id, params, watch=None)[0]
 
     def submit_tool_outputs_watched(
-        self, run_id: str, *, thread_id: str, params: Mapping[str, Any]
+        self,
+        run_id: str,
+        *,
+        thread_id: str,
+        params: Mapping[str, Any],
+        wants: EventFilter = api_events,
     ) -> tuple[Run, Subscription]:
-        run, subscription = self._submit(run_id, thread_id, params, watch=True)
+        """As :meth:`submit_tool_outputs`, with the run's events (those ``wants``) from then on."""
+        run, subscription = self._submit(run_id, thread_id, params, watch=wants)
         assert subscription is not None
         return run, subscription
 
     def _submit(
-        self, run_id: str, thread_id: str, params: Mapping[str, Any], watch: bool
+        self, run_id: str, thread_id: str, params: Mapping[str, Any], watch: EventFilter | None
     ) -> tuple[Run, Subscription | None]:
         tool_outputs = check_params(RunSubmitToolOutputsParamsBase, params, path=("thread_id",))[
             "tool_outputs"
@@ -209,7 +215,7 @@ class RunService:
             for call in details["tool_calls"]:
                 if call["type"] == "function":  # code calls in the same step have their outputs
                     call["function"]["output"] = outputs[call["id"]]
-            subscription = self.journal.bus.open(run_id) if watch else None
+            subscription = self.journal.bus.open(run_id, watch) if watch else None
             self.journal.step_finished(step, "completed", step_details=details)
             run = self.journal.transition(run_id, "in_progress", required_action=None)
         self.queue.submit(run_id)
@@ -233,6 +239,8 @@ class RunService:
                 p.get("additional_instructions"), "additional_instructions", 256_000
             ),
             include=check_include(p.get("include", [])),
+            reasoning_effort=p.get("reasoning_effort")
+            or (assistant.model_extra or {}).get("reasoning_effort"),
         )
         extra = additional_messages(
             thread_id, p.get("additional_messages", []), self.store.files.exists

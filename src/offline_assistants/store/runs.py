@@ -50,6 +50,9 @@ class RunOptions(BaseModel):
     # Sampling penalties a Responses request asked for (runs of the Assistants API have none).
     presence_penalty: float = 0.0
     frequency_penalty: float = 0.0
+    # The reasoning effort asked for (runs.create, Responses' reasoning.effort); "none" or
+    # "minimal" turns a reasoning model's thinking off (runs/generation.reasoning_budget).
+    reasoning_effort: str | None = None
 
 
 class RunRepository:

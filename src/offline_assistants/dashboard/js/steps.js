@@ -1,6 +1,7 @@
 // A run step as the hosted Dashboard's logs showed it: a message made, or tool calls with
 // their inputs and outputs (code and logs, images inline, search excerpts, function
-// arguments and outputs). Used by the Playground (live) and the Threads page (history).
+// arguments and outputs), and a reasoning model's reasoning folded above them. Used by the
+// Playground (live) and the Threads page (history).
 import { badge, h, replace } from "./dom.js";
 
 export const STEP_INCLUDE = "include[]=step_details.tool_calls[*].file_search.results[*].content";
@@ -22,6 +23,12 @@ export function stepView(step, ctx) {
 export function fillStep(body, step, ctx) {
   replace(body);
   const details = step.step_details;
+  // A reasoning model's reasoning before the message or the calls: kept folded.
+  const reasoning = (details.reasoning?.content || []).map((part) => part.text).join("");
+  if (reasoning) {
+    body.append(h("details", { class: "reasoning" },
+      h("summary", { class: "muted small" }, "Reasoning"), h("pre", { class: "reasoning-text" }, reasoning)));
+  }
   if (details.type === "message_creation") {
     body.append(h("p", { class: "muted small" }, `Wrote message ${details.message_creation.message_id}.`));
   } else {
@@ -30,7 +37,8 @@ export function fillStep(body, step, ctx) {
   if (step.last_error) body.append(h("p", { class: "error-text" }, `${step.last_error.code}: ${step.last_error.message}`));
   if (step.usage?.total_tokens) {
     body.append(h("p", { class: "muted small" },
-      `${step.usage.prompt_tokens} prompt + ${step.usage.completion_tokens} completion tokens`));
+      `${step.usage.prompt_tokens} prompt + ${step.usage.completion_tokens} completion tokens` +
+      (step.usage.completion_tokens_details ? ` (${step.usage.completion_tokens_details.reasoning_tokens} reasoning)` : "")));
   }
 }
 

@@ -10,6 +10,10 @@ run event                                   response events
 (start)                                     ``response.created`` (``queued`` while the
                                             run waits for the model)
 run in progress (or anything after start)   ``response.in_progress``, once
+reasoning delta (a reasoning model's)       ``output_item.added`` and ``content_part.added``
+                                            (the first), ``reasoning_text.delta``
+anything after the reasoning                ``reasoning_text.done``, ``content_part.done``,
+                                            ``output_item.done``
 assistant message created                   ``output_item.added``, ``content_part.added``
 message delta                               ``output_text.delta``
 message completed / incomplete              ``output_text.annotation.added`` (each),
@@ -42,11 +46,12 @@ from openai.types.responses.response_stream_event import ResponseStreamEvent
 from pydantic import TypeAdapter
 
 from ...runs import RunJournal
-from ...runs.events import RunEvent, Subscription, until_settled
+from ...runs.events import REASONING_DELTA, ReasoningDelta, RunEvent, Subscription, until_settled
 from ...runs.prompt import message_text
 from ...store import ResponseRecord, Store
 from .event_log import ResponseEventLog
 from .items import call_items, message_item
+from .reasoning_stream import ReasoningStream
 from .tools import namespaces, with_namespace
 from .views import ResponseViews
 
@@ -80,6 +85,8 @@ KINDS = {
     "file_search": "file_search_call",
 }
 PREFIX = {"function": "fc", "code_interpreter": "ci", "file_search": "fs"}
+# Run events that may come while the model still reasons (the rest end its reasoning).
+QUIET = ("thread.run.queued", "thread.run.in_progress")
 
 
 def wire_json(event: ResponseStreamEvent) -> str:
@@ -100,7 +107,7 @@ class ResponseHost(Protocol):
     def settled(self, record: ResponseRecord) -> None: ...
 
 
-class ResponseEvents:
+class ResponseEvents(ReasoningStream):
     def __init__(
         self,
         service: ResponseHost,
@@ -119,6 +126,7 @@ class ResponseEvents:
         self._open: dict[str, str] = {}  # open item id → its type
         self._calls: dict[tuple[str, int], str] = {}  # (step id, call index) → item id
         self._code: dict[str, str] = {}  # code item id → code so far
+        self._reasoning: dict[str, str] = {}  # open reasoning item id → its text so far
         self._namespaces = namespaces(record.request.get("tools", []))
         self._log: ResponseEventLog | None = None
 
@@ -171,6 +179,11 @@ class ResponseEvents:
 
     def _translate(self, event: RunEvent) -> Iterator[ResponseStreamEvent]:
         name, data = event.event, event.data
+        if name == REASONING_DELTA and isinstance(data, ReasoningDelta):
+            yield from self._reasoning_delta(data)
+            return
+        if self._reasoning and name not in QUIET:
+            yield from self._reasoning_done()  # what the model does next ends its reasoning
         if name == "thread.message.created" and isinstance(data, Message):
             if data.role == "assistant":
                 yield from self._message_added(data)

@@ -8,6 +8,9 @@ conversation's items are read from the thread model.
   its place in the clean text (``index``), as the Responses API does. Files
   the code wrote stay linked in the text and become ``container_file_citation``
   annotations over the link;
+- a step that keeps a reasoning model's reasoning (``step_details.reasoning``,
+  ``runs/reasoning.py``) → a ``reasoning`` item with its ``reasoning_text``,
+  before the step's message or calls;
 - a ``tool_calls`` step → one item per call: ``function_call`` (and, for
   conversation and input listings, its ``function_call_output``),
   ``code_interpreter_call`` (``outputs`` only when included) and
@@ -29,7 +32,14 @@ from openai.types.beta.threads.runs.run_step import RunStep
 from ...runs.code_calls import container_id
 from ...runs.prompt import message_text
 
-__all__ = ["container_id", "thread_items", "call_items", "message_item", "INCLUDABLE"]
+__all__ = [
+    "container_id",
+    "thread_items",
+    "call_items",
+    "message_item",
+    "reasoning_item",
+    "INCLUDABLE",
+]
 RESULTS_INCLUDE = "file_search_call.results"
 OUTPUTS_INCLUDE = "code_interpreter_call.outputs"
 INCLUDABLE = (RESULTS_INCLUDE, OUTPUTS_INCLUDE)
@@ -184,6 +194,20 @@ def call_items(
     return items
 
 
+def reasoning_item(step: RunStep) -> dict[str, Any] | None:
+    """The reasoning a step keeps, as a ``reasoning`` item (None: it keeps none)."""
+    kept = (step.step_details.model_extra or {}).get("reasoning")
+    if not isinstance(kept, dict):
+        return None
+    return {
+        "id": kept["id"],
+        "type": "reasoning",
+        "summary": [],
+        "content": kept["content"],
+        "status": "incomplete" if step.status in ("cancelled", "failed") else "completed",
+    }
+
+
 def _call_status(step_status: str) -> str:
     return {"completed": "completed", "failed": "failed", "cancelled": "incomplete"}.get(
         step_status, "incomplete"
@@ -212,6 +236,8 @@ def thread_items(
             if keep(seq, obj):
                 items.append(message_item(obj, filename, container))
         elif keep(seq, obj):
+            if (reasoning := reasoning_item(obj)) is not None:
+                items.append(reasoning)
             items += call_items(
                 obj, include=include, with_outputs=with_outputs, query=query, container=container
             )

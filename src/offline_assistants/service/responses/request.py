@@ -18,10 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ...config import Settings
 from ...engine import resolve_model
+from ...engine.engine_cache import ModelKey
+from ...engine.model_catalog import model_reasoning
 from ...errors import InvalidRequestError
 from ...store import Store
 from ..checks.formats import parse_response_format
@@ -63,13 +66,14 @@ class ResponseSettings:
     include: list[str] = field(default_factory=list)
     container: str | None = None  # a container made with containers.create
     penalties: tuple[float, float] = (0.0, 0.0)  # presence, frequency
+    reasoning_effort: str | None = None
 
 
 def response_settings(p: dict[str, Any], settings: Settings, store: Store) -> ResponseSettings:
     _refuse_unsupported(p)
     model = check_text(p.get("model"), "model", MAX_MODEL_NAME, required=True)
     assert model is not None
-    resolve_model(model, settings)
+    effort = _effort(p, resolve_model(model, settings), settings)
     include = _includes(p)
     raw_tools = list(p.get("tools") or [])
     tools = response_tools(raw_tools, p.get("tool_choice"), store)
@@ -133,6 +137,7 @@ def response_settings(p: dict[str, Any], settings: Settings, store: Store) -> Re
         include,
         tools.container,
         penalties=(presence or 0.0, frequency or 0.0),
+        reasoning_effort=effort,
     )
 
 
@@ -152,12 +157,23 @@ def _refuse_unsupported(p: dict[str, Any]) -> None:
         value = p.get(name)
         if not any(value == nothing and type(value) is type(nothing) for nothing in NOTHING):
             raise InvalidRequestError(f"Unsupported parameter '{name}': {why}.", param=name)
-    if (p.get("reasoning") or {}).get("effort") not in (None, "none"):
+    check_service_tier(p)
+
+
+def _effort(p: dict[str, Any], path: ModelKey, settings: Settings) -> str | None:
+    """``reasoning.effort``, where the model reasons (a model that does not may be asked
+    for none); a model on a serving engine reasons on the engine's terms."""
+    effort = (p.get("reasoning") or {}).get("effort")
+    if effort in (None, "none") or not isinstance(path, Path):
+        return effort
+    if model_reasoning(path, settings.chat_template) is None:
         raise InvalidRequestError(
-            "Unsupported parameter: 'reasoning.effort' is not supported with the local models.",
+            f"Unsupported value for 'reasoning.effort': {effort!r}; the model "
+            f"{p.get('model')!r} does not reason (its chat template shows no reasoning). "
+            "Send 'none' or leave it out, or use a reasoning model.",
             param="reasoning.effort",
         )
-    check_service_tier(p)
+    return effort  # type: ignore[no-any-return]
 
 
 def check_service_tier(p: Mapping[str, Any]) -> None:

@@ -36,7 +36,7 @@ from ...config import Settings
 from ...errors import ConflictError, InvalidRequestError, NotFoundError
 from ...ids import new_id
 from ...runs import RunJournal
-from ...runs.events import Subscription
+from ...runs.events import Subscription, every_event
 from ...runs.journal import now, updated
 from ...store import ResponseRecord, RunOptions, Store
 from ..checks.params import check_params
@@ -189,6 +189,7 @@ class ResponseService:
             container=chosen.container,
             presence_penalty=chosen.penalties[0],
             frequency_penalty=chosen.penalties[1],
+            reasoning_effort=chosen.reasoning_effort,
         )
         with self.store.db.transaction():
             input_from = self.store.responses.boundary()
@@ -240,7 +241,7 @@ class ResponseService:
             self.store.responses.insert(record)
         outputs = [{"tool_call_id": call_id, "output": given[call_id]} for call_id in pending]
         _, subscription = self.runs.submit_tool_outputs_watched(
-            run.id, thread_id=run.thread_id, params={"tool_outputs": outputs}
+            run.id, thread_id=run.thread_id, params={"tool_outputs": outputs}, wants=every_event
         )
         return record, subscription
 

@@ -195,15 +195,17 @@ def _in_output(record: ResponseRecord, seq: int) -> bool:
 
 def _usage(record: ResponseRecord, steps: list[tuple[int, RunStep]]) -> dict[str, Any]:
     """Token counts of the run's steps in the response's output stretch."""
-    prompt = completion = 0
+    prompt = completion = reasoning = 0
     for seq, step in steps:
         if step.run_id == record.run_id and step.usage is not None and _in_output(record, seq):
             prompt += step.usage.prompt_tokens
             completion += step.usage.completion_tokens
+            details = (step.usage.model_extra or {}).get("completion_tokens_details") or {}
+            reasoning += int(details.get("reasoning_tokens") or 0)
     return {
         "input_tokens": prompt,
         "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
         "output_tokens": completion,
-        "output_tokens_details": {"reasoning_tokens": 0},
+        "output_tokens_details": {"reasoning_tokens": reasoning},
         "total_tokens": prompt + completion,
     }

@@ -1,0 +1,72 @@
+"""A response stream's reasoning items, told from a reasoning model's ``reasoning.delta`` events.
+
+Part of :class:`~.events.ResponseEvents` (a mixin: it numbers events and output
+items there). The first delta of a reasoning item opens it
+(``output_item.added``, ``content_part.added`` with a ``reasoning_text`` part),
+each delta is a ``reasoning_text.delta``; whatever the run does next (its
+message, a call, its end) closes every open one: ``reasoning_text.done``,
+``content_part.done``, ``output_item.done`` with the whole text, which is what
+the step keeps and ``retrieve`` shows (``items.reasoning_item``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from openai.types.responses.response_stream_event import ResponseStreamEvent
+
+from ...runs.events import ReasoningDelta
+
+
+class ReasoningStream:
+    _indexes: dict[str, int]  # item id → output_index
+    _open: dict[str, str]  # open item id → its type
+    _reasoning: dict[str, str]  # open reasoning item id → its text so far
+
+    def _added(self, item: dict[str, Any]) -> ResponseStreamEvent:
+        raise NotImplementedError
+
+    def _event(self, kind: str, **fields: Any) -> ResponseStreamEvent:
+        raise NotImplementedError
+
+    def _reasoning_delta(self, data: ReasoningDelta) -> Iterator[ResponseStreamEvent]:
+        if data.id not in self._reasoning:
+            if data.id in self._indexes:
+                return  # closed already: nothing more belongs to it
+            self._reasoning[data.id] = ""
+            item = {"id": data.id, "type": "reasoning", "summary": [], "status": "in_progress"}
+            yield self._added(item)
+            yield self._event(
+                "response.content_part.added",
+                item_id=data.id,
+                output_index=self._indexes[data.id],
+                content_index=0,
+                part={"type": "reasoning_text", "text": ""},
+            )
+        self._reasoning[data.id] += data.delta
+        yield self._event(
+            "response.reasoning_text.delta",
+            item_id=data.id,
+            output_index=self._indexes[data.id],
+            content_index=0,
+            delta=data.delta,
+        )
+
+    def _reasoning_done(self) -> Iterator[ResponseStreamEvent]:
+        for item_id, text in list(self._reasoning.items()):
+            where = {"item_id": item_id, "output_index": self._indexes[item_id]}
+            part = {"type": "reasoning_text", "text": text}
+            yield self._event("response.reasoning_text.done", text=text, content_index=0, **where)
+            yield self._event("response.content_part.done", part=part, content_index=0, **where)
+            del self._reasoning[item_id], self._open[item_id]
+            item = {
+                "id": item_id,
+                "type": "reasoning",
+                "summary": [],
+                "content": [part],
+                "status": "completed",
+            }
+            yield self._event(
+                "response.output_item.done", item=item, output_index=where["output_index"]
+            )
