@@ -28,8 +28,11 @@ from openai.types.responses import ResponseStreamEvent
 from pydantic import TypeAdapter
 
 from offline_assistants.config import Settings
+from offline_assistants.engine import ChatMessage, ToolCall
+from offline_assistants.engine.llama import LlamaEngine
 from offline_assistants.engine.model_check import check_model
 from offline_assistants.engine.reasoning import ReasoningSplitter, ThinkTags, think_tags
+from offline_assistants.runs.prompt import conversation
 from offline_assistants.server import create_app
 from offline_assistants.service import Runtime
 
@@ -38,6 +41,7 @@ from .conftest import EQUATION
 from .http_harness import running_server
 from .model_families import FAMILIES, REASONING_FAMILIES, write_family
 from .open_responses import check_event, check_response
+from .test_model_families import INSTRUCTIONS, SHAPES, WEATHER
 from .tools_fixtures import GET_WEATHER
 
 BUDGET = 12  # reasoning tokens before the runtime closes the tag for the model
@@ -422,3 +426,114 @@ def test_a_responses_forced_call_comes_after_its_reasoning(sdk: openai.OpenAI) -
         jsonschema.validate(json.loads(call.arguments), GET_WEATHER["parameters"])
     thread_steps = sdk.responses.retrieve(response.id).output
     assert thread_steps == response.output
+
+
+def test_encrypted_reasoning_is_an_opaque_handle_sent_back_and_a_forged_one_is_refused(
+    sdk: openai.OpenAI,
+) -> None:
+    ask: dict[str, Any] = {"model": "default", "temperature": 0, "max_output_tokens": 32}
+    first = sdk.responses.create(
+        **ask, input=EQUATION, store=False, include=["reasoning.encrypted_content"]
+    )
+    reasoning, answer = first.output
+    assert reasoning.type == "reasoning" and reasoning.encrypted_content
+    thought = (reasoning.content or [])[0].text
+    assert thought.strip() and thought.strip() not in reasoning.encrypted_content  # opaque
+    replayed = [
+        {"role": "user", "content": EQUATION},
+        reasoning.model_dump(exclude_none=True),
+        answer.model_dump(exclude_none=True),
+        {"role": "user", "content": "And if it were 3x + 11 = 20?"},
+    ]
+    again = sdk.responses.create(**ask, input=replayed, store=False)  # type: ignore[arg-type]
+    assert again.status in ("completed", "incomplete") and again.output_text is not None
+    handle = reasoning.encrypted_content
+    forged = {
+        **replayed[1],
+        "encrypted_content": handle[:-8] + ("A" if handle[-8] != "A" else "B") + handle[-7:],
+    }
+    for bad in (forged, {**replayed[1], "encrypted_content": "gAAAAA-not-a-handle"}):
+        with pytest.raises(openai.BadRequestError) as refused:
+            sdk.responses.create(**ask, input=[replayed[0], bad, *replayed[2:]], store=False)  # type: ignore[list-item]
+        assert refused.value.body["param"] == "input[1].encrypted_content"  # type: ignore[index]
+
+
+def test_earlier_reasoning_reaches_the_template_which_keeps_or_drops_it(
+    reasoning_files: dict[str, str],
+) -> None:
+    """Qwen3's template shows the reasoning of the turns since the last question (a tool
+    round) and drops the rest; the distill's drops all of it."""
+    call = ToolCall("call_abc123XYZ", "get_weather", '{"city": "Oslo"}')
+    this_round = [
+        ChatMessage("user", "Weather in Oslo?"),
+        ChatMessage("assistant", tool_calls=(call,), reasoning="I should look up Oslo."),
+        ChatMessage("tool", '{"temp": -3}', tool_call_id=call.id, name="get_weather"),
+    ]
+    earlier = [
+        ChatMessage("user", "Hi"),
+        ChatMessage("assistant", "Hello!", reasoning="Greet them back."),
+        ChatMessage("user", "Weather in Oslo?"),
+    ]
+    for name, kept in (("qwen3", True), ("deepseek-r1-distill", False)):
+        engine = LlamaEngine(Path(reasoning_files[name]), n_threads=2, n_ctx=1024, progress=False)
+        try:
+            text = engine._prompt.text(this_round, [WEATHER])
+            assert ("<think>\nI should look up Oslo.\n</think>" in text) is kept, (name, text)
+            assert "Greet them back." not in engine._prompt.text(earlier, [])
+        finally:
+            engine.close()
+
+
+def test_a_runs_earlier_reasoning_and_a_chats_reach_the_next_prompt(sdk: openai.OpenAI) -> None:
+    beta = sdk.beta
+    weather = beta.assistants.create(
+        model="default", temperature=0, tools=[{"type": "function", "function": GET_WEATHER}]
+    )
+    thread = beta.threads.create(messages=[{"role": "user", "content": "Weather in Oslo?"}])
+    run = beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=weather.id, tool_choice="required",
+        max_completion_tokens=120,
+    )  # fmt: skip
+    assert run.status == "requires_action", run.last_error
+    steps = beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+    messages = beta.threads.messages.list(thread.id).data
+    units = conversation(list(enumerate(messages)), list(enumerate(steps, 100)), run.id)
+    (calling,) = [turn for _, unit in units for turn in unit if turn.tool_calls]
+    kept = (steps[0].step_details.model_extra or {})["reasoning"]["content"][0]["text"]
+    assert calling.reasoning == kept and kept
+    # Chat Completions takes an assistant turn's reasoning_content back (vLLM's field).
+    again = sdk.chat.completions.create(
+        model="default",
+        messages=[
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Hello!", "reasoning_content": "Greet back."},  # type: ignore[typeddict-unknown-key]
+            {"role": "user", "content": EQUATION},
+        ],
+        temperature=0,
+        max_completion_tokens=24,
+    )
+    assert again.choices[0].finish_reason in ("stop", "length")
+
+
+def test_every_conversation_shape_renders_with_earlier_reasoning_as_the_template_wants(
+    reasoning_files: dict[str, str],
+) -> None:
+    for name in ("qwen3", "deepseek-r1-distill"):
+        engine = LlamaEngine(Path(reasoning_files[name]), n_threads=2, n_ctx=2048, progress=False)
+        try:
+            for shape, plain in SHAPES.items():
+                turns = [
+                    dataclasses.replace(t, reasoning=f"Thought{i}.") if t.role == "assistant" else t
+                    for i, t in enumerate(plain)
+                ]
+                last_question = max(i for i, t in enumerate(turns) if t.role == "user")
+                for functions in ([], [WEATHER]):
+                    text = engine._prompt.text(turns, functions)
+                    assert INSTRUCTIONS in text and turns[-1].content in text, (name, shape)
+                    for i, turn in enumerate(turns):
+                        if turn.role != "assistant":
+                            continue
+                        shown = f"Thought{i}." in text
+                        assert shown is (name == "qwen3" and i > last_question), (name, shape, text)
+        finally:
+            engine.close()

@@ -37,6 +37,8 @@ class ChatMessage:
     tool_calls: tuple[ToolCall, ...] = ()
     tool_call_id: str | None = None
     name: str | None = None
+    # A reasoning model's reasoning before this assistant turn: the template keeps or drops it.
+    reasoning: str | None = None
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ def _native_message(turn: ChatMessage, call_id: Callable[[str], str] = str) -> d
     if turn.role == "tool":
         message["tool_call_id"] = call_id(turn.tool_call_id or "")
         message["name"] = turn.name
+    if turn.reasoning is not None:
+        message["reasoning_content"] = turn.reasoning
     return message
 
 
@@ -130,7 +132,8 @@ class HermesFormat:
             if turn.tool_calls:
                 told = [f"I called {c.name} with {c.arguments}" for c in turn.tool_calls]
                 content = "\n".join([content] * bool(content) + told)
-            out.append({"role": turn.role, "content": content})
+            said = {} if turn.reasoning is None else {"reasoning_content": turn.reasoning}
+            out.append({"role": turn.role, "content": content, **said})
         if results:
             out.append({"role": "user", "content": results_text(results)})
         return out

@@ -83,15 +83,31 @@ def tool_unit(step: RunStep) -> Unit:
                 )
     if not calls:
         return ()
-    return (ChatMessage("assistant", tool_calls=tuple(calls)), *outputs)
+    thought = step_reasoning(step)
+    return (ChatMessage("assistant", tool_calls=tuple(calls), reasoning=thought), *outputs)
+
+
+def step_reasoning(step: RunStep) -> str | None:
+    """The reasoning a step keeps (``runs/reasoning.py``), as text; None: it keeps none."""
+    kept = (step.step_details.model_extra or {}).get("reasoning")
+    if not isinstance(kept, dict):
+        return None
+    return "".join(part.get("text", "") for part in kept.get("content") or [])
 
 
 def conversation(
     messages: Sequence[tuple[int, Message]], steps: Sequence[tuple[int, RunStep]], run_id: str
 ) -> list[tuple[bool, Unit]]:
-    """Units in creation order, each flagged True when it is a message."""
+    """Units in creation order, each flagged True when it is a message (an assistant
+    message with the reasoning its step keeps, for the template to keep or drop)."""
+    thoughts = {
+        step.step_details.message_creation.message_id: step_reasoning(step)
+        for _, step in steps
+        if step.step_details.type == "message_creation"
+    }
     items: list[tuple[int, bool, Unit]] = [
-        (seq, True, (ChatMessage(m.role, message_text(m)),)) for seq, m in messages
+        (seq, True, (ChatMessage(m.role, message_text(m), reasoning=thoughts.get(m.id)),))
+        for seq, m in messages
     ]
     for seq, step in steps:
         if step.type == "tool_calls" and (step.status == "completed" or step.run_id == run_id):

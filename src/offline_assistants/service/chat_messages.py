@@ -76,7 +76,8 @@ def _assistant(message: dict[str, Any], where: str, calls: dict[str, str]) -> Ch
         function = call["function"]
         tool_calls.append(ToolCall(call["id"], function["name"], function["arguments"]))
         calls[call["id"]] = function["name"]
-    return ChatMessage("assistant", text, tool_calls=tuple(tool_calls))
+    reasoning = message.get("reasoning_content")  # the template keeps or drops it
+    return ChatMessage("assistant", text, tool_calls=tuple(tool_calls), reasoning=reasoning)
 
 
 def _text(content: Any, where: str, kinds: tuple[str, ...] = ("text",)) -> str:

@@ -106,8 +106,9 @@ class Runtime:
             self.messages = MessageService(self.store, self.threads.add_messages)
             self.runs = RunService(self.store, settings, self.journal, self.scheduler, self.threads)
             self.steps = StepService(self.store)
+            sealer = Sealer(settings.data_dir)
             self.response_compaction = ResponseCompactor(
-                self.store, settings, self.chat_completions, Sealer(settings.data_dir)
+                self.store, settings, self.chat_completions, sealer
             )
             self.responses = ResponseService(
                 self.store,
@@ -115,10 +116,10 @@ class Runtime:
                 self.journal,
                 self.runs,
                 self.threads,
-                unseal=self.response_compaction.unseal,
+                sealer=sealer,
             )
             self.response_tokens = InputTokenCounter(
-                self.store, settings, self.engines, self.response_compaction.unseal
+                self.store, settings, self.engines, sealer.open
             )
             self.conversations = ConversationService(self.store, self.threads)
             self.containers = ContainerService(self.store, self.kernels)

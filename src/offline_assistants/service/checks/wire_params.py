@@ -22,6 +22,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from openai.types.chat.chat_completion_assistant_message_param import (
+    ChatCompletionAssistantMessageParam,
+)
 from openai.types.responses import response_input_item_param
 from openai.types.responses.easy_input_message_param import EasyInputMessageParam
 from openai.types.responses.response_create_params import ResponseCreateParamsBase
@@ -58,4 +61,7 @@ EXTRA: dict[Any, dict[str, Any]] = {
     # Codex sends an id on every input message; the Open Responses spec allows id and status.
     EasyInputMessageParam: {"id": str | None, "status": _STATUS | None},
     response_input_item_param.Message: {"id": str | None},
+    # A reasoning model's earlier reasoning sent back with its turn (vLLM's and llama.cpp's
+    # servers accept it; Qwen3's template shows it for the turns of the current question).
+    ChatCompletionAssistantMessageParam: {"reasoning_content": str | None},
 }

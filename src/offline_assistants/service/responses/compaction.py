@@ -30,9 +30,8 @@ from ..checks.params import check_params
 from ..checks.validation import MAX_MODEL_NAME, check_text
 from .input_items import InputInstruction, parse_input
 from .input_tokens import input_units, thread_history
-from .sealed import Sealer
+from .sealed import COMPACTION, Sealer
 
-KIND = "compaction"
 SUMMARIZE = (
     "You compact a conversation between a user and an assistant so that it can go on "
     "without its full history. Write a summary of everything the assistant needs to "
@@ -52,16 +51,12 @@ class ResponseCompactor:
         self.chat = chat
         self.sealer = sealer
 
-    def unseal(self, handle: str, param: str) -> str:
-        summary = self.sealer.open(KIND, handle, param).get("summary")
-        return summary if isinstance(summary, str) else ""
-
     def compact(self, params: Mapping[str, Any]) -> dict[str, Any]:
         p = check_params(ResponseCompactParams, params)
         model = check_text(p.get("model"), "model", MAX_MODEL_NAME, required=True)
         assert model is not None
         resolve_model(model, self.settings)
-        entries = parse_input(p.get("input"), unseal=self.unseal)
+        entries = parse_input(p.get("input"), unseal=self.sealer.open)
         history = thread_history(self.store, p) + input_units(entries)
         instructions = [check_text(p.get("instructions"), "instructions", 256_000) or ""]
         instructions += [e.text for e in entries if isinstance(e, InputInstruction)]
@@ -85,7 +80,7 @@ class ResponseCompactor:
             for turn in unit
             if turn.role == "user"
         ]
-        handle = self.sealer.seal(KIND, {"summary": summary, "model": model})
+        handle = self.sealer.seal(COMPACTION, {"summary": summary, "model": model})
         return {
             "id": new_id("resp"),
             "object": "response.compaction",

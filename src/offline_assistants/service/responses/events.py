@@ -50,7 +50,7 @@ from ...runs.events import REASONING_DELTA, ReasoningDelta, RunEvent, Subscripti
 from ...runs.prompt import message_text
 from ...store import ResponseRecord, Store
 from .event_log import ResponseEventLog
-from .items import call_items, message_item
+from .items import call_items, message_item, reasoning_item
 from .reasoning_stream import ReasoningStream
 from .tools import namespaces, with_namespace
 from .views import ResponseViews
@@ -318,6 +318,14 @@ class ResponseEvents(ReasoningStream):
                 yield self._event(
                     f"response.file_search_call.{stage}", item_id=item_id, output_index=index
                 )
+
+    def _stored_reasoning(self, item_id: str) -> dict[str, Any] | None:
+        seal = self.service.views.seal(self.record)
+        for step in self.service.store.steps.in_run(self.record.run_id):
+            item = reasoning_item(step, seal)
+            if item is not None and item["id"] == item_id:
+                return item
+        return None
 
     def _stored_step(self, step: RunStep) -> RunStep:
         stored = self.service.store.steps.get(step.id, step.thread_id, step.run_id)

@@ -12,7 +12,9 @@ The input is a string (one user message) or a list of items:
   summary instructs the response;
 - ``reasoning``, ``file_search_call`` and ``code_interpreter_call`` items an app
   replays are records of earlier work whose result the following messages
-  already carry; they are accepted and not shown to the model again.
+  already carry; they are accepted and not shown to the model again (the
+  reasoning templates here drop earlier turns' reasoning). A reasoning item's
+  ``encrypted_content`` must be a handle this runtime sealed (``sealed.py``).
 
 Anything a text-only local model cannot read (images, files, audio) and item
 kinds of tools this runtime does not have are refused, naming the item, as is
@@ -30,6 +32,7 @@ from openai.types.beta.threads.run import Run
 
 from ...errors import InvalidRequestError
 from ..checks.formats import check_message_size
+from .sealed import COMPACTION, REASONING
 
 MAX_INPUT_ITEMS = 2048
 REPLAYED_RECORDS = ("reasoning", "file_search_call", "code_interpreter_call")
@@ -64,11 +67,12 @@ Entry = InputMessage | InputInstruction | InputCall | InputOutput
 
 # A compaction item sent back: its summary instructs the response, like a developer message.
 COMPACTED = "A summary of the conversation so far (earlier turns were compacted):\n{summary}"
-Unseal = Callable[[str, str], str]  # (handle, param) → the summary it holds
+Unseal = Callable[[str, str, str], dict[str, Any]]  # (kind, handle, param) → its payload
 
 
 def parse_input(value: Any, unseal: Unseal | None = None) -> list[Entry]:
-    """The input's entries; ``unseal`` opens compaction items (none accepted without it)."""
+    """The input's entries; ``unseal`` (``Sealer.open``) opens compaction items (none are
+    accepted without it) and checks reasoning items' handles."""
     if value is None:
         return []
     if isinstance(value, str):
@@ -105,11 +109,14 @@ def _entries(item: Any, where: str, unseal: Unseal | None) -> list[Entry]:
         output = item["output"]
         text = output if isinstance(output, str) else content_text(output, f"{where}.output")
         return [InputOutput(item["call_id"], text)]
+    if kind == "reasoning" and item.get("encrypted_content") and unseal is not None:
+        unseal(REASONING, item["encrypted_content"], f"{where}.encrypted_content")
     if kind in REPLAYED_RECORDS:
         return []
     if kind == "compaction" and unseal is not None:
-        summary = unseal(item["encrypted_content"], f"{where}.encrypted_content")
-        return [InputInstruction(COMPACTED.format(summary=summary))]
+        opened = unseal(COMPACTION, item["encrypted_content"], f"{where}.encrypted_content")
+        summary = opened.get("summary")
+        return [InputInstruction(COMPACTED.format(summary=summary or ""))]
     raise InvalidRequestError(
         f"Invalid '{where}.type': {kind!r} items are not supported by this runtime "
         "(supported: message, function_call, function_call_output, compaction; "

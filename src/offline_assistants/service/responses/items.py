@@ -40,10 +40,12 @@ __all__ = [
     "reasoning_item",
     "INCLUDABLE",
 ]
+ENCRYPTED = "reasoning.encrypted_content"
 RESULTS_INCLUDE = "file_search_call.results"
 OUTPUTS_INCLUDE = "code_interpreter_call.outputs"
 INCLUDABLE = (RESULTS_INCLUDE, OUTPUTS_INCLUDE)
 FileName = Callable[[str], str]
+Seal = Callable[[str], str]  # reasoning text → its encrypted_content handle
 
 
 def message_item(message: Message, filename: FileName, container: str) -> dict[str, Any]:
@@ -194,18 +196,22 @@ def call_items(
     return items
 
 
-def reasoning_item(step: RunStep) -> dict[str, Any] | None:
-    """The reasoning a step keeps, as a ``reasoning`` item (None: it keeps none)."""
+def reasoning_item(step: RunStep, seal: Seal | None = None) -> dict[str, Any] | None:
+    """The reasoning a step keeps, as a ``reasoning`` item (None: it keeps none), with its
+    ``encrypted_content`` where ``seal`` makes one."""
     kept = (step.step_details.model_extra or {}).get("reasoning")
     if not isinstance(kept, dict):
         return None
-    return {
+    item = {
         "id": kept["id"],
         "type": "reasoning",
         "summary": [],
         "content": kept["content"],
         "status": "incomplete" if step.status in ("cancelled", "failed") else "completed",
     }
+    if seal is not None:
+        item["encrypted_content"] = seal("".join(part["text"] for part in kept["content"]))
+    return item
 
 
 def _call_status(step_status: str) -> str:
@@ -223,6 +229,7 @@ def thread_items(
     filename: FileName,
     container: str,
     keep: Callable[[int, Message | RunStep], bool] = lambda seq, obj: True,
+    seal: Seal | None = None,
 ) -> list[dict[str, Any]]:
     """Messages and calls in creation order (those ``keep`` accepts), as items."""
     merged: list[tuple[int, Message | RunStep]] = [*messages, *steps]
@@ -236,7 +243,7 @@ def thread_items(
             if keep(seq, obj):
                 items.append(message_item(obj, filename, container))
         elif keep(seq, obj):
-            if (reasoning := reasoning_item(obj)) is not None:
+            if (reasoning := reasoning_item(obj, seal)) is not None:
                 items.append(reasoning)
             items += call_items(
                 obj, include=include, with_outputs=with_outputs, query=query, container=container

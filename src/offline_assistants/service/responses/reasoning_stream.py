@@ -30,6 +30,10 @@ class ReasoningStream:
     def _event(self, kind: str, **fields: Any) -> ResponseStreamEvent:
         raise NotImplementedError
 
+    def _stored_reasoning(self, item_id: str) -> dict[str, Any] | None:
+        """The item as ``retrieve`` shows it, once its step is stored (None: not yet)."""
+        raise NotImplementedError
+
     def _reasoning_delta(self, data: ReasoningDelta) -> Iterator[ResponseStreamEvent]:
         if data.id not in self._reasoning:
             if data.id in self._indexes:
@@ -60,7 +64,7 @@ class ReasoningStream:
             yield self._event("response.reasoning_text.done", text=text, content_index=0, **where)
             yield self._event("response.content_part.done", part=part, content_index=0, **where)
             del self._reasoning[item_id], self._open[item_id]
-            item = {
+            item = self._stored_reasoning(item_id) or {
                 "id": item_id,
                 "type": "reasoning",
                 "summary": [],

@@ -36,7 +36,7 @@ from ..checks.validation import (
     check_text,
 )
 from ..run_params import check_parallel
-from .items import INCLUDABLE
+from .items import ENCRYPTED, INCLUDABLE
 from .tools import echoed_tools, response_tools
 
 # Parameters that would change the answer in ways this runtime cannot honour.
@@ -48,8 +48,8 @@ REFUSED = {
 }
 # What asking for nothing looks like, per refused parameter (top_logprobs: 0 asks for none).
 NOTHING: tuple[Any, ...] = (None, [], {}, 0)
-# Accepted and with nothing to include: no output item here carries encrypted reasoning.
-ACCEPTED_INCLUDES = ("reasoning.encrypted_content",)
+# Reasoning items carry a sealed handle of their reasoning (items.py).
+ACCEPTED_INCLUDES = (ENCRYPTED,)
 SERVICE_TIERS = ("auto", "default")
 # A prompt too long for the window fails the response unless truncation is "auto".
 NO_TRUNCATION = {"type": "last_messages", "last_messages": 1_000_000}

@@ -1,8 +1,10 @@
 """Opaque, tamper-evident handles for what the runtime gives a client to send back.
 
 A compaction item's ``encrypted_content`` (``compaction.py``) carries a
-summary of a conversation that a client holding no state (``store: false``, as
-Codex runs) sends back in a later request. The client must be able neither to
+summary of a conversation, and a reasoning item's (with ``include:
+["reasoning.encrypted_content"]``, ``items.py``) the model's reasoning, that a
+client holding no state (``store: false``, as Codex runs) sends back in a later
+request. The client must be able neither to
 read it nor to alter it: the handle is the JSON payload encrypted and
 authenticated with Fernet (AES-128-CBC and HMAC-SHA256, from ``cryptography``)
 under a key kept in the data directory (``sealing.key``, created on first use,
@@ -23,6 +25,8 @@ from cryptography.fernet import Fernet, InvalidToken
 from ...errors import InvalidRequestError
 
 KEY_FILE = "sealing.key"
+COMPACTION = "compaction"
+REASONING = "reasoning"
 
 
 class Sealer:

@@ -55,6 +55,7 @@ from .input_items import (
 from .placement import ResponsePlacement
 from .recordings import ResponseRecordings
 from .request import ResponseSettings, response_settings
+from .sealed import Sealer
 from .views import ResponseViews
 
 log = logging.getLogger(__name__)
@@ -70,15 +71,15 @@ class ResponseService:
         journal: RunJournal,
         runs: RunService,
         threads: ThreadService,
-        unseal: Unseal,
+        sealer: Sealer,
     ) -> None:
         self.store = store
-        self.unseal = unseal
+        self.unseal: Unseal = sealer.open
         self.settings = settings
         self.journal = journal
         self.runs = runs
         self.threads = threads
-        self.views = ResponseViews(store)
+        self.views = ResponseViews(store, sealer)
         self.placement = ResponsePlacement(store, threads)
         self.event_log = ResponseEventLog(settings.data_dir / "response_events")
         self.recordings = ResponseRecordings(self.event_log, self.views)

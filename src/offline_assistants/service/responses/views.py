@@ -17,7 +17,8 @@ from openai.types.responses.response_error import ResponseError
 from ...errors import InvalidRequestError
 from ...store import ResponseRecord, Store
 from ..checks.validation import check_list_params
-from .items import container_id, thread_items
+from .items import ENCRYPTED, Seal, container_id, thread_items
+from .sealed import REASONING, Sealer
 from .tools import namespaces, with_namespace
 
 STATUS = {
@@ -51,8 +52,17 @@ class WireResponse(Response):
 
 
 class ResponseViews:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, sealer: Sealer | None = None) -> None:
         self.store = store
+        self.sealer = sealer
+
+    def seal(self, record: ResponseRecord) -> Seal | None:
+        """How the response's reasoning items carry ``encrypted_content``: sealed, where
+        the request included it (None: they carry none)."""
+        sealer = self.sealer
+        if sealer is None or ENCRYPTED not in record.request.get("include", []):
+            return None
+        return lambda text: sealer.seal(REASONING, {"text": text})
 
     def filename(self, file_id: str) -> str:
         file = self.store.files.get(file_id)
@@ -77,6 +87,7 @@ class ResponseViews:
             filename=self.filename,
             container=self.container(record),
             keep=keep,
+            seal=self.seal(record),
         )
         names = namespaces(record.request.get("tools", []))
         return [with_namespace(item, names) for item in items]
