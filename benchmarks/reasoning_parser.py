@@ -1,7 +1,7 @@
 """What keeping reasoning apart costs: the same tokens with and without the reasoning parser.
 
 A GGUF copy of the default model with a DeepSeek-R1 distill's template (the one
-tests/test_reasoning.py uses: the generation prompt opens ``<think>``) answers one
+tests/reasoning/ uses: the generation prompt opens ``<think>``) answers one
 chat completion of ``--tokens`` tokens at temperature 0, with no reasoning budget,
 so every token is reasoning and goes through the parser (the sequence's phase
 tracking and the consumer's splitter). The other arm is the same engine with its

@@ -88,7 +88,7 @@ FAMILIES = [
     *(Family(name, f"{name}.jinja", PHI_TOKENS, 0, 0) for name in ("phi3-mini", "phi3.5-mini")),
 ]
 NO_TEMPLATE = Family("no-template", None)
-# Reasoning families (tests/test_reasoning.py): <think> and </think> are single added
+# Reasoning families (tests/reasoning/): <think> and </think> are single added
 # tokens, as in their files: the distill's copy marks them control tokens, Qwen3's text,
 # so both ways a file may mark them are covered. The distill's template opens <think> in
 # the generation prompt; Qwen3's leaves it to the model, or closes it at once with

@@ -41,12 +41,12 @@ AI_SDK = Path(__file__).parent / "node" / "ai_sdk.cjs"
 AGENTS_SDK = Path(__file__).parent / "node" / "agents_sdk.cjs"
 
 
-def framework(case: str, base_url: str) -> dict[str, Any]:
+def framework(case: str, base_url: str, key: str = "local") -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
     env["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"  # litellm reads its bundled map, offline
     venv = "pydantic-ai" if case.startswith("pydantic-ai") else "clients"
     done = subprocess.run(
-        [str(frameworks_python(venv)), str(SCRIPT), base_url, case],
+        [str(frameworks_python(venv)), str(SCRIPT), base_url, case, key],
         capture_output=True,
         text=True,
         env=env,

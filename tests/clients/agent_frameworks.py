@@ -4,7 +4,8 @@ docs show them.
 Run by ``tests/test_client_frameworks.py`` with the Python of a venv set-up makes outside
 the repository (``scripts/setup``: ``clients/`` holds langchain-openai, langgraph,
 litellm and instructor, ``pydantic-ai/`` pydantic-ai; each with the openai SDK it
-brings). argv[1]: the server's base URL; argv[2]: the case. Prints one JSON line.
+brings). argv[1]: the server's base URL; argv[2]: the case; argv[3], if given, the API
+key. Prints one JSON line.
 Every case forces the tool (or the schema) where the library allows, so the protocol is
 what is tested, never the tiny model's judgement.
 """
@@ -18,6 +19,8 @@ from typing import Any
 from pydantic import BaseModel
 
 BASE_URL, CASE = sys.argv[1], sys.argv[2]
+KEY = sys.argv[3] if len(sys.argv) > 3 else "local"
+EQUATION = "I need to solve the equation 3x + 11 = 14. Can you help me?"
 
 
 class Weather(BaseModel):
@@ -160,6 +163,40 @@ def instructor_responses() -> dict[str, Any]:
     return {"parsed": weather.model_dump()}
 
 
+def langchain_reasoning() -> dict[str, Any]:
+    """A reasoning model's answer: LangChain reads the response's reasoning item as a
+    reasoning content block."""
+    from langchain_openai import ChatOpenAI
+
+    llm = ChatOpenAI(
+        model="default", base_url=BASE_URL, api_key=KEY, use_responses_api=True,
+        temperature=0, max_tokens=48,
+    )  # fmt: skip
+    reply = llm.invoke(EQUATION)
+    blocks = [block for block in reply.content_blocks if block["type"] == "reasoning"]
+    texts = [
+        part.get("text", "")
+        for block in blocks
+        for part in (block.get("extras") or {}).get("content") or []
+    ]
+    return {"reasoning": texts, "text": reply.text}
+
+
+def litellm_reasoning() -> dict[str, Any]:
+    """litellm's chat completion reads ``reasoning_content`` (OpenAI-compatible and vLLM)."""
+    import litellm
+
+    out: dict[str, Any] = {}
+    for model in ("openai/default", "hosted_vllm/default"):
+        reply = litellm.completion(
+            model=model, api_base=BASE_URL, api_key=KEY, temperature=0, max_tokens=48,
+            messages=[{"role": "user", "content": EQUATION}],
+        )  # fmt: skip
+        message = reply.choices[0].message
+        out[model] = {"reasoning": message.reasoning_content, "text": message.content}
+    return out
+
+
 def openai_text_format() -> dict[str, Any]:
     import openai
 
@@ -185,6 +222,8 @@ CASES = {
     "litellm-tools": litellm_tools,
     "instructor-responses": instructor_responses,
     "openai-text-format": openai_text_format,
+    "langchain-reasoning": langchain_reasoning,
+    "litellm-reasoning": litellm_reasoning,
 }
 
 if __name__ == "__main__":

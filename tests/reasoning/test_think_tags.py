@@ -1,0 +1,268 @@
+"""Reasoning models (think tags) through the real engine: reasoning kept apart from the answer.
+
+On GGUF copies of the default model with a DeepSeek-R1 distill's and Qwen3's
+templates (tests/reasoning/conftest.py), through the official client against
+the real server: the splitter however the pieces fall, the convention each
+template names (and ``models check``), Chat Completions' ``reasoning_content``
+(whole and streamed), a forced call and a JSON schema that take hold after the
+reasoning, an Assistants run whose message holds the answer and whose step the
+reasoning, reasoning that uses up the tokens, and earlier reasoning handed to the
+templates, which keep or drop it as their families do, in every conversation
+shape. Responses, ``reasoning_effort``, the Dashboard and other clients:
+tests/reasoning/test_responses.py.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import openai
+import pytest
+
+from offline_assistants.config import Settings
+from offline_assistants.engine import ChatMessage, ToolCall
+from offline_assistants.engine.llama import LlamaEngine
+from offline_assistants.engine.model_check import check_model
+from offline_assistants.engine.reasoning import ReasoningSplitter, ThinkTags, think_tags
+from offline_assistants.runs.prompt import conversation
+
+from ..conftest import EQUATION
+from ..model_families import FAMILIES, REASONING_FAMILIES
+from ..test_model_families import INSTRUCTIONS, SHAPES, WEATHER
+from ..tools_fixtures import GET_WEATHER
+from .helpers import BUDGET, no_tags, point, reasoning_of, solved
+
+
+def _split(pieces: list[str], *, opened: bool) -> tuple[str, str]:
+    splitter = ReasoningSplitter(ThinkTags(), opened=opened)
+    reasoning, answer = [], []
+    for piece in pieces:
+        thought, text = splitter.feed(piece)
+        reasoning.append(thought)
+        answer.append(text)
+    reasoning.append(splitter.flush())
+    return "".join(reasoning), "".join(answer)
+
+
+@pytest.mark.parametrize(
+    ("text", "opened", "expected"),
+    [
+        ("<think>I add 3.</think>\n\nx = 3", False, ("I add 3.", "x = 3")),
+        ("\n<think>a < b </thin</think>b", False, ("a < b </thin", "b")),
+        ("I add 3.\n</think>\n\nx = 3", True, ("I add 3.\n", "x = 3")),
+        ("<b>bold</b>", False, ("", "<b>bold</b>")),
+        ("  <thinking aloud", False, ("", "  <thinking aloud")),
+        ("no end to it <", True, ("no end to it <", "")),
+    ],
+)
+def test_reasoning_splits_from_the_answer_however_the_pieces_fall(
+    text: str, opened: bool, expected: tuple[str, str]
+) -> None:
+    assert _split([text], opened=opened) == expected
+    assert _split(list(text), opened=opened) == expected  # one character at a time
+    for cut in range(1, len(text)):
+        assert _split([text[:cut], text[cut:]], opened=opened) == expected, cut
+
+
+def test_templates_name_their_reasoning_convention() -> None:
+    by_name = {f.name: f.template_text or "" for f in [*FAMILIES, *REASONING_FAMILIES]}
+    assert think_tags(by_name["deepseek-r1-distill"]) == ThinkTags(switch=None)
+    assert think_tags(by_name["qwen3"]) == ThinkTags(switch="enable_thinking")
+    assert [n for n, t in by_name.items() if think_tags(t)] == ["deepseek-r1-distill", "qwen3"]
+
+
+def test_models_check_names_the_convention(reasoning_files: dict[str, str]) -> None:
+    settings = dataclasses.replace(Settings.from_env(), n_ctx=1024)
+    report = check_model(Path(reasoning_files["qwen3"]), settings, smoke=False)
+    assert report.ok and report.reasoning is not None
+    assert "think tags" in report.reasoning and "enable_thinking" in report.reasoning
+
+
+def test_chat_completion_gives_reasoning_apart_whole_and_streamed(sdk: openai.OpenAI) -> None:
+    ask: dict[str, Any] = {
+        "model": "default",
+        "messages": [{"role": "user", "content": EQUATION}],
+        "temperature": 0,
+        "max_completion_tokens": 48,
+    }
+    whole = sdk.chat.completions.create(**ask)
+    message = whole.choices[0].message
+    reasoning = reasoning_of(message)
+    assert reasoning and message.content, whole
+    no_tags(message.content)
+    no_tags(reasoning)
+    assert reasoning.strip() not in message.content
+    usage = whole.usage
+    assert usage is not None and usage.completion_tokens_details is not None
+    spent = usage.completion_tokens_details.reasoning_tokens
+    # The budget, then the closing tag written for the model (a newline, </think>).
+    assert spent is not None and BUDGET < spent <= BUDGET + 3 < usage.completion_tokens
+
+    chunks = list(sdk.chat.completions.create(**ask, stream=True))
+    deltas = [c.choices[0].delta for c in chunks if c.choices]
+    streamed_reasoning = "".join(reasoning_of(d) or "" for d in deltas)
+    streamed_answer = "".join(d.content or "" for d in deltas)
+    assert (streamed_reasoning, streamed_answer) == (reasoning, message.content)
+    first_answer = next(i for i, d in enumerate(deltas) if d.content)
+    assert all(not reasoning_of(d) for d in deltas[first_answer:])  # reasoning came first
+
+
+def test_a_forced_call_and_a_json_schema_take_hold_after_the_reasoning(
+    sdk: openai.OpenAI,
+) -> None:
+    called = sdk.chat.completions.create(
+        model="default",
+        messages=[{"role": "user", "content": "What's the weather in Oslo?"}],
+        tools=[{"type": "function", "function": GET_WEATHER}],
+        tool_choice="required",
+        temperature=0,
+        max_completion_tokens=120,
+    )
+    choice = called.choices[0]
+    assert choice.finish_reason == "tool_calls", called
+    assert reasoning_of(choice.message)
+    for call in choice.message.tool_calls or []:
+        assert call.function.name == "get_weather"  # type: ignore[union-attr]
+        jsonschema.validate(json.loads(call.function.arguments), GET_WEATHER["parameters"])  # type: ignore[union-attr]
+    message = point(sdk, "default")
+    assert reasoning_of(message)
+
+
+def test_a_model_that_answers_without_thinking_still_meets_the_grammar(
+    sdk: openai.OpenAI, reasoning_files: dict[str, str]
+) -> None:
+    """Qwen3's template leaves <think> to the model; the tiny one answers at once, and
+    the JSON grammar, held back while the output might open the tag, holds from its start."""
+    no_tags(point(sdk, reasoning_files["qwen3"]).content)
+
+
+def test_a_runs_message_holds_the_answer_and_its_step_the_reasoning(
+    sdk: openai.OpenAI,
+) -> None:
+    beta = sdk.beta
+    thread, run = solved(sdk, max_completion_tokens=48)
+    assert run.status in ("completed", "incomplete"), run.last_error
+    (message,) = beta.threads.messages.list(thread.id, run_id=run.id).data
+    answer = message.content[0].text.value  # type: ignore[union-attr]
+    assert answer
+    no_tags(answer)
+    (step,) = beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+    shown = (step.step_details.model_extra or {})["reasoning"]
+    reasoning = shown["content"][0]["text"]
+    assert reasoning and reasoning not in answer
+    no_tags(reasoning)
+    assert run.usage is not None
+    spent = (run.usage.model_extra or {})["completion_tokens_details"]["reasoning_tokens"]
+    assert BUDGET < spent < run.usage.completion_tokens
+
+
+def test_reasoning_that_uses_up_the_tokens_is_no_answer(sdk: openai.OpenAI) -> None:
+    chat = sdk.chat.completions.create(
+        model="default",
+        messages=[{"role": "user", "content": EQUATION}],
+        temperature=0,
+        max_completion_tokens=BUDGET - 4,
+    )
+    choice = chat.choices[0]
+    assert choice.finish_reason == "length"
+    assert choice.message.content == "" and reasoning_of(choice.message)
+    beta = sdk.beta
+    tutor = beta.assistants.create(model="default", temperature=0)
+    thread = beta.threads.create(messages=[{"role": "user", "content": EQUATION}])
+    run = beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=tutor.id, max_completion_tokens=BUDGET - 4
+    )
+    assert run.status == "incomplete", run.last_error
+    assert run.incomplete_details is not None
+    assert run.incomplete_details.reason == "max_completion_tokens"
+    texts = [
+        part.text.value  # type: ignore[union-attr]
+        for m in beta.threads.messages.list(thread.id, run_id=run.id).data
+        for part in m.content
+    ]
+    assert all(not text for text in texts), texts
+
+
+def test_earlier_reasoning_reaches_the_template_which_keeps_or_drops_it(
+    reasoning_files: dict[str, str],
+) -> None:
+    """Qwen3's template shows the reasoning of the turns since the last question (a tool
+    round) and drops the rest; the distill's drops all of it."""
+    call = ToolCall("call_abc123XYZ", "get_weather", '{"city": "Oslo"}')
+    this_round = [
+        ChatMessage("user", "Weather in Oslo?"),
+        ChatMessage("assistant", tool_calls=(call,), reasoning="I should look up Oslo."),
+        ChatMessage("tool", '{"temp": -3}', tool_call_id=call.id, name="get_weather"),
+    ]
+    earlier = [
+        ChatMessage("user", "Hi"),
+        ChatMessage("assistant", "Hello!", reasoning="Greet them back."),
+        ChatMessage("user", "Weather in Oslo?"),
+    ]
+    for name, kept in (("qwen3", True), ("deepseek-r1-distill", False)):
+        engine = LlamaEngine(Path(reasoning_files[name]), n_threads=2, n_ctx=1024, progress=False)
+        try:
+            text = engine._prompt.text(this_round, [WEATHER])
+            assert ("<think>\nI should look up Oslo.\n</think>" in text) is kept, (name, text)
+            assert "Greet them back." not in engine._prompt.text(earlier, [])
+        finally:
+            engine.close()
+
+
+def test_a_runs_earlier_reasoning_and_a_chats_reach_the_next_prompt(sdk: openai.OpenAI) -> None:
+    beta = sdk.beta
+    weather = beta.assistants.create(
+        model="default", temperature=0, tools=[{"type": "function", "function": GET_WEATHER}]
+    )
+    thread = beta.threads.create(messages=[{"role": "user", "content": "Weather in Oslo?"}])
+    run = beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=weather.id, tool_choice="required",
+        max_completion_tokens=120,
+    )  # fmt: skip
+    assert run.status == "requires_action", run.last_error
+    steps = beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+    messages = beta.threads.messages.list(thread.id).data
+    units = conversation(list(enumerate(messages)), list(enumerate(steps, 100)), run.id)
+    (calling,) = [turn for _, unit in units for turn in unit if turn.tool_calls]
+    kept = (steps[0].step_details.model_extra or {})["reasoning"]["content"][0]["text"]
+    assert calling.reasoning == kept and kept
+    # Chat Completions takes an assistant turn's reasoning_content back (vLLM's field).
+    again = sdk.chat.completions.create(
+        model="default",
+        messages=[
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Hello!", "reasoning_content": "Greet back."},  # type: ignore[typeddict-unknown-key]
+            {"role": "user", "content": EQUATION},
+        ],
+        temperature=0,
+        max_completion_tokens=24,
+    )
+    assert again.choices[0].finish_reason in ("stop", "length")
+
+
+def test_every_conversation_shape_renders_with_earlier_reasoning_as_the_template_wants(
+    reasoning_files: dict[str, str],
+) -> None:
+    for name in ("qwen3", "deepseek-r1-distill"):
+        engine = LlamaEngine(Path(reasoning_files[name]), n_threads=2, n_ctx=2048, progress=False)
+        try:
+            for shape, plain in SHAPES.items():
+                turns = [
+                    dataclasses.replace(t, reasoning=f"Thought{i}.") if t.role == "assistant" else t
+                    for i, t in enumerate(plain)
+                ]
+                last_question = max(i for i, t in enumerate(turns) if t.role == "user")
+                for functions in ([], [WEATHER]):
+                    text = engine._prompt.text(turns, functions)
+                    assert INSTRUCTIONS in text and turns[-1].content in text, (name, shape)
+                    for i, turn in enumerate(turns):
+                        if turn.role != "assistant":
+                            continue
+                        shown = f"Thought{i}." in text
+                        assert shown is (name == "qwen3" and i > last_question), (name, shape, text)
+        finally:
+            engine.close()
