@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -47,7 +48,10 @@ def test_an_agent_calls_its_tool_and_answers(base_url: str) -> None:
         model=agents.OpenAIResponsesModel(model="default", openai_client=client),
         model_settings=agents.ModelSettings(tool_choice="required", temperature=0, max_tokens=400),
     )
-    result = agents.Runner.run_sync(agent, "What is the weather in Oslo?")
+    # On a thread of its own: run_sync refuses a thread whose event loop runs, as the main
+    # thread's does once a browser test has started Playwright's sync API.
+    with ThreadPoolExecutor(1) as pool:
+        result = pool.submit(agents.Runner.run_sync, agent, "What is the weather in Oslo?").result()
     assert len(calls) == 1 and calls[0]["city"].strip()
     kinds = [type(item).__name__ for item in result.new_items]
     assert kinds == ["ToolCallItem", "ToolCallOutputItem", "MessageOutputItem"]
