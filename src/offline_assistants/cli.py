@@ -120,6 +120,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="a Chroma server for the vector index, e.g. http://127.0.0.1:8001 "
         "(default: $OFFLINE_ASSISTANTS_CHROMA_URL, else under the data dir)",
     )
+    mcp = serve.add_argument_group(
+        "MCP servers",
+        "the user's own MCP servers, named by a Responses request's mcp tool as server_label; "
+        "a request never makes the runtime launch anything",
+    )
+    mcp.add_argument(
+        "--mcp",
+        metavar="NAME=COMMAND",
+        action="append",
+        default=[],
+        help="a stdio MCP server, started on first use and kept alive, e.g. "
+        "--mcp time='uvx mcp-server-time' (repeatable)",
+    )
+    mcp.add_argument(
+        "--mcp-config",
+        metavar="FILE",
+        help='a JSON file of servers in the MCP clients\' shape: {"mcpServers": {"NAME": '
+        '{"command": ..., "args": [...]} or {"url": ...}}} (default: $OFFLINE_ASSISTANTS_MCP_CONFIG)',
+    )
+    mcp.add_argument(
+        "--mcp-allow-remote",
+        action="store_true",
+        help="let a request's server_url leave this machine (default: loopback URLs only)",
+    )
     serve.add_argument("--log-level", default="info", help="uvicorn log level")
     models = commands.add_parser(
         "models", help="inspect GGUF model files", description="Inspect GGUF model files."
@@ -210,6 +234,13 @@ def serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from .tools.mcp.declared import parse_flag
+
+    try:
+        mcp_commands = [parse_flag(value) for value in args.mcp]
+    except ValueError as exc:
+        print(f"offline-assistants: {exc}", file=sys.stderr)
+        return 2
     settings = Settings.from_env(
         data_dir=args.data_dir,
         default_model=args.model,
@@ -219,6 +250,9 @@ def serve(args: argparse.Namespace) -> int:
         engine_tokenizer=args.engine_tokenizer,
         engine_constraint=args.engine_constraint,
         chroma_url=args.chroma_url,
+        mcp_commands=tuple(mcp_commands),
+        mcp_config=args.mcp_config,
+        mcp_allow_remote=args.mcp_allow_remote,
     )
     if settings.engine_url is None and args.model is None and not _is_file(settings.default_model):
         print(

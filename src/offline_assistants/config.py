@@ -58,6 +58,11 @@ Environment variables:
 - ``OFFLINE_ASSISTANTS_ENGINE_TIMEOUT``      seconds to wait for the engine's next token; default 120.
 - ``OFFLINE_ASSISTANTS_CHROMA_URL``          a Chroma server (``http://host:8000``) that holds the
                                              vector index in place of the data dir's.
+- ``OFFLINE_ASSISTANTS_MCP_CONFIG``          a JSON file of MCP servers (``{"mcpServers": ...}``,
+                                             tools/mcp/declared.py) a request's ``mcp`` tool names.
+- ``OFFLINE_ASSISTANTS_MCP_ALLOW_REMOTE``    ``1`` lets a request's ``server_url`` leave this
+                                             machine; default: loopback URLs only.
+- ``OFFLINE_ASSISTANTS_MCP_TIMEOUT``         seconds an MCP server may take to list or call; 30.
 """
 
 from __future__ import annotations
@@ -187,6 +192,12 @@ class Settings:
     # Bytes the loaded models may take together (engine/model_memory.py); None: half of
     # this machine's memory. Loading past it unloads the least recently used idle model.
     memory_budget: int | None = None
+    # MCP servers declared at start (tools/mcp/declared.py): (label, command line) pairs from
+    # --mcp, and a config file; URLs off this machine only with mcp_allow_remote.
+    mcp_commands: tuple[tuple[str, str], ...] = ()
+    mcp_config: Path | None = None
+    mcp_allow_remote: bool = False
+    mcp_timeout: float = 30.0
 
     @property
     def stores(self) -> tuple[tuple[str, Path], ...]:
@@ -228,8 +239,12 @@ class Settings:
         engine_tokenizer: str | os.PathLike[str] | None = None,
         engine_constraint: str | None = None,
         chroma_url: str | None = None,
+        mcp_commands: tuple[tuple[str, str], ...] = (),
+        mcp_config: str | os.PathLike[str] | None = None,
+        mcp_allow_remote: bool = False,
     ) -> Settings:
         env = os.environ if environ is None else environ
+        mcp_file = mcp_config or env.get("OFFLINE_ASSISTANTS_MCP_CONFIG")
         models_dir = Path(env.get("OFFLINE_ASSISTANTS_MODELS_DIR") or _default_models_dir())
         resolved_data_dir = Path(
             data_dir
@@ -300,6 +315,11 @@ class Settings:
                 if env.get("OFFLINE_ASSISTANTS_MEMORY_BUDGET_MB")
                 else None
             ),
+            mcp_commands=mcp_commands,
+            mcp_config=Path(mcp_file).expanduser() if mcp_file else None,
+            mcp_allow_remote=mcp_allow_remote
+            or env.get("OFFLINE_ASSISTANTS_MCP_ALLOW_REMOTE", "") == "1",
+            mcp_timeout=float(env.get("OFFLINE_ASSISTANTS_MCP_TIMEOUT") or 30.0),
         )
 
 

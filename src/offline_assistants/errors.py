@@ -10,7 +10,8 @@
     ├── InsufficientStorageError      507  server_error           (the data directory's disk is full)
     ├── UpstreamError                 502  server_error           (a server this runtime uses failed; names it)
     │   ├── EngineError               502  server_error           (the serving engine: --engine-url)
-    │   └── VectorIndexError          502  server_error           (the Chroma server: --chroma-url)
+    │   ├── VectorIndexError          502  server_error           (the Chroma server: --chroma-url)
+    │   └── McpServerError            424  external_connector_error (an MCP server's tools: tools[i])
     └── InternalError                 500  server_error
 
 The Python API raises these; the HTTP server turns them into OpenAI's envelope
@@ -130,6 +131,15 @@ class VectorIndexError(UpstreamError):
     default_code = "vector_index_error"
 
 
+class McpServerError(UpstreamError):
+    """An MCP server a request's ``mcp`` tool names could not list its tools: 424, as the
+    hosted API answers (a failed call is an ``mcp_call`` item with an ``error``, not this)."""
+
+    status_code = 424
+    type = "external_connector_error"
+    default_code = "mcp_server_error"
+
+
 class InternalError(OfflineAssistantsError):
     """A bug or an unexpected failure inside the runtime."""
 
@@ -150,4 +160,5 @@ __all__ = [
     "PayloadTooLargeError",
     "UpstreamError",
     "VectorIndexError",
+    "McpServerError",
 ]

@@ -23,6 +23,7 @@ Prefix = Literal[
     "cntr",
     "cmp",
     "rs",
+    "mcpl",
 ]
 
 

@@ -24,6 +24,7 @@ cancelled when generation stopped inside a call (``stop``: a call cut off by
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +49,9 @@ class StreamedCall:
     arguments: dict[str, Any] = field(default_factory=dict)
     outputs: list[dict[str, Any]] = field(default_factory=list)
     released: bool = False
+    server: str | None = None  # the MCP server that serves this function (runs/mcp_calls.py)
+    output: str | None = None  # an MCP call's output, as the model reads it
+    error: dict[str, Any] | None = None  # an MCP call's failure
 
     @property
     def is_code(self) -> bool:
@@ -61,11 +65,18 @@ class StreamedCall:
                 "type": "code_interpreter",
                 "code_interpreter": {"input": self.code, "outputs": self.outputs},
             }
-        return {
+        wired: dict[str, Any] = {
             "id": self.id,
             "type": "function",
-            "function": {"name": self.name, "arguments": self.arguments_text, "output": None},
+            "function": {
+                "name": self.name,
+                "arguments": self.arguments_text,
+                "output": self.output,
+            },
         }
+        if self.server is not None:  # kept beside the call: Responses shows it as an mcp_call
+            wired["mcp"] = {"server_label": self.server, "error": self.error}
+        return wired
 
     def created_delta(self) -> dict[str, Any]:
         """The first delta of the call: what ``on_tool_call_created`` receives."""
@@ -92,11 +103,16 @@ class StreamedCall:
 
 class CallStep:
     def __init__(
-        self, journal: RunJournal, run: Run, reasoning: dict[str, Any] | None = None
+        self,
+        journal: RunJournal,
+        run: Run,
+        reasoning: dict[str, Any] | None = None,
+        servers: Mapping[str, str] | None = None,
     ) -> None:
         self.journal = journal
         self.run = run
         self.reasoning = reasoning  # the reasoning before the calls, kept on the step
+        self.servers = servers or {}  # function name → the MCP server that serves it
         self.scanner = CallScanner(code_function=CODE_FUNCTION)
         self.calls: list[StreamedCall] = []
         self.step: RunStep | None = None
@@ -110,6 +126,7 @@ class CallStep:
     def _apply(self, event: CallEvent) -> None:
         if isinstance(event, Started):
             call = StreamedCall(event.index, new_id("call"), event.name)
+            call.server = self.servers.get(event.name)
             self.calls.append(call)
             if self.step is None:
                 self._open()
@@ -150,6 +167,7 @@ class CallStep:
                 self._apply(Started(index, name))
             call = self.calls[index]
             call.name, call.arguments = name, arguments
+            call.server = self.servers.get(name)
             if call.is_code:
                 code = arguments.get("code")
                 call.code = code if isinstance(code, str) else str(code)
@@ -185,6 +203,14 @@ class CallStep:
                 }
             ]
         )
+        self._save()
+
+    def record_result(
+        self, call: StreamedCall, output: str, error: dict[str, Any] | None = None
+    ) -> None:
+        """An MCP call's result: the output the model reads (what went wrong, on a failure)
+        and the failure itself, stored on the call."""
+        call.output, call.error = output, error
         self._save()
 
     def save_usage(self, usage: dict[str, int]) -> None:

@@ -7,7 +7,9 @@
                                  └─ error   → failed (last_error)
 
 A turn's calls (code and functions alike) are one ``tool_calls`` step, taken in
-the order the model wrote them: each code call runs when its turn comes. After
+the order the model wrote them: each code call runs when its turn comes, and so
+does each call of a response's MCP tool (``mcp_calls.py``): only the app's own
+functions wait for it. After
 ``submit_tool_outputs`` the run is submitted to the scheduler again and resumes here
 with the outputs in its prompt. The executor composes the store
 (through the journal), the engine, the prompt builder and the turn runner; any
@@ -33,6 +35,7 @@ from .call_steps import CallStep, StreamedCall
 from .code_calls import CODE_SPEC, CodeCalls, RunFile
 from .generation import function_specs, output_grammar, reasoning_budget
 from .journal import RunJournal, now, updated
+from .mcp_calls import McpCalls, model_reads
 from .prompt import build_prompt, conversation
 from .search_calls import SearchCalls, has_file_search
 from .turn import Draft, RuntimeShutDown, Turn, TurnResult, TurnRunner, with_text
@@ -53,10 +56,12 @@ class RunExecutor:
         stopping: Callable[[], bool],
         code: CodeCalls | None = None,
         search: SearchCalls | None = None,
+        mcp: McpCalls | None = None,
     ) -> None:
         self.store = store
         self.code = code
         self.search = search
+        self.mcp = mcp
         self.cancel_requested = cancel_requested
         self.journal = journal
         self.engines = engines
@@ -160,6 +165,7 @@ class RunExecutor:
                     options.reasoning_effort, self.settings.reasoning_budget
                 ),
                 on_start=lambda: self._begin(run.id),
+                servers=options.mcp_tools if self.mcp is not None else {},
             )
             result = self.turns.run(turn, opened)
         total = (used[0] + result.prompt_tokens, used[1] + result.completion_tokens)
@@ -190,15 +196,19 @@ class RunExecutor:
         step = result.call_step
         assert step is not None
         usage = _usage(result.prompt_tokens, result.completion_tokens) | _reasoning_usage(result)
-        functions = [call for call in result.calls if not call.is_code]
+        functions = [call for call in result.calls if not call.is_code and call.server is None]
         if any(call.is_code for call in result.calls):
             if self.code is None:
                 raise RuntimeError("the model called the Code Interpreter, which is not enabled")
             self.code.place_inputs(run, files)
+        options = self.store.runs.options(run.id)
         for call in result.calls:
             step.release(call)  # created and input deltas, then (code) its outputs
             if call.is_code and self.code is not None:
                 step.record_outputs(call, self.code.run_cell(run, call.code))
+            elif call.server is not None and self.mcp is not None:
+                outcome = self.mcp.call(options, call.name, call.arguments_text)
+                step.record_result(call, model_reads(outcome), outcome.error)
         if functions:
             self._require_action(run, step, functions, usage)
             return

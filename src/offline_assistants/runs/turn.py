@@ -14,7 +14,7 @@ next.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -73,6 +73,7 @@ class Turn:
     penalties: tuple[float, float] = (0.0, 0.0)  # presence, frequency
     reasoning_budget: int | None = None  # runs/generation.reasoning_budget
     on_start: Callable[[], None] | None = None  # the model started on it (a slot was free)
+    servers: Mapping[str, str] = field(default_factory=dict)  # MCP tool → its server's label
 
 
 class TurnRunner:
@@ -134,7 +135,7 @@ class TurnRunner:
                 continue
             split = reply.feed(piece)
             if split.call:
-                calls = calls or CallStep(self.journal, run, thinking.details())
+                calls = calls or CallStep(self.journal, run, thinking.details(), turn.servers)
                 calls.feed(split.call)  # shown call by call as it is written
             if reply.is_text and draft is None:
                 draft = self._open_draft(run, thinking.details())
@@ -159,7 +160,7 @@ class TurnRunner:
         elif draft is None and calls_possible:
             parsed = turn.engine.tool_format.parse(reply.held)
             if parsed:
-                calls = calls or CallStep(self.journal, run, result.reasoning)
+                calls = calls or CallStep(self.journal, run, result.reasoning, turn.servers)
                 result.calls = calls.settle(parsed)
                 result.call_step = calls
             result.outcome = "calls" if result.calls else "message"

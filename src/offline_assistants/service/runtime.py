@@ -25,10 +25,12 @@ from ..engine.preload import Preload
 from ..runs import EventBus, RunExecutor, RunJournal, RunScheduler, recover_interrupted_runs
 from ..runs.code_calls import CodeCalls
 from ..runs.drafts import DraftLog
+from ..runs.mcp_calls import McpCalls
 from ..runs.search_calls import SearchCalls
 from ..store import Store
 from ..tools.code_interpreter import KernelSessions, SessionSettings
 from ..tools.file_search import Embedder, VectorIndex
+from ..tools.mcp import McpClients, declared_servers
 from .assistants import AssistantService
 from .chat_completions import ChatCompletionService
 from .containers import ContainerService
@@ -107,6 +109,9 @@ class Runtime:
             self.runs = RunService(self.store, settings, self.journal, self.scheduler, self.threads)
             self.steps = StepService(self.store)
             sealer = Sealer(settings.data_dir)
+            self.mcp = McpClients(
+                declared_servers(settings.mcp_commands, settings.mcp_config), settings.mcp_timeout
+            )
             self.response_compaction = ResponseCompactor(
                 self.store, settings, self.chat_completions, sealer
             )
@@ -117,6 +122,7 @@ class Runtime:
                 self.runs,
                 self.threads,
                 sealer=sealer,
+                mcp=self.mcp,
             )
             self.response_tokens = InputTokenCounter(
                 self.store, settings, self.engines, sealer.open
@@ -144,6 +150,7 @@ class Runtime:
                     self.embedder,
                     self.vector_stores.touch,
                 ),
+                mcp=McpCalls(self.mcp),
             )
             self.scheduler.start(self.executor)
             self.ingestion.start()
@@ -178,7 +185,7 @@ class Runtime:
         responses = getattr(self, "responses", None)
         if responses is not None:
             responses.close()  # background responses' recorders, before the store closes
-        parts = ["ingestion", "kernels"] + (["engines", "_preload"] if idle else [])
+        parts = ["ingestion", "kernels", "mcp"] + (["engines", "_preload"] if idle else [])
         for part in parts:
             started = getattr(self, part, None)
             if started is not None:

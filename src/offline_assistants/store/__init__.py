@@ -15,7 +15,7 @@ from .files import FileRepository
 from .messages import MessageRepository
 from .responses import ResponseRecord, ResponseRepository
 from .run_steps import RunStepRepository
-from .runs import RunOptions, RunRepository
+from .runs import McpServerRef, RunOptions, RunRepository
 from .table import Order, Slice, list_envelope
 from .threads import ThreadRepository
 from .vector_stores import FileTally, VectorStoreRepository
@@ -47,6 +47,7 @@ __all__ = [
     "FileTally",
     "Order",
     "ResponseRecord",
+    "McpServerRef",
     "RunOptions",
     "Slice",
     "Store",

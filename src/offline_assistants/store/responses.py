@@ -33,6 +33,8 @@ class ResponseRecord(BaseModel):
     store: bool = True
     background: bool = False
     answered: list[str] = []  # the calls of the resumed run its input answered
+    # The mcp_list_tools items this response listed (its first output items): tools/mcp.
+    mcp_lists: list[dict[str, Any]] = []
     request: dict[str, Any]  # the Response fields the request set (model, tools, ...)
 
 

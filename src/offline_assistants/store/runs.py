@@ -37,6 +37,15 @@ class CodeFile(BaseModel):
     name: str
 
 
+class McpServerRef(BaseModel):
+    """An MCP server a Responses request's ``mcp`` tool names (``tools/mcp``): reached at
+    ``url``, or, with none, the stdio server declared to the runtime by that label."""
+
+    label: str
+    url: str | None = None
+    headers: dict[str, str] = {}  # given in the request (authorization among them)
+
+
 class RunOptions(BaseModel):
     """What a run keeps besides its wire object: request options and per-run tool state
     (stored, so a run resumed after a restart has it)."""
@@ -53,6 +62,10 @@ class RunOptions(BaseModel):
     # The reasoning effort asked for (runs.create, Responses' reasoning.effort); "none" or
     # "minimal" turns a reasoning model's thinking off (runs/generation.reasoning_budget).
     reasoning_effort: str | None = None
+    # MCP servers of a response's mcp tools, and which server serves each tool the model may
+    # call (tool name → server label): the executor calls those itself (runs/mcp_calls.py).
+    mcp_servers: list[McpServerRef] = []
+    mcp_tools: dict[str, str] = {}
 
 
 class RunRepository:

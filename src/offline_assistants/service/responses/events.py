@@ -9,7 +9,8 @@ run event                                   response events
 ==========================================  =============================================
 (start)                                     ``response.created`` (``queued`` while the
                                             run waits for the model)
-run in progress (or anything after start)   ``response.in_progress``, once
+run in progress (or anything after start)   ``response.in_progress``, once; then the MCP
+                                            tool lists (``mcp_stream.py``)
 reasoning delta (a reasoning model's)       ``output_item.added`` and ``content_part.added``
                                             (the first), ``reasoning_text.delta``
 anything after the reasoning                ``reasoning_text.done``, ``content_part.done``,
@@ -21,8 +22,10 @@ message completed / incomplete              ``output_text.annotation.added`` (ea
                                             ``output_item.done``
 a new call in a step delta                  ``output_item.added`` (+ ``*.in_progress``)
 its arguments / code                        ``function_call_arguments.delta`` /
+                                            ``mcp_call_arguments.delta`` (an MCP tool's) /
                                             ``code_interpreter_call_code.delta``
-step finished, or the run waits for outputs ``*.done`` / ``*.completed``, ``output_item.done``
+step finished, or the run waits for outputs ``*.done`` / ``*.completed`` / ``.failed``,
+                                            ``output_item.done``
 run completed / requires_action             ``response.completed``
 run incomplete / failed / cancelled         ``response.incomplete`` / ``response.failed``
 ==========================================  =============================================
@@ -51,6 +54,7 @@ from ...runs.prompt import message_text
 from ...store import ResponseRecord, Store
 from .event_log import ResponseEventLog
 from .items import call_items, message_item, reasoning_item
+from .mcp_stream import McpStream, served_tools
 from .reasoning_stream import ReasoningStream
 from .tools import namespaces, with_namespace
 from .views import ResponseViews
@@ -107,7 +111,7 @@ class ResponseHost(Protocol):
     def settled(self, record: ResponseRecord) -> None: ...
 
 
-class ResponseEvents(ReasoningStream):
+class ResponseEvents(ReasoningStream, McpStream):
     def __init__(
         self,
         service: ResponseHost,
@@ -128,6 +132,7 @@ class ResponseEvents(ReasoningStream):
         self._code: dict[str, str] = {}  # code item id → code so far
         self._reasoning: dict[str, str] = {}  # open reasoning item id → its text so far
         self._namespaces = namespaces(record.request.get("tools", []))
+        self._served = served_tools(record)
         self._log: ResponseEventLog | None = None
 
     def events(self) -> Iterator[ResponseStreamEvent | None]:
@@ -141,6 +146,7 @@ class ResponseEvents(ReasoningStream):
             progressed = snapshot.status != "queued"
             if progressed:
                 yield self._event("response.in_progress", response=snapshot)
+                yield from self._listings()
             for event in until_settled(
                 self.service.journal.bus, self.subscription, KEEPALIVE_SECONDS
             ):
@@ -150,6 +156,7 @@ class ResponseEvents(ReasoningStream):
                 if not progressed and event.event != "thread.run.queued":
                     # The run has a slot (or ended in the queue): in progress comes first.
                     yield self._event("response.in_progress", response=self._snapshot())
+                    yield from self._listings()
                     progressed = True
                 yield from self._translate(event)
         finally:
@@ -166,7 +173,9 @@ class ResponseEvents(ReasoningStream):
             log.warning("could not settle %s after its stream ended", self.record.id, exc_info=True)
 
     def _snapshot(self) -> Response:
-        return self.service.views.render(self.record)
+        """The response as stored, less the MCP tool lists this stream has yet to tell
+        (a client builds the output from the events: ``response.created`` shows none)."""
+        return self._without_unsent_lists(self.service.views.render(self.record))
 
     def _event(self, kind: str, **fields: Any) -> ResponseStreamEvent:
         event = stream_events().validate_python(
@@ -275,13 +284,19 @@ class ResponseEvents(ReasoningStream):
             if item_id is None:
                 if call.id is None or call.type not in KINDS:
                     continue
-                item_id = f"{PREFIX[call.type]}_{call.id.split('_', 1)[-1]}"
+                prefix = PREFIX[call.type]
+                if call.type == "function" and self._mcp_name(call) is not None:
+                    prefix = "mcp"
+                item_id = f"{prefix}_{call.id.split('_', 1)[-1]}"
                 self._calls[key] = item_id
                 yield from self._call_added(item_id, call)
             index = self._indexes[item_id]
             if call.type == "function" and call.function is not None and call.function.arguments:
+                mcp = self._open.get(item_id) == "mcp_call"
                 yield self._event(
-                    "response.function_call_arguments.delta",
+                    "response.mcp_call_arguments.delta"
+                    if mcp
+                    else "response.function_call_arguments.delta",
                     item_id=item_id,
                     output_index=index,
                     delta=call.function.arguments,
@@ -300,7 +315,11 @@ class ResponseEvents(ReasoningStream):
     def _call_added(self, item_id: str, call: Any) -> Iterator[ResponseStreamEvent]:
         kind = KINDS[call.type]
         item: dict[str, Any] = {"id": item_id, "type": kind, "status": "in_progress"}
-        if call.type == "function":
+        label = self._mcp_name(call)
+        if label is not None:
+            item |= {"type": "mcp_call", "server_label": label, "name": call.function.name}
+            item |= {"arguments": "", "output": None, "error": None}
+        elif call.type == "function":
             item |= {"call_id": call.id, "name": call.function.name or "", "arguments": ""}
             item = with_namespace(item, self._namespaces)
         elif call.type == "code_interpreter":
@@ -309,7 +328,9 @@ class ResponseEvents(ReasoningStream):
             item |= {"queries": [], "results": None}
         yield self._added(item)
         index = self._indexes[item_id]
-        if call.type == "code_interpreter":
+        if label is not None:
+            yield self._event("response.mcp_call.in_progress", item_id=item_id, output_index=index)
+        elif call.type == "code_interpreter":
             yield self._event(
                 "response.code_interpreter_call.in_progress", item_id=item_id, output_index=index
             )
@@ -349,6 +370,12 @@ class ResponseEvents(ReasoningStream):
                 yield self._event(
                     "response.function_call_arguments.done", arguments=item["arguments"], **where
                 )
+            elif item["type"] == "mcp_call":
+                yield self._event(
+                    "response.mcp_call_arguments.done", arguments=item["arguments"], **where
+                )
+                ending = "failed" if item["status"] != "completed" else "completed"
+                yield self._event(f"response.mcp_call.{ending}", **where)
             elif item["type"] == "code_interpreter_call":
                 yield self._event(
                     "response.code_interpreter_call_code.done", code=item["code"], **where

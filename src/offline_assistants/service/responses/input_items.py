@@ -10,8 +10,10 @@ The input is a string (one user message) or a list of items:
   response is waiting on, or, with the replayed call, form a finished call;
 - ``compaction`` items (made by ``responses/compact``) are opened and their
   summary instructs the response;
-- ``reasoning``, ``file_search_call`` and ``code_interpreter_call`` items an app
-  replays are records of earlier work whose result the following messages
+- an ``mcp_call`` item an app replays is a finished call, with its output (or
+  its error) as the call's output;
+- ``reasoning``, ``file_search_call``, ``code_interpreter_call`` and
+  ``mcp_list_tools`` items an app replays are records of earlier work whose result the following messages
   already carry; they are accepted and not shown to the model again (the
   reasoning templates here drop earlier turns' reasoning). A reasoning item's
   ``encrypted_content`` must be a handle this runtime sealed (``sealed.py``).
@@ -24,6 +26,7 @@ an input that leaves a waiting call unanswered or answers no call
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -35,7 +38,7 @@ from ..checks.formats import check_message_size
 from .sealed import COMPACTION, REASONING
 
 MAX_INPUT_ITEMS = 2048
-REPLAYED_RECORDS = ("reasoning", "file_search_call", "code_interpreter_call")
+REPLAYED_RECORDS = ("reasoning", "file_search_call", "code_interpreter_call", "mcp_list_tools")
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,13 @@ def _entries(item: Any, where: str, unseal: Unseal | None) -> list[Entry]:
         output = item["output"]
         text = output if isinstance(output, str) else content_text(output, f"{where}.output")
         return [InputOutput(item["call_id"], text)]
+    if kind == "mcp_call":
+        call_id = "call_" + str(item["id"]).split("_", 1)[-1]
+        output = item.get("output")
+        if output is None:
+            error = item.get("error")
+            output = f"The MCP tool call failed: {json.dumps(error)}" if error else ""
+        return [InputCall(call_id, item["name"], item["arguments"]), InputOutput(call_id, output)]
     if kind == "reasoning" and item.get("encrypted_content") and unseal is not None:
         unseal(REASONING, item["encrypted_content"], f"{where}.encrypted_content")
     if kind in REPLAYED_RECORDS:
@@ -119,8 +129,9 @@ def _entries(item: Any, where: str, unseal: Unseal | None) -> list[Entry]:
         return [InputInstruction(COMPACTED.format(summary=summary or ""))]
     raise InvalidRequestError(
         f"Invalid '{where}.type': {kind!r} items are not supported by this runtime "
-        "(supported: message, function_call, function_call_output, compaction; "
-        "reasoning, file_search_call and code_interpreter_call are accepted as records).",
+        "(supported: message, function_call, function_call_output, mcp_call, compaction; "
+        "reasoning, file_search_call, code_interpreter_call and mcp_list_tools are accepted "
+        "as records).",
         param=f"{where}.type",
     )
 

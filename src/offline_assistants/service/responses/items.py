@@ -12,12 +12,14 @@ conversation's items are read from the thread model.
   ``runs/reasoning.py``) → a ``reasoning`` item with its ``reasoning_text``,
   before the step's message or calls;
 - a ``tool_calls`` step → one item per call: ``function_call`` (and, for
-  conversation and input listings, its ``function_call_output``),
+  conversation and input listings, its ``function_call_output``), ``mcp_call``
+  for a function an MCP server serves (the call keeps its ``mcp`` server label
+  and error beside it, ``runs/mcp_calls.py``),
   ``code_interpreter_call`` (``outputs`` only when included) and
   ``file_search_call`` (``results`` only when included).
 
 Item ids: messages keep theirs (``msg_...``); a call ``call_X`` is the item
-``fc_X`` / ``ci_X`` / ``fs_X`` (its output ``fco_X``), so every item is found
+``fc_X`` / ``mcp_X`` / ``ci_X`` / ``fs_X`` (its output ``fco_X``), so every item is found
 again from the thread alone.
 """
 
@@ -131,7 +133,10 @@ def call_items(
     items: list[dict[str, Any]] = []
     for call in details.tool_calls:
         suffix = call.id.split("_", 1)[-1]
-        if call.type == "function":
+        served = (call.model_extra or {}).get("mcp") if call.type == "function" else None
+        if call.type == "function" and isinstance(served, dict):
+            items.append(mcp_call_item(call, served, done))
+        elif call.type == "function":
             items.append(
                 {
                     "id": f"fc_{suffix}",
@@ -194,6 +199,25 @@ def call_items(
                 }
             )
     return items
+
+
+def mcp_call_item(call: Any, served: dict[str, Any], done: bool) -> dict[str, Any]:
+    """A call of an MCP server's tool, as ``mcp_call``: its output, or its error."""
+    error = served.get("error")
+    finished = call.function.output is not None
+    return {
+        "id": f"mcp_{call.id.split('_', 1)[-1]}",
+        "type": "mcp_call",
+        "server_label": served.get("server_label", ""),
+        "name": call.function.name,
+        "arguments": call.function.arguments,
+        "output": call.function.output if finished and error is None else None,
+        "error": error,
+        "approval_request_id": None,
+        "status": ("failed" if error else "completed")
+        if finished
+        else ("incomplete" if done else "calling"),
+    }
 
 
 def reasoning_item(step: RunStep, seal: Seal | None = None) -> dict[str, Any] | None:

@@ -37,6 +37,7 @@ from ..checks.validation import (
 )
 from ..run_params import check_parallel
 from .items import ENCRYPTED, INCLUDABLE
+from .mcp_tools import McpPolicy, McpTools
 from .tools import echoed_tools, response_tools
 
 # Parameters that would change the answer in ways this runtime cannot honour.
@@ -67,16 +68,19 @@ class ResponseSettings:
     container: str | None = None  # a container made with containers.create
     penalties: tuple[float, float] = (0.0, 0.0)  # presence, frequency
     reasoning_effort: str | None = None
+    mcp: McpTools = field(default_factory=McpTools)  # the request's MCP servers and tools
 
 
-def response_settings(p: dict[str, Any], settings: Settings, store: Store) -> ResponseSettings:
+def response_settings(
+    p: dict[str, Any], settings: Settings, store: Store, mcp: McpPolicy | None = None
+) -> ResponseSettings:
     _refuse_unsupported(p)
     model = check_text(p.get("model"), "model", MAX_MODEL_NAME, required=True)
     assert model is not None
     effort = _effort(p, resolve_model(model, settings), settings)
     include = _includes(p)
     raw_tools = list(p.get("tools") or [])
-    tools = response_tools(raw_tools, p.get("tool_choice"), store)
+    tools = response_tools(raw_tools, p.get("tool_choice"), store, mcp)
     fmt = (p.get("text") or {}).get("format") or {"type": "text"}
     given = check_sampling(p)
     temperature = (
@@ -138,6 +142,7 @@ def response_settings(p: dict[str, Any], settings: Settings, store: Store) -> Re
         tools.container,
         penalties=(presence or 0.0, frequency or 0.0),
         reasoning_effort=effort,
+        mcp=tools.mcp,
     )
 
 

@@ -39,6 +39,7 @@ from ...runs import RunJournal
 from ...runs.events import Subscription, every_event
 from ...runs.journal import now, updated
 from ...store import ResponseRecord, RunOptions, Store
+from ...tools.mcp import McpClients
 from ..checks.params import check_params
 from ..runs import RunService, queued_run
 from ..threads import ThreadService
@@ -52,6 +53,7 @@ from .input_items import (
     parse_input,
     waiting_calls,
 )
+from .mcp_tools import McpPolicy
 from .placement import ResponsePlacement
 from .recordings import ResponseRecordings
 from .request import ResponseSettings, response_settings
@@ -72,8 +74,18 @@ class ResponseService:
         runs: RunService,
         threads: ThreadService,
         sealer: Sealer,
+        mcp: McpClients | None = None,
     ) -> None:
         self.store = store
+        self.mcp = (
+            McpPolicy(
+                lambda server: mcp.list_tools(server.label, server.url, server.headers),
+                frozenset(mcp.declared),
+                settings.mcp_allow_remote,
+            )
+            if mcp is not None
+            else None
+        )
         self.unseal: Unseal = sealer.open
         self.settings = settings
         self.journal = journal
@@ -151,7 +163,7 @@ class ResponseService:
             raise InvalidRequestError(
                 "Background responses must be stored: remove 'store': false.", param="store"
             )
-        chosen = response_settings(p, self.settings, self.store)
+        chosen = response_settings(p, self.settings, self.store, self.mcp)
         entries = parse_input(p.get("input"), unseal=self.unseal)
         conversation = p.get("conversation")
         conversation_id = conversation if isinstance(conversation, str) else None
@@ -191,6 +203,8 @@ class ResponseService:
             presence_penalty=chosen.penalties[0],
             frequency_penalty=chosen.penalties[1],
             reasoning_effort=chosen.reasoning_effort,
+            mcp_servers=chosen.mcp.servers,
+            mcp_tools=chosen.mcp.tools,
         )
         with self.store.db.transaction():
             input_from = self.store.responses.boundary()
@@ -230,6 +244,8 @@ class ResponseService:
                         "container": chosen.container,
                         "presence_penalty": chosen.penalties[0],
                         "frequency_penalty": chosen.penalties[1],
+                        "mcp_servers": chosen.mcp.servers,
+                        "mcp_tools": chosen.mcp.tools,
                     }
                 ),
             )
@@ -268,6 +284,7 @@ class ResponseService:
             store=p.get("store") is not False,
             background=bool(p.get("background")),
             answered=answered or [],
+            mcp_lists=chosen.mcp.lists,
             request=chosen.request,
         )
 

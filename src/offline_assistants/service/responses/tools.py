@@ -11,6 +11,8 @@ translation this module decides what each declared tool becomes:
   item's ``namespace`` set (:func:`namespaces`);
 - ``file_search`` and ``code_interpreter`` become the run's tools, their vector
   stores, files and container the thread's resources;
+- ``mcp`` tools have their server's tools listed and offered as functions that
+  the runtime calls itself (``mcp_tools.py``);
 - hosted tools this runtime cannot run offline (web search, image generation,
   computer use) are accepted when merely declared, as clients such as Codex
   always declare them, and never offered to the model: the response echoes
@@ -28,6 +30,7 @@ from typing import Any
 from ...errors import InvalidRequestError, NotFoundError
 from ...store import Store
 from ..checks.formats import check_tool_choice, check_tools
+from .mcp_tools import McpPolicy, McpTools, add_mcp_tool, echoed, mcp_choice
 
 # Declared hosted tools that are accepted and never offered to the model.
 NOT_OFFERED = (
@@ -41,7 +44,7 @@ NOT_OFFERED = (
     "computer_use_preview",
 )
 NO_PARAMETERS = {"type": "object", "properties": {}, "additionalProperties": False}
-SUPPORTED = "function, namespace, file_search, code_interpreter"
+SUPPORTED = "function, namespace, file_search, code_interpreter, mcp"
 
 
 @dataclass
@@ -53,9 +56,12 @@ class ResponseTools:
     vector_store_ids: list[str] = field(default_factory=list)
     code_file_ids: list[str] | None = None  # None: no code_interpreter tool
     container: str | None = None  # a container made with containers.create
+    mcp: McpTools = field(default_factory=McpTools)
 
 
-def response_tools(raw: list[dict[str, Any]], choice: Any, store: Store) -> ResponseTools:
+def response_tools(
+    raw: list[dict[str, Any]], choice: Any, store: Store, mcp: McpPolicy | None = None
+) -> ResponseTools:
     out = ResponseTools()
     tools: list[Any] = []
     wheres: list[str] = []
@@ -83,6 +89,8 @@ def response_tools(raw: list[dict[str, Any]], choice: Any, store: Store) -> Resp
             tools.append({"type": "code_interpreter"})
             wheres.append(where)
             _code_interpreter(tool, where, store, out)
+        elif kind == "mcp":
+            add_mcp_tool(tool, where, mcp, out.mcp)
         elif kind in NOT_OFFERED:
             continue
         else:
@@ -92,7 +100,12 @@ def response_tools(raw: list[dict[str, Any]], choice: Any, store: Store) -> Resp
                 "are accepted and not offered to the model).",
                 param=f"{where}.type",
             )
+    for function, where in out.mcp.functions:
+        tools.append(_function(function))
+        wheres.append(where)
     out.run_tools = check_tools(tools, wheres=wheres, description_limit=None)
+    if isinstance(choice, dict) and choice.get("type") == "mcp":
+        choice = mcp_choice(choice, out.mcp)
     out.choice = check_tool_choice(_tool_choice(choice), out.run_tools)
     return out
 
@@ -121,6 +134,8 @@ def echoed_tools(raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [
         {"description": None, "parameters": None, "strict": None, **tool}
         if tool.get("type") == "function"
+        else echoed(tool)
+        if tool.get("type") == "mcp"
         else tool
         for tool in raw
     ]
@@ -184,6 +199,11 @@ def _tool_choice(choice: Any) -> Any:
         return {"type": "function", "function": {"name": choice.get("name")}}
     if kind in ("file_search", "code_interpreter"):
         return {"type": kind}
+    if kind == "mcp":  # with no mcp tool to resolve it (mcp_choice did otherwise)
+        raise InvalidRequestError(
+            "Invalid 'tool_choice': it names an MCP server, and no mcp tool is given.",
+            param="tool_choice",
+        )
     if kind in NOT_OFFERED:
         raise InvalidRequestError(
             f"Invalid 'tool_choice': the {kind} tool is hosted by OpenAI and cannot run "

@@ -71,8 +71,9 @@ class ResponseViews:
     def output_items(
         self, record: ResponseRecord, steps: list[tuple[int, RunStep]]
     ) -> list[dict[str, Any]]:
-        """The response's output: its run's assistant messages and calls in its stretch of
-        the thread (``steps``: the thread's, with their sequence numbers)."""
+        """The response's output: the MCP servers' tool lists it made, then its run's
+        assistant messages and calls in its stretch of the thread (``steps``: the
+        thread's, with their sequence numbers)."""
 
         def keep(seq: int, obj: Any) -> bool:
             mine = getattr(obj, "run_id", None) == record.run_id
@@ -90,7 +91,7 @@ class ResponseViews:
             seal=self.seal(record),
         )
         names = namespaces(record.request.get("tools", []))
-        return [with_namespace(item, names) for item in items]
+        return [*record.mcp_lists, *(with_namespace(item, names) for item in items)]
 
     def container(self, record: ResponseRecord) -> str:
         """The container the response's code runs in."""
