@@ -25,6 +25,7 @@ import openai
 import pytest
 
 from offline_assistants.engine.llama import LlamaEngine
+from offline_assistants.service import Runtime
 
 from .http_harness import serving
 
@@ -61,7 +62,9 @@ def http_notes() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def sdk(real_engine: LlamaEngine, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def served(
+    real_engine: LlamaEngine, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Runtime, str]]:
     command = f"{sys.executable} {SERVER} stdio"
     with serving(
         tmp_path_factory.mktemp("mcp") / "data",
@@ -69,8 +72,13 @@ def sdk(real_engine: LlamaEngine, tmp_path_factory: pytest.TempPathFactory) -> I
         mcp_commands=(("notes", command),),
         mcp_timeout=4.0,
         response_temperature=0.0,
-    ) as (_, url):
-        yield openai.OpenAI(base_url=url, api_key="sk-local", max_retries=0)
+    ) as (runtime, url):
+        yield runtime, url
+
+
+@pytest.fixture(scope="module")
+def sdk(served: tuple[Runtime, str]) -> Any:
+    return openai.OpenAI(base_url=served[1], api_key="sk-local", max_retries=0)
 
 
 def forced(sdk: Any, tool: dict[str, Any], name: str, text: str, **extra: Any) -> Any:
@@ -173,8 +181,8 @@ def test_what_cannot_be_used_is_a_clear_error_before_anything_runs(sdk: Any) -> 
     cases = [
         ({**NOTES, "server_label": "mail"}, 400, "tools[0].server_label", "serve --mcp mail="),
         ({**NOTES, "server_url": "https://mcp.example.com/mcp"}, 400, "tools[0].server_url", ""),
-        ({**NOTES, "require_approval": "always"}, 400, "tools[0].require_approval", "never"),
-        ({"type": "mcp", "server_label": "notes"}, 400, "tools[0].require_approval", "never"),
+        ({**NOTES, "require_approval": "sometimes"}, 400, "tools[0].require_approval", "never"),
+        ({**NOTES, "connector_id": "connector_gmail"}, 400, "tools[0].connector_id", "local"),
         (
             {**NOTES, "server_label": "down", "server_url": f"http://127.0.0.1:{free_port()}/mcp"},
             424,
@@ -209,3 +217,95 @@ def test_an_mcp_call_replayed_with_store_false_is_read_as_a_finished_call(sdk: A
     )
     assert follow.status in ("completed", "incomplete")
     assert follow.output[0].type == "message"
+
+
+def model_read(runtime: Runtime, response_id: str, call_id: str) -> str | None:
+    """What the model was given back for the call ``call_id`` (its stored output)."""
+    record = runtime.store.responses.get(response_id)
+    assert record is not None
+    for step in runtime.store.steps.in_run(record.run_id):
+        for call in getattr(step.step_details, "tool_calls", []):
+            if call.id == call_id:
+                return str(call.function.output)
+    return None
+
+
+def test_a_tool_that_asks_first_waits_for_approval_and_is_called_once_approved(
+    sdk: Any, served: tuple[Runtime, str]
+) -> None:
+    tool = {"type": "mcp", "server_label": "notes", "allowed_tools": ["add"]}  # asks: the default
+    events = list(
+        sdk.responses.create(
+            model="default",
+            input="What is 4 plus 5?",
+            tools=[tool],
+            tool_choice={"type": "mcp", "server_label": "notes", "name": "add"},
+            max_output_tokens=48,
+            stream=True,
+        )
+    )
+    asked = events[-1].response
+    assert events[-1].type == "response.completed"  # waiting for the user, as for a function
+    request = asked.output[1]
+    assert request.type == "mcp_approval_request" and request.name == "add"
+    assert request.server_label == "notes" and request.id.startswith("mcpr_")
+    assert not [e for e in events if e.type.startswith("response.mcp_call")]  # nothing called
+    done = [e.item for e in events if e.type == "response.output_item.done"]
+    assert done[-1].model_dump() == request.model_dump()
+    call_id = "call_" + request.id.split("_", 1)[1]
+    assert model_read(served[0], asked.id, call_id) == "None"  # no output until approved
+
+    answer = {"type": "mcp_approval_response", "approval_request_id": request.id, "approve": True}
+    stream = sdk.responses.create(
+        model="default",
+        previous_response_id=asked.id,
+        input=[answer],
+        tools=[tool],
+        max_output_tokens=24,
+        stream=True,
+    )
+    later = list(stream)
+    approved = later[-1].response
+    made = approved.output[1]  # after the tool list: the call the approval made
+    arguments = json.loads(request.arguments)
+    assert made.type == "mcp_call" and made.approval_request_id == request.id
+    assert made.output == str(arguments["a"] + arguments["b"]) and made.status == "completed"
+    kinds = [e.type for e in later]
+    assert kinds[1:11] == [
+        "response.in_progress",
+        *("response.output_item.added", "response.mcp_list_tools.in_progress"),
+        *("response.mcp_list_tools.completed", "response.output_item.done"),
+        *("response.output_item.added", "response.mcp_call.in_progress"),
+        *("response.mcp_call_arguments.done", "response.mcp_call.completed"),
+        "response.output_item.done",
+    ]  # the approved call is told first, made before the model went on
+    assert model_read(served[0], approved.id, call_id) == made.output
+    assert sdk.responses.retrieve(approved.id).output[1].model_dump() == made.model_dump()
+    assert sdk.responses.retrieve(asked.id).output[1].type == "mcp_approval_request"
+
+
+def test_a_denied_call_is_never_made_and_the_model_is_told(
+    sdk: Any, served: tuple[Runtime, str]
+) -> None:
+    tool = {**NOTES, "require_approval": {"always": {"tool_names": ["die"]}}}
+    asked = forced(sdk, tool, "die", "Stop the server.")
+    request = asked.output[1]
+    assert request.type == "mcp_approval_request" and request.name == "die"
+    answer = {
+        "type": "mcp_approval_response",
+        "approval_request_id": request.id,
+        "approve": False,
+        "reason": "not now",
+    }
+    denied = sdk.responses.create(
+        model="default", previous_response_id=asked.id, input=[answer], max_output_tokens=16
+    )
+    assert not [item for item in denied.output if item.type == "mcp_call"]
+    told = model_read(served[0], denied.id, "call_" + request.id.split("_", 1)[1])
+    assert told is not None and "denied" in told and "not now" in told
+    # Still alive: the call was never made (die would have killed the server).
+    alive = forced(sdk, NOTES, "add", "What is 3 plus 3?").output[1]
+    assert alive.status == "completed"
+    with pytest.raises(openai.BadRequestError) as twice:
+        sdk.responses.create(model="default", previous_response_id=asked.id, input=[answer])
+    assert twice.value.body["param"] == "input"  # type: ignore[index]

@@ -52,6 +52,7 @@ class StreamedCall:
     server: str | None = None  # the MCP server that serves this function (runs/mcp_calls.py)
     output: str | None = None  # an MCP call's output, as the model reads it
     error: dict[str, Any] | None = None  # an MCP call's failure
+    approval: str | None = None  # "requested": an MCP call that waits for the user's approval
 
     @property
     def is_code(self) -> bool:
@@ -76,6 +77,8 @@ class StreamedCall:
         }
         if self.server is not None:  # kept beside the call: Responses shows it as an mcp_call
             wired["mcp"] = {"server_label": self.server, "error": self.error}
+            if self.approval is not None:
+                wired["mcp"]["approval"] = self.approval
         return wired
 
     def created_delta(self) -> dict[str, Any]:
@@ -211,6 +214,11 @@ class CallStep:
         """An MCP call's result: the output the model reads (what went wrong, on a failure)
         and the failure itself, stored on the call."""
         call.output, call.error = output, error
+        self._save()
+
+    def ask(self, call: StreamedCall) -> None:
+        """An MCP call that waits for the user's approval (Responses: an approval request)."""
+        call.approval = "requested"
         self._save()
 
     def save_usage(self, usage: dict[str, int]) -> None:

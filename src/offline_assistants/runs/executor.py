@@ -196,16 +196,23 @@ class RunExecutor:
         step = result.call_step
         assert step is not None
         usage = _usage(result.prompt_tokens, result.completion_tokens) | _reasoning_usage(result)
-        functions = [call for call in result.calls if not call.is_code and call.server is None]
+        options = self.store.runs.options(run.id)
+        # The app's functions, and MCP calls that wait for the user's approval, wait for it.
+        functions = [
+            call
+            for call in result.calls
+            if not call.is_code and (call.server is None or call.name in options.mcp_asking)
+        ]
         if any(call.is_code for call in result.calls):
             if self.code is None:
                 raise RuntimeError("the model called the Code Interpreter, which is not enabled")
             self.code.place_inputs(run, files)
-        options = self.store.runs.options(run.id)
         for call in result.calls:
             step.release(call)  # created and input deltas, then (code) its outputs
             if call.is_code and self.code is not None:
                 step.record_outputs(call, self.code.run_cell(run, call.code))
+            elif call.server is not None and call.name in options.mcp_asking:
+                step.ask(call)
             elif call.server is not None and self.mcp is not None:
                 outcome = self.mcp.call(options, call.name, call.arguments_text)
                 step.record_result(call, model_reads(outcome), outcome.error)

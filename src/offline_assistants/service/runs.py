@@ -181,14 +181,21 @@ class RunService:
         thread_id: str,
         params: Mapping[str, Any],
         wants: EventFilter = api_events,
+        mcp: Mapping[str, dict[str, Any]] | None = None,
     ) -> tuple[Run, Subscription]:
-        """As :meth:`submit_tool_outputs`, with the run's events (those ``wants``) from then on."""
-        run, subscription = self._submit(run_id, thread_id, params, watch=wants)
+        """As :meth:`submit_tool_outputs`, with the run's events (those ``wants``) from then on;
+        ``mcp``: call id → what to keep beside an MCP call answered by an approval."""
+        run, subscription = self._submit(run_id, thread_id, params, watch=wants, mcp=mcp)
         assert subscription is not None
         return run, subscription
 
     def _submit(
-        self, run_id: str, thread_id: str, params: Mapping[str, Any], watch: EventFilter | None
+        self,
+        run_id: str,
+        thread_id: str,
+        params: Mapping[str, Any],
+        watch: EventFilter | None,
+        mcp: Mapping[str, dict[str, Any]] | None = None,
     ) -> tuple[Run, Subscription | None]:
         tool_outputs = check_params(RunSubmitToolOutputsParamsBase, params, path=("thread_id",))[
             "tool_outputs"
@@ -213,8 +220,11 @@ class RunService:
             )
             details = step.step_details.model_dump(by_alias=True)
             for call in details["tool_calls"]:
-                if call["type"] == "function":  # code calls in the same step have their outputs
+                # Code and MCP calls in the same step have their outputs already.
+                if call["type"] == "function" and call["id"] in outputs:
                     call["function"]["output"] = outputs[call["id"]]
+                if mcp and call["id"] in mcp:
+                    call["mcp"] = {**call.get("mcp", {}), **mcp[call["id"]]}
             subscription = self.journal.bus.open(run_id, watch) if watch else None
             self.journal.step_finished(step, "completed", step_details=details)
             run = self.journal.transition(run_id, "in_progress", required_action=None)

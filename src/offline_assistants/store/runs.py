@@ -66,6 +66,7 @@ class RunOptions(BaseModel):
     # call (tool name → server label): the executor calls those itself (runs/mcp_calls.py).
     mcp_servers: list[McpServerRef] = []
     mcp_tools: dict[str, str] = {}
+    mcp_asking: list[str] = []  # the MCP tools whose calls wait for the user's approval
 
 
 class RunRepository:

@@ -133,6 +133,7 @@ class ResponseEvents(ReasoningStream, McpStream):
         self._reasoning: dict[str, str] = {}  # open reasoning item id → its text so far
         self._namespaces = namespaces(record.request.get("tools", []))
         self._served = served_tools(record)
+        self._asking = set(service.store.runs.options(record.run_id).mcp_asking)
         self._log: ResponseEventLog | None = None
 
     def events(self) -> Iterator[ResponseStreamEvent | None]:
@@ -284,18 +285,18 @@ class ResponseEvents(ReasoningStream, McpStream):
             if item_id is None:
                 if call.id is None or call.type not in KINDS:
                     continue
-                prefix = PREFIX[call.type]
-                if call.type == "function" and self._mcp_name(call) is not None:
-                    prefix = "mcp"
+                prefix = self._mcp_prefix(call) or PREFIX[call.type]
                 item_id = f"{prefix}_{call.id.split('_', 1)[-1]}"
                 self._calls[key] = item_id
                 yield from self._call_added(item_id, call)
             index = self._indexes[item_id]
+            kind = self._open.get(item_id)
+            if kind == "mcp_approval_request":
+                continue  # told whole when it is done
             if call.type == "function" and call.function is not None and call.function.arguments:
-                mcp = self._open.get(item_id) == "mcp_call"
                 yield self._event(
                     "response.mcp_call_arguments.delta"
-                    if mcp
+                    if kind == "mcp_call"
                     else "response.function_call_arguments.delta",
                     item_id=item_id,
                     output_index=index,
@@ -313,13 +314,12 @@ class ResponseEvents(ReasoningStream, McpStream):
                     )
 
     def _call_added(self, item_id: str, call: Any) -> Iterator[ResponseStreamEvent]:
+        if self._mcp_prefix(call) is not None:
+            yield from self._mcp_added(item_id, call)
+            return
         kind = KINDS[call.type]
         item: dict[str, Any] = {"id": item_id, "type": kind, "status": "in_progress"}
-        label = self._mcp_name(call)
-        if label is not None:
-            item |= {"type": "mcp_call", "server_label": label, "name": call.function.name}
-            item |= {"arguments": "", "output": None, "error": None}
-        elif call.type == "function":
+        if call.type == "function":
             item |= {"call_id": call.id, "name": call.function.name or "", "arguments": ""}
             item = with_namespace(item, self._namespaces)
         elif call.type == "code_interpreter":
@@ -328,9 +328,7 @@ class ResponseEvents(ReasoningStream, McpStream):
             item |= {"queries": [], "results": None}
         yield self._added(item)
         index = self._indexes[item_id]
-        if label is not None:
-            yield self._event("response.mcp_call.in_progress", item_id=item_id, output_index=index)
-        elif call.type == "code_interpreter":
+        if call.type == "code_interpreter":
             yield self._event(
                 "response.code_interpreter_call.in_progress", item_id=item_id, output_index=index
             )
@@ -370,12 +368,8 @@ class ResponseEvents(ReasoningStream, McpStream):
                 yield self._event(
                     "response.function_call_arguments.done", arguments=item["arguments"], **where
                 )
-            elif item["type"] == "mcp_call":
-                yield self._event(
-                    "response.mcp_call_arguments.done", arguments=item["arguments"], **where
-                )
-                ending = "failed" if item["status"] != "completed" else "completed"
-                yield self._event(f"response.mcp_call.{ending}", **where)
+            elif item["type"].startswith("mcp_"):
+                yield from self._mcp_done(item, where)
             elif item["type"] == "code_interpreter_call":
                 yield self._event(
                     "response.code_interpreter_call_code.done", code=item["code"], **where

@@ -11,7 +11,9 @@ The input is a string (one user message) or a list of items:
 - ``compaction`` items (made by ``responses/compact``) are opened and their
   summary instructs the response;
 - an ``mcp_call`` item an app replays is a finished call, with its output (or
-  its error) as the call's output;
+  its error) as the call's output; an ``mcp_approval_response`` answers the
+  approval request (``mcpr_X``) of the call ``call_X`` a previous response
+  waits on, like a function call's output;
 - ``reasoning``, ``file_search_call``, ``code_interpreter_call`` and
   ``mcp_list_tools`` items an app replays are records of earlier work whose result the following messages
   already carry; they are accepted and not shown to the model again (the
@@ -38,7 +40,13 @@ from ..checks.formats import check_message_size
 from .sealed import COMPACTION, REASONING
 
 MAX_INPUT_ITEMS = 2048
-REPLAYED_RECORDS = ("reasoning", "file_search_call", "code_interpreter_call", "mcp_list_tools")
+REPLAYED_RECORDS = (
+    "reasoning",
+    "file_search_call",
+    "code_interpreter_call",
+    "mcp_list_tools",
+    "mcp_approval_request",
+)
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,16 @@ class InputOutput:
     output: str
 
 
-Entry = InputMessage | InputInstruction | InputCall | InputOutput
+@dataclass(frozen=True)
+class InputApproval:
+    """The user's answer to an MCP call's approval request (the call ``call_id``)."""
+
+    call_id: str
+    approve: bool
+    reason: str | None = None
+
+
+Entry = InputMessage | InputInstruction | InputCall | InputOutput | InputApproval
 
 
 # A compaction item sent back: its summary instructs the response, like a developer message.
@@ -112,6 +129,10 @@ def _entries(item: Any, where: str, unseal: Unseal | None) -> list[Entry]:
         output = item["output"]
         text = output if isinstance(output, str) else content_text(output, f"{where}.output")
         return [InputOutput(item["call_id"], text)]
+    if kind == "mcp_approval_response":
+        request_id = str(item["approval_request_id"])
+        call_id = "call_" + request_id.split("_", 1)[-1]
+        return [InputApproval(call_id, bool(item["approve"]), item.get("reason"))]
     if kind == "mcp_call":
         call_id = "call_" + str(item["id"]).split("_", 1)[-1]
         output = item.get("output")
@@ -184,12 +205,20 @@ def waiting_calls(run: Run | None) -> list[str]:
 def check_answers(entries: list[Any], pending: list[str]) -> None:
     """Every waiting call answered, and every output answering a call: a waiting one or
     one replayed in the same input."""
-    outputs = [e.call_id for e in entries if isinstance(e, InputOutput)]
+    outputs = [e.call_id for e in entries if isinstance(e, InputOutput | InputApproval)]
     replayed = {e.call_id for e in entries if isinstance(e, InputCall)}
     for call_id in pending:
         if call_id not in outputs:
             raise InvalidRequestError(
-                f"No tool output found for function call {call_id}.", param="input"
+                f"No tool output found for function call {call_id} (or, for an MCP call that "
+                f"asks for approval, no mcp_approval_response for mcpr_{call_id[5:]}).",
+                param="input",
+            )
+    for entry in entries:
+        if isinstance(entry, InputApproval) and entry.call_id not in pending:
+            raise InvalidRequestError(
+                f"No MCP approval request mcpr_{entry.call_id[5:]} waits for an answer.",
+                param="input",
             )
     for call_id in outputs:
         if call_id not in pending and call_id not in replayed:

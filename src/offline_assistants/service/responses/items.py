@@ -134,7 +134,11 @@ def call_items(
     for call in details.tool_calls:
         suffix = call.id.split("_", 1)[-1]
         served = (call.model_extra or {}).get("mcp") if call.type == "function" else None
-        if call.type == "function" and isinstance(served, dict):
+        if call.type == "function" and isinstance(served, dict) and served.get("approval"):
+            items.append(approval_request_item(call, served))
+            if with_outputs and served["approval"] == "approved":
+                items.append(mcp_call_item(call, served, done))
+        elif call.type == "function" and isinstance(served, dict):
             items.append(mcp_call_item(call, served, done))
         elif call.type == "function":
             items.append(
@@ -205,18 +209,30 @@ def mcp_call_item(call: Any, served: dict[str, Any], done: bool) -> dict[str, An
     """A call of an MCP server's tool, as ``mcp_call``: its output, or its error."""
     error = served.get("error")
     finished = call.function.output is not None
+    suffix = call.id.split("_", 1)[-1]
     return {
-        "id": f"mcp_{call.id.split('_', 1)[-1]}",
+        "id": f"mcp_{suffix}",
         "type": "mcp_call",
         "server_label": served.get("server_label", ""),
         "name": call.function.name,
         "arguments": call.function.arguments,
         "output": call.function.output if finished and error is None else None,
         "error": error,
-        "approval_request_id": None,
+        "approval_request_id": f"mcpr_{suffix}" if served.get("approval") else None,
         "status": ("failed" if error else "completed")
         if finished
         else ("incomplete" if done else "calling"),
+    }
+
+
+def approval_request_item(call: Any, served: dict[str, Any]) -> dict[str, Any]:
+    """An MCP call that asked the user first, as the request it made."""
+    return {
+        "id": f"mcpr_{call.id.split('_', 1)[-1]}",
+        "type": "mcp_approval_request",
+        "server_label": served.get("server_label", ""),
+        "name": call.function.name,
+        "arguments": call.function.arguments,
     }
 
 

@@ -5,8 +5,11 @@ items there). The tool lists were made while the request was checked
 (``mcp_tools.py``), so they are told first, once the response is in progress:
 ``output_item.added``, ``mcp_list_tools.in_progress``, ``.completed``,
 ``output_item.done`` each; until then a snapshot leaves them out, as a client
-builds the output from the events. A call of a listed tool is told as an
-``mcp_call`` (``events.py`` asks :meth:`McpStream._mcp_name`).
+builds the output from the events. Then the calls this request approved, made
+before the run went on (``mcp_approvals.py``). A call the model makes of a
+listed tool is told as an ``mcp_call`` (``mcp_call.in_progress``, its arguments'
+deltas, ``mcp_call_arguments.done``, ``mcp_call.completed`` or ``.failed``), or,
+for a tool that asks first, as an ``mcp_approval_request`` told whole.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from openai.types.responses.response import Response
 from openai.types.responses.response_stream_event import ResponseStreamEvent
 
 from ...store import ResponseRecord
+from .views import approved_calls
 
 
 def served_tools(record: ResponseRecord) -> dict[str, str]:
@@ -34,6 +38,8 @@ class McpStream:
     _indexes: dict[str, int]  # item id → output_index
     _open: dict[str, str]  # open item id → its type
     _served: dict[str, str]  # served_tools(record)
+    _asking: set[str]  # the MCP tools that ask for approval first (the run's options)
+    service: Any  # ResponseHost: its store and views
 
     def _added(self, item: dict[str, Any]) -> ResponseStreamEvent:
         raise NotImplementedError
@@ -42,7 +48,7 @@ class McpStream:
         raise NotImplementedError
 
     def _listings(self) -> Iterator[ResponseStreamEvent]:
-        """The MCP servers' tool lists, each told whole."""
+        """The MCP servers' tool lists, each told whole; then the calls approved."""
         for listing in self.record.mcp_lists:
             yield self._added(listing)
             where = {"item_id": listing["id"], "output_index": self._indexes[listing["id"]]}
@@ -50,6 +56,34 @@ class McpStream:
             yield self._event("response.mcp_list_tools.completed", **where)
             del self._open[listing["id"]]
             yield self._event("response.output_item.done", item=listing, **where)
+        steps = self.service.store.steps.in_thread_with_seq(self.record.thread_id)
+        for made in approved_calls(self.record, steps):
+            yield self._added({**made, "status": "in_progress", "output": None, "error": None})
+            where = {"item_id": made["id"], "output_index": self._indexes[made["id"]]}
+            yield self._event("response.mcp_call.in_progress", **where)
+            yield from self._mcp_done(made, where)
+            del self._open[made["id"]]
+            yield self._event("response.output_item.done", item=made, **where)
+
+    def _mcp_added(self, item_id: str, call: Any) -> Iterator[ResponseStreamEvent]:
+        label = self._served[call.function.name or ""]
+        item = {"id": item_id, "server_label": label, "name": call.function.name, "arguments": ""}
+        if item_id.startswith("mcpr_"):
+            yield self._added({**item, "type": "mcp_approval_request"})
+            return
+        yield self._added({**item, "type": "mcp_call", "status": "in_progress"})
+        where = {"item_id": item_id, "output_index": self._indexes[item_id]}
+        yield self._event("response.mcp_call.in_progress", **where)
+
+    def _mcp_done(
+        self, item: dict[str, Any], where: dict[str, Any]
+    ) -> Iterator[ResponseStreamEvent]:
+        """An MCP call's closing events (an approval request has none but its item's)."""
+        if item["type"] != "mcp_call":
+            return
+        yield self._event("response.mcp_call_arguments.done", arguments=item["arguments"], **where)
+        ending = "completed" if item["status"] == "completed" else "failed"
+        yield self._event(f"response.mcp_call.{ending}", **where)
 
     def _without_unsent_lists(self, response: Response) -> Response:
         unsent = {listing["id"] for listing in self.record.mcp_lists} - self._indexes.keys()
@@ -58,8 +92,12 @@ class McpStream:
         kept = [item for item in response.output if getattr(item, "id", None) not in unsent]
         return response.model_copy(update={"output": kept})
 
-    def _mcp_name(self, call: Any) -> str | None:
-        """The server label of a call of an MCP tool (None: any other call)."""
+    def _mcp_prefix(self, call: Any) -> str | None:
+        """The item id prefix of a call of an MCP tool: ``mcpr`` for one that asks for
+        approval first, ``mcp`` for one made at once; None: any other call."""
         if call.type != "function" or call.function is None:
             return None
-        return self._served.get(call.function.name or "")
+        name = call.function.name or ""
+        if name not in self._served:
+            return None
+        return "mcpr" if name in self._asking else "mcp"

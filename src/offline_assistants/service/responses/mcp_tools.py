@@ -10,9 +10,11 @@ the model as function tools (their input schemas, under the call grammar);
 their calls are made by the run executor (``runs/mcp_calls.py``) and shown as
 ``mcp_call`` items (``items.py``).
 
-``require_approval`` is honoured only as ``"never"`` (for every tool or for the
-tools offered) for now: asking for approval is refused with a 400 that says so,
-rather than calling a tool the user meant to approve. ``headers`` and
+``require_approval`` (``"always"`` when not given, as the hosted API has it;
+``"never"``; or ``{"always"|"never": {"tool_names": [...]}}``) says which tools
+ask first: a call of one ends the response with an ``mcp_approval_request``
+item, and the next request's ``mcp_approval_response`` approves it (the
+runtime then makes the call) or denies it (the model is told). ``headers`` and
 ``authorization`` go to a URL server with each request; the response echoes
 neither.
 """
@@ -38,6 +40,7 @@ class McpTools:
     functions: list[tuple[dict[str, Any], str]] = field(default_factory=list)  # (tool, where)
     servers: list[McpServerRef] = field(default_factory=list)
     tools: dict[str, str] = field(default_factory=dict)  # tool name → server label
+    asking: list[str] = field(default_factory=list)  # the tools that ask for approval first
     lists: list[dict[str, Any]] = field(default_factory=list)  # mcp_list_tools items
 
 
@@ -71,7 +74,8 @@ def add_mcp_tool(
             "local MCP server with server_url or a declared server_label.",
             param=f"{where}.connector_id",
         )
-    unasked = _never_asked(tool.get("require_approval"), f"{where}.require_approval")
+    approval = tool.get("require_approval", "always")
+    asks = _asks(approval, f"{where}.require_approval")
     if policy is None:
         raise InvalidRequestError(
             f"Invalid '{where}.type': MCP tools are not available in this runtime.",
@@ -85,11 +89,7 @@ def add_mcp_tool(
             f"Error retrieving tool list from MCP server: {label!r}: {exc}.", param=f"{where}"
         ) from None
     allowed = _allowed(tool.get("allowed_tools"), f"{where}.allowed_tools")
-    kept = [
-        t
-        for t in listed
-        if (allowed is None or t["name"] in allowed) and (unasked is None or t["name"] in unasked)
-    ]
+    kept = [t for t in listed if allowed is None or t["name"] in allowed]
     read_only = isinstance(tool.get("allowed_tools"), dict) and tool["allowed_tools"].get(
         "read_only"
     )
@@ -114,6 +114,8 @@ def add_mcp_tool(
                 param=f"{where}.allowed_tools",
             )
         out.tools[name] = label
+        if asks(name):
+            out.asking.append(name)
         function: dict[str, Any] = {
             "type": "function",
             "name": name,
@@ -188,15 +190,18 @@ def _server(tool: Mapping[str, Any], label: str, where: str, policy: McpPolicy) 
     return McpServerRef(label=label, url=url, headers=headers)
 
 
-def _never_asked(value: Any, where: str) -> set[str] | None:
-    """The tools that need no approval (None: all); the others are not offered."""
-    if value == "never":
-        return None
-    if isinstance(value, dict) and set(value) == {"never"}:
-        return _allowed(value["never"], f"{where}.never")
+def _asks(value: Any, where: str) -> Callable[[str], bool]:
+    """Whether a tool asks for approval before it is called, as ``require_approval`` says
+    (a tool that neither list names asks, the API's default)."""
+    if value in ("always", "never"):
+        return lambda name: value == "always"
+    if isinstance(value, dict) and value and set(value) <= {"always", "never"}:
+        always = _allowed(value.get("always") or {}, f"{where}.always") or set()
+        never = _allowed(value.get("never") or {}, f"{where}.never") or set()
+        return lambda name: name in always or name not in never
     raise InvalidRequestError(
-        f"Invalid '{where}': approval of MCP calls is not available in this runtime yet; "
-        "set require_approval to 'never' to let the model call the server's tools.",
+        f"Invalid '{where}': expected 'always', 'never', or {{'always' | 'never': "
+        "{'tool_names': [...]}}.",
         param=where,
     )
 

@@ -46,6 +46,7 @@ from ..threads import ThreadService
 from .event_log import ResponseEventLog
 from .events import ResponseEvents
 from .input_items import (
+    InputApproval,
     InputOutput,
     Unseal,
     check_answers,
@@ -53,6 +54,7 @@ from .input_items import (
     parse_input,
     waiting_calls,
 )
+from .mcp_approvals import McpApprovals
 from .mcp_tools import McpPolicy
 from .placement import ResponsePlacement
 from .recordings import ResponseRecordings
@@ -77,6 +79,7 @@ class ResponseService:
         mcp: McpClients | None = None,
     ) -> None:
         self.store = store
+        self.approvals = McpApprovals(store, mcp)
         self.mcp = (
             McpPolicy(
                 lambda server: mcp.list_tools(server.label, server.url, server.headers),
@@ -205,6 +208,7 @@ class ResponseService:
             reasoning_effort=chosen.reasoning_effort,
             mcp_servers=chosen.mcp.servers,
             mcp_tools=chosen.mcp.tools,
+            mcp_asking=chosen.mcp.asking,
         )
         with self.store.db.transaction():
             input_from = self.store.responses.boundary()
@@ -222,6 +226,8 @@ class ResponseService:
         """Answer the calls ``run`` waits for with the input's outputs and go on with it."""
         pending = waiting_calls(run)
         given = {e.call_id: e.output for e in entries if isinstance(e, InputOutput)}
+        approved = self.approvals.answer(run, [e for e in entries if isinstance(e, InputApproval)])
+        given |= {call_id: output for call_id, (output, _) in approved.items()}
         used = sum(
             (s.usage.completion_tokens if s.usage else 0) for s in self.store.steps.in_run(run.id)
         )
@@ -246,6 +252,7 @@ class ResponseService:
                         "frequency_penalty": chosen.penalties[1],
                         "mcp_servers": chosen.mcp.servers,
                         "mcp_tools": chosen.mcp.tools,
+                        "mcp_asking": chosen.mcp.asking,
                     }
                 ),
             )
@@ -258,7 +265,11 @@ class ResponseService:
             self.store.responses.insert(record)
         outputs = [{"tool_call_id": call_id, "output": given[call_id]} for call_id in pending]
         _, subscription = self.runs.submit_tool_outputs_watched(
-            run.id, thread_id=run.thread_id, params={"tool_outputs": outputs}, wants=every_event
+            run.id,
+            thread_id=run.thread_id,
+            params={"tool_outputs": outputs},
+            wants=every_event,
+            mcp={call_id: kept for call_id, (_, kept) in approved.items()},
         )
         return record, subscription
 

@@ -17,7 +17,7 @@ from openai.types.responses.response_error import ResponseError
 from ...errors import InvalidRequestError
 from ...store import ResponseRecord, Store
 from ..checks.validation import check_list_params
-from .items import ENCRYPTED, Seal, container_id, thread_items
+from .items import ENCRYPTED, Seal, container_id, mcp_call_item, thread_items
 from .sealed import REASONING, Sealer
 from .tools import namespaces, with_namespace
 
@@ -91,7 +91,8 @@ class ResponseViews:
             seal=self.seal(record),
         )
         names = namespaces(record.request.get("tools", []))
-        return [*record.mcp_lists, *(with_namespace(item, names) for item in items)]
+        made = approved_calls(record, steps)
+        return [*record.mcp_lists, *made, *(with_namespace(item, names) for item in items)]
 
     def container(self, record: ResponseRecord) -> str:
         """The container the response's code runs in."""
@@ -221,3 +222,21 @@ def _usage(record: ResponseRecord, steps: list[tuple[int, RunStep]]) -> dict[str
         "output_tokens_details": {"reasoning_tokens": reasoning},
         "total_tokens": prompt + completion,
     }
+
+
+def approved_calls(
+    record: ResponseRecord, steps: list[tuple[int, RunStep]]
+) -> list[dict[str, Any]]:
+    """The MCP calls this response's input approved, as the ``mcp_call`` items it made
+    (they were asked for in an earlier response: ``mcp_approvals.py``)."""
+    made: list[dict[str, Any]] = []
+    for _, step in steps:
+        if step.run_id != record.run_id or step.step_details.type != "tool_calls":
+            continue
+        for call in step.step_details.tool_calls:
+            served = (call.model_extra or {}).get("mcp")
+            approved = isinstance(served, dict) and served.get("approval") == "approved"
+            if call.id in record.answered and approved:
+                assert isinstance(served, dict)
+                made.append(mcp_call_item(call, served, done=True))
+    return made
