@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -66,10 +67,16 @@ def served(
     real_engine: LlamaEngine, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Runtime, str]]:
     command = f"{sys.executable} {SERVER} stdio"
+    here = tmp_path_factory.mktemp("mcp")
+    # A published server (PyPI's mcp-server-time), declared as the MCP clients declare it.
+    config = here / "mcp.json"
+    time_server = {"command": sys.executable, "args": ["-m", "mcp_server_time"]}
+    config.write_text(json.dumps({"mcpServers": {"time": time_server}}))
     with serving(
-        tmp_path_factory.mktemp("mcp") / "data",
+        here / "data",
         real_engine,
         mcp_commands=(("notes", command),),
+        mcp_config=config,
         mcp_timeout=4.0,
         response_temperature=0.0,
     ) as (runtime, url):
@@ -309,3 +316,59 @@ def test_a_denied_call_is_never_made_and_the_model_is_told(
     with pytest.raises(openai.BadRequestError) as twice:
         sdk.responses.create(model="default", previous_response_id=asked.id, input=[answer])
     assert twice.value.body["param"] == "input"  # type: ignore[index]
+
+
+def test_a_published_server_declared_in_a_config_file_answers(sdk: Any) -> None:
+    tool = {"type": "mcp", "server_label": "time", "require_approval": "never"}
+    response = forced(
+        sdk, tool, "get_current_time", "What time is it in Europe/Paris? Use Europe/Paris."
+    )
+    listing, call = response.output[0], response.output[1]
+    assert {t.name for t in listing.tools} >= {"get_current_time", "convert_time"}
+    asked = json.loads(call.arguments)["timezone"]
+    if call.status == "completed":  # a zone the server knows: its answer names it
+        assert json.loads(call.output)["timezone"] == asked
+    else:  # one it does not: its error names it
+        assert call.status == "failed" and asked in call.error.model_dump_json()
+
+
+def test_the_agents_sdks_hosted_mcp_tool_reads_every_item(
+    sdk: Any, served: tuple[Runtime, str]
+) -> None:
+    """``HostedMCPTool`` as an Agents SDK app declares it, with an approval callback: the
+    SDK answers the request and sends the whole history back (no previous_response_id)."""
+    agents = pytest.importorskip("agents", reason="openai-agents is a dev extra")
+    from openai import AsyncOpenAI
+
+    agents.set_tracing_disabled(True)
+    asked: list[str] = []
+
+    def approve(request: Any) -> dict[str, Any]:
+        asked.append(request.data.name)
+        return {"approve": True}
+
+    tool = agents.HostedMCPTool(
+        tool_config={"type": "mcp", "server_label": "notes", "allowed_tools": ["add"]},
+        on_approval_request=approve,
+    )
+    client = AsyncOpenAI(base_url=served[1], api_key="local", max_retries=0)
+    agent = agents.Agent(
+        name="Sums",
+        instructions="Add numbers with the add tool.",
+        tools=[tool],
+        model=agents.OpenAIResponsesModel(model="default", openai_client=client),
+        model_settings=agents.ModelSettings(tool_choice="required", temperature=0, max_tokens=48),
+    )
+    with ThreadPoolExecutor(1) as pool:  # run_sync wants a thread with no running loop
+        result = pool.submit(agents.Runner.run_sync, agent, "What is 6 plus 7?").result()
+    kinds = [type(item).__name__ for item in result.new_items]
+    assert asked == ["add"]
+    assert "MCPListToolsItem" in kinds and "MCPApprovalRequestItem" in kinds
+    made = [
+        item.raw_item
+        for item in result.new_items
+        if getattr(item.raw_item, "type", None) == "mcp_call"
+    ]
+    assert len(made) == 1, kinds
+    arguments = json.loads(made[0].arguments)
+    assert made[0].output == str(arguments["a"] + arguments["b"])

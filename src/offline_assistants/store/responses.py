@@ -33,8 +33,9 @@ class ResponseRecord(BaseModel):
     store: bool = True
     background: bool = False
     answered: list[str] = []  # the calls of the resumed run its input answered
-    # The mcp_list_tools items this response listed (its first output items): tools/mcp.
-    mcp_lists: list[dict[str, Any]] = []
+    # MCP items made while the request was checked, its first output items: the servers'
+    # mcp_list_tools, and the mcp_call items its replayed approvals made (responses/mcp_*).
+    mcp_items: list[dict[str, Any]] = []
     request: dict[str, Any]  # the Response fields the request set (model, tools, ...)
 
 

@@ -13,7 +13,9 @@ The input is a string (one user message) or a list of items:
 - an ``mcp_call`` item an app replays is a finished call, with its output (or
   its error) as the call's output; an ``mcp_approval_response`` answers the
   approval request (``mcpr_X``) of the call ``call_X`` a previous response
-  waits on, like a function call's output;
+  waits on, like a function call's output, or one replayed in the same input
+  (an ``mcp_approval_request`` item, as apps that send the whole history do:
+  ``mcp_approvals.py`` makes the call);
 - ``reasoning``, ``file_search_call``, ``code_interpreter_call`` and
   ``mcp_list_tools`` items an app replays are records of earlier work whose result the following messages
   already carry; they are accepted and not shown to the model again (the
@@ -45,7 +47,6 @@ REPLAYED_RECORDS = (
     "file_search_call",
     "code_interpreter_call",
     "mcp_list_tools",
-    "mcp_approval_request",
 )
 
 
@@ -82,7 +83,19 @@ class InputApproval:
     reason: str | None = None
 
 
-Entry = InputMessage | InputInstruction | InputCall | InputOutput | InputApproval
+@dataclass(frozen=True)
+class InputApprovalRequest:
+    """A replayed approval request: the MCP call ``call_id`` that asked the user."""
+
+    call_id: str
+    server_label: str
+    name: str
+    arguments: str
+
+
+Entry = (
+    InputMessage | InputInstruction | InputCall | InputOutput | InputApproval | InputApprovalRequest
+)
 
 
 # A compaction item sent back: its summary instructs the response, like a developer message.
@@ -129,6 +142,11 @@ def _entries(item: Any, where: str, unseal: Unseal | None) -> list[Entry]:
         output = item["output"]
         text = output if isinstance(output, str) else content_text(output, f"{where}.output")
         return [InputOutput(item["call_id"], text)]
+    if kind == "mcp_approval_request":
+        call_id = "call_" + str(item["id"]).split("_", 1)[-1]
+        return [
+            InputApprovalRequest(call_id, item["server_label"], item["name"], item["arguments"])
+        ]
     if kind == "mcp_approval_response":
         request_id = str(item["approval_request_id"])
         call_id = "call_" + request_id.split("_", 1)[-1]

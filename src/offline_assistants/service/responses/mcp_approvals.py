@@ -8,6 +8,12 @@ call is made now (``runs/mcp_calls.py``) and its output, or what failed, is the
 call's output; a denied one's output tells the model the user said no. What is
 kept beside the call (``approval``: approved or denied, and the error) lets the
 new response show the call as its ``mcp_call`` (``views.py``).
+
+Apps that send the whole history each turn (the Agents SDK) replay the request
+itself beside their answer, with no previous response waiting: :meth:`replayed`
+makes such an approved call while the request is checked (the server as this
+request's ``mcp`` tool names it), and the pair becomes a finished call in the
+input, the made ``mcp_call`` the response's first output after the tool lists.
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ from openai.types.beta.threads.run import Run
 
 from ...errors import InvalidRequestError
 from ...runs.mcp_calls import McpCalls, model_reads
-from ...store import Store
+from ...store import RunOptions, Store
 from ...tools.mcp import McpClients
-from .input_items import InputApproval
+from .input_items import Entry, InputApproval, InputApprovalRequest, InputCall, InputOutput
+from .mcp_tools import McpTools
 
 DENIED = "The user denied this MCP tool call{why}; do not call it again for this."
 Answered = dict[str, tuple[str, dict[str, Any]]]  # call id → (output, kept beside the call)
@@ -30,6 +37,33 @@ class McpApprovals:
     def __init__(self, store: Store, clients: McpClients | None) -> None:
         self.store = store
         self.calls = McpCalls(clients) if clients is not None else None
+
+    def replayed(self, entries: list[Entry], mcp: McpTools) -> list[Entry]:
+        """The input with each replayed request that has its answer beside it as a finished
+        call (made now if approved, its item added to ``mcp.items``); the requests themselves
+        are records, and answers to none of them are left for :meth:`answer`."""
+        asked = {e.call_id: e for e in entries if isinstance(e, InputApprovalRequest)}
+        out: list[Entry] = []
+        for entry in entries:
+            if isinstance(entry, InputApprovalRequest):
+                continue
+            request = asked.get(entry.call_id) if isinstance(entry, InputApproval) else None
+            if request is None or not isinstance(entry, InputApproval):
+                out.append(entry)
+                continue
+            if entry.approve and self.calls is not None and request.name in mcp.tools:
+                options = RunOptions(mcp_servers=mcp.servers, mcp_tools=mcp.tools)
+                outcome = self.calls.call(options, request.name, request.arguments)
+                output = model_reads(outcome)
+                mcp.items.append(made_call(entry.call_id, request, outcome.output, outcome.error))
+            else:
+                why = f" ({entry.reason})" if entry.reason else ""
+                output = DENIED.format(why=why)
+            out += [
+                InputCall(entry.call_id, request.name, request.arguments),
+                InputOutput(entry.call_id, output),
+            ]
+        return out
 
     def answer(self, run: Run, approvals: list[InputApproval]) -> Answered:
         """Each answered request's output and what its call keeps (a 400 for an answer to a
@@ -69,3 +103,21 @@ class McpApprovals:
                 {"approval": "approved", "error": outcome.error},
             )
         return answered
+
+
+def made_call(
+    call_id: str, request: InputApprovalRequest, output: str | None, error: dict[str, Any] | None
+) -> dict[str, Any]:
+    """The ``mcp_call`` item of a call made for a replayed approval request."""
+    suffix = call_id.split("_", 1)[-1]
+    return {
+        "id": f"mcp_{suffix}",
+        "type": "mcp_call",
+        "server_label": request.server_label,
+        "name": request.name,
+        "arguments": request.arguments,
+        "output": output if error is None else None,
+        "error": error,
+        "approval_request_id": f"mcpr_{suffix}",
+        "status": "failed" if error else "completed",
+    }

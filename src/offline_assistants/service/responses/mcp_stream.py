@@ -6,7 +6,8 @@ items there). The tool lists were made while the request was checked
 ``output_item.added``, ``mcp_list_tools.in_progress``, ``.completed``,
 ``output_item.done`` each; until then a snapshot leaves them out, as a client
 builds the output from the events. Then the calls this request approved, made
-before the run went on (``mcp_approvals.py``). A call the model makes of a
+before the run went on (``mcp_approvals.py``: for a waiting response, or for
+requests replayed in the input). A call the model makes of a
 listed tool is told as an ``mcp_call`` (``mcp_call.in_progress``, its arguments'
 deltas, ``mcp_call_arguments.done``, ``mcp_call.completed`` or ``.failed``), or,
 for a tool that asks first, as an ``mcp_approval_request`` told whole.
@@ -28,7 +29,8 @@ def served_tools(record: ResponseRecord) -> dict[str, str]:
     """MCP tool name → the label of the server that serves it, for ``record``'s tools."""
     return {
         tool["name"]: listing["server_label"]
-        for listing in record.mcp_lists
+        for listing in record.mcp_items
+        if listing["type"] == "mcp_list_tools"
         for tool in listing["tools"]
     }
 
@@ -49,7 +51,8 @@ class McpStream:
 
     def _listings(self) -> Iterator[ResponseStreamEvent]:
         """The MCP servers' tool lists, each told whole; then the calls approved."""
-        for listing in self.record.mcp_lists:
+        listings = [item for item in self.record.mcp_items if item["type"] == "mcp_list_tools"]
+        for listing in listings:
             yield self._added(listing)
             where = {"item_id": listing["id"], "output_index": self._indexes[listing["id"]]}
             yield self._event("response.mcp_list_tools.in_progress", **where)
@@ -57,7 +60,8 @@ class McpStream:
             del self._open[listing["id"]]
             yield self._event("response.output_item.done", item=listing, **where)
         steps = self.service.store.steps.in_thread_with_seq(self.record.thread_id)
-        for made in approved_calls(self.record, steps):
+        made_here = [item for item in self.record.mcp_items if item["type"] == "mcp_call"]
+        for made in [*made_here, *approved_calls(self.record, steps)]:
             yield self._added({**made, "status": "in_progress", "output": None, "error": None})
             where = {"item_id": made["id"], "output_index": self._indexes[made["id"]]}
             yield self._event("response.mcp_call.in_progress", **where)
@@ -86,7 +90,7 @@ class McpStream:
         yield self._event(f"response.mcp_call.{ending}", **where)
 
     def _without_unsent_lists(self, response: Response) -> Response:
-        unsent = {listing["id"] for listing in self.record.mcp_lists} - self._indexes.keys()
+        unsent = {item["id"] for item in self.record.mcp_items} - self._indexes.keys()
         if not unsent:
             return response
         kept = [item for item in response.output if getattr(item, "id", None) not in unsent]

@@ -5,7 +5,7 @@
 runtime by that label. Its tools are listed while the request is checked, so a
 server that cannot list them is a 424 before anything is stored, and the
 listing is the response's first output item (``mcp_list_tools``,
-``ResponseRecord.mcp_lists``). The tools ``allowed_tools`` keeps are offered to
+``ResponseRecord.mcp_items``). The tools ``allowed_tools`` keeps are offered to
 the model as function tools (their input schemas, under the call grammar);
 their calls are made by the run executor (``runs/mcp_calls.py``) and shown as
 ``mcp_call`` items (``items.py``).
@@ -41,7 +41,8 @@ class McpTools:
     servers: list[McpServerRef] = field(default_factory=list)
     tools: dict[str, str] = field(default_factory=dict)  # tool name → server label
     asking: list[str] = field(default_factory=list)  # the tools that ask for approval first
-    lists: list[dict[str, Any]] = field(default_factory=list)  # mcp_list_tools items
+    # The first output items: mcp_list_tools, then calls replayed approvals made.
+    items: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ def add_mcp_tool(
     if read_only:
         kept = [t for t in kept if (t.get("annotations") or {}).get("readOnlyHint")]
     out.servers.append(server)
-    out.lists.append(
+    out.items.append(
         {
             "id": new_id("mcpl"),
             "type": "mcp_list_tools",

@@ -167,7 +167,9 @@ class ResponseService:
                 "Background responses must be stored: remove 'store': false.", param="store"
             )
         chosen = response_settings(p, self.settings, self.store, self.mcp)
-        entries = parse_input(p.get("input"), unseal=self.unseal)
+        entries = self.approvals.replayed(
+            parse_input(p.get("input"), unseal=self.unseal), chosen.mcp
+        )
         conversation = p.get("conversation")
         conversation_id = conversation if isinstance(conversation, str) else None
         if isinstance(conversation, dict):
@@ -295,7 +297,7 @@ class ResponseService:
             store=p.get("store") is not False,
             background=bool(p.get("background")),
             answered=answered or [],
-            mcp_lists=chosen.mcp.lists,
+            mcp_items=chosen.mcp.items,
             request=chosen.request,
         )
 

@@ -92,7 +92,7 @@ class ResponseViews:
         )
         names = namespaces(record.request.get("tools", []))
         made = approved_calls(record, steps)
-        return [*record.mcp_lists, *made, *(with_namespace(item, names) for item in items)]
+        return [*record.mcp_items, *made, *(with_namespace(item, names) for item in items)]
 
     def container(self, record: ResponseRecord) -> str:
         """The container the response's code runs in."""
