@@ -5,7 +5,8 @@
 runtime by that label. Its tools are listed while the request is checked, so a
 server that cannot list them is a 424 before anything is stored, and the
 listing is the response's first output item (``mcp_list_tools``,
-``ResponseRecord.mcp_items``). The tools ``allowed_tools`` keeps are offered to
+``ResponseRecord.mcp_items``), unless an earlier response of the same
+conversation or chain showed the same list (``drop_known_lists``). The tools ``allowed_tools`` keeps are offered to
 the model as function tools (their input schemas, under the call grammar);
 their calls are made by the run executor (``runs/mcp_calls.py``) and shown as
 ``mcp_call`` items (``items.py``).
@@ -21,6 +22,7 @@ neither.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,6 +127,24 @@ def add_mcp_tool(
         if listed_tool.get("description"):
             function["description"] = listed_tool["description"]
         out.functions.append((function, where))
+
+
+def drop_known_lists(tools: McpTools, earlier: list[list[dict[str, Any]]]) -> None:
+    """Leave out of the output a tool list that an earlier response of the same
+    conversation or chain (``earlier``: their MCP items) showed unchanged: as the hosted
+    API does, a list is shown again only when the server's tools changed."""
+    shown = {
+        (item["server_label"], json.dumps(item["tools"], sort_keys=True))
+        for items in earlier
+        for item in items
+        if item["type"] == "mcp_list_tools"
+    }
+    tools.items = [
+        item
+        for item in tools.items
+        if item["type"] != "mcp_list_tools"
+        or (item["server_label"], json.dumps(item["tools"], sort_keys=True)) not in shown
+    ]
 
 
 def mcp_choice(choice: Mapping[str, Any], tools: McpTools) -> Any:

@@ -55,7 +55,7 @@ from .input_items import (
     waiting_calls,
 )
 from .mcp_approvals import McpApprovals
-from .mcp_tools import McpPolicy
+from .mcp_tools import McpPolicy, drop_known_lists
 from .placement import ResponsePlacement
 from .recordings import ResponseRecordings
 from .request import ResponseSettings, response_settings
@@ -183,6 +183,8 @@ class ResponseService:
                 thread_id = self.placement.thread_for(
                     conversation_id, p.get("previous_response_id"), chosen
                 )
+                earlier = self.store.responses.in_thread(thread_id)
+                drop_known_lists(chosen.mcp, [record.mcp_items for record in earlier])
                 waiting = self.store.runs.active_in_thread(thread_id)
                 if waiting is not None and waiting.status != "requires_action":
                     raise ConflictError(
