@@ -382,3 +382,26 @@ def test_the_agents_sdks_hosted_mcp_tool_reads_every_item(
     assert len(made) == 1, kinds
     arguments = json.loads(made[0].arguments)
     assert made[0].output == str(arguments["a"] + arguments["b"])
+
+
+def test_serve_says_what_is_wrong_with_a_declared_server(tmp_path: Path) -> None:
+    bad = tmp_path / "mcp.json"
+    bad.write_text(json.dumps({"mcpServers": {"notes": {"args": ["x"]}}}))
+    for flags, words in (
+        (["--mcp-config", str(bad)], "notes: give a 'command'"),
+        (["--mcp", "notes"], "--mcp wants NAME=COMMAND"),
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "offline_assistants", "serve", "--port", "0", *flags],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 2 and words in result.stderr, result.stderr
+    shown = subprocess.run(
+        [sys.executable, "-m", "offline_assistants", "serve", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    assert "--mcp NAME=COMMAND" in shown and "--mcp-allow-remote" in shown

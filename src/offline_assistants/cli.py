@@ -234,7 +234,7 @@ def serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from .tools.mcp.declared import parse_flag
+    from .tools.mcp.declared import declared_servers, parse_flag
 
     try:
         mcp_commands = [parse_flag(value) for value in args.mcp]
@@ -254,6 +254,11 @@ def serve(args: argparse.Namespace) -> int:
         mcp_config=args.mcp_config,
         mcp_allow_remote=args.mcp_allow_remote,
     )
+    try:
+        declared_servers(settings.mcp_commands, settings.mcp_config)
+    except ValueError as exc:
+        print(f"offline-assistants: {exc}", file=sys.stderr)
+        return 2
     if settings.engine_url is None and args.model is None and not _is_file(settings.default_model):
         print(
             f"offline-assistants: no model at {settings.default_model}: pass --model FILE.gguf "
