@@ -29,8 +29,9 @@ from offline_assistants.engine.llama import LlamaEngine
 from offline_assistants.service import Runtime
 
 from .http_harness import serving
+from .mcp_servers import NOTES_SERVER
 
-SERVER = Path(__file__).parent / "mcp_servers" / "notes_server.py"
+SERVER = NOTES_SERVER
 NOTES: dict[str, Any] = {"type": "mcp", "server_label": "notes", "require_approval": "never"}
 
 

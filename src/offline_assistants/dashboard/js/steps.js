@@ -1,7 +1,8 @@
 // A run step as the hosted Dashboard's logs showed it: a message made, or tool calls with
 // their inputs and outputs (code and logs, images inline, search excerpts, function
-// arguments and outputs), and a reasoning model's reasoning folded above them. Used by the
-// Playground (live) and the Threads page (history).
+// arguments and outputs, an MCP call's server, approval and error), and a reasoning
+// model's reasoning folded above them. Used by the Playground (live) and the Threads page
+// (history).
 import { badge, h, replace } from "./dom.js";
 
 export const STEP_INCLUDE = "include[]=step_details.tool_calls[*].file_search.results[*].content";
@@ -45,7 +46,10 @@ export function fillStep(body, step, ctx) {
 function stepTitle(step) {
   const details = step.step_details;
   if (details.type === "message_creation") return "Message";
-  const kinds = details.tool_calls.map((call) => (call.type === "function" ? `function ${call.function.name}` : call.type));
+  const kinds = details.tool_calls.map((call) => {
+    if (call.type !== "function") return call.type;
+    return call.mcp ? `MCP ${call.mcp.server_label} ${call.function.name}` : `function ${call.function.name}`;
+  });
   return `Tool calls: ${kinds.join(", ") || "…"}`;
 }
 
@@ -68,12 +72,29 @@ function toolCallView(call, index, step, ctx) {
     box.append(h("h3", {}, `Search results (${results.length})`));
     results.forEach((result, rank) => box.append(excerptView(step.run_id, rank, result)));
   } else if (call.type === "function") {
-    box.append(h("h3", {}, `${call.function.name}(…)`), h("pre", { class: "arguments" }, pretty(call.function.arguments)));
-    if (call.function.output !== null && call.function.output !== undefined) {
+    // A response's MCP tool: the runtime called the user's MCP server (server label kept beside it).
+    const mcp = call.mcp;
+    const title = mcp ? `${mcp.server_label} · ${call.function.name}(…)` : `${call.function.name}(…)`;
+    box.append(h("h3", {}, title), h("pre", { class: "arguments" }, pretty(call.function.arguments)));
+    if (mcp?.approval) box.append(h("p", { class: "muted small mcp-approval" }, APPROVAL[mcp.approval] || mcp.approval));
+    if (mcp?.error) {
+      box.append(h("h3", {}, "Error"), h("pre", { class: "logs mcp-error" }, mcpError(mcp.error)));
+    } else if (call.function.output !== null && call.function.output !== undefined) {
       box.append(h("h3", {}, "Output"), h("pre", { class: "logs function-output" }, call.function.output));
     }
   }
   return box;
+}
+
+const APPROVAL = {
+  requested: "Waiting for the user's approval (an mcp_approval_response answers it)",
+  approved: "Approved by the user",
+  denied: "Denied by the user: the call was not made",
+};
+
+function mcpError(error) {
+  if (error.message) return error.message;
+  return (error.content || []).map((part) => part.text || "").join("\n") || error.type;
 }
 
 function excerptView(runId, rank, result) {
