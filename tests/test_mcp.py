@@ -12,6 +12,7 @@ MCP items to check against).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -44,9 +45,16 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def http_notes() -> Iterator[str]:
     """The same server over Streamable HTTP on 127.0.0.1; yields its URL."""
+    with listening("http") as port:
+        yield f"http://127.0.0.1:{port}/mcp"
+
+
+@contextlib.contextmanager
+def listening(transport: str) -> Iterator[int]:
+    """The notes server over ``transport`` (http or sse) on a free port of 127.0.0.1."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, str(SERVER), "http", str(port)],
+        [sys.executable, str(SERVER), transport, str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -57,7 +65,7 @@ def http_notes() -> Iterator[str]:
                 if sock.connect_ex(("127.0.0.1", port)) == 0:
                     break
             time.sleep(0.1)
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield port
     finally:
         process.kill()
         process.wait()
@@ -183,6 +191,11 @@ def test_hostile_answers_are_bounded(sdk: Any) -> None:
     hung = forced(sdk, NOTES, "hang", "Wait for it.").output[1]
     assert time.monotonic() - started < 30
     assert hung.status == "failed" and "did not answer within 4 s" in hung.error.message
+    # Bytes that are no UTF-8 (and no message) on the stdio pipe: skipped, the call answered.
+    garbled = forced(sdk, NOTES, "garble", "Garble it.").output[1]
+    assert garbled.status == "completed" and garbled.output == "still here ?"
+    after = forced(sdk, NOTES, "add", "What is 2 plus 5?").output[1]
+    assert after.status == "completed"
 
 
 def test_what_cannot_be_used_is_a_clear_error_before_anything_runs(sdk: Any) -> None:
@@ -406,3 +419,12 @@ def test_serve_says_what_is_wrong_with_a_declared_server(tmp_path: Path) -> None
         timeout=60,
     ).stdout
     assert "--mcp NAME=COMMAND" in shown and "--mcp-allow-remote" in shown
+
+
+def test_an_sse_server_is_reached_at_its_sse_url(sdk: Any) -> None:
+    with listening("sse") as port:
+        tool = {**NOTES, "server_label": "old", "server_url": f"http://127.0.0.1:{port}/sse"}
+        response = forced(sdk, {**tool, "allowed_tools": ["add"]}, "add", "What is 8 plus 1?")
+    call = next(item for item in response.output if item.type == "mcp_call")
+    arguments = json.loads(call.arguments)
+    assert call.status == "completed" and call.output == str(arguments["a"] + arguments["b"])

@@ -1,7 +1,8 @@
 """A small MCP server written with the official SDK's MCPServer (FastMCP), for the tests.
 
 ``python notes_server.py stdio`` speaks over stdin/stdout; ``python notes_server.py
-http PORT`` serves Streamable HTTP on 127.0.0.1:PORT at ``/mcp``. Besides two plain
+http PORT`` serves Streamable HTTP on 127.0.0.1:PORT at ``/mcp``, ``sse PORT`` the
+older SSE transport at ``/sse``. Besides two plain
 tools it has hostile ones: one that fails, one that answers far too much, one that
 never answers, one that kills its own process mid-call.
 """
@@ -50,6 +51,14 @@ def huge() -> str:
 
 
 @server.tool()
+def garble() -> str:
+    """A tool that writes bytes that are no UTF-8, and no message, to the stdio pipe."""
+    sys.stdout.buffer.write(b"\xff\xfe\xfd not a message \xc3\x28\n")
+    sys.stdout.buffer.flush()
+    return "still here \udcff".encode("utf-8", "replace").decode()
+
+
+@server.tool()
 def hang() -> str:
     """A tool that never answers."""
     time.sleep(3600)
@@ -65,5 +74,7 @@ def die() -> str:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["http"]:
         server.run("streamable-http", host="127.0.0.1", port=int(sys.argv[2]))
+    elif sys.argv[1:2] == ["sse"]:
+        server.run("sse", host="127.0.0.1", port=int(sys.argv[2]))
     else:
         server.run("stdio")

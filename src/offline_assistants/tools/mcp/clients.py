@@ -11,7 +11,9 @@ call it from their threads and wait for the answer.
   that died, broke the protocol or overran the timeout is stopped and started
   again for the next request. ``close`` stops them all.
 - A URL server is connected for each request (headers, such as authorization,
-  are the request's own), so nothing of one request's credentials stays.
+  are the request's own), so nothing of one request's credentials stays: over
+  Streamable HTTP, or over the older SSE transport where the URL's path ends in
+  ``/sse`` (as those servers publish it).
 
 Whatever a server answers is bounded: a call's text output is cut at
 ``MAX_OUTPUT_CHARS``, a call or a listing past ``timeout`` seconds is given up
@@ -31,9 +33,11 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx2
 from mcp import Client
+from mcp.client.sse import sse_client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
@@ -183,6 +187,10 @@ class McpClients:
         return await asyncio.wait_for(asyncio.shield(answer), self.timeout)
 
     async def _once(self, url: str, headers: Mapping[str, str], job: Job) -> Any:
+        if urlsplit(url).path.rstrip("/").endswith("/sse"):
+            transport = sse_client(url, headers=dict(headers), timeout=self.timeout)
+            async with Client(transport) as client:
+                return await job(client)
         async with (
             httpx2.AsyncClient(headers=dict(headers), timeout=self.timeout) as http,
             Client(streamable_http_client(url, http_client=http)) as client,
