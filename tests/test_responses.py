@@ -263,7 +263,7 @@ def test_background_responses_can_be_cancelled(client: Any) -> None:
         ({"previous_response_id": "resp_x", "conversation": "conv_x"}, "previous_response_id"),
         ({"input": [{"type": "web_search_call", "id": "ws_1", "status": "completed", "action": {"type": "search", "query": "x"}}]}, "input[0].type"),
         ({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "x", "detail": "auto"}]}]}, "input[0].content[0].type"),
-        ({"tools": [{"type": "mcp", "server_label": "x", "server_url": "http://127.0.0.1:9/mcp"}]}, "tools[0].require_approval"),
+        ({"tools": [{"type": "mcp", "server_label": "x", "server_url": "https://mcp.example.com/mcp"}]}, "tools[0].server_url"),
         ({"tools": [{"type": "web_search"}], "tool_choice": {"type": "web_search"}}, "tool_choice"),
         ({"service_tier": "flex"}, "service_tier"),
         ({"input": None}, "input"),
