@@ -20,12 +20,20 @@ the calls are told from the text (:mod:`.reply`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 from .reply import overlap
 
 START = "<think>"
 END = "</think>"
 SWITCH = "enable_thinking"
+
+
+class Reasoned(Protocol):
+    """What a generation says of its reasoning (``base.TokenStream`` has these)."""
+
+    reasoning: ThinkTags | None
+    reasoning_opened: bool
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,13 @@ class ReasoningSplitter:
         self.reasoned = opened  # the output had reasoning (not only an answer)
         self._held = ""
         self.reasoning: list[str] = []
+
+    @classmethod
+    def for_stream(cls, stream: Reasoned) -> ReasoningSplitter | None:
+        """The splitter for a generation's ``TokenStream`` (its ``reasoning`` tags and
+        whether the prompt opened them); None for a model that does not reason."""
+        tags = stream.reasoning
+        return None if tags is None else cls(tags, opened=stream.reasoning_opened)
 
     @property
     def over(self) -> bool:

@@ -263,3 +263,12 @@ def _same_json(text: str, value: Any) -> bool:
         return bool(json.loads(text) == value)
     except ValueError:
         return False
+
+
+def served_by(call: Any) -> dict[str, Any] | None:
+    """What a stored function call of an MCP tool keeps beside it (``server_label``,
+    ``error``, and ``approval`` for one that asked the user); None: any other call."""
+    if getattr(call, "type", None) != "function":
+        return None
+    served = (call.model_extra or {}).get("mcp")
+    return served if isinstance(served, dict) else None

@@ -27,6 +27,7 @@ from openai.types.beta.threads.runs.run_step import RunStep
 from ..engine import ChatMessage, Engine, FunctionSpec, ToolCall
 from ..tools.code_interpreter import CODE_FUNCTION
 from .code_calls import prompt_output
+from .reasoning import kept_reasoning
 
 Unit = tuple[ChatMessage, ...]
 
@@ -89,8 +90,8 @@ def tool_unit(step: RunStep) -> Unit:
 
 def step_reasoning(step: RunStep) -> str | None:
     """The reasoning a step keeps (``runs/reasoning.py``), as text; None: it keeps none."""
-    kept = (step.step_details.model_extra or {}).get("reasoning")
-    if not isinstance(kept, dict):
+    kept = kept_reasoning(step)
+    if kept is None:
         return None
     return "".join(part.get("text", "") for part in kept.get("content") or [])
 

@@ -25,10 +25,7 @@ class TurnReasoning:
         self._journal = journal
         self._run_id = run_id
         self._stream = stream
-        tags = stream.reasoning
-        self._splitter = (
-            None if tags is None else ReasoningSplitter(tags, opened=stream.reasoning_opened)
-        )
+        self._splitter = ReasoningSplitter.for_stream(stream)
         self.id = new_id("rs")
 
     def answer(self, piece: str) -> str:
@@ -59,3 +56,10 @@ class TurnReasoning:
             return None
         text = self._splitter.reasoning_text
         return {"id": self.id, "content": [{"type": "reasoning_text", "text": text}]}
+
+
+def kept_reasoning(step: Any) -> dict[str, Any] | None:
+    """The reasoning a step keeps (``{"id", "content": [reasoning_text parts]}``, as
+    :meth:`TurnReasoning.details` made it); None: it keeps none."""
+    kept = (step.step_details.model_extra or {}).get("reasoning")
+    return kept if isinstance(kept, dict) else None

@@ -173,10 +173,7 @@ class ChatCompletionService:
                 grammar=request.grammar,
                 cache_key=request.cache_key,
             )
-            tags = stream.reasoning
-            thinking = (
-                None if tags is None else ReasoningSplitter(tags, opened=stream.reasoning_opened)
-            )
+            thinking = ReasoningSplitter.for_stream(stream)
             try:
                 for piece in stream:
                     if thinking is not None:

@@ -31,8 +31,10 @@ from typing import Any
 from openai.types.beta.threads.message import Message
 from openai.types.beta.threads.runs.run_step import RunStep
 
+from ...runs.call_steps import served_by
 from ...runs.code_calls import container_id
 from ...runs.prompt import message_text
+from ...runs.reasoning import kept_reasoning
 
 __all__ = [
     "container_id",
@@ -133,7 +135,7 @@ def call_items(
     items: list[dict[str, Any]] = []
     for call in details.tool_calls:
         suffix = call.id.split("_", 1)[-1]
-        served = (call.model_extra or {}).get("mcp") if call.type == "function" else None
+        served = served_by(call)
         if call.type == "function" and isinstance(served, dict) and served.get("approval"):
             items.append(approval_request_item(call, served))
             if with_outputs and served["approval"] == "approved":
@@ -239,8 +241,8 @@ def approval_request_item(call: Any, served: dict[str, Any]) -> dict[str, Any]:
 def reasoning_item(step: RunStep, seal: Seal | None = None) -> dict[str, Any] | None:
     """The reasoning a step keeps, as a ``reasoning`` item (None: it keeps none), with its
     ``encrypted_content`` where ``seal`` makes one."""
-    kept = (step.step_details.model_extra or {}).get("reasoning")
-    if not isinstance(kept, dict):
+    kept = kept_reasoning(step)
+    if kept is None:
         return None
     item = {
         "id": kept["id"],

@@ -23,6 +23,7 @@ from typing import Any
 from openai.types.beta.threads.run import Run
 
 from ...errors import InvalidRequestError
+from ...runs.call_steps import served_by
 from ...runs.mcp_calls import McpCalls, model_reads
 from ...store import RunOptions, Store
 from ...tools.mcp import McpClients
@@ -85,8 +86,8 @@ class McpApprovals:
         answered: Answered = {}
         for approval in approvals:
             call = calls.get(approval.call_id)
-            served = (call.model_extra or {}).get("mcp") if call is not None else None
-            if call is None or not isinstance(served, dict) or served.get("approval") is None:
+            served = served_by(call) if call is not None else None
+            if call is None or served is None or served.get("approval") is None:
                 raise InvalidRequestError(
                     f"Invalid 'input': mcpr_{approval.call_id[5:]} is not an MCP approval "
                     "request; answer a function call with a function_call_output.",

@@ -15,6 +15,7 @@ from openai.types.responses.response import Response
 from openai.types.responses.response_error import ResponseError
 
 from ...errors import InvalidRequestError
+from ...runs.call_steps import served_by
 from ...store import ResponseRecord, Store
 from ..checks.validation import check_list_params
 from .items import ENCRYPTED, Seal, container_id, mcp_call_item, thread_items
@@ -234,9 +235,7 @@ def approved_calls(
         if step.run_id != record.run_id or step.step_details.type != "tool_calls":
             continue
         for call in step.step_details.tool_calls:
-            served = (call.model_extra or {}).get("mcp")
-            approved = isinstance(served, dict) and served.get("approval") == "approved"
-            if call.id in record.answered and approved:
-                assert isinstance(served, dict)
+            served = served_by(call)
+            if call.id in record.answered and served and served.get("approval") == "approved":
                 made.append(mcp_call_item(call, served, done=True))
     return made
