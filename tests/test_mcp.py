@@ -124,6 +124,13 @@ def test_a_declared_stdio_server_lists_its_tools_and_the_model_calls_one(sdk: An
     assert [i.model_dump() for i in again.output] == [i.model_dump() for i in response.output]
     shown = next(t for t in response.tools if t.type == "mcp")
     assert shown.server_label == "notes" and shown.headers is None
+    assert listing.tools[1].annotations == {"readOnlyHint": True}
+    # read_only keeps the tools the server marks read-only (lookup), and only those.
+    reader = {**NOTES, "allowed_tools": {"read_only": True}}
+    looked = forced(sdk, reader, "lookup", "Look up attention.")
+    assert [t.name for t in looked.output[0].tools] == ["lookup"]
+    with pytest.raises(openai.BadRequestError):
+        forced(sdk, reader, "add", "What is 1 plus 1?")  # not offered: no such tool
 
 
 def test_a_url_server_streams_the_mcp_events_in_order(sdk: Any, http_notes: str) -> None:

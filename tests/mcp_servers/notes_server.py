@@ -15,6 +15,7 @@ import time
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp_types import ToolAnnotations
 
 server = MCPServer("notes")
 
@@ -25,7 +26,7 @@ def add(a: int, b: int) -> int:
     return a + b
 
 
-@server.tool()
+@server.tool(annotations=ToolAnnotations(readOnlyHint=True))
 def lookup(term: str) -> str:
     """Look a term up in the notes."""
     return f"notes on {term}: seen in 3 notes"

@@ -240,7 +240,9 @@ def _settle(
 
 
 def _listed(tool: Any) -> dict[str, Any]:
-    annotations = tool.annotations.model_dump(exclude_none=True) if tool.annotations else None
+    annotations = (
+        tool.annotations.model_dump(exclude_none=True, by_alias=True) if tool.annotations else None
+    )
     return {
         "name": tool.name,
         "description": tool.description,
