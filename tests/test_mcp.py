@@ -12,9 +12,7 @@ MCP items to check against).
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -30,16 +28,10 @@ from offline_assistants.engine.llama import LlamaEngine
 from offline_assistants.service import Runtime
 
 from .http_harness import serving
-from .mcp_servers import NOTES_SERVER
+from .mcp_servers import NOTES_SERVER, free_port, listening
 
 SERVER = NOTES_SERVER
 NOTES: dict[str, Any] = {"type": "mcp", "server_label": "notes", "require_approval": "never"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -47,28 +39,6 @@ def http_notes() -> Iterator[str]:
     """The same server over Streamable HTTP on 127.0.0.1; yields its URL."""
     with listening("http") as port:
         yield f"http://127.0.0.1:{port}/mcp"
-
-
-@contextlib.contextmanager
-def listening(transport: str) -> Iterator[int]:
-    """The notes server over ``transport`` (http or sse) on a free port of 127.0.0.1."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, str(SERVER), transport, str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        yield port
-    finally:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture(scope="module")

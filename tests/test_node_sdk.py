@@ -7,7 +7,8 @@ repository (``scripts/setup``); these tests skip only where ``node`` is absent.
 Each drives a real-model run through ``tests/node/stream_run.cjs``: a Code
 Interpreter run, and a function call with its tool outputs submitted as a stream;
 ``tests/node/chat_stream.cjs`` streams chat completions (text, then a tool call)
-through the SDK's ChatCompletionStream helper.
+through the SDK's ChatCompletionStream helper; ``tests/node/mcp_stream.cjs`` a
+response whose MCP tool the runtime calls, through its ResponseStream helper.
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ from offline_assistants.engine.llama import LlamaEngine
 
 from .contract_clients import node_clients_dir
 from .http_harness import serving
+from .mcp_servers import listening
 from .test_code_interpreter import FIBONACCI
 from .tools_fixtures import GET_WEATHER
 
 SCRIPT = Path(__file__).parent / "node" / "stream_run.cjs"
 CHAT_SCRIPT = Path(__file__).parent / "node" / "chat_stream.cjs"
+MCP_SCRIPT = Path(__file__).parent / "node" / "mcp_stream.cjs"
 MAJORS = ("openai4", "openai6", "openai7")
 
 
@@ -128,3 +131,28 @@ def test_node_streams_chat_completions_and_responses(node: str, base_url: str, m
     assert item["type"] == "function_call" and item["name"] == GET_WEATHER["name"]
     assert "".join(seen["responseText"]) == item["arguments"]
     jsonschema.validate(json.loads(item["arguments"]), GET_WEATHER["parameters"])
+
+
+@pytest.mark.parametrize("major", MAJORS)
+def test_node_assembles_a_responses_mcp_items_from_its_stream(
+    node: str, base_url: str, major: str
+) -> None:
+    """The ResponseStream helper checks each event against the response it builds: the tool
+    list told whole, the MCP call's arguments deltas on the item it announced."""
+    with listening("http") as port:
+        config = {
+            "sdk": str(node_clients_dir() / "node_modules" / major),
+            "baseURL": base_url,
+            "serverURL": f"http://127.0.0.1:{port}/mcp",
+        }
+        done = subprocess.run(
+            [node, str(MCP_SCRIPT), json.dumps(config)], capture_output=True, text=True, timeout=300
+        )
+    assert done.returncode == 0, done.stderr[-3000:]
+    seen = json.loads(done.stdout)
+    listing, call = seen["response"]["output"][:2]
+    assert listing["type"] == "mcp_list_tools" and [t["name"] for t in listing["tools"]] == ["add"]
+    assert call["type"] == "mcp_call" and call["arguments"] == "".join(seen["argumentDeltas"])
+    arguments = json.loads(call["arguments"])
+    assert call["output"] == str(arguments["a"] + arguments["b"])
+    assert "response.mcp_call.completed" in seen["events"]
