@@ -405,3 +405,26 @@ def test_an_sse_server_is_reached_at_its_sse_url(sdk: Any) -> None:
     call = next(item for item in response.output if item.type == "mcp_call")
     arguments = json.loads(call.arguments)
     assert call.status == "completed" and call.output == str(arguments["a"] + arguments["b"])
+
+
+def test_an_approval_with_store_false_is_answered_by_replaying_the_history(sdk: Any) -> None:
+    """Nothing is kept of a store=False response: the app sends the request back beside its
+    answer, and the call is made from what the input says."""
+    tool = {"type": "mcp", "server_label": "notes", "allowed_tools": ["add"]}
+    question = {"role": "user", "content": "What is 7 plus 8?"}
+    asked = forced(sdk, tool, "add", "What is 7 plus 8?", store=False)
+    request = asked.output[-1]
+    assert request.type == "mcp_approval_request"
+    history = [question, *(item.model_dump(exclude_none=True) for item in asked.output)]
+    answer = {"type": "mcp_approval_response", "approval_request_id": request.id, "approve": True}
+    done = sdk.responses.create(
+        model="default",
+        input=[*history, answer],
+        tools=[tool],
+        max_output_tokens=24,
+        store=False,
+    )
+    made = next(item for item in done.output if item.type == "mcp_call")
+    arguments = json.loads(request.arguments)
+    assert made.approval_request_id == request.id
+    assert made.output == str(arguments["a"] + arguments["b"])
