@@ -428,3 +428,25 @@ def test_an_approval_with_store_false_is_answered_by_replaying_the_history(sdk: 
     arguments = json.loads(request.arguments)
     assert made.approval_request_id == request.id
     assert made.output == str(arguments["a"] + arguments["b"])
+
+
+def test_an_approved_call_in_the_making_holds_up_no_other_response(sdk: Any) -> None:
+    tool = {"type": "mcp", "server_label": "notes", "allowed_tools": ["slow"]}
+    asked = forced(sdk, tool, "slow", "Take your time.")
+    request = asked.output[-1]
+    assert request.type == "mcp_approval_request"
+    answer = {"type": "mcp_approval_response", "approval_request_id": request.id, "approve": True}
+    with ThreadPoolExecutor(1) as pool:
+        approving = pool.submit(
+            sdk.responses.create,
+            model="default",
+            previous_response_id=asked.id,
+            input=[answer],
+            max_output_tokens=16,
+        )
+        time.sleep(0.3)  # the slow call (3.5 s) is under way
+        other = sdk.responses.create(model="default", input="Hi", max_output_tokens=16)
+        assert not approving.done()  # the other response did not wait for the MCP call
+        assert other.status in ("completed", "incomplete")
+        made = next(item for item in approving.result().output if item.type == "mcp_call")
+    assert made.output == "done slowly"

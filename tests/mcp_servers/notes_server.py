@@ -60,6 +60,13 @@ def garble() -> str:
 
 
 @server.tool()
+def slow() -> str:
+    """A tool that takes its time (3.5 seconds, under the tests' 4 s timeout), then answers."""
+    time.sleep(3.5)
+    return "done slowly"
+
+
+@server.tool()
 def hang() -> str:
     """A tool that never answers."""
     time.sleep(3600)

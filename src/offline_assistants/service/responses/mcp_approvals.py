@@ -84,7 +84,8 @@ class McpApprovals:
             {c.id: c for c in getattr(waiting.step_details, "tool_calls", [])} if waiting else {}
         )
         answered: Answered = {}
-        for approval in approvals:
+        chosen = []
+        for approval in approvals:  # every answer checked before any call is made
             call = calls.get(approval.call_id)
             served = served_by(call) if call is not None else None
             if call is None or served is None or served.get("approval") is None:
@@ -93,6 +94,8 @@ class McpApprovals:
                     "request; answer a function call with a function_call_output.",
                     param="input",
                 )
+            chosen.append((approval, call))
+        for approval, call in chosen:
             if not approval.approve or self.calls is None:
                 why = f" ({approval.reason})" if approval.reason else ""
                 kept = {"approval": "denied", "reason": approval.reason}

@@ -54,7 +54,7 @@ from .input_items import (
     parse_input,
     waiting_calls,
 )
-from .mcp_approvals import McpApprovals
+from .mcp_approvals import Answered, McpApprovals
 from .mcp_tools import McpPolicy, drop_known_lists
 from .placement import ResponsePlacement
 from .recordings import ResponseRecordings
@@ -99,6 +99,7 @@ class ResponseService:
         self.event_log = ResponseEventLog(settings.data_dir / "response_events")
         self.recordings = ResponseRecordings(self.event_log, self.views)
         self._starting = threading.Lock()
+        self._answering: set[str] = set()  # runs whose approved MCP calls are being made
 
     # -- create -----------------------------------------------------------------------------
 
@@ -194,9 +195,27 @@ class ResponseService:
                         code="active_run",
                     )
                 check_answers(entries, waiting_calls(waiting))  # before the new thread is kept
-            if waiting is not None:
-                return self._resume(waiting, entries, chosen, p)
-            return self._new_run(thread_id, entries, chosen, p)
+            if waiting is None:
+                return self._new_run(thread_id, entries, chosen, p)
+            if waiting.id in self._answering:
+                raise ConflictError(
+                    f"The MCP calls of run {waiting.id} are being made for another request's "
+                    "approval; wait for its response.",
+                    param="input",
+                    code="active_run",
+                )
+            approvals = [e for e in entries if isinstance(e, InputApproval)]
+            if not approvals:
+                return self._resume(waiting, entries, chosen, p, {})
+            self._answering.add(waiting.id)
+        # The approved calls are made outside the lock: a slow MCP server holds up this
+        # request only, not every other response starting meanwhile.
+        try:
+            answered = self.approvals.answer(waiting, approvals)
+            with self._starting:
+                return self._resume(waiting, entries, chosen, p, answered)
+        finally:
+            self._answering.discard(waiting.id)
 
     def _new_run(
         self, thread_id: str, entries: list[Any], chosen: ResponseSettings, p: dict[str, Any]
@@ -225,12 +244,17 @@ class ResponseService:
         return record, subscription
 
     def _resume(
-        self, run: Run, entries: list[Any], chosen: ResponseSettings, p: dict[str, Any]
+        self,
+        run: Run,
+        entries: list[Any],
+        chosen: ResponseSettings,
+        p: dict[str, Any],
+        approved: Answered,
     ) -> tuple[ResponseRecord, Subscription]:
-        """Answer the calls ``run`` waits for with the input's outputs and go on with it."""
+        """Answer the calls ``run`` waits for with the input's outputs (and the approved MCP
+        calls' outputs, ``approved``) and go on with it."""
         pending = waiting_calls(run)
         given = {e.call_id: e.output for e in entries if isinstance(e, InputOutput)}
-        approved = self.approvals.answer(run, [e for e in entries if isinstance(e, InputApproval)])
         given |= {call_id: output for call_id, (output, _) in approved.items()}
         used = sum(
             (s.usage.completion_tokens if s.usage else 0) for s in self.store.steps.in_run(run.id)
