@@ -78,7 +78,9 @@ def forced(sdk: Any, tool: dict[str, Any], name: str, text: str, **extra: Any) -
     )
 
 
-def test_a_declared_stdio_server_lists_its_tools_and_the_model_calls_one(sdk: Any) -> None:
+def test_a_declared_stdio_server_lists_its_tools_and_the_model_calls_one(
+    sdk: Any, served: tuple[Runtime, str]
+) -> None:
     tool = {**NOTES, "allowed_tools": ["add", "lookup"]}
     response = forced(sdk, tool, "add", "What is 2 plus 3? Use the add tool.")
     listing, call = response.output[0], response.output[1]
@@ -89,6 +91,8 @@ def test_a_declared_stdio_server_lists_its_tools_and_the_model_calls_one(sdk: An
     arguments = json.loads(call.arguments)
     assert call.output == str(arguments["a"] + arguments["b"])  # the server's answer
     assert call.error is None and call.status == "completed"
+    # What the model read back in its next turn, from the stored call: the same output.
+    assert model_read(served[0], response.id, "call_" + call.id.split("_", 1)[1]) == call.output
     assert response.status in ("completed", "incomplete")  # the model went on after the call
     again = sdk.responses.retrieve(response.id)
     assert [i.model_dump() for i in again.output] == [i.model_dump() for i in response.output]
