@@ -89,5 +89,27 @@ def test_a_conversations_mcp_calls_show_server_output_error_and_approval(
         assert "Waiting for the user's approval" in waiting
         assert page.locator("details.run summary >> text=MCP notes lookup").count() == 1
         tab.done("mcp-calls")
+
+        # Approved from the page: the conversation's next response makes the call.
+        shown["notes · add(…)"].locator("button.mcp-approve").click()
+        page.wait_for_selector("#notice >> text=Approved: the call was made.")
+        latest = page.locator("details.run").first
+        latest.locator("summary").click()
+        latest.locator(".mcp-approval >> text=Approved by the user").wait_for()
+        items = sdk.conversations.items.list(conversation.id).data
+        made = next(i for i in items if i.type == "mcp_call" and i.name == "add")
+        arguments = json.loads(made.arguments)
+        assert made.output == str(arguments["a"] + arguments["b"])
+        assert latest.locator(".function-output").text_content() == made.output
+        tab.done("mcp-approved")
+
+        # The Playground lists the declared servers, running since the calls above.
+        sdk.beta.assistants.create(name="Any", model="default")
+        tab.go("playground")
+        server = page.locator("#pg-mcp li[data-label=notes]")
+        server.wait_for()
+        assert "stdio · running" in (server.text_content() or "")
+        assert str(NOTES_SERVER) in (server.text_content() or "")
+        tab.done("mcp-servers")
     finally:
         tab.close()

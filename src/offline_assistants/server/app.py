@@ -27,6 +27,7 @@ from .routes import (
     conversations,
     dashboard,
     files,
+    mcp_servers,
     messages,
     models,
     responses,
@@ -88,6 +89,7 @@ def create_app(
         responses_socket.router,
         conversations.router,
         containers.router,
+        mcp_servers.router,
         dashboard.make_router(),
     ):
         app.include_router(router)

@@ -58,10 +58,29 @@ class PlaygroundSession {
           h("p", {}, "Thread: ", this.threadLabel),
           h("button", { type: "button", class: "quiet", id: "pg-new-thread", onclick: () => this.newThread() }, "New thread")),
         h("div", { class: "card run-panel" }, h("h2", {}, "Run"), this.panel, this.cancelButton,
-          h("details", {}, h("summary", {}, "Events"), this.events))),
+          h("details", {}, h("summary", {}, "Events"), this.events)),
+        this.mcpServers()),
       h("section", {}, this.messages, this.action,
         h("div", { class: "compose" }, this.input, this.sendButton),
         h("h2", {}, "Steps"), this.steps));
+  }
+
+  // The MCP servers declared to the runtime (serve --mcp, --mcp-config): what a Responses
+  // request's mcp tool names by server_label. Shown only where there are some.
+  mcpServers() {
+    const card = h("div", { class: "card", id: "pg-mcp", hidden: true });
+    this.ctx.api.get("/mcp/servers").then((page) => {
+      if (!page.data.length) return;
+      replace(card, h("h2", {}, "MCP servers"),
+        h("p", { class: "muted small" }, "For Responses requests: tools=[{type: \"mcp\", server_label: …}]"),
+        h("ul", { class: "list" }, page.data.map((server) => h("li", { dataset: { label: server.label } },
+          h("strong", {}, server.label), " ",
+          h("span", { class: "muted small" }, server.transport === "stdio"
+            ? `stdio · ${server.running ? "running" : "starts on first use"} · ${server.command}`
+            : `${server.transport} · ${server.url}`)))));
+      card.hidden = false;
+    }).catch((error) => this.ctx.notify(error));
+    return card;
   }
 
   newThread() {

@@ -77,6 +77,11 @@ function toolCallView(call, index, step, ctx) {
     const title = mcp ? `${mcp.server_label} · ${call.function.name}(…)` : `${call.function.name}(…)`;
     box.append(h("h3", {}, title), h("pre", { class: "arguments" }, pretty(call.function.arguments)));
     if (mcp?.approval) box.append(h("p", { class: "muted small mcp-approval" }, APPROVAL[mcp.approval] || mcp.approval));
+    if (mcp?.approval === "requested" && ctx.approve) {
+      box.append(h("div", { class: "row" },
+        h("button", { type: "button", class: "mcp-approve", onclick: () => ctx.approve(call, true) }, "Approve"),
+        h("button", { type: "button", class: "quiet mcp-deny", onclick: () => ctx.approve(call, false) }, "Deny")));
+    }
     if (mcp?.error) {
       box.append(h("h3", {}, "Error"), h("pre", { class: "logs mcp-error" }, mcpError(mcp.error)));
     } else if (call.function.output !== null && call.function.output !== undefined) {

@@ -62,9 +62,28 @@ function runView(run, ctx) {
     view.dataset.loaded = "yes";
     try {
       const page = await ctx.api.get(`/threads/${run.thread_id}/runs/${run.id}/steps?order=asc&limit=100&${STEP_INCLUDE}`);
-      replace(steps, page.data.length ? page.data.map((s) => stepView(s, { ...ctx, open: true })) : h("p", { class: "muted small" }, "No steps."));
+      replace(steps, page.data.length ? page.data.map((s) => stepView(s, { ...ctx, open: true, approve: approver(run, ctx) })) : h("p", { class: "muted small" }, "No steps."));
     } catch (error) { ctx.notify(error); }
     resolve();
   });
   return view;
+}
+
+// A conversation's run that waits for the user's approval of an MCP call: the page answers
+// it as an app would, with an mcp_approval_response in the conversation's next response
+// (a response chain has no conversation to name; its app answers with previous_response_id).
+function approver(run, ctx) {
+  if (run.status !== "requires_action" || !run.thread_id.startsWith("conv_")) return null;
+  return async (call, approve) => {
+    const request = `mcpr_${call.id.split("_").slice(1).join("_")}`;
+    try {
+      await ctx.api.post("/responses", {
+        model: run.model,
+        conversation: run.thread_id,
+        input: [{ type: "mcp_approval_response", approval_request_id: request, approve }],
+      });
+      ctx.flash(approve ? "Approved: the call was made." : "Denied: the model was told.");
+    } catch (error) { ctx.notify(error); }
+    await ctx.refresh();
+  };
 }

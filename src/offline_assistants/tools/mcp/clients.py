@@ -135,6 +135,25 @@ class McpClients:
             return McpOutcome(None, {"type": "mcp_tool_execution_error", "content": content})
         return McpOutcome(text)
 
+    def servers(self) -> list[dict[str, Any]]:
+        """The declared servers as the Dashboard lists them: label, transport, what starts
+        or reaches them, and whether a stdio one is running now."""
+        listed: list[dict[str, Any]] = []
+        for label, declared in sorted(self.declared.items()):
+            if isinstance(declared, str):
+                listed.append({"label": label, "transport": "http", "url": declared})
+                continue
+            keeper = self._keepers.get(label)
+            listed.append(
+                {
+                    "label": label,
+                    "transport": "stdio",
+                    "command": " ".join([declared.command, *declared.args]),
+                    "running": keeper is not None and not keeper.done(),
+                }
+            )
+        return listed
+
     def close(self, timeout: float = 10.0) -> None:
         """Stop the stdio servers and the loop."""
         if not self._loop.is_running():
