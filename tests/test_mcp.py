@@ -73,7 +73,7 @@ def forced(sdk: Any, tool: dict[str, Any], name: str, text: str, **extra: Any) -
         input=text,
         tools=[tool],
         tool_choice={"type": "mcp", "server_label": tool["server_label"], "name": name},
-        max_output_tokens=48,
+        max_output_tokens=64,
         **extra,
     )
 
@@ -118,9 +118,9 @@ def test_a_url_server_streams_the_mcp_events_in_order(sdk: Any, http_notes: str)
     with sdk.responses.stream(
         model="default",
         input="Look up transformers.",
-        tools=[tool],
+        tools=[{**tool, "allowed_tools": ["lookup"]}],
         tool_choice={"type": "mcp", "server_label": "wiki", "name": "lookup"},
-        max_output_tokens=48,
+        max_output_tokens=64,
     ) as stream:
         events = list(stream)
     final = events[-1].response  # completed, or incomplete: the answer after the call ran long
@@ -131,7 +131,9 @@ def test_a_url_server_streams_the_mcp_events_in_order(sdk: Any, http_notes: str)
     calls = [k for k in kinds if k.startswith("response.mcp_call")]
     assert calls[0] == "response.mcp_call.in_progress"
     assert "response.mcp_call_arguments.delta" in calls
-    assert calls[-2:] == ["response.mcp_call_arguments.done", "response.mcp_call.completed"]
+    assert calls[-2:] == ["response.mcp_call_arguments.done", "response.mcp_call.completed"], (
+        events[-1].response.output
+    )
     assert kinds.index("response.mcp_list_tools.completed") < kinds.index(calls[0])
     done = {e.item.id: e.item for e in events if e.type == "response.output_item.done"}
     call = final.output[1]
