@@ -6,10 +6,10 @@ runtime by that label. Its tools are listed while the request is checked, so a
 server that cannot list them is a 424 before anything is stored, and the
 listing is the response's first output item (``mcp_list_tools``,
 ``ResponseRecord.mcp_items``), unless an earlier response of the same
-conversation or chain showed the same list (``drop_known_lists``). The tools ``allowed_tools`` keeps are offered to
-the model as function tools (their input schemas, under the call grammar);
-their calls are made by the run executor (``runs/mcp_calls.py``) and shown as
-``mcp_call`` items (``items.py``).
+conversation or chain showed the same list (``drop_known_lists``). The tools
+``allowed_tools`` keeps are offered to the model as function tools (their input
+schemas, under the call grammar); their calls are made by the run executor
+(``runs/mcp_calls.py``) and shown as ``mcp_call`` items (``items.py``).
 
 ``require_approval`` (``"always"`` when not given, as the hosted API has it;
 ``"never"``; or ``{"always"|"never": {"tool_names": [...]}}``) says which tools

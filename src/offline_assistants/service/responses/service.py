@@ -1,5 +1,7 @@
 """Responses: create (whole, background or streamed), retrieve (or replay), delete, cancel.
 
+Deleting, cancelling and settling a ``store=False`` response are ``ending.py``'s.
+
 A response runs as a run of the Assistants executor, in a thread
 (``placement.py`` says which, and stores the input there). Its events are
 made from the run's (``events.py``): a stream yields them, a plain create
@@ -20,10 +22,8 @@ removes the response (and a thread of its own) once it has settled.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -43,6 +43,7 @@ from ...tools.mcp import McpClients
 from ..checks.params import check_params
 from ..runs import RunService, queued_run
 from ..threads import ThreadService
+from .ending import ResponseEnding
 from .event_log import ResponseEventLog
 from .events import ResponseEvents
 from .input_items import (
@@ -63,8 +64,6 @@ from .sealed import Sealer
 from .views import ResponseViews
 
 log = logging.getLogger(__name__)
-WAIT_SECONDS = 3600.0
-CANCEL_WAIT_SECONDS = 10.0
 
 
 class ResponseService:
@@ -98,6 +97,7 @@ class ResponseService:
         self.placement = ResponsePlacement(store, threads)
         self.event_log = ResponseEventLog(settings.data_dir / "response_events")
         self.recordings = ResponseRecordings(self.event_log, self.views)
+        self.ending = ResponseEnding(store, runs, threads, self.event_log, self.views)
         self._starting = threading.Lock()
         self._answering: set[str] = set()  # runs whose approved MCP calls are being made
 
@@ -351,69 +351,13 @@ class ResponseService:
             raise NotFoundError(f"Response with id '{response_id}' not found.", param="response_id")
         return record
 
-    # -- ending -----------------------------------------------------------------------------
+    # -- ending (ending.py) -----------------------------------------------------------------
 
     def settled(self, record: ResponseRecord) -> None:
-        """After a response settles, or its stream is dropped: with ``store=False`` nothing
-        of it stays. A run still generating for a dropped unstored stream is cancelled
-        first: nobody can ever read what it would write."""
-        if record.store:
-            return
-        run = self.store.runs.get(record.run_id)
-        if run is not None and run.status == "requires_action":
-            self.runs.cancel(run.id, thread_id=run.thread_id)
-        elif run is not None and run.status in ("queued", "in_progress", "cancelling"):
-            with contextlib.suppress(InvalidRequestError):  # it ended meanwhile
-                self.runs.cancel(run.id, thread_id=run.thread_id)
-            self._wait_until_settled(run.id)
-        with self.store.db.transaction():
-            self.store.responses.delete(record.id)
-            own_thread = record.conversation_id is None and not self.store.responses.in_thread(
-                record.thread_id
-            )
-        if own_thread:
-            self.threads.delete(record.thread_id)
+        self.ending.settled(record)
 
     def delete(self, response_id: str) -> dict[str, Any]:
-        record = self._get(response_id)
-        run = self.store.runs.get(record.run_id)
-        if run is not None and record.output_until is None:
-            if run.status == "requires_action":
-                self.runs.cancel(run.id, thread_id=run.thread_id)
-            elif run.status in ("queued", "in_progress", "cancelling"):
-                raise ConflictError(
-                    f"Response {response_id} is still in progress; cancel it first.",
-                    param="response_id",
-                )
-        with self.store.db.transaction():
-            self.store.responses.delete(response_id)
-            own_thread = record.conversation_id is None and not self.store.responses.in_thread(
-                record.thread_id
-            )
-        self.event_log.delete(response_id)
-        if own_thread:
-            self.threads.delete(record.thread_id)
-        return {"id": response_id, "object": "response.deleted", "deleted": True}
+        return self.ending.delete(self._get(response_id))
 
     def cancel(self, response_id: str) -> Response:
-        record = self._get(response_id)
-        if not record.background:
-            raise InvalidRequestError(
-                "Only responses created with background=true can be cancelled.",
-                param="response_id",
-            )
-        run = self.store.runs.get(record.run_id)
-        if run is not None and record.output_until is None:
-            if run.status in ("queued", "in_progress"):
-                self.runs.cancel(run.id, thread_id=run.thread_id)
-            self._wait_until_settled(run.id)
-        return self.views.render(record)
-
-    def _wait_until_settled(self, run_id: str) -> None:
-        """Until a cancelled run has stopped (it is checked between tokens), or a while."""
-        deadline = time.monotonic() + CANCEL_WAIT_SECONDS
-        while time.monotonic() < deadline:
-            current = self.store.runs.get(run_id)
-            if current is None or current.status not in ("queued", "in_progress", "cancelling"):
-                return
-            time.sleep(0.05)
+        return self.ending.cancel(self._get(response_id))
