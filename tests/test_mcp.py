@@ -456,3 +456,26 @@ def test_an_approved_call_in_the_making_holds_up_no_other_response(sdk: Any) -> 
         assert other.status in ("completed", "incomplete")
         made = next(item for item in approving.result().output if item.type == "mcp_call")
     assert made.output == "done slowly"
+
+
+def test_input_tokens_count_an_mcp_tools_listing_and_replayed_approvals(sdk: Any) -> None:
+    tool = {**NOTES, "allowed_tools": ["add"]}
+    plain = sdk.responses.input_tokens.count(model="default", input="What is 2 plus 2?")
+    with_tool = sdk.responses.input_tokens.count(
+        model="default", input="What is 2 plus 2?", tools=[tool]
+    )
+    assert with_tool.input_tokens > plain.input_tokens  # the listed tool is in the prompt
+    request = {
+        "type": "mcp_approval_request",
+        "id": "mcpr_x1",
+        "server_label": "notes",
+        "name": "add",
+        "arguments": '{"a": 2, "b": 2}',
+    }
+    answer = {"type": "mcp_approval_response", "approval_request_id": "mcpr_x1", "approve": True}
+    replayed = sdk.responses.input_tokens.count(
+        model="default",
+        input=[{"role": "user", "content": "What is 2 plus 2?"}, request, answer],
+        tools=[tool],
+    )
+    assert replayed.input_tokens >= with_tool.input_tokens  # counted, not a 500

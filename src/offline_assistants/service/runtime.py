@@ -125,7 +125,7 @@ class Runtime:
                 mcp=self.mcp,
             )
             self.response_tokens = InputTokenCounter(
-                self.store, settings, self.engines, sealer.open
+                self.store, settings, self.engines, sealer.open, self.responses.mcp
             )
             self.conversations = ConversationService(self.store, self.threads)
             self.containers = ContainerService(self.store, self.kernels)

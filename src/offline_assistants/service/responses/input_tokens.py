@@ -26,6 +26,8 @@ from ...runs.prompt import Unit, conversation, system_text
 from ...store import Store
 from ..checks.params import check_params
 from .input_items import (
+    InputApproval,
+    InputApprovalRequest,
     InputCall,
     InputInstruction,
     InputMessage,
@@ -34,13 +36,20 @@ from .input_items import (
     parse_input,
 )
 from .input_items import input_instructions as instructions_of
+from .mcp_tools import McpPolicy
 from .request import response_settings
 
 
 class InputTokenCounter:
     def __init__(
-        self, store: Store, settings: Settings, engines: EngineCache, unseal: Unseal
+        self,
+        store: Store,
+        settings: Settings,
+        engines: EngineCache,
+        unseal: Unseal,
+        mcp: McpPolicy | None = None,
     ) -> None:
+        self.mcp = mcp  # an mcp tool's server is listed, as a response lists it
         self.store = store
         self.settings = settings
         self.engines = engines
@@ -49,7 +58,7 @@ class InputTokenCounter:
     def count(self, params: Mapping[str, Any]) -> InputTokenCountResponse:
         p = check_params(InputTokenCountParams, params)
         p.setdefault("model", "default")
-        chosen = response_settings(p, self.settings, self.store)
+        chosen = response_settings(p, self.settings, self.store, self.mcp)
         entries = parse_input(p.get("input"), unseal=self.unseal)
         run = Run.model_construct(**chosen.run_fields)
         history = thread_history(self.store, p) + input_units(entries)
@@ -127,6 +136,10 @@ def input_units(entries: list[Any]) -> list[Unit]:
                     ),
                 )
             )
-        elif not isinstance(entry, InputInstruction | InputOutput):
+        elif not isinstance(
+            entry, InputInstruction | InputOutput | InputApproval | InputApprovalRequest
+        ):
             raise AssertionError(f"unknown input entry {entry!r}")
+        # An MCP approval and its request count nothing here: the call they lead to is made
+        # only by the response, and its output is not known before.
     return units
