@@ -370,7 +370,8 @@ def test_the_agents_sdks_hosted_mcp_tool_reads_every_item(
         result = pool.submit(agents.Runner.run_sync, agent, "What is 6 plus 7?").result()
     kinds = [type(item).__name__ for item in result.new_items]
     assert asked == ["add"]
-    assert "MCPListToolsItem" in kinds and "MCPApprovalRequestItem" in kinds
+    assert "MCPApprovalRequestItem" in kinds
+    assert kinds.count("MCPListToolsItem") == 1  # the replayed list is not listed again
     made = [
         item.raw_item
         for item in result.new_items
@@ -434,6 +435,8 @@ def test_an_approval_with_store_false_is_answered_by_replaying_the_history(sdk: 
     arguments = json.loads(request.arguments)
     assert made.approval_request_id == request.id
     assert made.output == str(arguments["a"] + arguments["b"])
+    # The history replays the tool list, unchanged: it is not shown again.
+    assert [item.type for item in done.output][:1] == ["mcp_call"]
 
 
 def test_an_approved_call_in_the_making_holds_up_no_other_response(sdk: Any) -> None:

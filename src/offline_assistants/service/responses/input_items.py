@@ -16,8 +16,10 @@ The input is a string (one user message) or a list of items:
   waits on, like a function call's output, or one replayed in the same input
   (an ``mcp_approval_request`` item, as apps that send the whole history do:
   ``mcp_approvals.py`` makes the call);
-- ``reasoning``, ``file_search_call``, ``code_interpreter_call`` and
-  ``mcp_list_tools`` items an app replays are records of earlier work whose result the following messages
+- an ``mcp_list_tools`` item an app replays tells which tool lists it has seen
+  (``InputToolList``: the same list is not shown again, ``mcp_tools.py``);
+- ``reasoning``, ``file_search_call`` and ``code_interpreter_call`` items an app
+  replays are records of earlier work whose result the following messages
   already carry; they are accepted and not shown to the model again (the
   reasoning templates here drop earlier turns' reasoning). A reasoning item's
   ``encrypted_content`` must be a handle this runtime sealed (``sealed.py``).
@@ -46,7 +48,6 @@ REPLAYED_RECORDS = (
     "reasoning",
     "file_search_call",
     "code_interpreter_call",
-    "mcp_list_tools",
 )
 
 
@@ -93,8 +94,21 @@ class InputApprovalRequest:
     arguments: str
 
 
+@dataclass(frozen=True)
+class InputToolList:
+    """A replayed ``mcp_list_tools`` item: a tool list the app has already seen."""
+
+    item: dict[str, Any]
+
+
 Entry = (
-    InputMessage | InputInstruction | InputCall | InputOutput | InputApproval | InputApprovalRequest
+    InputMessage
+    | InputInstruction
+    | InputCall
+    | InputOutput
+    | InputApproval
+    | InputApprovalRequest
+    | InputToolList
 )
 
 
@@ -142,6 +156,9 @@ def _entries(item: Any, where: str, unseal: Unseal | None) -> list[Entry]:
         output = item["output"]
         text = output if isinstance(output, str) else content_text(output, f"{where}.output")
         return [InputOutput(item["call_id"], text)]
+    if kind == "mcp_list_tools":
+        tools = item.get("tools") or []
+        return [InputToolList({"server_label": item["server_label"], "tools": tools})]
     if kind == "mcp_approval_request":
         call_id = "call_" + str(item["id"]).split("_", 1)[-1]
         return [

@@ -32,6 +32,7 @@ from .input_items import (
     InputInstruction,
     InputMessage,
     InputOutput,
+    InputToolList,
     Unseal,
     parse_input,
 )
@@ -137,7 +138,8 @@ def input_units(entries: list[Any]) -> list[Unit]:
                 )
             )
         elif not isinstance(
-            entry, InputInstruction | InputOutput | InputApproval | InputApprovalRequest
+            entry,
+            InputInstruction | InputOutput | InputApproval | InputApprovalRequest | InputToolList,
         ):
             raise AssertionError(f"unknown input entry {entry!r}")
         # An MCP approval and its request count nothing here: the call they lead to is made

@@ -131,20 +131,27 @@ def add_mcp_tool(
 
 def drop_known_lists(tools: McpTools, earlier: list[list[dict[str, Any]]]) -> None:
     """Leave out of the output a tool list that an earlier response of the same
-    conversation or chain (``earlier``: their MCP items) showed unchanged: as the hosted
-    API does, a list is shown again only when the server's tools changed."""
+    conversation or chain showed unchanged, or that the input replays (``earlier``: their
+    MCP items): as the hosted API does, a list is shown again only when it changed."""
     shown = {
-        (item["server_label"], json.dumps(item["tools"], sort_keys=True))
+        (item["server_label"], _same(item["tools"]))
         for items in earlier
         for item in items
-        if item["type"] == "mcp_list_tools"
+        if item.get("type", "mcp_list_tools") == "mcp_list_tools"
     }
     tools.items = [
         item
         for item in tools.items
         if item["type"] != "mcp_list_tools"
-        or (item["server_label"], json.dumps(item["tools"], sort_keys=True)) not in shown
+        or (item["server_label"], _same(item["tools"])) not in shown
     ]
+
+
+def _same(tools: list[dict[str, Any]]) -> str:
+    """A tool list as compared: by each tool's name, description and schema (a replayed
+    list may leave out what is null)."""
+    kept = [{k: tool.get(k) for k in ("name", "description", "input_schema")} for tool in tools]
+    return json.dumps(kept, sort_keys=True)
 
 
 def mcp_choice(choice: Mapping[str, Any], tools: McpTools) -> Any:

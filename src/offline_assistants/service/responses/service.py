@@ -49,6 +49,7 @@ from .events import ResponseEvents
 from .input_items import (
     InputApproval,
     InputOutput,
+    InputToolList,
     Unseal,
     check_answers,
     input_instructions,
@@ -185,7 +186,8 @@ class ResponseService:
                     conversation_id, p.get("previous_response_id"), chosen
                 )
                 earlier = self.store.responses.in_thread(thread_id)
-                drop_known_lists(chosen.mcp, [record.mcp_items for record in earlier])
+                seen = [e.item for e in entries if isinstance(e, InputToolList)]
+                drop_known_lists(chosen.mcp, [*(r.mcp_items for r in earlier), seen])
                 waiting = self.store.runs.active_in_thread(thread_id)
                 if waiting is not None and waiting.status != "requires_action":
                     raise ConflictError(
