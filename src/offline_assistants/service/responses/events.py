@@ -133,7 +133,9 @@ class ResponseEvents(ReasoningStream, McpStream):
         self._reasoning: dict[str, str] = {}  # open reasoning item id → its text so far
         self._namespaces = namespaces(record.request.get("tools", []))
         self._served = served_tools(record)
-        self._asking = set(service.store.runs.options(record.run_id).mcp_asking)
+        self._asking = (  # read only for a response with MCP tools
+            set(service.store.runs.options(record.run_id).mcp_asking) if self._served else set()
+        )
         self._log: ResponseEventLog | None = None
 
     def events(self) -> Iterator[ResponseStreamEvent | None]:

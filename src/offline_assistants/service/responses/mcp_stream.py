@@ -59,15 +59,17 @@ class McpStream:
             yield self._event("response.mcp_list_tools.completed", **where)
             del self._open[listing["id"]]
             yield self._event("response.output_item.done", item=listing, **where)
-        steps = self.service.store.steps.in_thread_with_seq(self.record.thread_id)
-        made_here = [item for item in self.record.mcp_items if item["type"] == "mcp_call"]
-        for made in [*made_here, *approved_calls(self.record, steps)]:
-            yield self._added({**made, "status": "in_progress", "output": None, "error": None})
-            where = {"item_id": made["id"], "output_index": self._indexes[made["id"]]}
+        made = [item for item in self.record.mcp_items if item["type"] == "mcp_call"]
+        if self.record.answered:  # a resumed response: the calls its approvals made
+            steps = self.service.store.steps.in_thread_with_seq(self.record.thread_id)
+            made += approved_calls(self.record, steps)
+        for call in made:
+            yield self._added({**call, "status": "in_progress", "output": None, "error": None})
+            where = {"item_id": call["id"], "output_index": self._indexes[call["id"]]}
             yield self._event("response.mcp_call.in_progress", **where)
-            yield from self._mcp_done(made, where)
-            del self._open[made["id"]]
-            yield self._event("response.output_item.done", item=made, **where)
+            yield from self._mcp_done(call, where)
+            del self._open[call["id"]]
+            yield self._event("response.output_item.done", item=call, **where)
 
     def _mcp_added(self, item_id: str, call: Any) -> Iterator[ResponseStreamEvent]:
         label = self._served[call.function.name or ""]

@@ -92,7 +92,7 @@ class ResponseViews:
             seal=self.seal(record),
         )
         names = namespaces(record.request.get("tools", []))
-        made = approved_calls(record, steps)
+        made = approved_calls(record, steps) if record.answered else []
         return [*record.mcp_items, *made, *(with_namespace(item, names) for item in items)]
 
     def container(self, record: ResponseRecord) -> str:
