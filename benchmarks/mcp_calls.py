@@ -28,9 +28,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
+sys.path.insert(0, str(HERE.parent))  # tests/mcp_servers: the notes server and its helpers
 SERVER = HERE.parent / "tests" / "mcp_servers" / "notes_server.py"
 RESULTS = HERE / "results"
 QUESTION = "What is 12 plus 30? Use the add tool."
@@ -164,46 +163,28 @@ def _function(client: Any, tokens: int) -> int:
 
 def _bare_calls(clients_type: Any, declared: Any, calls: int) -> dict[str, dict[str, float]]:
     """Milliseconds per ``add`` call, stdio (kept alive) and Streamable HTTP (per request)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    http = subprocess.Popen(
-        [sys.executable, str(SERVER), "http", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    from tests.mcp_servers import listening
+
     clients = clients_type(declared)
     found: dict[str, dict[str, float]] = {}
     try:
-        _wait_for(port)
-        for transport, url in (("stdio", None), ("http", f"http://127.0.0.1:{port}/mcp")):
-            clients.call_tool("notes", url, None, "add", {"a": 1, "b": 2})  # started, warmed
-            spent = []
-            for n in range(calls):
-                started = time.perf_counter()
-                outcome = clients.call_tool("notes", url, None, "add", {"a": n, "b": 1})
-                spent.append((time.perf_counter() - started) * 1000)
-                assert outcome.output == str(n + 1), outcome
-            spent.sort()
-            found[transport] = {
-                "median": statistics.median(spent),
-                "p95": spent[int(0.95 * (len(spent) - 1))],
-            }
+        with listening("http") as port:
+            for transport, url in (("stdio", None), ("http", f"http://127.0.0.1:{port}/mcp")):
+                clients.call_tool("notes", url, None, "add", {"a": 1, "b": 2})  # started, warmed
+                spent = []
+                for n in range(calls):
+                    started = time.perf_counter()
+                    outcome = clients.call_tool("notes", url, None, "add", {"a": n, "b": 1})
+                    spent.append((time.perf_counter() - started) * 1000)
+                    assert outcome.output == str(n + 1), outcome
+                spent.sort()
+                found[transport] = {
+                    "median": statistics.median(spent),
+                    "p95": spent[int(0.95 * (len(spent) - 1))],
+                }
     finally:
         clients.close()
-        http.kill()
-        http.wait()
     return found
-
-
-def _wait_for(port: int) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"the MCP server did not listen on {port}")
 
 
 if __name__ == "__main__":
