@@ -38,7 +38,10 @@ class GatedEngine:
         return HermesFormat(native=False)
 
     def prompt_tokens(
-        self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec] = ()
+        self,
+        messages: Sequence[ChatMessage],
+        functions: Sequence[FunctionSpec] = (),
+        effort: str | None = None,
     ) -> list[int]:
         self.conversations.append(list(messages))
         return [len(m.content) for m in messages]

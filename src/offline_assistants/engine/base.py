@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from .call_scanner import CallEvent
 from .reasoning import ThinkTags
 
 Role = Literal["system", "user", "assistant", "tool"]
@@ -153,6 +154,19 @@ class ToolFormat(Protocol):
 
     def parse(self, text: str) -> list[tuple[str, dict[str, Any]]]: ...
 
+    @property
+    def answer_prefix(self) -> str:
+        """What an answer held to a grammar (a JSON schema) begins with, before its text."""
+        ...
+
+    def scanner(self, code_function: str | None = None) -> CallReader:
+        """What reads the calls while they stream (:mod:`.call_scanner`'s events)."""
+        ...
+
+
+class CallReader(Protocol):
+    def feed(self, text: str) -> list[CallEvent]: ...
+
 
 class Engine(Protocol):
     """A loaded model; ``generate`` may be called from several threads at once."""
@@ -167,9 +181,13 @@ class Engine(Protocol):
     def tool_format(self) -> ToolFormat: ...
 
     def prompt_tokens(
-        self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec] = ()
+        self,
+        messages: Sequence[ChatMessage],
+        functions: Sequence[FunctionSpec] = (),
+        effort: str | None = None,
     ) -> list[int]:
-        """The chat template applied to ``messages`` (with the generation prompt), tokenized."""
+        """The chat template applied to ``messages`` (with the generation prompt), tokenized;
+        ``effort`` is the API's reasoning effort (a template that takes one is told it)."""
         ...
 
     def generate(

@@ -105,6 +105,11 @@ class CallScanner:
         self._arg_expect_key = False
         self._code: StringDecoder | None = None
 
+    @property
+    def depth(self) -> int:
+        """How many JSON objects and arrays are open (1: inside a call's object)."""
+        return self._depth
+
     def feed(self, text: str) -> list[CallEvent]:
         events: list[CallEvent] = []
         for char in text:

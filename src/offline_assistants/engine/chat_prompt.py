@@ -32,7 +32,8 @@ from .chat_template import (
     separators,
     shows_system,
 )
-from .reasoning import ReasoningPlan, ThinkTags, think_tags
+from .harmony import reasoning_convention, template_effort
+from .reasoning import ReasoningPlan, ThinkTags
 from .tool_format import ToolFormatChoice, format_for_template
 
 
@@ -55,8 +56,8 @@ class ChatPrompt:
         self._add_bos = bool(llama_cpp.llama_vocab_get_add_bos(vocab))
         self.traits = probe(self._render)
         self.stop_tokens = self._stops(self.traits.turn_end)
-        self.reasoning: ThinkTags | None = think_tags(self.template.text)
-        self._reasoning_end: tuple[int, ...] | None = None
+        self.reasoning: ThinkTags | None = reasoning_convention(self.template.text)
+        self._reasoning_marks: tuple[tuple[int, ...], ...] | None = None
 
     def _renderer(self, source: TemplateSource) -> Render:
         if source.builtin:
@@ -71,22 +72,39 @@ class ChatPrompt:
     def token_text(self, token: int) -> str:
         return str(self._llama._model.token_get_text(token))
 
-    def text(self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec]) -> str:
-        """The chat template applied to ``messages`` (with the generation prompt)."""
+    def text(
+        self,
+        messages: Sequence[ChatMessage],
+        functions: Sequence[FunctionSpec],
+        effort: str | None = None,
+    ) -> str:
+        """The chat template applied to ``messages`` (with the generation prompt); the API's
+        reasoning ``effort`` reaches a template that takes one (gpt-oss's)."""
         template_messages, tools = self.tool_format.template_inputs(messages, functions)
-        text = self._render(conform(template_messages, self.traits), tools, True)
+        variables = self._variables(effort)
+        text = self._render(conform(template_messages, self.traits), tools, True, **variables)
         if not shows_system(template_messages, text):
             # Some templates keep the system text only in some shapes (Mistral's, only with
             # the last user turn): then it goes into the first user turn.
             folded = dataclasses.replace(self.traits, system=False)
-            text = self._render(conform(template_messages, folded), tools, True)
+            text = self._render(conform(template_messages, folded), tools, True, **variables)
         return text
 
+    def _variables(self, effort: str | None) -> dict[str, str]:
+        tags = self.reasoning
+        level = template_effort(effort)
+        if tags is None or tags.effort is None or level is None:
+            return {}
+        return {tags.effort: level}
+
     def tokens(
-        self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec]
+        self,
+        messages: Sequence[ChatMessage],
+        functions: Sequence[FunctionSpec],
+        effort: str | None = None,
     ) -> list[int]:
         """:meth:`text`, tokenized with the model's tokenizer."""
-        text = self.text(messages, functions)
+        text = self.text(messages, functions, effort)
         bos = self._llama.token_bos()
         # Add BOS as the file asks, unless the template wrote it ({{ bos_token }}).
         add_bos = self._add_bos and not (bos != -1 and text.startswith(self.token_text(bos)))
@@ -113,10 +131,24 @@ class ChatPrompt:
         tags = self.reasoning
         if tags is None:
             return None
-        if self._reasoning_end is None:
-            self._reasoning_end = tuple(self._plain_tokens(f"\n{tags.end}\n\n"))
+        if self._reasoning_marks is None:
+            # Think tags close on a line of their own; Harmony's markers are tokens alone.
+            end = tags.end if tags.opens else f"\n{tags.end}\n\n"
+            self._reasoning_marks = tuple(
+                tuple(self._plain_tokens(text)) if text else ()
+                for text in (end, tags.start if tags.opens else "", tags.answer)
+            )
+        end_tokens, start_tokens, answer_tokens = self._reasoning_marks
         opened = tags.opened_by(self.detokenize(prompt[-8:]))
-        return ReasoningPlan(tags, opened, budget, self._reasoning_end)
+        return ReasoningPlan(
+            tags,
+            opened,
+            budget,
+            end_tokens,
+            start_tokens=() if opened else start_tokens,
+            answer_tokens=answer_tokens,
+            answer_end=end_tokens if tags.ends_answer else (),
+        )
 
     def _plain_tokens(self, text: str) -> list[int]:
         return list(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))

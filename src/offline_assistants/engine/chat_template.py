@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import ctypes
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 import jinja2
 import jinja2.sandbox
@@ -42,8 +42,21 @@ import jinja2.sandbox
 from ..errors import InternalError, ModelFileError
 
 Messages = list[dict[str, Any]]
-# Renders (messages, tools, add_generation_prompt) into prompt text.
-Render = Callable[[Messages, "list[dict[str, Any]] | None", bool], str]
+
+
+class Render(Protocol):
+    """Renders (messages, tools, add_generation_prompt) into prompt text; ``variables`` are
+    the template's own (gpt-oss's ``reasoning_effort``), which a built-in ignores."""
+
+    def __call__(
+        self,
+        messages: Messages,
+        tools: list[dict[str, Any]] | None,
+        prompt: bool,
+        /,
+        **variables: Any,
+    ) -> str: ...
+
 
 # Words no template writes: how the probes find their messages in the rendered text.
 PROBE_SYSTEM = "Probe7system"
@@ -135,8 +148,11 @@ def jinja_render(source: str, bos_token: str, eos_token: str) -> Render:
             code="invalid_chat_template",
         ) from exc
 
-    def render(messages: Messages, tools: list[dict[str, Any]] | None, prompt: bool) -> str:
+    def render(
+        messages: Messages, tools: list[dict[str, Any]] | None, prompt: bool, /, **variables: Any
+    ) -> str:
         return compiled.render(
+            **variables,
             messages=messages,
             tools=tools,
             bos_token=bos_token,
@@ -161,7 +177,9 @@ def builtin_render(name: str, lib: ModuleType) -> Render:
     """A renderer for a llama.cpp built-in template (plain roles only; tools go in text),
     applied by llama.cpp itself (``lib`` is ``llama_cpp``, handed over by :mod:`.llama`)."""
 
-    def render(messages: Messages, tools: list[dict[str, Any]] | None, prompt: bool) -> str:
+    def render(
+        messages: Messages, tools: list[dict[str, Any]] | None, prompt: bool, /, **variables: Any
+    ) -> str:
         chat = (lib.llama_chat_message * max(1, len(messages)))()
         kept = []  # the encoded strings must outlive the call
         for index, message in enumerate(messages):

@@ -312,9 +312,12 @@ class LlamaEngine:
         return sorted(found | self.stop_tokens)
 
     def prompt_tokens(
-        self, messages: Messages[ChatMessage], functions: Messages[FunctionSpec] = ()
+        self,
+        messages: Messages[ChatMessage],
+        functions: Messages[FunctionSpec] = (),
+        effort: str | None = None,
     ) -> list[int]:
-        return self._prompt.tokens(messages, functions)
+        return self._prompt.tokens(messages, functions, effort)
 
     def generate(
         self,

@@ -21,8 +21,9 @@ from ..config import Settings
 from ..errors import ModelFileError
 from .chat_template import resolve_template
 from .gguf_metadata import GGUFError, read_metadata
+from .harmony import HarmonyFormat, is_harmony, reasoning_convention
 from .model_stores import FoundModel, find_models
-from .reasoning import ThinkTags, think_tags
+from .reasoning import ThinkTags
 from .tool_format import HermesFormat, Llama3Format, MistralFormat, format_for_template
 
 
@@ -91,6 +92,8 @@ def _tool_format(template: str) -> str:
         return "mistral"
     if isinstance(fmt, Llama3Format):
         return "llama3"
+    if isinstance(fmt, HarmonyFormat):
+        return "harmony"
     return "hermes" if isinstance(fmt, HermesFormat) and fmt.native else "generic"
 
 
@@ -102,13 +105,13 @@ def model_reasoning(path: Path, chat_template: str | None) -> ThinkTags | None:
         template = resolve_template(chat_template, metadata, path, ())
     except (OSError, GGUFError, ModelFileError):
         return None
-    return think_tags(template.text)
+    return reasoning_convention(template.text)
 
 
 def _reasoning(template: str) -> str | None:
-    if "<|channel|>" in template:
+    if is_harmony(template):
         return "harmony"
-    if think_tags(template) is not None:
+    if reasoning_convention(template) is not None:
         return "think tags"
     return None
 

@@ -18,6 +18,7 @@ from typing import Any
 from ..config import Settings
 from ..errors import ModelFileError
 from .base import ChatMessage, Sampling
+from .harmony import HarmonyFormat
 from .llama import LlamaEngine
 from .tool_format import HermesFormat, Llama3Format, MistralFormat, ToolFormatChoice
 
@@ -49,6 +50,8 @@ class ModelReport:
 def describe_format(fmt: ToolFormatChoice) -> str:
     if isinstance(fmt, MistralFormat):
         return "Mistral (native: [TOOL_CALLS] [...], rendered by the template)"
+    if isinstance(fmt, HarmonyFormat):
+        return "Harmony (native: commentary to=functions.NAME, rendered by the template)"
     if isinstance(fmt, Llama3Format):
         return 'Llama 3.x (native: {"name": ..., "parameters": ...}, rendered by the template)'
     if isinstance(fmt, HermesFormat) and fmt.native:

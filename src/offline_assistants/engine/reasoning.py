@@ -38,13 +38,24 @@ class Reasoned(Protocol):
 
 @dataclass(frozen=True)
 class ThinkTags:
-    """A template's reasoning convention: think tags, maybe with an on/off switch."""
+    """A template's reasoning convention: think tags, maybe with an on/off switch, or
+    Harmony's analysis channel (:mod:`.harmony`, with the fields after ``switch``)."""
 
     start: str = START
     end: str = END
     switch: str | None = None  # the template variable that turns thinking off
+    after: tuple[str, ...] = ()  # headers dropped (each if written) between end and answer
+    effort: str | None = None  # the template variable that takes the reasoning effort
+    opens: bool = False  # the runtime writes ``start`` for the model (the template does not)
+    answer: str = ""  # written after ``end`` where no grammar holds (the answer's header)
+    ends_answer: bool = False  # ``end`` ends the answer too (as a Harmony message's end does)
 
     def describe(self) -> str:
+        if self.effort is not None:
+            return (
+                "Harmony channels (analysis, then the final answer or a call on commentary; "
+                f"the effort reaches the template as {self.effort}: low, medium or high)"
+            )
         switch = f"; {self.switch}=false turns it off" if self.switch else ""
         return f"think tags ({self.start}...{self.end} before the answer{switch})"
 
@@ -55,7 +66,8 @@ class ThinkTags:
 
 
 def think_tags(template: str) -> ThinkTags | None:
-    """The think-tag convention of ``template``, or None for a model that does not reason."""
+    """The think-tag convention of ``template``, or None for a model that does not reason
+    (Harmony is told apart by :func:`.harmony.reasoning_convention`)."""
     if START not in template or END not in template:
         return None
     return ThinkTags(switch=SWITCH if SWITCH in template else None)
@@ -72,6 +84,7 @@ class ReasoningSplitter:
         self.phase = "reasoning" if opened else "undecided"
         self.reasoned = opened  # the output had reasoning (not only an answer)
         self._held = ""
+        self._headers = list(tags.after)  # headers that may still come before the answer
         self.reasoning: list[str] = []
 
     @classmethod
@@ -104,6 +117,10 @@ class ReasoningSplitter:
                 self._held = stripped[len(self._tags.start) :]
             elif self._tags.start.startswith(stripped):
                 return "", ""
+            elif self._headers:
+                self.phase = "after"  # an answer at once, whose headers are dropped too
+                out, self._held = self._held, ""
+                return "", self._after(out)
             else:
                 self.phase = "answer"
                 out, self._held = self._held, ""
@@ -127,8 +144,20 @@ class ReasoningSplitter:
         return thought, ""
 
     def _after(self, rest: str) -> str:
-        """Whitespace between the closing tag and the answer is not the answer's."""
-        rest = rest.lstrip()
+        """Whitespace between the closing tag and the answer is not the answer's, nor are
+        the convention's headers (each dropped if it comes; held while it may be coming)."""
+        rest = (self._held + rest).lstrip()
+        self._held = ""
+        while self._headers and rest:
+            header = self._headers[0]
+            if rest.startswith(header):
+                rest = rest[len(header) :].lstrip()
+                self._headers.pop(0)
+            elif header.startswith(rest):
+                self._held = rest
+                return ""
+            else:
+                self._headers.pop(0)  # not written: the next one may be
         if rest:
             self.phase = "answer"
         return rest
@@ -151,3 +180,6 @@ class ReasoningPlan:
     opened: bool
     budget: int | None = None  # reasoning tokens; None: as many as the model wants
     end_tokens: tuple[int, ...] = ()
+    start_tokens: tuple[int, ...] = ()  # written first, where the runtime opens the reasoning
+    answer_tokens: tuple[int, ...] = ()  # written after the end where no grammar holds
+    answer_end: tuple[int, ...] = ()  # tokens that end the generation once the answer began

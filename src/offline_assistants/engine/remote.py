@@ -89,9 +89,12 @@ class RemoteEngine:
         return self._prompt.tool_format
 
     def prompt_tokens(
-        self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec] = ()
+        self,
+        messages: Sequence[ChatMessage],
+        functions: Sequence[FunctionSpec] = (),
+        effort: str | None = None,
     ) -> list[int]:
-        return self._prompt.tokens(messages, functions)
+        return self._prompt.tokens(messages, functions, effort)
 
     def generate(
         self,

@@ -89,7 +89,10 @@ class Sequence:
             if reasoning is None
             else ReasoningSplitter(reasoning.tags, opened=reasoning.opened)
         )
-        self._forced: list[int] = []  # the closing tag, written for the model at its budget
+        # Tokens written for the model: the opening where the runtime opens the reasoning,
+        # the closing tag at its budget, the answer's header after it (:mod:`.reasoning`).
+        self._forced: list[int] = [] if reasoning is None else list(reasoning.start_tokens)
+        self._opening = len(self._forced)
         self._answer_from = 0  # the first generated token past the reasoning
 
     def start(self, slot: Slot, covered: int) -> None:
@@ -122,6 +125,10 @@ class Sequence:
     def choose(self, ctx: Any, row: int) -> int:
         """Sample the token after the logits of batch row ``row``."""
         assert self._sampler is not None
+        if self._forced and not self._reasoning():
+            token = self._forced.pop(0)  # the answer's header, where no grammar holds
+            self._sampler.accept(token)
+            return token
         if self._reasoning():
             token = self._think(ctx, row)
             if self._reasoning() or self.stream.reasoning_tokens:
@@ -154,7 +161,7 @@ class Sequence:
         assert self._sampler is not None and self._thinking is not None
         assert self.reasoning is not None
         budget = self.reasoning.budget
-        spent = budget is not None and len(self.generated) >= budget
+        spent = budget is not None and len(self.generated) - self._opening >= budget
         if spent and not self._forced and self._thinking.phase == "reasoning":
             self._forced = list(self.reasoning.end_tokens)
         if self._forced:
@@ -167,8 +174,9 @@ class Sequence:
             self.stream.reasoning_tokens = len(self.generated) + 1
         if not self._thinking.over:
             return token
-        # From here on the output is the answer: the grammar holds (lazily: once a call opens).
-        self._forced = []
+        # From here on the output is the answer: the grammar holds (lazily: once a call opens);
+        # with none, the answer's header (Harmony's final channel) is written for the model.
+        self._forced = list(self.reasoning.answer_tokens) if self.grammar is None else []
         answered_at_once = not self._thinking.reasoned  # the output so far is the answer
         self._answer_from = 0 if answered_at_once else len(self.generated) + 1
         grammar = self.grammar
@@ -186,6 +194,18 @@ class Sequence:
             self._opened = self._said()  # the trigger reads the output from its start
         return token
 
+    def _ends_answer(self, token: int) -> bool:
+        """Whether ``token`` ends the answer as the reasoning convention has it (Harmony's
+        ``<|end|>``: not an end of generation, since it also ends the analysis)."""
+        plan, thinking = self.reasoning, self._thinking
+        return (
+            plan is not None
+            and token in plan.answer_end
+            and thinking is not None
+            and thinking.over
+            and len(self.generated) >= self._answer_from
+        )
+
     def _tag(self, token: int) -> bool:
         plan = self.reasoning
         return plan is not None and self._text(token).strip() in (plan.tags.start, plan.tags.end)
@@ -195,7 +215,7 @@ class Sequence:
 
     def take(self, token: int) -> bool:
         """Hand out ``token``'s text; False when the generation is over (and finished)."""
-        if self.vocabulary.ends(token):
+        if self.vocabulary.ends(token) or self._ends_answer(token):
             self.finish("stop")
             return False
         # Special tokens are spelled out under a grammar (calls), and a family's think tags,

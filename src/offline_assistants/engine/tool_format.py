@@ -8,6 +8,8 @@ The format is chosen from the model's own chat template (:func:`format_for_templ
   results go back as ``tool`` messages (the template's ``ipython`` turns).
 - **Mistral** (native): ``[TOOL_CALLS] [{"name": ..., "arguments": ...}]``, with the
   nine-character call ids Mistral's templates insist on.
+- **Harmony** (native, gpt-oss): calls on the commentary channel, ``to=functions.NAME``
+  (:mod:`.harmony`).
 - **generic** (any other template, built-ins included): the tool list and the Hermes
   calling convention go into the system message, and earlier calls and results are
   told as plain text turns.
@@ -27,7 +29,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .base import ChatMessage, FunctionSpec, Grammar, ToolChoice
+from .call_scanner import CallScanner
 from .grammar import GrammarBuilder, literal
+from .harmony import HarmonyFormat, is_harmony
 
 OPENER = "<tool_call>"
 CLOSER = "</tool_call>"
@@ -87,7 +91,17 @@ def _lazy(builder: GrammarBuilder, calls: str, choice: ToolChoice, opener: str) 
     return Grammar(builder.render(calls))
 
 
-class HermesFormat:
+class JsonCalls:
+    """What the formats whose calls are JSON objects share: a grammar-held answer (a JSON
+    schema) begins at once, and calls stream through :class:`~.call_scanner.CallScanner`."""
+
+    answer_prefix = ""
+
+    def scanner(self, code_function: str | None = None) -> CallScanner:
+        return CallScanner(code_function)
+
+
+class HermesFormat(JsonCalls):
     """``<tool_call>`` JSON blocks; ``native`` when the chat template renders tools itself."""
 
     opener = OPENER
@@ -190,7 +204,7 @@ def tools_prompt(functions: Sequence[FunctionSpec]) -> str:
     )
 
 
-class Llama3Format:
+class Llama3Format(JsonCalls):
     """Llama 3.1+ JSON calls ``{"name": ..., "parameters": {...}}``, rendered by the template.
 
     Llama 3.x emits one call per turn, so ``parallel_tool_calls`` yields a single call.
@@ -221,7 +235,7 @@ class Llama3Format:
         return [(str(payload["name"]), dict(payload.get("parameters") or {}))]
 
 
-class MistralFormat:
+class MistralFormat(JsonCalls):
     """Mistral v0.3/Nemo/Small: ``[TOOL_CALLS] [{"name": ..., "arguments": {...}}, ...]``.
 
     Mistral's templates refuse call ids that are not nine letters or digits, so the
@@ -268,13 +282,15 @@ def _arguments_schema(function: FunctionSpec) -> dict[str, Any]:
     return schema
 
 
-ToolFormatChoice = HermesFormat | Llama3Format | MistralFormat
+ToolFormatChoice = HermesFormat | Llama3Format | MistralFormat | HarmonyFormat
 
 
 def format_for_template(template: str, builtin: bool = False) -> ToolFormatChoice:
     """The tool format a chat template speaks: Hermes/Qwen, Llama 3.x, Mistral, or generic."""
     if builtin:
         return HermesFormat(native=False)  # llama.cpp's built-ins render plain roles only
+    if is_harmony(template):
+        return HarmonyFormat()
     if "[TOOL_CALLS]" in template and "tools" in template:
         return MistralFormat()
     if "tools" in template and OPENER in template and "tool_calls" in template:
