@@ -31,6 +31,7 @@ from typing import Any
 from openai.types.beta.threads.run import Run
 from openai.types.beta.threads.runs.run_step import RunStep
 
+from ..engine.base import CallReader
 from ..engine.call_scanner import Arguments, CallEvent, CallScanner, Code, Started
 from ..ids import new_id
 from ..tools.code_interpreter import CODE_FUNCTION
@@ -111,12 +112,14 @@ class CallStep:
         run: Run,
         reasoning: dict[str, Any] | None = None,
         servers: Mapping[str, str] | None = None,
+        scanner: CallReader | None = None,
     ) -> None:
         self.journal = journal
         self.run = run
         self.reasoning = reasoning  # the reasoning before the calls, kept on the step
         self.servers = servers or {}  # function name → the MCP server that serves it
-        self.scanner = CallScanner(code_function=CODE_FUNCTION)
+        # The tool format's reader of calls as they stream (JSON calls by default).
+        self.scanner = scanner or CallScanner(code_function=CODE_FUNCTION)
         self.calls: list[StreamedCall] = []
         self.step: RunStep | None = None
 

@@ -142,7 +142,9 @@ class RunExecutor:
         history = conversation(messages, thread_steps, run.id)
         used = usage_so_far(steps)
         with self.engines.lease(model) as engine:  # the model stays loaded while it works
-            prompt = build_prompt(engine, run, instructions, history, functions)
+            prompt = build_prompt(
+                engine, run, instructions, history, functions, options.reasoning_effort
+            )
             if prompt is None:
                 self._finish(run.id, None, "incomplete", used, reason="max_prompt_tokens")
                 return

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..engine import Engine, FunctionSpec, Grammar, Sampling, ToolChoice
-from ..engine.grammar import GrammarBuilder
+from ..engine.grammar import GrammarBuilder, literal
 
 # A mild penalty on recently used tokens while tools are on offer: small models otherwise
 # loop inside argument strings. Validity comes from the grammar, not from this.
@@ -92,16 +92,18 @@ def output_grammar(
     offer (calls parse and fit their schemas), else the response format's."""
     if functions:
         return engine.tool_format.grammar(list(functions), choice, parallel)
-    return format_grammar(response_format)
+    return format_grammar(response_format, engine.tool_format.answer_prefix)
 
 
-def format_grammar(fmt: Any) -> Grammar | None:
-    """The grammar a ``response_format`` (the SDK's shared model, or "auto") asks for."""
+def format_grammar(fmt: Any, prefix: str = "") -> Grammar | None:
+    """The grammar a ``response_format`` (the SDK's shared model, or "auto") asks for;
+    ``prefix``: what the answer begins with in the model's format (Harmony's final header)."""
     if fmt is None or isinstance(fmt, str) or fmt.type == "text":
         return None
     builder = GrammarBuilder()
     if fmt.type == "json_object":
-        return Grammar(builder.render(builder.primitive("object")))
-    schema = fmt.json_schema.schema_ or {}
-    root = builder.schema(dict(schema), "response", strict=bool(fmt.json_schema.strict))
-    return Grammar(builder.render(root))
+        root = builder.primitive("object")
+    else:
+        schema = fmt.json_schema.schema_ or {}
+        root = builder.schema(dict(schema), "response", strict=bool(fmt.json_schema.strict))
+    return Grammar(builder.render(f"{literal(prefix)} {root}" if prefix else root))

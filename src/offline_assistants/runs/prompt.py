@@ -129,6 +129,7 @@ def build_prompt(
     additional_instructions: str | None,
     history: Sequence[tuple[bool, Unit]],
     functions: Sequence[FunctionSpec] = (),
+    effort: str | None = None,
 ) -> Prompt | None:
     system = system_text(run, additional_instructions)
     head = [ChatMessage("system", system)] if system else []
@@ -145,7 +146,7 @@ def build_prompt(
 
     def render(start: int) -> list[int]:
         turns = [turn for _, unit in units[start:] for turn in unit]
-        return engine.prompt_tokens([*head, *turns], functions)
+        return engine.prompt_tokens([*head, *turns], functions, effort)
 
     tokens = render(0)
     if len(tokens) <= limit:

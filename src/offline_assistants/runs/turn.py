@@ -26,6 +26,7 @@ from ..config import Settings
 from ..engine import Engine, FunctionSpec, Grammar, TokenStream
 from ..engine.reply import ReplySplitter
 from ..ids import new_id
+from ..tools.code_interpreter import CODE_FUNCTION
 from .call_steps import CallStep, StreamedCall
 from .generation import sampling
 from .journal import RunJournal, now, updated
@@ -135,7 +136,7 @@ class TurnRunner:
                 continue
             split = reply.feed(piece)
             if split.call:
-                calls = calls or CallStep(self.journal, run, thinking.details(), turn.servers)
+                calls = calls or self._call_step(turn, thinking.details())
                 calls.feed(split.call)  # shown call by call as it is written
             if reply.is_text and draft is None:
                 draft = self._open_draft(run, thinking.details())
@@ -160,7 +161,7 @@ class TurnRunner:
         elif draft is None and calls_possible:
             parsed = turn.engine.tool_format.parse(reply.held)
             if parsed:
-                calls = calls or CallStep(self.journal, run, result.reasoning, turn.servers)
+                calls = calls or self._call_step(turn, result.reasoning)
                 result.calls = calls.settle(parsed)
                 result.call_step = calls
             result.outcome = "calls" if result.calls else "message"
@@ -171,6 +172,10 @@ class TurnRunner:
                 self._append(run.id, draft, reply.held)
             result.draft = draft
         return result
+
+    def _call_step(self, turn: Turn, reasoning: dict[str, Any] | None) -> CallStep:
+        scanner = turn.engine.tool_format.scanner(CODE_FUNCTION)
+        return CallStep(self.journal, turn.run, reasoning, turn.servers, scanner)
 
     def _open_draft(self, run: Run, reasoning: dict[str, Any] | None) -> Draft:
         message_id = new_id("msg")

@@ -226,7 +226,7 @@ class ChatCompletionService:
         ) or check_positive_int(p.get("max_tokens"), "max_tokens")
         offered = functions if choice.mode != "none" else []
         with self.engines.lease(path) as engine:
-            prompt = engine.prompt_tokens(turns, offered)
+            prompt = engine.prompt_tokens(turns, offered, p.get("reasoning_effort"))
             room = engine.context_length - len(prompt)
             if room <= 0:
                 raise InvalidRequestError(

@@ -67,7 +67,9 @@ class InputTokenCounter:
         head = [ChatMessage("system", system)] if system else []
         turns = [turn for unit in history for turn in unit]
         with self.engines.lease(resolve_model(run.model, self.settings)) as engine:
-            tokens = engine.prompt_tokens([*head, *turns], function_specs(run.tools))
+            tokens = engine.prompt_tokens(
+                [*head, *turns], function_specs(run.tools), chosen.reasoning_effort
+            )
         return InputTokenCountResponse(object="response.input_tokens", input_tokens=len(tokens))
 
 
