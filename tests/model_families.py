@@ -94,6 +94,20 @@ NO_TEMPLATE = Family("no-template", None)
 # the generation prompt; Qwen3's leaves it to the model, or closes it at once with
 # enable_thinking off.
 THINK_TOKENS = {10: "<think>", 11: "</think>"}
+# gpt-oss speaks Harmony: messages open with <|start|> (SmolLM2's <|im_start|>) and end with
+# <|end|> (its <|im_end|>); <|return|> (EOS) ends the final answer, <|call|> a tool call.
+HARMONY_TOKENS = {
+    0: "<|endoftext|>",
+    1: "<|start|>",
+    2: "<|end|>",
+    3: "<|message|>",
+    4: "<|channel|>",
+    5: "<|constrain|>",
+    6: "<|return|>",
+    7: "<|call|>",
+    8: "<|startoftext|>",
+}
+GPT_OSS = Family("gpt-oss", "gpt-oss.jinja", HARMONY_TOKENS, bos=8, eos=6)
 REASONING_FAMILIES = [
     Family(
         "deepseek-r1-distill",
@@ -108,6 +122,7 @@ REASONING_FAMILIES = [
         bos=0,
     ),
     Family("qwen3", "qwen3.jinja", {1: "<|im_start|>", 2: "<|im_end|>"}, text_tokens=THINK_TOKENS),
+    GPT_OSS,
 ]
 
 

@@ -1,4 +1,5 @@
-"""What the reasoning tests share besides fixtures: the budget, the checks, two requests.
+"""What the reasoning tests share besides fixtures: the budget, the checks, four requests,
+and the splitter fed a text every way it may fall.
 
 The server (``conftest.py``) gives the distill's copy a reasoning budget of
 :data:`BUDGET` tokens: the tiny weights never close their reasoning themselves,
@@ -13,8 +14,11 @@ from typing import Any
 import jsonschema
 import openai
 
+from offline_assistants.engine.reasoning import ReasoningSplitter, ThinkTags
+
 from ..conftest import EQUATION
 from ..model_families import REASONING_FAMILIES
+from ..tools_fixtures import GET_WEATHER
 
 BUDGET = 12  # reasoning tokens before the runtime closes the tag for the model
 TAGS = ("<think>", "</think>")
@@ -24,6 +28,26 @@ POINT = {
     "required": ["x", "why"],
     "additionalProperties": False,
 }
+
+
+def splits_every_way(tags: ThinkTags, text: str, opened: bool, expected: tuple[str, str]) -> None:
+    """``text`` splits into ``expected`` (reasoning, answer) whole, one character at a
+    time and cut anywhere in two."""
+    assert _split(tags, [text], opened) == expected
+    assert _split(tags, list(text), opened) == expected
+    for cut in range(1, len(text)):
+        assert _split(tags, [text[:cut], text[cut:]], opened) == expected, cut
+
+
+def _split(tags: ThinkTags, pieces: list[str], opened: bool) -> tuple[str, str]:
+    splitter = ReasoningSplitter(tags, opened=opened)
+    reasoning, answer = [], []
+    for piece in pieces:
+        thought, text = splitter.feed(piece)
+        reasoning.append(thought)
+        answer.append(text)
+    reasoning.append(splitter.flush())
+    return "".join(reasoning), "".join(answer)
 
 
 def no_tags(text: str | None) -> None:
@@ -44,6 +68,38 @@ def solved(sdk: openai.OpenAI, **run: Any) -> tuple[Any, Any]:
     return thread, beta.threads.runs.create_and_poll(
         thread_id=thread.id, assistant_id=tutor.id, **run
     )
+
+
+def answered_apart(sdk: openai.OpenAI) -> Any:
+    """A run :func:`solved`, checked: its message holds the answer, its step the reasoning
+    (each without a tag, neither in the other)."""
+    beta = sdk.beta
+    thread, run = solved(sdk, max_completion_tokens=48)
+    assert run.status in ("completed", "incomplete"), run.last_error
+    (message,) = beta.threads.messages.list(thread.id, run_id=run.id).data
+    answer = message.content[0].text.value
+    assert answer
+    no_tags(answer)
+    (step,) = beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+    reasoning = (step.step_details.model_extra or {})["reasoning"]["content"][0]["text"]
+    assert reasoning and reasoning not in answer
+    no_tags(reasoning)
+    return run
+
+
+def calling_run(beta: Any) -> tuple[Any, Any]:
+    """A thread asking for Oslo's weather and its run, made to call ``get_weather``:
+    polled until it requires the call's output."""
+    weather = beta.assistants.create(
+        model="default", temperature=0, tools=[{"type": "function", "function": GET_WEATHER}]
+    )
+    thread = beta.threads.create(messages=[{"role": "user", "content": "Weather in Oslo?"}])
+    run = beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=weather.id, tool_choice="required",
+        max_completion_tokens=120,
+    )  # fmt: skip
+    assert run.status == "requires_action", run.last_error
+    return thread, run
 
 
 def point(sdk: openai.OpenAI, model: str) -> Any:

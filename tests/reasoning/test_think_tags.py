@@ -27,25 +27,22 @@ from offline_assistants.config import Settings
 from offline_assistants.engine import ChatMessage, ToolCall
 from offline_assistants.engine.llama import LlamaEngine
 from offline_assistants.engine.model_check import check_model
-from offline_assistants.engine.reasoning import ReasoningSplitter, ThinkTags, think_tags
+from offline_assistants.engine.reasoning import ThinkTags, think_tags
 from offline_assistants.runs.prompt import conversation
 
 from ..conftest import EQUATION
 from ..model_families import FAMILIES, REASONING_FAMILIES
 from ..test_model_families import INSTRUCTIONS, SHAPES, WEATHER
 from ..tools_fixtures import GET_WEATHER
-from .helpers import BUDGET, no_tags, point, reasoning_of, solved
-
-
-def _split(pieces: list[str], *, opened: bool) -> tuple[str, str]:
-    splitter = ReasoningSplitter(ThinkTags(), opened=opened)
-    reasoning, answer = [], []
-    for piece in pieces:
-        thought, text = splitter.feed(piece)
-        reasoning.append(thought)
-        answer.append(text)
-    reasoning.append(splitter.flush())
-    return "".join(reasoning), "".join(answer)
+from .helpers import (
+    BUDGET,
+    answered_apart,
+    calling_run,
+    no_tags,
+    point,
+    reasoning_of,
+    splits_every_way,
+)
 
 
 @pytest.mark.parametrize(
@@ -62,10 +59,7 @@ def _split(pieces: list[str], *, opened: bool) -> tuple[str, str]:
 def test_reasoning_splits_from_the_answer_however_the_pieces_fall(
     text: str, opened: bool, expected: tuple[str, str]
 ) -> None:
-    assert _split([text], opened=opened) == expected
-    assert _split(list(text), opened=opened) == expected  # one character at a time
-    for cut in range(1, len(text)):
-        assert _split([text[:cut], text[cut:]], opened=opened) == expected, cut
+    splits_every_way(ThinkTags(), text, opened, expected)
 
 
 def test_templates_name_their_reasoning_convention() -> None:
@@ -143,18 +137,7 @@ def test_a_model_that_answers_without_thinking_still_meets_the_grammar(
 def test_a_runs_message_holds_the_answer_and_its_step_the_reasoning(
     sdk: openai.OpenAI,
 ) -> None:
-    beta = sdk.beta
-    thread, run = solved(sdk, max_completion_tokens=48)
-    assert run.status in ("completed", "incomplete"), run.last_error
-    (message,) = beta.threads.messages.list(thread.id, run_id=run.id).data
-    answer = message.content[0].text.value  # type: ignore[union-attr]
-    assert answer
-    no_tags(answer)
-    (step,) = beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
-    shown = (step.step_details.model_extra or {})["reasoning"]
-    reasoning = shown["content"][0]["text"]
-    assert reasoning and reasoning not in answer
-    no_tags(reasoning)
+    run = answered_apart(sdk)
     assert run.usage is not None
     spent = (run.usage.model_extra or {})["completion_tokens_details"]["reasoning_tokens"]
     assert BUDGET < spent < run.usage.completion_tokens
@@ -215,15 +198,7 @@ def test_earlier_reasoning_reaches_the_template_which_keeps_or_drops_it(
 
 def test_a_runs_earlier_reasoning_and_a_chats_reach_the_next_prompt(sdk: openai.OpenAI) -> None:
     beta = sdk.beta
-    weather = beta.assistants.create(
-        model="default", temperature=0, tools=[{"type": "function", "function": GET_WEATHER}]
-    )
-    thread = beta.threads.create(messages=[{"role": "user", "content": "Weather in Oslo?"}])
-    run = beta.threads.runs.create_and_poll(
-        thread_id=thread.id, assistant_id=weather.id, tool_choice="required",
-        max_completion_tokens=120,
-    )  # fmt: skip
-    assert run.status == "requires_action", run.last_error
+    thread, run = calling_run(beta)
     steps = beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
     messages = beta.threads.messages.list(thread.id).data
     units = conversation(list(enumerate(messages)), list(enumerate(steps, 100)), run.id)
