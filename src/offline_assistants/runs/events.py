@@ -2,9 +2,10 @@
 
 Events carry the API's event names (``thread.run.completed``,
 ``thread.message.delta``, ...) and the wire object as data, so a subscriber
-can forward them unchanged; the one event of our own, ``reasoning.delta``
-(a reasoning model's reasoning as it streams, for the Responses stream), has
-no ``thread.`` prefix, and Assistants streams filter it out (:func:`api_events`).
+can forward them unchanged; the two events of our own, ``reasoning.delta`` and
+``reasoning.summary.delta`` (a reasoning model's reasoning and its summary as they
+stream, for the Responses stream), have no ``thread.`` prefix, and Assistants streams
+filter them out (:func:`api_events`).
 Publishing never blocks: each subscription is an
 unbounded queue drained by its owner. A subscription may filter by event name,
 so a poller waiting for a status change is not woken by every token.
@@ -32,10 +33,18 @@ class RunEvent:
 
 EventFilter = Callable[[str], bool]
 REASONING_DELTA = "reasoning.delta"
+REASONING_SUMMARY_DELTA = "reasoning.summary.delta"
 
 
 class ReasoningDelta(BaseModel):
     """Reasoning a turn's model wrote: ``delta``, of the reasoning item ``id``."""
+
+    id: str
+    delta: str
+
+
+class ReasoningSummaryDelta(BaseModel):
+    """The summary the model wrote of its reasoning: ``delta``, of the reasoning item ``id``."""
 
     id: str
     delta: str

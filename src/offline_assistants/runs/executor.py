@@ -166,6 +166,7 @@ class RunExecutor:
                 reasoning_budget=reasoning_budget(
                     options.reasoning_effort, self.settings.reasoning_budget
                 ),
+                reasoning_summary=options.reasoning_summary,
                 on_start=lambda: self._begin(run.id),
                 servers=options.mcp_tools if self.mcp is not None else {},
             )

@@ -28,7 +28,13 @@ from ..errors import NotFoundError
 from ..ids import new_id
 from ..store import Store
 from .drafts import DraftLog
-from .events import REASONING_DELTA, EventBus, ReasoningDelta
+from .events import (
+    REASONING_DELTA,
+    REASONING_SUMMARY_DELTA,
+    EventBus,
+    ReasoningDelta,
+    ReasoningSummaryDelta,
+)
 from .states import check_transition
 
 # The timestamp field a run gets when it enters a status.
@@ -200,6 +206,12 @@ class RunJournal:
         """Reasoning the model wrote, streamed; the whole is stored with the step it precedes."""
         if self.bus.wanted(run_id, REASONING_DELTA):
             self._committed(run_id, REASONING_DELTA, ReasoningDelta(id=item_id, delta=piece))
+
+    def reasoning_summary_text(self, run_id: str, item_id: str, piece: str) -> None:
+        """The summary of a reasoning, streamed; stored with the reasoning on its step."""
+        if self.bus.wanted(run_id, REASONING_SUMMARY_DELTA):
+            delta = ReasoningSummaryDelta(id=item_id, delta=piece)
+            self._committed(run_id, REASONING_SUMMARY_DELTA, delta)
 
     def message_saved(self, message: Message) -> None:
         """Persist the growing message so polling readers see the text so far."""

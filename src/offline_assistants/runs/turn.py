@@ -31,6 +31,7 @@ from .call_steps import CallStep, StreamedCall
 from .generation import sampling
 from .journal import RunJournal, now, updated
 from .reasoning import TurnReasoning
+from .reasoning_summary import ReasoningSummarizer
 
 Outcome = Literal["message", "calls", "length", "cancelled"]
 
@@ -73,6 +74,7 @@ class Turn:
     functions: Sequence[FunctionSpec]
     penalties: tuple[float, float] = (0.0, 0.0)  # presence, frequency
     reasoning_budget: int | None = None  # runs/generation.reasoning_budget
+    reasoning_summary: str | None = None  # the summary style asked for (reasoning_summary.py)
     on_start: Callable[[], None] | None = None  # the model started on it (a slot was free)
     servers: Mapping[str, str] = field(default_factory=dict)  # MCP tool → its server's label
 
@@ -121,7 +123,7 @@ class TurnRunner:
         calls: CallStep | None = None
         cancelled = False
         started = turn.on_start is None
-        thinking = TurnReasoning(self.journal, run.id, stream)
+        thinking = TurnReasoning(self.journal, run.id, stream, self._summarizer(turn))
         for piece in stream:
             if not started and turn.on_start is not None:
                 turn.on_start()  # (idempotent) for an engine that does not say when it starts
@@ -172,6 +174,16 @@ class TurnRunner:
                 self._append(run.id, draft, reply.held)
             result.draft = draft
         return result
+
+    def _summarizer(self, turn: Turn) -> ReasoningSummarizer | None:
+        if turn.reasoning_summary is None:
+            return None
+        run_id = turn.run.id
+        return ReasoningSummarizer(
+            turn.engine,
+            turn.reasoning_summary,
+            lambda: self.stopping() or self.cancel_requested(run_id),
+        )
 
     def _call_step(self, turn: Turn, reasoning: dict[str, Any] | None) -> CallStep:
         scanner = turn.engine.tool_format.scanner(CODE_FUNCTION)

@@ -62,6 +62,9 @@ class RunOptions(BaseModel):
     # The reasoning effort asked for (runs.create, Responses' reasoning.effort); "none" or
     # "minimal" turns a reasoning model's thinking off (runs/generation.reasoning_budget).
     reasoning_effort: str | None = None
+    # Responses' reasoning.summary (auto, concise, detailed): the model summarizes its
+    # reasoning once it is over (runs/reasoning_summary.py); None: no summary.
+    reasoning_summary: str | None = None
     # MCP servers of a response's mcp tools, and which server serves each tool the model may
     # call (tool name → server label): the executor calls those itself (runs/mcp_calls.py).
     mcp_servers: list[McpServerRef] = []

@@ -13,7 +13,12 @@ run in progress (or anything after start)   ``response.in_progress``, once; then
                                             tool lists (``mcp_stream.py``)
 reasoning delta (a reasoning model's)       ``output_item.added`` and ``content_part.added``
                                             (the first), ``reasoning_text.delta``
-anything after the reasoning                ``reasoning_text.done``, ``content_part.done``,
+reasoning summary delta (where asked)       ``reasoning_text.done``, ``content_part.done``,
+                                            ``reasoning_summary_part.added`` (the first),
+                                            ``reasoning_summary_text.delta``
+anything after the reasoning                ``reasoning_text.done``, ``content_part.done``
+                                            (or ``reasoning_summary_text.done``,
+                                            ``reasoning_summary_part.done``),
                                             ``output_item.done``
 assistant message created                   ``output_item.added``, ``content_part.added``
 message delta                               ``output_text.delta``
@@ -49,7 +54,15 @@ from openai.types.responses.response_stream_event import ResponseStreamEvent
 from pydantic import TypeAdapter
 
 from ...runs import RunJournal
-from ...runs.events import REASONING_DELTA, ReasoningDelta, RunEvent, Subscription, until_settled
+from ...runs.events import (
+    REASONING_DELTA,
+    REASONING_SUMMARY_DELTA,
+    ReasoningDelta,
+    ReasoningSummaryDelta,
+    RunEvent,
+    Subscription,
+    until_settled,
+)
 from ...runs.prompt import message_text
 from ...store import ResponseRecord, Store
 from .event_log import ResponseEventLog
@@ -131,6 +144,7 @@ class ResponseEvents(ReasoningStream, McpStream):
         self._calls: dict[tuple[str, int], str] = {}  # (step id, call index) → item id
         self._code: dict[str, str] = {}  # code item id → code so far
         self._reasoning: dict[str, str] = {}  # open reasoning item id → its text so far
+        self._summaries: dict[str, str] = {}  # open reasoning item id → its summary so far
         self._namespaces = namespaces(record.request.get("tools", []))
         self._served = served_tools(record)
         self._asking = (  # read only for a response with MCP tools
@@ -193,6 +207,9 @@ class ResponseEvents(ReasoningStream, McpStream):
         name, data = event.event, event.data
         if name == REASONING_DELTA and isinstance(data, ReasoningDelta):
             yield from self._reasoning_delta(data)
+            return
+        if name == REASONING_SUMMARY_DELTA and isinstance(data, ReasoningSummaryDelta):
+            yield from self._summary_delta(data)
             return
         if self._reasoning and name not in QUIET:
             yield from self._reasoning_done()  # what the model does next ends its reasoning

@@ -247,7 +247,7 @@ def reasoning_item(step: RunStep, seal: Seal | None = None) -> dict[str, Any] | 
     item = {
         "id": kept["id"],
         "type": "reasoning",
-        "summary": [],
+        "summary": kept.get("summary", []),
         "content": kept["content"],
         "status": "incomplete" if step.status in ("cancelled", "failed") else "completed",
     }

@@ -26,6 +26,7 @@ from ...engine import resolve_model
 from ...engine.engine_cache import ModelKey
 from ...engine.model_catalog import model_reasoning
 from ...errors import InvalidRequestError
+from ...runs.reasoning_summary import STYLES
 from ...store import Store
 from ..checks.formats import parse_response_format
 from ..checks.validation import (
@@ -68,6 +69,7 @@ class ResponseSettings:
     container: str | None = None  # a container made with containers.create
     penalties: tuple[float, float] = (0.0, 0.0)  # presence, frequency
     reasoning_effort: str | None = None
+    reasoning_summary: str | None = None  # auto, concise, detailed (runs/reasoning_summary.py)
     mcp: McpTools = field(default_factory=McpTools)  # the request's MCP servers and tools
 
 
@@ -142,6 +144,7 @@ def response_settings(
         tools.container,
         penalties=(presence or 0.0, frequency or 0.0),
         reasoning_effort=effort,
+        reasoning_summary=_summary(p),
         mcp=tools.mcp,
     )
 
@@ -179,6 +182,21 @@ def _effort(p: dict[str, Any], path: ModelKey, settings: Settings) -> str | None
             param="reasoning.effort",
         )
     return effort  # type: ignore[no-any-return]
+
+
+def _summary(p: dict[str, Any]) -> str | None:
+    """``reasoning.summary`` (or the older ``generate_summary``): the style of summary the
+    model writes of its reasoning; None: no summary."""
+    reasoning = p.get("reasoning") or {}
+    summary = reasoning.get("summary") or reasoning.get("generate_summary")
+    if summary is not None and summary not in STYLES:
+        raise InvalidRequestError(
+            f"Invalid value for 'reasoning.summary': {summary!r}; supported values are "
+            + ", ".join(repr(style) for style in STYLES)
+            + ".",
+            param="reasoning.summary",
+        )
+    return summary
 
 
 def check_service_tier(p: Mapping[str, Any]) -> None:

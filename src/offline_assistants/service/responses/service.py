@@ -231,6 +231,7 @@ class ResponseService:
             presence_penalty=chosen.penalties[0],
             frequency_penalty=chosen.penalties[1],
             reasoning_effort=chosen.reasoning_effort,
+            reasoning_summary=chosen.reasoning_summary,
             mcp_servers=chosen.mcp.servers,
             mcp_tools=chosen.mcp.tools,
             mcp_asking=chosen.mcp.asking,
