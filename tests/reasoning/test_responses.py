@@ -30,6 +30,28 @@ from ..tools_fixtures import GET_WEATHER
 from .helpers import BUDGET, no_tags, reasoning_of, solved
 
 
+def _streamed(sdk: openai.OpenAI, ask: dict[str, Any]) -> list[dict[str, Any]]:
+    """The events of ``ask`` streamed, each checked against the SDK's types and the Open
+    Responses schemas."""
+    with httpx.stream(
+        "POST",
+        f"{sdk.base_url}responses",
+        json={**ask, "stream": True},
+        headers={"Authorization": f"Bearer {API_KEY}"},
+        timeout=120,
+    ) as reply:
+        assert reply.status_code == 200
+        events = [json.loads(line[6:]) for line in reply.iter_lines() if line.startswith("data: ")]
+    sdk_events = TypeAdapter(ResponseStreamEvent)
+    for event in events:
+        sdk_events.validate_python(event)
+        # The Open Responses spec (as openresponses-types has it) names these two
+        # response.reasoning.delta/done; the API, its SDKs and Codex use these names.
+        if event["type"] not in ("response.reasoning_text.delta", "response.reasoning_text.done"):
+            check_event(event)
+    return events
+
+
 def test_a_response_has_a_reasoning_item_before_its_message_whole_and_streamed(
     sdk: openai.OpenAI,
 ) -> None:
@@ -48,22 +70,7 @@ def test_a_response_has_a_reasoning_item_before_its_message_whole_and_streamed(
     assert response.usage.output_tokens_details.reasoning_tokens > BUDGET
     assert sdk.responses.retrieve(response.id).output == response.output
 
-    with httpx.stream(
-        "POST",
-        f"{sdk.base_url}responses",
-        json={**ask, "stream": True},
-        headers={"Authorization": f"Bearer {API_KEY}"},
-        timeout=120,
-    ) as reply:
-        assert reply.status_code == 200
-        events = [json.loads(line[6:]) for line in reply.iter_lines() if line.startswith("data: ")]
-    sdk_events = TypeAdapter(ResponseStreamEvent)
-    for event in events:
-        sdk_events.validate_python(event)
-        # The Open Responses spec (as openresponses-types has it) names these two
-        # response.reasoning.delta/done; the API, its SDKs and Codex use these names.
-        if event["type"] not in ("response.reasoning_text.delta", "response.reasoning_text.done"):
-            check_event(event)
+    events = _streamed(sdk, ask)
     kinds = [e["type"] for e in events if e["type"] != "response.in_progress"]
     deltas = kinds.count("response.reasoning_text.delta")
     assert deltas >= 2, kinds  # it streamed, piece by piece
@@ -87,6 +94,54 @@ def test_a_response_has_a_reasoning_item_before_its_message_whole_and_streamed(
         **done["item"],
         "status": "completed",
     }
+
+
+def test_a_reasoning_summary_is_written_by_the_model_whole_and_streamed(
+    sdk: openai.OpenAI,
+) -> None:
+    ask = {
+        "model": "default",
+        "input": EQUATION,
+        "temperature": 0,
+        "max_output_tokens": 48,
+        "reasoning": {"summary": "auto"},
+    }
+    response = sdk.responses.create(**ask)  # type: ignore[call-overload]
+    reasoning, message = response.output
+    assert reasoning.type == "reasoning" and message.type == "message", response.output
+    (summary,) = reasoning.summary
+    (thought,) = reasoning.content or []
+    assert summary.type == "summary_text" and summary.text.strip(), reasoning
+    assert summary.text != thought.text  # the model's own words on it, not a copy
+    no_tags(summary.text)
+    assert sdk.responses.retrieve(response.id).output[0] == reasoning
+    plain = sdk.responses.create(**{**ask, "reasoning": {}})  # type: ignore[call-overload]
+    assert plain.output[0].type == "reasoning" and plain.output[0].summary == []
+    assert plain.output[0].content == reasoning.content  # a summary changes no reasoning
+
+    events = _streamed(sdk, ask)
+    kinds = [e["type"] for e in events]
+    deltas = kinds.count("response.reasoning_summary_text.delta")
+    assert deltas >= 1, kinds
+    closed = kinds.index("response.content_part.done")
+    assert kinds[closed - 1 : closed + 1 + 1 + deltas + 3] == [
+        "response.reasoning_text.done",
+        "response.content_part.done",
+        "response.reasoning_summary_part.added",
+        *["response.reasoning_summary_text.delta"] * deltas,
+        "response.reasoning_summary_text.done",
+        "response.reasoning_summary_part.done",
+        "response.output_item.done",
+    ]
+    streamed = "".join(
+        e["delta"] for e in events if e["type"] == "response.reasoning_summary_text.delta"
+    )
+    assert streamed.rstrip() == summary.text
+    done = next(e for e in events if e["type"] == "response.output_item.done")
+    assert done["item"]["summary"] == [{"type": "summary_text", "text": summary.text}]
+    with pytest.raises(openai.BadRequestError) as refused:
+        sdk.responses.create(**{**ask, "reasoning": {"summary": "verbose"}})  # type: ignore[call-overload]
+    assert refused.value.body["param"] == "reasoning.summary"  # type: ignore[index]
 
 
 def test_reasoning_effort_none_turns_thinking_off_and_a_model_that_cannot_reason_says_so(
