@@ -278,3 +278,62 @@ def test_the_code_interpreter_runs_under_harmony(harmony: openai.OpenAI) -> None
     assert calls and calls[0].type == "code_interpreter", steps
     assert calls[0].code_interpreter.input, calls[0]  # type: ignore[union-attr]
     assert (steps[0].step_details.model_extra or {})["reasoning"]["content"][0]["text"]
+
+
+def test_parallel_calls_sent_back_to_a_chat_are_told_one_by_one(
+    harmony: openai.OpenAI, reasoning_files: dict[str, str]
+) -> None:
+    """The prompt the chat request made is the one the template rendered above (one call
+    per message, each result after its own call), token for token in number."""
+    asked = [("call_1", "Oslo", '{"temp": -3}'), ("call_2", "Rome", '{"temp": 20}')]
+    calls = [
+        {
+            "id": call_id,
+            "type": "function",
+            "function": {"name": "get_weather", "arguments": json.dumps({"city": city})},
+        }
+        for call_id, city, _ in asked
+    ]
+    results = [
+        {"role": "tool", "tool_call_id": call_id, "content": result}
+        for call_id, _, result in reversed(asked)  # answered out of order
+    ]
+    reply = harmony.chat.completions.create(
+        model="default",
+        messages=[
+            {"role": "user", "content": "Weather in Oslo and Rome?"},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": calls,
+                "reasoning_content": "Both.",
+            },  # type: ignore[list-item, typeddict-unknown-key]
+            *results,  # type: ignore[list-item]
+        ],
+        tools=[{"type": "function", "function": GET_WEATHER}],
+        temperature=0,
+        max_completion_tokens=48,
+    )
+    choice = reply.choices[0]
+    assert choice.finish_reason in ("stop", "length", "tool_calls"), reply
+    no_tags(choice.message.content)
+    oslo, rome = (
+        ToolCall(call_id, "get_weather", json.dumps({"city": c})) for call_id, c, _ in asked
+    )
+    turns = [
+        ChatMessage("user", "Weather in Oslo and Rome?"),
+        ChatMessage("assistant", tool_calls=(oslo, rome), reasoning="Both."),
+        *(
+            ChatMessage("tool", r, tool_call_id=i, name="get_weather")
+            for i, _, r in reversed(asked)
+        ),
+    ]
+    engine = _engine(reasoning_files["gpt-oss"])
+    try:
+        expected = engine._prompt.tokens(turns, [WEATHER])
+        text = engine._prompt.text(turns, [WEATHER])
+    finally:
+        engine.close()
+    order = ['{"city": "Oslo"}', '\\"temp\\": -3', '{"city": "Rome"}', '\\"temp\\": 20']
+    assert [text.index(said) for said in order] == sorted(text.index(said) for said in order)
+    assert reply.usage is not None and reply.usage.prompt_tokens == len(expected)
