@@ -1,4 +1,4 @@
-"""What the reasoning tests share besides fixtures: the budget, the checks, four requests,
+"""What the reasoning tests share besides fixtures: the budget, the checks, five requests,
 and the splitter fed a text every way it may fall.
 
 The server (``conftest.py``) gives the distill's copy a reasoning budget of
@@ -100,6 +100,28 @@ def calling_run(beta: Any) -> tuple[Any, Any]:
     )  # fmt: skip
     assert run.status == "requires_action", run.last_error
     return thread, run
+
+
+def weather_called(sdk: Any, model: str = "default", tool_choice: Any = "required") -> Any:
+    """A chat completion made to call ``get_weather`` for Oslo, checked: it called it (every
+    call valid) after reasoning, with no text."""
+    called = sdk.chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": "What's the weather in Oslo?"}],
+        tools=[{"type": "function", "function": GET_WEATHER}],
+        tool_choice=tool_choice,
+        temperature=0,
+        max_completion_tokens=120,
+    )
+    choice = called.choices[0]
+    assert choice.finish_reason == "tool_calls", called
+    assert reasoning_of(choice.message) and not choice.message.content, choice.message
+    no_tags(reasoning_of(choice.message))
+    assert choice.message.tool_calls, choice.message
+    for call in choice.message.tool_calls:
+        assert call.function.name == "get_weather"
+        jsonschema.validate(json.loads(call.function.arguments), GET_WEATHER["parameters"])
+    return called
 
 
 def point(sdk: openai.OpenAI, model: str) -> Any:

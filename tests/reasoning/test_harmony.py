@@ -40,6 +40,7 @@ from .helpers import (
     point,
     reasoning_of,
     splits_every_way,
+    weather_called,
 )
 
 ANSWER = "<|end|><|start|>assistant<|channel|>final<|message|>x = 3"
@@ -189,20 +190,7 @@ def test_a_chat_completion_reads_the_analysis_apart_whole_and_streamed(
 
 def test_a_forced_call_and_a_json_schema_follow_the_analysis(harmony: openai.OpenAI) -> None:
     for choice_asked in ("required", {"type": "function", "function": {"name": "get_weather"}}):
-        called = harmony.chat.completions.create(
-            model="default",
-            messages=[{"role": "user", "content": "What's the weather in Oslo?"}],
-            tools=[{"type": "function", "function": GET_WEATHER}],
-            tool_choice=choice_asked,  # type: ignore[arg-type]
-            temperature=0,
-            max_completion_tokens=120,
-        )
-        choice = called.choices[0]
-        assert choice.finish_reason == "tool_calls", called
-        assert reasoning_of(choice.message) and not choice.message.content
-        (call,) = choice.message.tool_calls or []
-        assert call.function.name == "get_weather"  # type: ignore[union-attr]
-        jsonschema.validate(json.loads(call.function.arguments), GET_WEATHER["parameters"])  # type: ignore[union-attr]
+        weather_called(harmony, tool_choice=choice_asked)
     message = point(harmony, "default")
     assert reasoning_of(message)
     no_tags(message.content)

@@ -15,11 +15,9 @@ tests/reasoning/test_responses.py.
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import openai
 import pytest
 
@@ -33,7 +31,6 @@ from offline_assistants.runs.prompt import conversation
 from ..conftest import EQUATION
 from ..model_families import FAMILIES, REASONING_FAMILIES
 from ..test_model_families import INSTRUCTIONS, SHAPES, WEATHER
-from ..tools_fixtures import GET_WEATHER
 from .helpers import (
     BUDGET,
     answered_apart,
@@ -42,6 +39,7 @@ from .helpers import (
     point,
     reasoning_of,
     splits_every_way,
+    weather_called,
 )
 
 
@@ -108,20 +106,7 @@ def test_chat_completion_gives_reasoning_apart_whole_and_streamed(sdk: openai.Op
 def test_a_forced_call_and_a_json_schema_take_hold_after_the_reasoning(
     sdk: openai.OpenAI,
 ) -> None:
-    called = sdk.chat.completions.create(
-        model="default",
-        messages=[{"role": "user", "content": "What's the weather in Oslo?"}],
-        tools=[{"type": "function", "function": GET_WEATHER}],
-        tool_choice="required",
-        temperature=0,
-        max_completion_tokens=120,
-    )
-    choice = called.choices[0]
-    assert choice.finish_reason == "tool_calls", called
-    assert reasoning_of(choice.message)
-    for call in choice.message.tool_calls or []:
-        assert call.function.name == "get_weather"  # type: ignore[union-attr]
-        jsonschema.validate(json.loads(call.function.arguments), GET_WEATHER["parameters"])  # type: ignore[union-attr]
+    weather_called(sdk)
     message = point(sdk, "default")
     assert reasoning_of(message)
 
