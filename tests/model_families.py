@@ -122,6 +122,9 @@ REASONING_FAMILIES = [
         bos=0,
     ),
     Family("qwen3", "qwen3.jinja", {1: "<|im_start|>", 2: "<|im_end|>"}, text_tokens=THINK_TOKENS),
+    Family(
+        "smollm3", "smollm3.jinja", {1: "<|im_start|>", 2: "<|im_end|>"}, text_tokens=THINK_TOKENS
+    ),
     GPT_OSS,
 ]
 

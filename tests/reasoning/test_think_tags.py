@@ -64,7 +64,32 @@ def test_templates_name_their_reasoning_convention() -> None:
     by_name = {f.name: f.template_text or "" for f in [*FAMILIES, *REASONING_FAMILIES]}
     assert think_tags(by_name["deepseek-r1-distill"]) == ThinkTags(switch=None)
     assert think_tags(by_name["qwen3"]) == ThinkTags(switch="enable_thinking")
-    assert [n for n, t in by_name.items() if think_tags(t)] == ["deepseek-r1-distill", "qwen3"]
+    assert think_tags(by_name["smollm3"]) == ThinkTags(switch="enable_thinking")
+    thinking = [n for n, t in by_name.items() if think_tags(t)]
+    assert thinking == ["deepseek-r1-distill", "qwen3", "smollm3"]
+
+
+def test_none_and_minimal_turn_the_thinking_switch_off(reasoning_files: dict[str, str]) -> None:
+    """Qwen3's and SmolLM3's templates take ``enable_thinking``: off, their generation
+    prompts close the thinking at once (SmolLM3's system message says /no_think)."""
+    ask = [ChatMessage("user", EQUATION)]
+    closed = {"qwen3": "<think>\n\n</think>\n\n", "smollm3": "<think>\n\n</think>\n"}
+    for name, ending in closed.items():
+        engine = LlamaEngine(Path(reasoning_files[name]), n_threads=2, n_ctx=1024, progress=False)
+        try:
+            for effort in ("none", "minimal"):
+                assert engine._prompt.text(ask, [], effort).endswith(ending), (name, effort)
+            for effort in (None, "low", "high"):
+                text = engine._prompt.text(ask, [], effort)
+                assert not text.endswith(ending), (name, effort)
+            if name == "smollm3":
+                assert "Reasoning Mode: /no_think" in engine._prompt.text(ask, [], "none")
+                assert "Reasoning Mode: /think" in engine._prompt.text(ask, [], "low")
+                # Its template renders no "tools": the runtime tells them (the generic format).
+                assert not engine.tool_format.native
+                assert "get_weather" in engine._prompt.text(ask, [WEATHER])
+        finally:
+            engine.close()
 
 
 def test_models_check_names_the_convention(reasoning_files: dict[str, str]) -> None:
@@ -115,8 +140,22 @@ def test_a_model_that_answers_without_thinking_still_meets_the_grammar(
     sdk: openai.OpenAI, reasoning_files: dict[str, str]
 ) -> None:
     """Qwen3's template leaves <think> to the model; the tiny one answers at once, and
-    the JSON grammar, held back while the output might open the tag, holds from its start."""
-    no_tags(point(sdk, reasoning_files["qwen3"]).content)
+    the JSON grammar, held back while the output might open the tag, holds from its start.
+    SmolLM3's too; and with the effort none, their thinking is closed in the prompt."""
+    for name in ("qwen3", "smollm3"):
+        no_tags(point(sdk, reasoning_files[name]).content)
+        off = sdk.chat.completions.create(
+            model=reasoning_files[name],
+            messages=[{"role": "user", "content": EQUATION}],
+            temperature=0,
+            max_completion_tokens=24,
+            reasoning_effort="none",
+        )
+        choice = off.choices[0]  # (the tiny model may end its answer at once)
+        assert choice.finish_reason in ("stop", "length") and not reasoning_of(choice.message), off
+        no_tags(choice.message.content)
+        assert off.usage is not None and off.usage.completion_tokens_details is not None
+        assert not off.usage.completion_tokens_details.reasoning_tokens, off.usage
 
 
 def test_a_runs_message_holds_the_answer_and_its_step_the_reasoning(
@@ -207,7 +246,7 @@ def test_a_runs_earlier_reasoning_and_a_chats_reach_the_next_prompt(sdk: openai.
 def test_every_conversation_shape_renders_with_earlier_reasoning_as_the_template_wants(
     reasoning_files: dict[str, str],
 ) -> None:
-    for name in ("qwen3", "deepseek-r1-distill"):
+    for name in ("qwen3", "deepseek-r1-distill", "smollm3"):
         engine = LlamaEngine(Path(reasoning_files[name]), n_threads=2, n_ctx=2048, progress=False)
         try:
             for shape, plain in SHAPES.items():

@@ -79,7 +79,8 @@ class ChatPrompt:
         effort: str | None = None,
     ) -> str:
         """The chat template applied to ``messages`` (with the generation prompt); the API's
-        reasoning ``effort`` reaches a template that takes one (gpt-oss's)."""
+        reasoning ``effort`` reaches a template that takes one (gpt-oss's, or a thinking
+        switch: :meth:`_variables`)."""
         template_messages, tools = self.tool_format.template_inputs(messages, functions)
         variables = self._variables(effort)
         text = self._render(conform(template_messages, self.traits), tools, True, **variables)
@@ -90,10 +91,16 @@ class ChatPrompt:
             text = self._render(conform(template_messages, folded), tools, True, **variables)
         return text
 
-    def _variables(self, effort: str | None) -> dict[str, str]:
+    def _variables(self, effort: str | None) -> dict[str, str | bool]:
+        """What the template takes of the effort: gpt-oss's level, or Qwen3's and SmolLM3's
+        switch, off for none and minimal (its generation prompt then closes the thinking)."""
         tags = self.reasoning
+        if tags is None:
+            return {}
+        if tags.switch is not None and effort in ("none", "minimal"):
+            return {tags.switch: False}
         level = template_effort(effort)
-        if tags is None or tags.effort is None or level is None:
+        if tags.effort is None or level is None:
             return {}
         return {tags.effort: level}
 
