@@ -325,3 +325,51 @@ def test_parallel_calls_sent_back_to_a_chat_are_told_one_by_one(
     order = ['{"city": "Oslo"}', '\\"temp\\": -3', '{"city": "Rome"}', '\\"temp\\": 20']
     assert [text.index(said) for said in order] == sorted(text.index(said) for said in order)
     assert reply.usage is not None and reply.usage.prompt_tokens == len(expected)
+
+
+def test_sealed_reasoning_sent_back_is_kept_in_a_tool_round(
+    harmony: openai.OpenAI, reasoning_files: dict[str, str]
+) -> None:
+    """As Codex sends it (``store: false``, the reasoning item with its handle and no
+    text): the analysis goes back into the tool round's prompt, where gpt-oss's template
+    keeps it, token for token."""
+    ask: dict[str, Any] = {
+        "model": "default",
+        "temperature": 0,
+        "store": False,
+        "tools": [{"type": "function", **GET_WEATHER}],
+    }
+    question = {"role": "user", "content": "Weather in Oslo?"}
+    first = harmony.responses.create(
+        **ask, input=[question], tool_choice="required", max_output_tokens=120,
+        include=["reasoning.encrypted_content"],
+    )  # fmt: skip
+    reasoning, call = first.output
+    assert reasoning.type == "reasoning" and reasoning.encrypted_content, first.output
+    assert call.type == "function_call"
+    sealed = {
+        "type": "reasoning",
+        "id": reasoning.id,
+        "summary": [],
+        "encrypted_content": reasoning.encrypted_content,
+    }
+    told = {"type": "function_call", "call_id": call.call_id, "name": call.name}
+    told["arguments"] = call.arguments
+    result = {"type": "function_call_output", "call_id": call.call_id, "output": '{"temp": -3}'}
+    kept = harmony.responses.create(
+        **ask, input=[question, sealed, told, result], max_output_tokens=16
+    )
+    bare = harmony.responses.create(**ask, input=[question, told, result], max_output_tokens=16)
+    thought = (reasoning.content or [])[0].text
+    engine = _engine(reasoning_files["gpt-oss"])
+    try:
+        analysis = engine._prompt._plain_tokens(
+            f"<|start|>assistant{HARMONY.start}{thought}<|end|>"
+        )
+    finally:
+        engine.close()
+    assert kept.usage is not None and bare.usage is not None
+    assert kept.usage.input_tokens - bare.usage.input_tokens == len(analysis), (
+        kept.usage,
+        bare.usage,
+    )

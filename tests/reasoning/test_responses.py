@@ -197,6 +197,23 @@ def test_reasoning_effort_none_turns_thinking_off_and_a_model_that_cannot_reason
         sdk.responses.create(model=str(model_path), input=EQUATION, reasoning={"effort": "high"})
     assert refused.value.body["param"] == "reasoning.effort"  # type: ignore[index]
     assert "does not reason" in refused.value.body["message"]  # type: ignore[index]
+    # So do an assistant and a run of one asking more than none of it; none is fine.
+    plain = str(model_path)
+    asking = (
+        lambda: beta.assistants.create(model=plain, reasoning_effort="low"),
+        lambda: beta.assistants.update(tutor.id, model=plain, reasoning_effort="high"),
+        lambda: beta.threads.runs.create(
+            thread_id=thread.id, assistant_id=tutor.id, model=plain, reasoning_effort="medium"
+        ),
+    )
+    for ask in asking:
+        with pytest.raises(openai.BadRequestError) as refused:
+            ask()
+        assert refused.value.body["param"] == "reasoning_effort"  # type: ignore[index]
+        assert "does not reason" in refused.value.body["message"]  # type: ignore[index]
+    fine = beta.assistants.create(model=plain, reasoning_effort="none")
+    assert (fine.model_extra or {}).get("reasoning_effort") == "none"
+    assert beta.assistants.retrieve(tutor.id).model == "default"  # the refused update kept nothing
 
 
 def test_a_responses_forced_call_comes_after_its_reasoning(sdk: openai.OpenAI) -> None:

@@ -21,6 +21,7 @@ from ..errors import NotFoundError
 from ..ids import new_id
 from ..runs.journal import now, updated
 from ..store import Slice, Store
+from .checks.effort import check_effort
 from .checks.formats import check_tools, parse_response_format
 from .checks.params import check_params
 from .checks.tool_resources import check_tool_resources
@@ -42,6 +43,9 @@ class AssistantService:
 
     def create(self, params: Mapping[str, Any]) -> Assistant:
         fields = self._checked(check_params(AssistantCreateParams, params))
+        check_effort(
+            fields.get("reasoning_effort"), fields["model"], self.settings, "reasoning_effort"
+        )
         fields.setdefault("temperature", 1.0)
         fields.setdefault("top_p", 1.0)
         fields.setdefault("response_format", "auto")
@@ -75,6 +79,8 @@ class AssistantService:
     def update(self, assistant_id: str, params: Mapping[str, Any]) -> Assistant:
         current = self.retrieve(assistant_id)
         fields = self._checked(check_params(AssistantUpdateParams, params))
+        model = fields.get("model", current.model)
+        check_effort(fields.get("reasoning_effort"), model, self.settings, "reasoning_effort")
         with self.store.db.transaction():
             assistant = self.vector_stores.with_stores(updated(current, **fields))
             self.store.assistants.update(assistant)

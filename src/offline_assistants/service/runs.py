@@ -27,6 +27,7 @@ from ..runs import RunJournal
 from ..runs.events import EventFilter, Subscription, api_events
 from ..runs.journal import now, updated
 from ..store import RunOptions, Slice, Store
+from .checks.effort import check_effort
 from .checks.params import check_params
 from .checks.tool_outputs import check_tool_outputs
 from .checks.validation import (
@@ -249,7 +250,10 @@ class RunService:
                 p.get("additional_instructions"), "additional_instructions", 256_000
             ),
             include=check_include(p.get("include", [])),
-            reasoning_effort=p.get("reasoning_effort")
+            # Asked of the run: checked against its model (an assistant's, when it was made).
+            reasoning_effort=check_effort(
+                p.get("reasoning_effort"), fields["model"], self.settings, "reasoning_effort"
+            )
             or (assistant.model_extra or {}).get("reasoning_effort"),
         )
         extra = additional_messages(

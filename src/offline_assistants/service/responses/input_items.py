@@ -18,11 +18,13 @@ The input is a string (one user message) or a list of items:
   ``mcp_approvals.py`` makes the call);
 - an ``mcp_list_tools`` item an app replays tells which tool lists it has seen
   (``InputToolList``: the same list is not shown again, ``mcp_tools.py``);
-- ``reasoning``, ``file_search_call`` and ``code_interpreter_call`` items an app
-  replays are records of earlier work whose result the following messages
-  already carry; they are accepted and not shown to the model again (the
-  reasoning templates here drop earlier turns' reasoning). A reasoning item's
-  ``encrypted_content`` must be a handle this runtime sealed (``sealed.py``).
+- a ``reasoning`` item with ``encrypted_content`` (a handle this runtime sealed,
+  ``sealed.py``; as Codex sends it with ``store: false``) is that reasoning again
+  (``InputReasoning``): it goes back with the call that follows it, for the template
+  to keep (gpt-oss's and Qwen3's, in a tool round) or drop;
+- ``reasoning`` items without one, ``file_search_call`` and ``code_interpreter_call``
+  items an app replays are records of earlier work whose result the following
+  messages already carry; they are accepted and not shown to the model again.
 
 Anything a text-only local model cannot read (images, files, audio) and item
 kinds of tools this runtime does not have are refused, naming the item, as is
@@ -70,6 +72,15 @@ class InputCall:
 
 
 @dataclass(frozen=True)
+class InputReasoning:
+    """Reasoning sent back sealed: the text the model wrote before what follows it, and
+    the item's id (None: it had none)."""
+
+    text: str
+    id: str | None = None
+
+
+@dataclass(frozen=True)
 class InputOutput:
     call_id: str
     output: str
@@ -106,6 +117,7 @@ Entry = (
     | InputInstruction
     | InputCall
     | InputOutput
+    | InputReasoning
     | InputApproval
     | InputApprovalRequest
     | InputToolList
@@ -176,7 +188,10 @@ def _entries(item: Any, where: str, unseal: Unseal | None) -> list[Entry]:
             output = f"The MCP tool call failed: {json.dumps(error)}" if error else ""
         return [InputCall(call_id, item["name"], item["arguments"]), InputOutput(call_id, output)]
     if kind == "reasoning" and item.get("encrypted_content") and unseal is not None:
-        unseal(REASONING, item["encrypted_content"], f"{where}.encrypted_content")
+        opened = unseal(REASONING, item["encrypted_content"], f"{where}.encrypted_content")
+        given = item.get("id")
+        kept_id = given if isinstance(given, str) and 0 < len(given) <= 128 else None
+        return [InputReasoning(str(opened.get("text") or ""), kept_id)]
     if kind in REPLAYED_RECORDS:
         return []
     if kind == "compaction" and unseal is not None:

@@ -32,6 +32,7 @@ from .input_items import (
     InputInstruction,
     InputMessage,
     InputOutput,
+    InputReasoning,
     InputToolList,
     Unseal,
     parse_input,
@@ -126,19 +127,24 @@ def input_units(entries: list[Any]) -> list[Unit]:
     """The input's messages and replayed calls (with their outputs) as prompt turns."""
     outputs = {e.call_id: e.output for e in entries if isinstance(e, InputOutput)}
     units: list[Unit] = []
+    reasoning: str | None = None  # sealed reasoning sent back, for the call after it
     for entry in entries:
-        if isinstance(entry, InputMessage):
+        if isinstance(entry, InputReasoning):
+            reasoning = entry.text
+        elif isinstance(entry, InputMessage):
             units.append((ChatMessage(entry.role, entry.text),))
+            reasoning = None
         elif isinstance(entry, InputCall):
             call = ToolCall(entry.call_id, entry.name, entry.arguments)
             units.append(
                 (
-                    ChatMessage("assistant", tool_calls=(call,)),
+                    ChatMessage("assistant", tool_calls=(call,), reasoning=reasoning),
                     ChatMessage(
                         "tool", outputs[entry.call_id], tool_call_id=entry.call_id, name=entry.name
                     ),
                 )
             )
+            reasoning = None
         elif not isinstance(
             entry,
             InputInstruction | InputOutput | InputApproval | InputApprovalRequest | InputToolList,

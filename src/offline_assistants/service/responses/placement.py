@@ -9,7 +9,8 @@
 
 The request's file_search vector stores and code files become the thread's
 ``tool_resources``. The input's messages become thread messages; replayed calls
-with their outputs become finished steps of the run.
+with their outputs become finished steps of the run, the first after reasoning sent
+back sealed keeping it (``step_details.reasoning``, as the run's own steps do).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from ...runs.journal import now, tool_calls_step, updated
 from ...store import ResponseRecord, Store
 from ..messages import new_user_message
 from ..threads import ThreadService
-from .input_items import InputCall, InputMessage, InputOutput
+from .input_items import InputCall, InputMessage, InputOutput, InputReasoning
 from .request import ResponseSettings
 
 
@@ -96,10 +97,14 @@ class ResponsePlacement:
 
     def add_input(self, run: Run, entries: list[Any]) -> None:
         """Store the input's messages, and replayed calls with their outputs as finished
-        steps of ``run``."""
+        steps of ``run`` (the first after sealed reasoning keeping it, as a run's would)."""
         outputs = {e.call_id: e.output for e in entries if isinstance(e, InputOutput)}
+        reasoning: InputReasoning | None = None
         for entry in entries:
-            if isinstance(entry, InputMessage):
+            if isinstance(entry, InputReasoning):
+                reasoning = entry
+            elif isinstance(entry, InputMessage):
+                reasoning = None  # a message's is not kept: the templates drop it
                 message = new_user_message(
                     run.thread_id,
                     role=entry.role,
@@ -123,4 +128,12 @@ class ResponsePlacement:
                     },
                 }
                 step = tool_calls_step(run, [call], None)
+                if reasoning is not None:
+                    details = step.step_details.model_dump()
+                    details["reasoning"] = {
+                        "id": reasoning.id or new_id("rs"),
+                        "content": [{"type": "reasoning_text", "text": reasoning.text}],
+                    }
+                    step = updated(step, step_details=details)
+                    reasoning = None
                 self.store.steps.insert(updated(step, status="completed", completed_at=now()))

@@ -18,16 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ...config import Settings
-from ...engine import resolve_model
-from ...engine.engine_cache import ModelKey
-from ...engine.model_catalog import model_reasoning
 from ...errors import InvalidRequestError
 from ...runs.reasoning_summary import STYLES
 from ...store import Store
+from ..checks.effort import check_effort
 from ..checks.formats import parse_response_format
 from ..checks.validation import (
     MAX_MODEL_NAME,
@@ -79,7 +76,9 @@ def response_settings(
     _refuse_unsupported(p)
     model = check_text(p.get("model"), "model", MAX_MODEL_NAME, required=True)
     assert model is not None
-    effort = _effort(p, resolve_model(model, settings), settings)
+    effort = check_effort(
+        (p.get("reasoning") or {}).get("effort"), model, settings, "reasoning.effort"
+    )
     include = _includes(p)
     raw_tools = list(p.get("tools") or [])
     tools = response_tools(raw_tools, p.get("tool_choice"), store, mcp)
@@ -166,22 +165,6 @@ def _refuse_unsupported(p: dict[str, Any]) -> None:
         if not any(value == nothing and type(value) is type(nothing) for nothing in NOTHING):
             raise InvalidRequestError(f"Unsupported parameter '{name}': {why}.", param=name)
     check_service_tier(p)
-
-
-def _effort(p: dict[str, Any], path: ModelKey, settings: Settings) -> str | None:
-    """``reasoning.effort``, where the model reasons (a model that does not may be asked
-    for none); a model on a serving engine reasons on the engine's terms."""
-    effort = (p.get("reasoning") or {}).get("effort")
-    if effort in (None, "none") or not isinstance(path, Path):
-        return effort
-    if model_reasoning(path, settings.chat_template) is None:
-        raise InvalidRequestError(
-            f"Unsupported value for 'reasoning.effort': {effort!r}; the model "
-            f"{p.get('model')!r} does not reason (its chat template shows no reasoning). "
-            "Send 'none' or leave it out, or use a reasoning model.",
-            param="reasoning.effort",
-        )
-    return effort  # type: ignore[no-any-return]
 
 
 def _summary(p: dict[str, Any]) -> str | None:
