@@ -8,7 +8,8 @@ call per assistant message with its result after it, analysis kept for a tool ro
 and dropped after a final answer, the effort in the system message), ``models check``,
 and through the official client Chat Completions' ``reasoning_content`` whole and
 streamed, a forced call and a JSON schema after the analysis, a run's message and step,
-a Responses call and a Code Interpreter run under Harmony.
+a Responses call, a Code Interpreter run and a file_search run under Harmony, sealed
+reasoning sent back into a tool round, parallel calls sent back one by one.
 """
 
 from __future__ import annotations
@@ -373,3 +374,38 @@ def test_sealed_reasoning_sent_back_is_kept_in_a_tool_round(
         kept.usage,
         bare.usage,
     )
+
+
+def test_file_search_runs_under_harmony(harmony: openai.OpenAI) -> None:
+    note = harmony.files.create(
+        file=("etna.txt", b"Mount Etna in Sicily is one of the most active volcanoes on Earth."),
+        purpose="assistants",
+    )
+    store = harmony.vector_stores.create(name="volcanoes")
+    row = harmony.vector_stores.files.create_and_poll(vector_store_id=store.id, file_id=note.id)
+    assert row.status == "completed"
+    beta = harmony.beta
+    searcher = beta.assistants.create(
+        model="default",
+        temperature=0,
+        tools=[{"type": "file_search"}],
+        tool_resources={"file_search": {"vector_store_ids": [store.id]}},
+    )
+    thread = beta.threads.create(messages=[{"role": "user", "content": "Where is Etna?"}])
+    run = beta.threads.runs.create_and_poll(
+        thread_id=thread.id, assistant_id=searcher.id, tool_choice={"type": "file_search"},
+        max_completion_tokens=80,
+    )  # fmt: skip
+    assert run.status in ("completed", "incomplete"), run.last_error
+    steps = beta.threads.runs.steps.list(run.id, thread_id=thread.id, order="asc").data
+    searches = [
+        call
+        for step in steps
+        if step.step_details.type == "tool_calls"
+        for call in step.step_details.tool_calls
+        if call.type == "file_search"
+    ]
+    assert searches, steps
+    (message,) = beta.threads.messages.list(thread.id, run_id=run.id).data
+    for part in message.content:
+        no_tags(part.text.value)  # type: ignore[union-attr]
