@@ -287,6 +287,19 @@ def test_the_dashboard_shows_a_runs_reasoning_folded_in_its_step(
         assert reasoning.strip() not in answer and "reasoning" in (
             page.text_content(f"details.run[data-run-id={run.id}]") or ""
         )
+        # A response's reasoning summary shows on the fold of its step.
+        conversation = sdk.conversations.create()
+        summarized = sdk.responses.create(
+            model="default", input=EQUATION, conversation=conversation.id, temperature=0,
+            max_output_tokens=48, reasoning={"summary": "auto"},
+        )  # fmt: skip
+        gist = summarized.output[0].summary[0].text  # type: ignore[union-attr]
+        (answered,) = beta.threads.runs.list(conversation.id).data
+        tab.open(f"threads/{conversation.id}")
+        page.click(f"details.run[data-run-id={answered.id}] > summary")
+        fold = page.locator(f"details.run[data-run-id={answered.id}] details.reasoning > summary")
+        fold.wait_for()
+        assert fold.text_content() == f"Reasoning: {gist}"
         tab.done("reasoning")
     finally:
         tab.close()

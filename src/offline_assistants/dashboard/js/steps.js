@@ -1,8 +1,8 @@
 // A run step as the hosted Dashboard's logs showed it: a message made, or tool calls with
 // their inputs and outputs (code and logs, images inline, search excerpts, function
 // arguments and outputs, an MCP call's server, approval and error), and a reasoning
-// model's reasoning folded above them. Used by the Playground (live) and the Threads page
-// (history).
+// model's reasoning folded above them (its summary, if any, on the fold). Used by the
+// Playground (live) and the Threads page (history).
 import { badge, h, replace } from "./dom.js";
 
 export const STEP_INCLUDE = "include[]=step_details.tool_calls[*].file_search.results[*].content";
@@ -24,11 +24,14 @@ export function stepView(step, ctx) {
 export function fillStep(body, step, ctx) {
   replace(body);
   const details = step.step_details;
-  // A reasoning model's reasoning before the message or the calls: kept folded.
+  // A reasoning model's reasoning before the message or the calls: kept folded, under
+  // its summary where the model wrote one (Responses' reasoning.summary).
   const reasoning = (details.reasoning?.content || []).map((part) => part.text).join("");
+  const gist = (details.reasoning?.summary || []).map((part) => part.text).join(" ");
   if (reasoning) {
     body.append(h("details", { class: "reasoning" },
-      h("summary", { class: "muted small" }, "Reasoning"), h("pre", { class: "reasoning-text" }, reasoning)));
+      h("summary", { class: "muted small" }, gist ? `Reasoning: ${gist}` : "Reasoning"),
+      h("pre", { class: "reasoning-text" }, reasoning)));
   }
   if (details.type === "message_creation") {
     body.append(h("p", { class: "muted small" }, `Wrote message ${details.message_creation.message_id}.`));
