@@ -5,7 +5,10 @@ between ``<think>`` and ``</think>`` before the answer; some templates open
 the tag in the generation prompt (the distills), others leave the model to
 write it (Qwen3, which may also skip thinking). :func:`think_tags` finds the
 convention in a chat template (one that mentions both tags) and whether it has
-an on/off switch (``enable_thinking``).
+an on/off switch (``enable_thinking``). gpt-oss's Harmony is the same
+:class:`ThinkTags` with the fields after ``switch`` (:mod:`.harmony`): its analysis
+channel is the reasoning, which the runtime opens, and the answer's channel headers
+are dropped.
 
 :class:`ReasoningSplitter` splits output as it streams: text while the output
 may still open the tag is held back, then each piece goes to the reasoning or
