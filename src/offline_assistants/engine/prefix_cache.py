@@ -10,6 +10,15 @@ thread runs again, also after a restart. A snapshot from another model is
 never returned. Whether a snapshot still fits the thread (edited messages,
 deleted ones, moved truncation) is not this module's business: the engine
 compares its tokens with the new prompt and uses only the common prefix.
+
+Snapshots are also found by content (:meth:`PrefixCache.longest`): each one is
+indexed by a digest of its model and every prefix of its tokens that ends on a
+cut (``Snapshot.ends``, where its prompt's chunks end), so a prompt that starts
+like a kept state, another thread's, finds the longest one in a walk over its
+own cuts: a prefix tree over the kept states, stored flat as one digest per
+node. The index covers the states in memory and those spilled to disk by this
+process; a state leaves it when it leaves the cache (taken, replaced, deleted
+with its thread, or trimmed off the disk).
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import os
 import threading
 from array import array
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +44,9 @@ class Snapshot:
     model: str
     tokens: list[int]
     state: bytes | bytearray  # llama.cpp's sequence state, as written (not changed after)
+    # where the chunks of ``tokens`` end (ascending, the last is len(tokens)): the prefixes
+    # another prompt can share whole; none, and the snapshot is found by its key only
+    ends: tuple[int, ...] = ()
 
     @property
     def size(self) -> int:
@@ -48,6 +61,7 @@ class CacheStats:
     spilled: int = 0
     misses: int = 0
     foreign: int = 0  # snapshots dropped because another model made them
+    shared: int = 0  # snapshots lent by content to another key's prompt (longest)
 
 
 @dataclass
@@ -68,6 +82,10 @@ class PrefixCache:
         self._memory: OrderedDict[str, Snapshot] = OrderedDict()
         self._used = 0
         self._lock = threading.Lock()
+        # the content index: digest of a prefix -> the keys whose snapshot starts with it,
+        # and each indexed key's digests (to take them out again)
+        self._index: dict[bytes, set[str]] = {}
+        self._digests: dict[str, list[bytes]] = {}
 
     def put(self, key: str, snapshot: Snapshot) -> None:
         """Keep ``snapshot`` as ``key``'s (replacing an older one), spilling the least
@@ -77,16 +95,55 @@ class PrefixCache:
             self._memory[key] = snapshot
             self._used += snapshot.size
             self.stats.stored += 1
+            digests = [d for _, d in prefix_digests(snapshot.model, snapshot.tokens, snapshot.ends)]
+            self._digests[key] = digests
+            for digest in digests:
+                self._index.setdefault(digest, set()).add(key)
             while self._used > self.budget_bytes and self._memory:
                 old_key, old = self._memory.popitem(last=False)
                 self._used -= old.size
                 self._write(old_key, old)
                 self.stats.spilled += 1
 
+    def longest(
+        self, model: str, prompt: list[int], ends: list[int]
+    ) -> tuple[int, Snapshot] | None:
+        """The kept snapshot (any key's, ``model``'s) that covers the most of ``prompt``
+        and how many of its leading tokens it covers: one of ``ends``, the positions where
+        ``prompt``'s chunks end (ascending). The snapshot stays in the cache (it is lent,
+        counted as used now); None when no kept state starts like ``prompt``."""
+        with self._lock:
+            best, keys = 0, set[str]()
+            for end, digest in prefix_digests(model, prompt, ends):
+                holders = self._index.get(digest)
+                if not holders:
+                    break  # a state holding a longer prefix holds this one too
+                best, keys = end, holders
+            # the most recently used first, those on disk last
+            order = [k for k in reversed(self._memory) if k in keys]
+            for key in [*order, *sorted(keys - set(order))]:
+                snapshot = self._lend(key)
+                if (
+                    snapshot is not None
+                    and snapshot.model == model
+                    and snapshot.tokens[:best] == prompt[:best]
+                ):
+                    self.stats.shared += 1
+                    return best, snapshot
+            return None
+
+    def _lend(self, key: str) -> Snapshot | None:
+        snapshot = self._memory.get(key)
+        if snapshot is not None:
+            self._memory.move_to_end(key)
+            return snapshot
+        return self._read(key, keep=True)
+
     def take(self, key: str, model: str) -> Snapshot | None:
         """``key``'s snapshot made by ``model``, removed from the cache (the caller now holds
         it); None when there is none."""
         with self._lock:
+            self._unindex(key)
             snapshot = self._memory.pop(key, None)
             if snapshot is not None:
                 self._used -= snapshot.size
@@ -107,7 +164,16 @@ class PrefixCache:
         with self._lock:
             self._drop(key)
 
+    def _unindex(self, key: str) -> None:
+        for digest in self._digests.pop(key, ()):
+            holders = self._index.get(digest)
+            if holders is not None:
+                holders.discard(key)
+                if not holders:
+                    del self._index[digest]
+
     def _drop(self, key: str) -> None:
+        self._unindex(key)
         old = self._memory.pop(key, None)
         if old is not None:
             self._used -= old.size
@@ -119,7 +185,14 @@ class PrefixCache:
 
     def _write(self, key: str, snapshot: Snapshot) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        header = json.dumps({"key": key, "model": snapshot.model, "n": len(snapshot.tokens)})
+        header = json.dumps(
+            {
+                "key": key,
+                "model": snapshot.model,
+                "n": len(snapshot.tokens),
+                "ends": list(snapshot.ends),
+            }
+        )
         target = self._path(key)
         temp = target.with_suffix(".partial")
         with open(temp, "wb") as out:
@@ -129,13 +202,15 @@ class PrefixCache:
         temp.replace(target)
         self._trim_disk()
 
-    def _read(self, key: str) -> Snapshot | None:
+    def _read(self, key: str, keep: bool = False) -> Snapshot | None:
+        """``key``'s snapshot from disk, the file deleted unless ``keep``."""
         path = self._path(key)
         try:
             data = path.read_bytes()
         except FileNotFoundError:
             return None
-        path.unlink(missing_ok=True)
+        if not keep:
+            path.unlink(missing_ok=True)
         try:
             if not data.startswith(MAGIC):
                 return None
@@ -147,18 +222,39 @@ class PrefixCache:
             tokens = array("i")
             tokens.frombytes(data[start : start + 4 * int(header["n"])])
             state = data[start + 4 * int(header["n"]) :]
-            return Snapshot(str(header["model"]), tokens.tolist(), state)
+            ends = tuple(int(end) for end in header.get("ends", ()))
+            return Snapshot(str(header["model"]), tokens.tolist(), state, ends)
         except (ValueError, KeyError):
             return None  # a damaged file: full evaluation instead
 
     def _trim_disk(self) -> None:
         files = sorted(self.directory.glob("*.kv"), key=lambda p: p.stat().st_mtime)
         total = sum(p.stat().st_size for p in files)
+        trimmed = set()
         for path in files:
             if total <= self.disk_budget_bytes:
                 break
             total -= path.stat().st_size
             path.unlink(missing_ok=True)
+            trimmed.add(path.name)
+        for key in [k for k in self._digests if k not in self._memory]:
+            if self._path(key).name in trimmed:
+                self._unindex(key)
+
+
+def prefix_digests(
+    model: str, tokens: list[int], ends: Iterable[int]
+) -> Iterator[tuple[int, bytes]]:
+    """Each of ``ends`` (ascending, at most ``len(tokens)``) with the digest of ``model``
+    and ``tokens`` up to it: the content index's key for that prefix."""
+    digest = hashlib.sha256(model.encode())
+    start = 0
+    for end in ends:
+        if end > len(tokens):
+            break
+        digest.update(array("i", tokens[start:end]).tobytes())
+        start = end
+        yield end, digest.copy().digest()
 
 
 def model_identity(path: Path) -> str:

@@ -9,9 +9,10 @@ resident, an empty free slot, or the free slot used longest ago. A slot changing
 hands saves its resident state into the :class:`PrefixCache` (unless the batcher saved
 it already, between runs: :meth:`Slots.save_idle`) and keeps what K's prompt
 shares with it, unless K's saved state covers more (then that is restored). Then,
-where another slot, running or not, holds a longer prefix of the prompt (by content:
-another thread of the same assistant, a client's fixed system prompt), its KV is
-copied over, leaving that slot as it was. Only
+where another slot, running or not, or a state the cache keeps for any key holds a
+longer prefix of the prompt (by content: another thread of the same assistant, a
+client's fixed system prompt; :meth:`PrefixCache.longest`), its KV is copied over,
+leaving that slot or state as it was. Only
 whole chunks of a prompt (cut by :mod:`.prompt_chunks`) are kept resident (see :mod:`.llama` on
 why outputs stay identical), so a shared prefix gives the tokens a fresh evaluation
 would.
@@ -61,6 +62,7 @@ class Slots:
         self.slots = [Slot(seq) for seq in range(count)]
         self.evaluated_tokens = 0  # prompt tokens evaluated (not covered by a kept state)
         self.copied_prefixes = 0  # prefixes copied from another slot
+        self.shared_states = 0  # prefixes copied from another key's kept state (by content)
         self.moves = 0  # generating sequences moved down into a free slot (move)
 
     @property
@@ -107,12 +109,19 @@ class Slots:
         return self._cuts.covered(prompt, _common(resident, prompt))
 
     def _copy_longer_prefix(self, slot: Slot, prompt: list[int]) -> None:
-        """Where another slot (running or not) holds more of ``prompt`` than ``slot`` does,
-        copy that slot's KV into ``slot``: its canonical part is exactly what evaluating
-        those tokens here would give."""
+        """Where another slot (running or not) or a kept state of any key holds more of
+        ``prompt`` than ``slot`` does, copy that KV into ``slot``: its canonical part is
+        exactly what evaluating those tokens here would give."""
         have = self._kept(slot.resident, prompt)
         offers = [(self._kept(s.resident, prompt), s) for s in self.slots if s is not slot]
         best, donor = max(offers, key=lambda offer: offer[0], default=(0, slot))
+        assert self._cache is not None
+        kept = self._cache.longest(self._model_id, prompt, self._ends(prompt, len(prompt) - 1))
+        if kept is not None and kept[0] > max(best, have):
+            # a kept state is copied once (a donor slot's is read out first)
+            if self._restore(slot, kept[1]):
+                self.shared_states += 1
+            return
         if best <= have:
             return
         # Through the donor's state, not llama_memory_seq_cp: between sequences of separate
@@ -121,6 +130,14 @@ class Slots:
         # then cuts the copy back to the shared prefix.
         if self._restore(slot, self._snapshot(donor)):
             self.copied_prefixes += 1
+
+    def _ends(self, tokens: list[int], limit: int) -> list[int]:
+        """Where the chunks of ``tokens`` end, up to ``limit`` tokens (a kept state's own
+        tokens end on a cut; a prompt's last token is always evaluated)."""
+        ends = self._cuts.starts(tokens[:limit])[1:]
+        if limit > 0 and self._cuts.covered(tokens, limit) == limit:
+            ends.append(limit)
+        return ends
 
     def move(self, slot: Slot, to: Slot) -> bool:
         """Move the generation in ``slot`` (its whole state, the tokens it generated too)
@@ -230,7 +247,8 @@ class Slots:
         written = lib.llama_state_seq_get_data(self._ctx, view, size, slot.seq)
         del view
         del state[written:]
-        return Snapshot(self._model_id, list(slot.resident), state)
+        resident = list(slot.resident)
+        return Snapshot(self._model_id, resident, state, tuple(self._ends(resident, len(resident))))
 
 
 def _common(resident: list[int], prompt: list[int]) -> int:
