@@ -32,25 +32,24 @@ import logging
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
-import httpx2
-from mcp import Client
-from mcp.client.sse import sse_client
-from mcp.client.stdio import StdioServerParameters
-from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.exceptions import MCPError
-from mcp_types.jsonrpc import CONNECTION_CLOSED, REQUEST_TIMEOUT
-
 from .declared import Declared
+
+if TYPE_CHECKING:  # the MCP library (~0.2 s to import) is loaded on the first call
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
 
 log = logging.getLogger(__name__)
 MAX_OUTPUT_CHARS = 20_000  # of one call's text: what the model reads back, and the item
 CUT = "\n[output cut at {limit} characters]"
 T = TypeVar("T")
-Job = Callable[[Client], Awaitable[Any]]
-GONE = (CONNECTION_CLOSED, REQUEST_TIMEOUT)  # MCP errors that mean the server is not there
+Job = Callable[["Client"], Awaitable[Any]]
+# JSON-RPC codes of MCP (mcp_types.jsonrpc): the connection closed, a request timed out;
+# both mean the server is not there
+CONNECTION_CLOSED, REQUEST_TIMEOUT = -32000, -32001
+GONE = (CONNECTION_CLOSED, REQUEST_TIMEOUT)
 
 
 class McpUnavailable(Exception):
@@ -83,6 +82,7 @@ class McpClients:
         """The tools of the server at ``url`` (sent ``headers``), or, with no URL, of the one
         declared as ``label``: as ``mcp_list_tools`` lists them (name, description,
         input_schema, annotations)."""
+        from mcp.shared.exceptions import MCPError
 
         async def listing(client: Client) -> list[dict[str, Any]]:
             tools: list[dict[str, Any]] = []
@@ -113,6 +113,8 @@ class McpClients:
         arguments: dict[str, Any],
     ) -> McpOutcome:
         """Call the tool ``name`` of that server with ``arguments``."""
+        import httpx2
+        from mcp.shared.exceptions import MCPError
 
         async def calling(client: Client) -> Any:
             return await client.call_tool(name, arguments, read_timeout_seconds=self.timeout)
@@ -206,6 +208,11 @@ class McpClients:
         return await asyncio.wait_for(asyncio.shield(answer), self.timeout)
 
     async def _once(self, url: str, headers: Mapping[str, str], job: Job) -> Any:
+        import httpx2
+        from mcp import Client
+        from mcp.client.sse import sse_client
+        from mcp.client.streamable_http import streamable_http_client
+
         if urlsplit(url).path.rstrip("/").endswith("/sse"):
             transport = sse_client(url, headers=dict(headers), timeout=self.timeout)
             async with Client(transport) as client:
@@ -223,6 +230,9 @@ class McpClients:
         queue: asyncio.Queue[tuple[Job, asyncio.Future[Any]] | None],
     ) -> None:
         """Serve ``label``'s requests over one connection; start it again after a failure."""
+        from mcp import Client
+        from mcp.shared.exceptions import MCPError
+
         waiting = await queue.get()
         while waiting is not None:
             try:

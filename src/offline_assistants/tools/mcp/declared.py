@@ -27,13 +27,14 @@ import json
 import shlex
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import urlsplit
 
-from mcp.client.stdio import StdioServerParameters
+if TYPE_CHECKING:  # the MCP library is imported when a server is declared or reached
+    from mcp.client.stdio import StdioServerParameters
 
 # A declared server: a command over stdio, or a URL (Streamable HTTP).
-Declared = StdioServerParameters | str
+Declared: TypeAlias = "StdioServerParameters | str"
 
 
 def declared_servers(
@@ -104,6 +105,8 @@ def _from_file(path: Path) -> dict[str, Declared]:
 
 
 def _stdio(command: str, args: list[str], env: dict[str, str] | None) -> StdioServerParameters:
+    from mcp.client.stdio import StdioServerParameters
+
     # A server that writes undecodable bytes gets them replaced, not the connection broken.
     return StdioServerParameters(
         command=command, args=args, env=env, encoding_error_handler="replace"
