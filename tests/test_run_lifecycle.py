@@ -41,6 +41,33 @@ def test_cancel_mid_generation_with_the_real_model(client: Client, tutor: Assist
     assert step.status == "cancelled" and step.cancelled_at is not None
 
 
+def test_a_run_cancelled_while_the_model_reads_its_prompt_closes_its_message(
+    client: Client, tutor: Assistant
+) -> None:
+    """Without tools the answer can only be a message, so its step and message are written
+    while the model reads the prompt: a run cancelled then, before its first token, ends
+    cancelled with that message incomplete, never left in progress."""
+    long_question = "Please read all of this carefully before you answer. " * 60 + ENDLESS
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": long_question}])
+    run = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=tutor.id)
+    with client.runtime.bus.subscribe(run.id) as events:
+        seen: list[str] = []
+        while "thread.message.created" not in seen:
+            event = events.get(timeout=60)
+            assert event is not None, f"no message was opened; saw {seen}"
+            seen.append(event.event)
+    assert "thread.message.delta" not in seen  # opened before any token came
+    client.beta.threads.runs.cancel(run.id, thread_id=thread.id)
+    run = client.beta.threads.runs.poll(run.id, thread_id=thread.id)
+    assert run.status == "cancelled"
+    message = client.beta.threads.messages.list(thread_id=thread.id).data[0]
+    assert message.role == "assistant" and message.status == "incomplete"
+    assert message.incomplete_details is not None
+    assert message.incomplete_details.reason == "run_cancelled"
+    step = client.beta.threads.runs.steps.list(thread_id=thread.id, run_id=run.id).data[0]
+    assert step.status == "cancelled"
+
+
 @pytest.fixture
 def gated(tmp_path: Path) -> Iterator[tuple[Client, GatedEngine, Assistant]]:
     engine = GatedEngine(["Hel", "lo", " there", "!"])
