@@ -24,14 +24,14 @@ LIB = SimpleNamespace(__version__="test")  # no library call is made when a time
 
 
 def _timer(flash_seconds: float, plain_seconds: float, calls: list[bool]) -> Any:
-    def timed(lib: ModuleType, model: Any, threads: int, flash: bool) -> float:
+    def timed(lib: ModuleType, model: Any, threads: int, flash: bool, sequences: int) -> float:
         calls.append(flash)
         return flash_seconds if flash else plain_seconds
 
     return timed
 
 
-def _never(lib: ModuleType, model: Any, threads: int, flash: bool) -> float:
+def _never(lib: ModuleType, model: Any, threads: int, flash: bool, sequences: int) -> float:
     raise AssertionError("measured although the answer was known")
 
 
@@ -74,6 +74,48 @@ def test_a_near_tie_keeps_the_plain_path(model_path: Path, tmp_path: Path) -> No
         flash_attention(LIB, None, model_path, 1, "auto", record, timer=_timer(0.085, 0.1, []))
         is True
     )  # type: ignore[arg-type]
+
+
+def test_the_batch_the_context_decodes_is_timed_and_remembered_apart(
+    model_path: Path, tmp_path: Path
+) -> None:
+    """A context of several sequences is timed with all of them decoding at once (the
+    flash kernel can tie on one sequence and win on eight), and its answer is kept apart
+    from the one-sequence context's."""
+    record = tmp_path / "attention.json"
+    asked: list[int] = []
+
+    def batched_flash_wins(
+        lib: ModuleType, model: Any, threads: int, flash: bool, sequences: int
+    ) -> float:
+        asked.append(sequences)
+        return (0.1 if sequences == 1 else 0.08) if flash else 0.1
+
+    for sequences, expected in ((1, False), (8, True)):
+        chosen = flash_attention(
+            LIB, None, model_path, 2, "auto", record, timer=batched_flash_wins, sequences=sequences
+        )  # type: ignore[arg-type]
+        assert chosen is expected
+    assert asked == [1, 1, 8, 8] and len(json.loads(record.read_text())) == 2
+
+
+def test_answers_for_model_files_gone_or_changed_are_dropped(
+    model_path: Path, tmp_path: Path
+) -> None:
+    """The record does not grow with every copy of a model that ever was: a write keeps
+    only the answers whose file is still there, unchanged."""
+    copy = tmp_path / "copy.gguf"
+    copy.write_bytes(b"GGUF" + b"\0" * 64)
+    record = tmp_path / "attention.json"
+    flash_attention(LIB, None, copy, 2, "auto", record, timer=_timer(0.1, 0.2, []))  # type: ignore[arg-type]
+    copy.unlink()
+    (tmp_path / "changed.gguf").write_bytes(b"GGUF")
+    changed = tmp_path / "changed.gguf"
+    flash_attention(LIB, None, changed, 2, "auto", record, timer=_timer(0.1, 0.2, []))  # type: ignore[arg-type]
+    changed.write_bytes(b"GGUF and more")  # another size: another file now
+    flash_attention(LIB, None, model_path, 2, "auto", record, timer=_timer(0.2, 0.1, []))  # type: ignore[arg-type]
+    kept = json.loads(record.read_text())
+    assert len(kept) == 1 and next(iter(kept)).startswith(str(model_path.resolve()))
 
 
 def test_the_engine_times_both_paths_with_the_real_model(model_path: Path, tmp_path: Path) -> None:

@@ -8,15 +8,19 @@ new thread's first token that is left once its preamble is shared (DEVELOPERS.md
 llama-server turns it on wherever it can; llama-cpp-python leaves it off.
 
 With ``auto`` (the default) :func:`flash_attention` times both ways once per model
-file, thread count, CPU and llama.cpp build: a 16-token prompt chunk and four
-single-token steps after a 256-token prefix, in a small context of its own, the best of
-two tries each, and takes flash attention where it is clearly faster (``MARGIN``), else
-llama-cpp-python's plain path (about 1.5 s, once). A near tie keeps the plain path:
+file, thread count, sequence count, CPU and llama.cpp build: a 16-token prompt chunk
+and four single-token steps after a 256-token prefix, then, where the context holds
+several sequences, four steps of all of them at once (the batch that several runs
+decode; on an AMD EPYC flash attention tied on the first part and decoded eight
+sequences ~20% faster), in a small context of its own, the best of two tries each, and
+takes flash attention where it is clearly faster (``MARGIN``), else
+llama-cpp-python's plain path (about 1.5-2.5 s, once). A near tie keeps the plain path:
 otherwise the noise of one measurement picks the path, and with it the rounding of every
 logit, so the same greedy question could get another answer after the next measurement
 (measured here: flash 2-7% faster over five tries; a 135M model's temperature-0 answer
 differed between the two). The answer goes into a JSON file in the user's cache directory,
-so later loads cost nothing. ``on`` or ``off``
+so later loads cost nothing; answers for model files that are gone or changed since
+are dropped whenever it is written. ``on`` or ``off``
 (``OFFLINE_ASSISTANTS_FLASH_ATTENTION``) fix it instead.
 
 The two paths lay the KV cache out differently, so the choice is part of a saved
@@ -45,13 +49,14 @@ from .prefix_cache import model_identity
 PREFIX_TOKENS = 256
 BATCH = 128
 CHUNK_TOKENS = 16  # a new thread's own words, about
-STEPS = 4  # single-token steps timed after the chunk
+STEPS = 4  # single-token steps timed after the chunk (and of all sequences at once)
+BATCH_PREFIX = 32  # each further sequence's own prefix before the steps of all of them
 ROUNDS = 2  # the timed part is repeated this often over the same prefix; the best counts
 # Flash attention is taken only where it takes under this share of the plain path's time.
 MARGIN = 0.9
 
-# (library, model pointer, threads, flash attention) -> seconds for the timed part
-Timer = Callable[[ModuleType, Any, int, bool], float]
+# (library, model pointer, threads, flash attention, sequences) -> seconds for the timed part
+Timer = Callable[[ModuleType, Any, int, bool, int], float]
 
 
 def default_record() -> Path:
@@ -67,32 +72,52 @@ def flash_attention(
     setting: str = "auto",
     record: Path | None = None,
     timer: Timer | None = None,
+    sequences: int = 1,
 ) -> bool:
     """Whether the engine for the model file ``path`` (``model``: its llama_model
-    pointer) attends with flash attention: as ``setting`` says, or, for ``auto``, as
-    ``record`` remembers or a measurement finds (then remembered there)."""
+    pointer), a context of ``sequences`` sequences, attends with flash attention: as
+    ``setting`` says, or, for ``auto``, as ``record`` remembers or a measurement finds
+    (then remembered there)."""
     if setting in ("on", "off"):
         return setting == "on"
-    key = "|".join(
-        (model_identity(path), _cpu_name(), str(n_threads), str(getattr(lib, "__version__", "")))
-    )
+    version = str(getattr(lib, "__version__", ""))
+    key = "|".join((model_identity(path), _cpu_name(), str(n_threads), str(sequences), version))
     known = _read(record)
     if isinstance(known.get(key), bool):
         return bool(known[key])
     measure = timer or _timed
-    faster = measure(lib, model, n_threads, True) < MARGIN * measure(lib, model, n_threads, False)
+    flash = measure(lib, model, n_threads, True, sequences)
+    faster = flash < MARGIN * measure(lib, model, n_threads, False, sequences)
     if record is not None:
-        _write(record, {**known, key: faster})
+        _write(record, {**_current(known), key: faster})
     return faster
 
 
-def _timed(lib: ModuleType, model: Any, n_threads: int, flash: bool) -> float:
+def _current(known: dict[str, Any]) -> dict[str, Any]:
+    """The answers whose model file is still there as it was measured (a key starts with
+    the file's identity: path, size and modification time)."""
+    kept = {}
+    for key, answer in known.items():
+        identity = key.split("|", 1)[0]
+        path = identity.rsplit(":", 2)[0]
+        try:
+            if model_identity(Path(path)) == identity:
+                kept[key] = answer
+        except OSError:
+            continue  # gone
+    return kept
+
+
+def _timed(lib: ModuleType, model: Any, n_threads: int, flash: bool, sequences: int = 1) -> float:
     """Seconds for a prompt chunk and ``STEPS`` single tokens after ``PREFIX_TOKENS``,
-    the best of ``ROUNDS``; infinite where this path cannot be set up."""
+    then ``STEPS`` steps of all ``sequences`` at once (each after a short prefix of its
+    own, in a stream of its own, as the engine's context holds them), the best of
+    ``ROUNDS``; infinite where this path cannot be set up."""
     params = lib.llama_context_default_params()
-    params.n_ctx = 2 * PREFIX_TOKENS
+    params.n_ctx = 2 * PREFIX_TOKENS * sequences
     params.n_batch = params.n_ubatch = BATCH
-    params.n_seq_max = 1
+    params.n_seq_max = sequences
+    params.kv_unified = False
     params.n_threads = params.n_threads_batch = n_threads
     params.flash_attn_type = (
         lib.LLAMA_FLASH_ATTN_TYPE_AUTO if flash else lib.LLAMA_FLASH_ATTN_TYPE_DISABLED
@@ -100,19 +125,31 @@ def _timed(lib: ModuleType, model: Any, n_threads: int, flash: bool) -> float:
     ctx = lib.llama_init_from_model(model, params)
     if not ctx:
         return float("inf")
-    batch = DecodeBatch(lib, BATCH)
+    batch = DecodeBatch(lib, max(BATCH, sequences))
     vocab = lib.llama_vocab_n_tokens(lib.llama_model_get_vocab(model))
     token = min(1000, vocab - 1)  # any ordinary token: the time does not depend on which
     best = float("inf")
+    memory = lib.llama_get_memory(ctx)
     try:
         for start in range(0, PREFIX_TOKENS, BATCH):
             _decode(batch, ctx, token, start, min(BATCH, PREFIX_TOKENS - start))
+        for seq in range(1, sequences):
+            _decode(batch, ctx, token, 0, BATCH_PREFIX, seq)
+        after = PREFIX_TOKENS + CHUNK_TOKENS + STEPS
         for _ in range(ROUNDS):
-            lib.llama_memory_seq_rm(lib.llama_get_memory(ctx), 0, PREFIX_TOKENS, -1)
+            lib.llama_memory_seq_rm(memory, 0, PREFIX_TOKENS, -1)
+            for seq in range(1, sequences):
+                lib.llama_memory_seq_rm(memory, seq, BATCH_PREFIX, -1)
             started = time.perf_counter()
             _decode(batch, ctx, token, PREFIX_TOKENS, CHUNK_TOKENS)
             for step in range(STEPS):
                 _decode(batch, ctx, token, PREFIX_TOKENS + CHUNK_TOKENS + step, 1)
+            for step in range(STEPS if sequences > 1 else 0):
+                batch.clear()
+                for seq in range(sequences):
+                    position = (after if seq == 0 else BATCH_PREFIX) + step
+                    batch.add(token, position, seq, True)
+                batch.decode(ctx)
             best = min(best, time.perf_counter() - started)
         return best
     except Exception:  # noqa: BLE001 - a path that fails here is never the faster one
@@ -122,10 +159,10 @@ def _timed(lib: ModuleType, model: Any, n_threads: int, flash: bool) -> float:
         lib.llama_free(ctx)
 
 
-def _decode(batch: DecodeBatch, ctx: Any, token: int, start: int, count: int) -> None:
+def _decode(batch: DecodeBatch, ctx: Any, token: int, start: int, count: int, seq: int = 0) -> None:
     batch.clear()
     for position in range(start, start + count):
-        batch.add(token, position, 0, position == start + count - 1)
+        batch.add(token, position, seq, position == start + count - 1)
     batch.decode(ctx)
 
 

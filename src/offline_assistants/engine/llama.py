@@ -191,6 +191,7 @@ class LlamaEngine:
                 n_threads,
                 flash_attention,
                 attention_record or default_record(),
+                sequences=self.parallel,
             )
             self._context = LlamaContext(
                 model=self._llama._model, params=self._params(self.parallel), verbose=False
