@@ -64,12 +64,18 @@ class TimedEngine:
     def tool_format(self) -> HermesFormat:
         return self.inner.tool_format
 
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)  # the rest of the Engine protocol, untimed
+
     def prompt_tokens(
-        self, messages: Sequence[ChatMessage], functions: Sequence[FunctionSpec] = ()
+        self,
+        messages: Sequence[ChatMessage],
+        functions: Sequence[FunctionSpec] = (),
+        effort: str | None = None,
     ) -> list[int]:
         started = time.perf_counter()
         try:
-            return self.inner.prompt_tokens(messages, functions)
+            return self.inner.prompt_tokens(messages, functions, effort)
         finally:
             self.seconds += time.perf_counter() - started
 
