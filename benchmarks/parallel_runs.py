@@ -22,6 +22,12 @@ after another and then all at once, and raw llama.cpp decoding eight sequences p
 these cores). Targets: ours at parallel ``--runs`` gains at least 0.8 of raw
 llama.cpp's batch gain, and its tokens/s together at least llama-server's.
 
+``--sweep 1 2 4 8 16`` adds a pass per concurrency N, quiet: N runs at once on a
+runtime of N slots beside llama-server with N slots sent N requests at once, both
+reporting tokens/s together and the p95 of the callers' waits, and draws
+benchmarks/results/concurrency.png (tokens/s by N, both, with raw llama.cpp's batch-8
+rate as the ceiling).
+
 Writes benchmarks/results/parallel_runs.json and prints a table.
 """
 
@@ -166,6 +172,7 @@ def peer_pass(server: CppLlamaServer, runs: int, tokens: int) -> dict[str, Any]:
         with ThreadPoolExecutor(runs) as pool:
             together = list(pool.map(lambda q: ask(http, q), questions))
         makespan = max(done for done, _, _ in together) - begun
+    waits = sorted(done - begun for done, _, _ in together)
     return {
         "parallel": server.parallel,
         "sequential_s": round(sequential, 2),
@@ -173,9 +180,49 @@ def peer_pass(server: CppLlamaServer, runs: int, tokens: int) -> dict[str, Any]:
         "speedup": round(sequential / makespan, 2),
         "tokens_per_s_sequential": round(sum(n for _, n, _ in alone) / sequential, 1),
         "tokens_per_s_together": round(sum(n for _, n, _ in together) / makespan, 1),
-        "together_mean_run_s": round(statistics.mean(d - begun for d, _, _ in together), 2),
+        "together_mean_run_s": round(statistics.mean(waits), 2),
+        "together_p95_run_s": round(waits[max(0, int(0.95 * len(waits)) - 1)], 2),
         "same_text": sum(a[2] == b[2] for a, b in zip(alone, together, strict=True)),
     }
+
+
+def sweep(model: Path, counts: list[int], tokens: int, scratch: Path) -> list[dict[str, Any]]:
+    """Per concurrency N: N runs at once on N slots, ours and llama-server's, quiet."""
+    points = []
+    for count in tqdm(counts, desc="concurrency sweep"):
+        ours = measure(model, count, count, tokens)
+        with CppLlamaServer(model, scratch / f"llama-server-{count}.log", parallel=count) as peer:
+            theirs = peer_pass(peer, count, tokens)
+        points.append({"concurrency": count, "ours": ours, "llama_server": theirs})
+    return points
+
+
+def plot(points: list[dict[str, Any]], ceiling: float | None, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    counts = [p["concurrency"] for p in points]
+    figure, axes = plt.subplots(figsize=(6, 3.6), dpi=120)
+    axes.plot(counts, [p["ours"]["tokens_per_s_together"] for p in points], "o-", label="ours")
+    axes.plot(
+        counts,
+        [p["llama_server"]["tokens_per_s_together"] for p in points],
+        "s--",
+        label="llama-server",
+    )
+    if ceiling is not None:
+        axes.axhline(ceiling, color="grey", linewidth=0.8, label=f"raw llama.cpp, {SEQUENCES} seqs")
+    axes.set_xscale("log", base=2)
+    axes.set_xticks(counts, [str(c) for c in counts])
+    axes.set_xlabel("runs at once")
+    axes.set_ylabel("tokens/s together")
+    axes.set_title("Throughput by concurrency (same GGUF, same cores)")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
 
 
 def main() -> None:
@@ -192,6 +239,13 @@ def main() -> None:
         type=int,
         default=384,
         help="also a mixed pass: the first run is a long one of this many tokens (0: skip)",
+    )
+    parser.add_argument(
+        "--sweep",
+        type=int,
+        nargs="*",
+        default=[],
+        help="concurrencies N to compare with llama-server (N runs on N slots each, quiet)",
     )
     args = parser.parse_args()
     rows, peers, ceilings = [], [], []
@@ -216,6 +270,7 @@ def main() -> None:
                     {"busy": load, "tokens_per_s": raw, "batch_gain": gain, "flash": flash,
                      "other_path": paths[not flash]}
                 )  # fmt: skip
+        points = sweep(args.model, args.sweep, args.tokens, Path(scratch)) if args.sweep else []
     mixed = []
     if args.long_first:
         for parallel in tqdm(args.parallel, desc="parallel, a long run first"):
@@ -232,8 +287,13 @@ def main() -> None:
         "llama_server": peers,
         "raw_llama_cpp": ceilings,
         "mixed": mixed,
+        "sweep": points,
     }
     out.write_text(json.dumps(report, indent=2) + "\n")
+    if points:
+        quiet = next((c for c in ceilings if c["busy"] == 0), None)
+        rate = quiet["tokens_per_s"][f"decode_{SEQUENCES}"] if quiet else None
+        plot(points, rate, out.with_name("concurrency.png"))
     print(
         f"\n{'busy':>4} {'parallel':>8} {'one by one':>11} {'together':>9} {'speedup':>8} "
         f"{'mean run':>15} {'tok/s':>13} {'same text':>10}"
@@ -266,6 +326,19 @@ def main() -> None:
             f"tokens/s together, ours / llama-server: {best['tokens_per_s_together']:.0f} / "
             f"{peer_row['tokens_per_s_together']:.0f} (target >= 1)"
         )
+    if points:
+        print("\nruns at once (N slots each, quiet): tokens/s together, p95 wait")
+        print(
+            f"{'N':>4} {'ours tok/s':>11} {'llama-server':>13} {'ratio':>6} {'p95 ours':>9} {'p95 peer':>9}"
+        )
+        for point in points:
+            ours, theirs = point["ours"], point["llama_server"]
+            print(
+                f"{point['concurrency']:>4} {ours['tokens_per_s_together']:>11.0f} "
+                f"{theirs['tokens_per_s_together']:>13.0f} "
+                f"{ours['tokens_per_s_together'] / theirs['tokens_per_s_together']:>6.2f} "
+                f"{ours['together_p95_run_s']:>8.2f}s {theirs['together_p95_run_s']:>8.2f}s"
+            )
     if mixed:
         print(
             f"\na {args.long_first}-token run first, then {args.runs - 1} short ones: "
