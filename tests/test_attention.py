@@ -8,6 +8,7 @@ a record that cannot be read) is checked with a timer that says which path is fa
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -118,6 +119,28 @@ def test_answers_for_model_files_gone_or_changed_are_dropped(
     flash_attention(LIB, None, model_path, 2, "auto", record, timer=_timer(0.2, 0.1, []))  # type: ignore[arg-type]
     kept = json.loads(record.read_text())
     assert len(kept) == 1 and next(iter(kept)).startswith(str(model_path.resolve()))
+
+
+def test_the_timing_leaves_no_threads_behind(model_path: Path, tmp_path: Path) -> None:
+    """Both paths are timed on a thread of their own: llama.cpp's OpenMP team for the
+    thread that decodes outlives the call, and a second team beside the model's thread
+    makes libgomp put every team's waits to sleep for good (a run ~30% slower after)."""
+    import llama_cpp
+
+    def threads() -> int:
+        return len(list(Path("/proc/self/task").iterdir()))
+
+    model = llama_cpp.Llama(model_path=str(model_path), n_ctx=256, verbose=False)
+    try:
+        before = threads()
+        flash_attention(llama_cpp, model._model.model, model_path, 2, "auto", tmp_path / "a.json")
+        deadline = time.monotonic() + 5
+        while threads() > before and time.monotonic() < deadline:
+            time.sleep(0.05)  # the timing thread's own team ends with it
+        assert threads() <= before
+        assert len(json.loads((tmp_path / "a.json").read_text())) == 1  # it was measured
+    finally:
+        model.close()
 
 
 def test_the_engine_times_both_paths_with_the_real_model(model_path: Path, tmp_path: Path) -> None:
