@@ -7,7 +7,10 @@ For the same prompt and model, alternately time
 and report medians, the overhead ratio run/raw, and per-run bookkeeping: the run's
 wall time less the time spent inside the engine (prompt rendering and generation).
 Both sides evaluate the whole prompt every time (the raw Llama's prefix cache is
-reset before each call), so the comparison is like for like.
+reset before each call), so the comparison is like for like. The raw side runs in a
+process of its own, answering over a pipe: llama.cpp's OpenMP team for each thread
+that decodes outlives the call, and two teams in one process (the raw caller's and the
+model thread's) make libgomp put both to sleep at every wait, slowing both sides.
 
     .venv/bin/python benchmarks/run_latency.py [--reps 7] [--model PATH]
 
@@ -19,6 +22,8 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -134,6 +139,43 @@ def time_raw(llm: llama_cpp.Llama, system: str, user: str, max_tokens: int) -> t
     return time.perf_counter() - started, int(out["usage"]["completion_tokens"])
 
 
+class RawWorker:
+    """Raw llama-cpp-python in a process of its own (this script with ``--raw-worker``):
+    each request a line of JSON in, its time and token count a line out."""
+
+    def __init__(self, model: Path, n_ctx: int, threads: int) -> None:
+        command = [sys.executable, __file__, "--raw-worker", str(model), str(n_ctx), str(threads)]
+        self._process = subprocess.Popen(
+            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+
+    def time(self, system: str, user: str, max_tokens: int) -> tuple[float, int]:
+        assert self._process.stdin is not None and self._process.stdout is not None
+        self._process.stdin.write(json.dumps([system, user, max_tokens]) + "\n")
+        self._process.stdin.flush()
+        answer = json.loads(self._process.stdout.readline())
+        return float(answer[0]), int(answer[1])
+
+    def close(self) -> None:
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        self._process.wait(30)
+
+
+def raw_worker(model: str, n_ctx: int, threads: int) -> None:
+    llm = llama_cpp.Llama(
+        model_path=model,
+        n_ctx=n_ctx,
+        n_batch=512,
+        n_threads=threads,
+        n_threads_batch=threads,
+        verbose=False,
+    )
+    for line in sys.stdin:
+        system, user, max_tokens = json.loads(line)
+        print(json.dumps(time_raw(llm, system, user, max_tokens)), flush=True)
+
+
 def time_run(
     client: Client, engine: TimedEngine, assistant_id: str, user: str, max_tokens: int
 ) -> tuple[float, float, int]:
@@ -156,17 +198,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Run overhead against raw llama-cpp-python.")
     parser.add_argument("--reps", type=int, default=7, help="repetitions per case (7)")
     parser.add_argument("--model", type=Path, help="GGUF file (default: the default model)")
+    parser.add_argument("--raw-worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.raw_worker:
+        model, context, threads = args.raw_worker
+        raw_worker(model, int(context), int(threads))
+        return
     settings = Settings.from_env(default_model=args.model)
     n_ctx = 4096
-    raw = llama_cpp.Llama(
-        model_path=str(settings.default_model),
-        n_ctx=n_ctx,
-        n_batch=512,
-        n_threads=settings.n_threads,
-        n_threads_batch=settings.n_threads,
-        verbose=False,
-    )
+    raw = RawWorker(settings.default_model, n_ctx, settings.n_threads)
     engine = TimedEngine(
         LlamaEngine(settings.default_model, n_threads=settings.n_threads, n_ctx=n_ctx)
     )
@@ -187,11 +227,11 @@ def main() -> None:
                 model="default", instructions=system, temperature=0
             )
             # Warm both paths once (page cache, first-call allocations).
-            time_raw(raw, system, user, max_tokens)
+            raw.time(system, user, max_tokens)
             time_run(client, engine, assistant.id, user, max_tokens)
             raws, runs, books, tokens = [], [], [], set()
             for _ in tqdm(range(args.reps), desc=name, leave=False):
-                seconds, raw_tokens = time_raw(raw, system, user, max_tokens)
+                seconds, raw_tokens = raw.time(system, user, max_tokens)
                 wall, bookkeeping, run_tokens = time_run(
                     client, engine, assistant.id, user, max_tokens
                 )
@@ -210,6 +250,7 @@ def main() -> None:
                 "bookkeeping_median_ms": statistics.median(books) * 1000,
                 "bookkeeping_max_ms": max(books) * 1000,
             }
+    raw.close()
     print(f"model {report['model']}, {report['n_threads']} threads, {args.reps} reps each\n")
     print(
         f"{'case':8} {'tokens raw/run':>15} {'raw p50/p95 s':>14} {'run p50/p95 s':>14} "
