@@ -138,3 +138,61 @@ def test_the_content_index_follows_the_cache(tmp_path: Path) -> None:
     cache.forget("a")
     assert cache.longest("m", [1, 2, 3, 4, 5], [2, 4]) is None
     assert cache.take("c", "m") is not None and cache.longest("m", [5, 6, 7], [2]) is None
+
+
+def _prompt(engine: LlamaEngine, system: str, text: str) -> list[int]:
+    return engine.prompt_tokens([ChatMessage("system", system), ChatMessage("user", text)])
+
+
+def test_the_same_prompt_again_is_answered_without_evaluating_it(
+    model_path: Path, tmp_path: Path, fresh: LlamaEngine
+) -> None:
+    """A prompt a kept state holds whole, with the logits after it (a regenerated answer,
+    a request sent again), evaluates nothing: its first token is sampled from those
+    logits and the answer is a fresh evaluation's. From the slot that holds it, from the
+    cache once other prompts took the slot, and from disk."""
+    question = QUESTIONS[0]
+    expected = _turn(fresh, "x", INSTRUCTIONS, question)[0]
+    for budget in (1 << 30, 1):  # in memory; spilled to disk at once
+        cache = PrefixCache(tmp_path / f"kv{budget}", budget_bytes=budget)
+        engine = LlamaEngine(
+            model_path, n_threads=2, n_ctx=4096, progress=False, prefix_cache=cache
+        )
+        prompt = _prompt(engine, INSTRUCTIONS, question)
+        assert engine._slots.cuts.covered(prompt, len(prompt)) < len(prompt)  # a short last chunk
+        assert _turn(engine, "first", INSTRUCTIONS, question) == (expected, 0)
+        before = engine.evaluated_tokens
+        text, covered = _turn(engine, "again", INSTRUCTIONS, question)  # the slot holds it
+        assert (text, covered) == (expected, len(prompt))
+        _turn(engine, "poet", POET, QUESTIONS[1])  # the slot now holds another prompt
+        text, covered = _turn(engine, "once more", INSTRUCTIONS, question)  # from the cache
+        assert (text, covered) == (expected, len(prompt))
+        assert engine._slots.whole_prompts == 2
+        poet = len(_prompt(engine, POET, QUESTIONS[1]))
+        assert engine.evaluated_tokens - before <= poet  # the two repeats evaluated nothing
+        if budget == 1:
+            assert cache.stats.spilled > 0 and cache._used == 0
+
+
+def test_a_whole_prompt_kept_before_any_decode_is_evaluated_from_its_last_cut(
+    model_path: Path, tmp_path: Path, fresh: LlamaEngine
+) -> None:
+    """After a restart the first run finds its whole prompt on disk but no row of logits
+    to sample from yet: it evaluates the last chunk, as before, with the same answer."""
+    question = QUESTIONS[1]
+    expected = _turn(fresh, "x", INSTRUCTIONS, question)[0]
+    cache = PrefixCache(tmp_path / "kv", budget_bytes=1)
+    first = LlamaEngine(model_path, n_threads=2, n_ctx=4096, progress=False, prefix_cache=cache)
+    _turn(first, "thread", INSTRUCTIONS, question)
+    _turn(first, "poet", POET, QUESTIONS[0])  # the thread's whole prompt goes to disk
+    first.close()
+    again = LlamaEngine(
+        model_path, n_threads=2, n_ctx=4096, progress=False,
+        prefix_cache=PrefixCache(tmp_path / "kv", budget_bytes=1),
+    )  # fmt: skip
+    prompt = _prompt(again, INSTRUCTIONS, question)
+    text, covered = _turn(again, "thread", INSTRUCTIONS, question)
+    assert text == expected and 0 < covered < len(prompt)
+    assert again._slots.whole_prompts == 0
+    text, covered = _turn(again, "thread", INSTRUCTIONS, question)  # now a row was left
+    assert (text, covered) == (expected, len(prompt))

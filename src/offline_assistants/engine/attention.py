@@ -8,12 +8,13 @@ new thread's first token that is left once its preamble is shared (DEVELOPERS.md
 llama-server turns it on wherever it can; llama-cpp-python leaves it off.
 
 With ``auto`` (the default) :func:`flash_attention` times both ways once per model
-file, thread count, sequence count, CPU and llama.cpp build: a 16-token prompt chunk
-and four single-token steps after a 256-token prefix, then, where the context holds
-several sequences, four steps of all of them at once (the batch that several runs
-decode), in a small context of its own, the best of two tries each, and takes flash
-attention, llama-server's choice, unless the plain path is clearly faster (``MARGIN``;
-about 1.5-2.5 s, once). A near tie goes to flash attention: timed alone the two paths
+file, thread count, CPU and llama.cpp build: a 16-token prompt chunk and four
+single-token steps after a 256-token prefix, then four steps of four sequences at once
+(the batch that several runs decode, whatever the engine's own ``parallel``: the
+choice rounds every logit, so engines of one model on one machine all make the same
+one and answer alike), in a small context of its own, the best of two tries each, and
+takes flash attention, llama-server's choice, unless the plain path is clearly faster
+(``MARGIN``; about 2 s, once). A near tie goes to flash attention: timed alone the two paths
 tie on one sequence on an AMD EPYC, yet a run there, whose own thread works beside the
 model's, took 0.50 s with flash attention and 0.62 s without (64 tokens), and eight
 sequences decoded ~20% faster; the fused kernel has fewer points where llama.cpp's
@@ -53,10 +54,12 @@ PREFIX_TOKENS = 256
 BATCH = 128
 CHUNK_TOKENS = 16  # a new thread's own words, about
 STEPS = 4  # single-token steps timed after the chunk (and of all sequences at once)
+SEQUENCES = 4  # decoding at once in the batched steps (the default OFFLINE_ASSISTANTS_PARALLEL)
 BATCH_PREFIX = 32  # each further sequence's own prefix before the steps of all of them
 ROUNDS = 2  # the timed part is repeated this often over the same prefix; the best counts
 # The plain path is taken only where it takes under this share of flash attention's time.
 MARGIN = 0.9
+RULE = "batch4-tie-flash"
 
 # (library, model pointer, threads, flash attention, sequences) -> seconds for the timed part
 Timer = Callable[[ModuleType, Any, int, bool, int], float]
@@ -75,22 +78,21 @@ def flash_attention(
     setting: str = "auto",
     record: Path | None = None,
     timer: Timer | None = None,
-    sequences: int = 1,
 ) -> bool:
     """Whether the engine for the model file ``path`` (``model``: its llama_model
-    pointer), a context of ``sequences`` sequences, attends with flash attention: as
-    ``setting`` says, or, for ``auto``, as ``record`` remembers or a measurement finds
-    (then remembered there)."""
+    pointer) attends with flash attention: as ``setting`` says, or, for ``auto``, as
+    ``record`` remembers or a measurement finds (then remembered there)."""
     if setting in ("on", "off"):
         return setting == "on"
     version = str(getattr(lib, "__version__", ""))
-    key = "|".join((model_identity(path), _cpu_name(), str(n_threads), str(sequences), version))
+    # RULE names the measurement and the tie-break: answers found another way are not used
+    key = "|".join((model_identity(path), _cpu_name(), str(n_threads), version, RULE))
     known = _read(record)
     if isinstance(known.get(key), bool):
         return bool(known[key])
     measure = timer or _timed
     flash, plain = _apart(
-        lambda: [measure(lib, model, n_threads, path, sequences) for path in (True, False)]
+        lambda: [measure(lib, model, n_threads, path, SEQUENCES) for path in (True, False)]
     )
     faster = not plain < MARGIN * flash
     if record is not None:

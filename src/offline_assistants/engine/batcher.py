@@ -13,6 +13,11 @@ many as ``parallel``). Each turn of the loop:
    still reading its prompt, in a decode of its own, so a newcomer's long
    prompt delays the others by one chunk per token, not by the whole prompt.
 
+A sequence whose whole prompt a kept state holds, with the logits its evaluation
+ended with (the same question asked again, a regenerated answer), evaluates
+nothing: those logits are written into the row the last decode left and its first
+token is sampled from there, the same token a fresh evaluation would sample.
+
 Between runs, with nothing to generate, the thread saves the prompt states
 that finished runs left in their slots into the prefix cache, one slot per
 turn of the loop, so a slot handed to another thread later needs no snapshot
@@ -29,6 +34,7 @@ context, the slots and the samplers.
 from __future__ import annotations
 
 import collections
+import ctypes
 import logging
 import threading
 from collections.abc import Callable
@@ -54,9 +60,13 @@ class Batcher:
         context: Any,
         slots: Slots,
         before_decode: Callable[[], None] = lambda: None,
+        n_vocab: int = 0,
     ) -> None:
         """``context`` is the ``LlamaContext`` (samplers read its logits); prompt chunks
-        are cut as ``slots.cuts`` says; ``before_decode`` runs before every decode."""
+        are cut as ``slots.cuts`` says; ``before_decode`` runs before every decode;
+        ``n_vocab`` logits a row (0: a prompt's logits are never kept)."""
+        self._lib = lib
+        self._n_vocab = n_vocab
         self._context = context
         self._slots = slots
         self._before_decode = before_decode
@@ -66,6 +76,7 @@ class Batcher:
         self._active: list[Sequence] = []
         self._wakeup = threading.Condition()
         self._closed = False
+        self._row_left = False  # the last decode left a row of logits (to sample kept ones)
         self.decodes = 0  # decode calls made, and the tokens they evaluated (for benchmarks)
         self.decoded_tokens = 0
         self._thread = threading.Thread(target=self._loop, name="offline-assistants-model")
@@ -139,12 +150,19 @@ class Batcher:
             if sequence.max_tokens <= 0:
                 sequence.finish("length")
                 continue
-            slot, covered = self._slots.acquire(sequence.cache_key, sequence.prompt)
+            whole = self._row_left and self._n_vocab > 0
+            slot, covered, logits = self._slots.acquire(sequence.cache_key, sequence.prompt, whole)
             self._active.append(sequence)
             try:
                 sequence.start(slot, covered)
             except Exception as exc:  # noqa: BLE001 - e.g. a grammar llama.cpp rejects
                 self._fail(sequence, exc)
+                continue
+            if logits is not None:  # the whole prompt was kept: sample after it at once
+                sequence.prompt_logits = logits
+                row = self._lib.llama_get_logits_ith(self._context.ctx, -1)
+                ctypes.memmove(row, logits, len(logits))
+                self._sample(sequence, -1)
 
     def _generate(self) -> None:
         generating = [s for s in self._active if s.next_token is not None]
@@ -203,6 +221,9 @@ class Batcher:
             row = batch.add(token, sequence.position + index, sequence.slot.seq, final)
         sequence.position += len(chunk)
         if self._decode(batch, [sequence]) and last:
+            if self._n_vocab and self._slots.keeps_prompts:  # for the same prompt again
+                logits = self._lib.llama_get_logits_ith(self._context.ctx, row)
+                sequence.prompt_logits = ctypes.string_at(logits, 4 * self._n_vocab)
             self._sample(sequence, row)
 
     def _decode(self, batch: DecodeBatch, sequences: list[Sequence]) -> bool:
@@ -210,11 +231,13 @@ class Batcher:
         try:
             batch.decode(self._context.ctx)
         except Exception as exc:  # noqa: BLE001
+            self._row_left = False
             for sequence in sequences:
                 self._fail(sequence, exc)
             return False
         self.decodes += 1
         self.decoded_tokens += batch.size
+        self._row_left = batch.outputs > 0
         return True
 
     def _sample(self, sequence: Sequence, row: int) -> None:
@@ -229,7 +252,8 @@ class Batcher:
     def _retire(self, sequence: Sequence) -> None:
         self._active.remove(sequence)
         if sequence.slot is not None:  # keep what was evaluated of the prompt
-            self._slots.release(sequence.slot, sequence.prompt[: sequence.position])
+            prompt = sequence.prompt[: sequence.position]
+            self._slots.release(sequence.slot, prompt, sequence.prompt_logits)
 
     def _fail(self, sequence: Sequence, error: Exception) -> None:
         sequence.fail(error)

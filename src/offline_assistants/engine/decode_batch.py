@@ -18,6 +18,7 @@ class DecodeBatch:
     def __init__(self, lib: ModuleType, capacity: int) -> None:
         self._lib = lib
         self.capacity = capacity
+        self.outputs = 0  # rows that ask for logits
         self._batch = lib.llama_batch_init(capacity, 0, 1)
 
     @property
@@ -26,6 +27,7 @@ class DecodeBatch:
 
     def clear(self) -> None:
         self._batch.n_tokens = 0
+        self.outputs = 0
 
     def add(self, token: int, position: int, seq: int, logits: bool) -> int:
         """Append one token of sequence ``seq`` at ``position``; its row index."""
@@ -39,6 +41,7 @@ class DecodeBatch:
         batch.seq_id[row][0] = seq
         batch.logits[row] = logits
         batch.n_tokens = row + 1
+        self.outputs += logits
         return row
 
     def decode(self, ctx: Any) -> None:

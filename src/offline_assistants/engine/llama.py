@@ -191,7 +191,6 @@ class LlamaEngine:
                 n_threads,
                 flash_attention,
                 attention_record or default_record(),
-                sequences=self.parallel,
             )
             self._context = LlamaContext(
                 model=self._llama._model, params=self._params(self.parallel), verbose=False
@@ -221,7 +220,11 @@ class LlamaEngine:
             f"{model_identity(path)}:{self.kv_layout}:{cuts.identity}",
         )
         self._batcher = Batcher(
-            llama_cpp, self._context, self._slots, before_decode=self._adapt_threads
+            llama_cpp,
+            self._context,
+            self._slots,
+            before_decode=self._adapt_threads,
+            n_vocab=self.vocab_size,
         )
 
     @property

@@ -47,10 +47,13 @@ class Snapshot:
     # where the chunks of ``tokens`` end (ascending, the last is len(tokens)): the prefixes
     # another prompt can share whole; none, and the snapshot is found by its key only
     ends: tuple[int, ...] = ()
+    # the logits after the last token, where ``tokens`` are a whole prompt as evaluated
+    # (float32 bytes): the very same prompt again needs no evaluation at all
+    logits: bytes | None = None
 
     @property
     def size(self) -> int:
-        return len(self.state) + 4 * len(self.tokens)
+        return len(self.state) + 4 * len(self.tokens) + len(self.logits or b"")
 
 
 @dataclass
@@ -110,26 +113,30 @@ class PrefixCache:
     ) -> tuple[int, Snapshot] | None:
         """The kept snapshot (any key's, ``model``'s) that covers the most of ``prompt``
         and how many of its leading tokens it covers: one of ``ends``, the positions where
-        ``prompt``'s chunks end (ascending). The snapshot stays in the cache (it is lent,
-        counted as used now); None when no kept state starts like ``prompt``."""
+        ``prompt``'s chunks end (ascending). An end at ``len(prompt)`` counts only for a
+        snapshot of that very prompt with its logits. The snapshot stays in the cache (it
+        is lent, counted as used now); None when no kept state starts like ``prompt``."""
         with self._lock:
-            best, keys = 0, set[str]()
+            walked: list[tuple[int, set[str]]] = []
             for end, digest in prefix_digests(model, prompt, ends):
                 holders = self._index.get(digest)
                 if not holders:
                     break  # a state holding a longer prefix holds this one too
-                best, keys = end, holders
-            # the most recently used first, those on disk last
-            order = [k for k in reversed(self._memory) if k in keys]
-            for key in [*order, *sorted(keys - set(order))]:
-                snapshot = self._lend(key)
-                if (
-                    snapshot is not None
-                    and snapshot.model == model
-                    and snapshot.tokens[:best] == prompt[:best]
-                ):
-                    self.stats.shared += 1
-                    return best, snapshot
+                walked.append((end, holders))
+            for best, keys in reversed(walked):
+                whole = best == len(prompt)
+                # the most recently used first, those on disk last
+                order = [k for k in reversed(self._memory) if k in keys]
+                for key in [*order, *sorted(keys - set(order))]:
+                    snapshot = self._lend(key)
+                    if (
+                        snapshot is not None
+                        and snapshot.model == model
+                        and snapshot.tokens[:best] == prompt[:best]
+                        and (not whole or (snapshot.logits and snapshot.tokens == prompt))
+                    ):
+                        self.stats.shared += 1
+                        return best, snapshot
             return None
 
     def _lend(self, key: str) -> Snapshot | None:
@@ -191,6 +198,7 @@ class PrefixCache:
                 "model": snapshot.model,
                 "n": len(snapshot.tokens),
                 "ends": list(snapshot.ends),
+                "logits": len(snapshot.logits or b""),
             }
         )
         target = self._path(key)
@@ -198,6 +206,7 @@ class PrefixCache:
         with open(temp, "wb") as out:
             out.write(MAGIC + header.encode() + b"\n")
             out.write(array("i", snapshot.tokens).tobytes())
+            out.write(snapshot.logits or b"")
             out.write(snapshot.state)
         temp.replace(target)
         self._trim_disk()
@@ -221,9 +230,11 @@ class PrefixCache:
             start = end + 1
             tokens = array("i")
             tokens.frombytes(data[start : start + 4 * int(header["n"])])
-            state = data[start + 4 * int(header["n"]) :]
+            start += 4 * int(header["n"])
+            logits = data[start : start + int(header.get("logits", 0))] or None
+            state = data[start + int(header.get("logits", 0)) :]
             ends = tuple(int(end) for end in header.get("ends", ()))
-            return Snapshot(str(header["model"]), tokens.tolist(), state, ends)
+            return Snapshot(str(header["model"]), tokens.tolist(), state, ends, logits)
         except (ValueError, KeyError):
             return None  # a damaged file: full evaluation instead
 

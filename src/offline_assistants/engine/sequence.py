@@ -77,6 +77,7 @@ class Sequence:
         self.pending: list[int] = []  # prompt tokens still to evaluate
         self.next_token: int | None = None  # sampled, to be evaluated in the next decode
         self.generated: list[int] = []
+        self.prompt_logits: bytes | None = None  # after the whole prompt, to keep with it
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._trigger = grammar.trigger if grammar is not None else None
         self._opened = ""  # the output while it may still be the trigger's start

@@ -15,7 +15,10 @@ client's fixed system prompt; :meth:`PrefixCache.longest`), its KV is copied ove
 leaving that slot or state as it was. Only
 whole chunks of a prompt (cut by :mod:`.prompt_chunks`) are kept resident (see :mod:`.llama` on
 why outputs stay identical), so a shared prefix gives the tokens a fresh evaluation
-would.
+would. A prompt's last token is evaluated again, except where a kept state holds the
+very same prompt together with the logits its evaluation ended with (``Slot.logits``:
+a regenerated answer, a request sent again): then nothing is evaluated and the first
+token is sampled from those logits, as a fresh evaluation would sample it.
 
 The library (``llama_cpp``) is handed in; :mod:`.llama` stays its only importer.
 Slots are used from the batcher's thread only.
@@ -41,6 +44,9 @@ class Slot:
     busy: bool = False
     used_at: float = 0.0
     saved: bool = False  # the prefix cache holds exactly this resident state, as key's
+    # the logits after the last resident token, where the resident tokens are a whole
+    # prompt as evaluated (its last chunk ended there): float32 bytes, one per token
+    logits: bytes | None = None
 
 
 class Slots:
@@ -63,19 +69,29 @@ class Slots:
         self.evaluated_tokens = 0  # prompt tokens evaluated (not covered by a kept state)
         self.copied_prefixes = 0  # prefixes copied from another slot
         self.shared_states = 0  # prefixes copied from another key's kept state (by content)
+        self.whole_prompts = 0  # prompts kept whole, with their logits: nothing evaluated
         self.moves = 0  # generating sequences moved down into a free slot (move)
 
     @property
     def cuts(self) -> Cuts:
         return self._cuts
 
+    @property
+    def keeps_prompts(self) -> bool:
+        """Whether prompt states are kept for later runs (prefix reuse is on)."""
+        return self._cache is not None
+
     def free_count(self) -> int:
         return sum(1 for slot in self.slots if not slot.busy)
 
-    def acquire(self, key: str | None, prompt: list[int]) -> tuple[Slot, int]:
-        """A free slot for ``key``, holding the longest kept prefix of ``prompt``, and how many leading
-        ``prompt`` tokens it covers (up to a cut: :mod:`.prompt_chunks`; the rest is to be
-        evaluated). Call only while :meth:`free_count` is above 0.
+    def acquire(
+        self, key: str | None, prompt: list[int], whole: bool = False
+    ) -> tuple[Slot, int, bytes | None]:
+        """A free slot for ``key``, holding the longest kept prefix of ``prompt``, how many
+        leading ``prompt`` tokens it covers (up to a cut: :mod:`.prompt_chunks`; the rest
+        is to be evaluated), and, with ``whole`` (the caller can sample from given
+        logits), where that is all of ``prompt``, the logits to sample its first token
+        from (else None). Call only while :meth:`free_count` is above 0.
 
         Prefixes are shared by content, not only within a thread: a new thread of an
         assistant starts from whichever slot already holds the same instructions and
@@ -85,16 +101,25 @@ class Slots:
         slot = next((s for s in idle if key is not None and s.key == key), None)
         if slot is None or self._cache is None:
             slot = slot or self._empty_or_oldest(idle)
-            self._switch(slot, key, prompt if self._cache is not None else [])
+            self._switch(slot, key, prompt if self._cache is not None else [], whole)
         slot.busy = True
         if self._cache is not None:
-            self._copy_longer_prefix(slot, prompt)
-        start = self._kept(slot.resident, prompt)
+            self._copy_longer_prefix(slot, prompt, whole)
+        start = self._reach(slot.resident, slot.logits if whole else None, prompt)
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, start, -1)
-        slot.resident = prompt[:start]
+        logits = slot.logits if start == len(prompt) else None
+        slot.resident, slot.logits = prompt[:start], logits
         slot.saved = False
         self.evaluated_tokens += len(prompt) - start
-        return slot, start
+        self.whole_prompts += logits is not None
+        return slot, start, logits
+
+    def _reach(self, tokens: list[int], logits: bytes | None, prompt: list[int]) -> int:
+        """What a state of ``tokens`` covers of ``prompt``: all of it where it is that very
+        prompt with the logits after it, else up to a cut before its last token."""
+        if logits is not None and tokens == prompt:
+            return len(prompt)
+        return self._kept(tokens, prompt)
 
     def _empty_or_oldest(self, idle: list[Slot]) -> Slot:
         empty = [s for s in idle if s.key is None and not s.resident]
@@ -103,20 +128,26 @@ class Slots:
     def _kept(self, resident: list[int], prompt: list[int]) -> int:
         """The tokens of ``prompt`` that ``resident`` covers, up to a cut of both.
 
-        ``resident`` ends on a cut of the prompt that made it; a cut at or before the
-        end of the tokens both share depends on those tokens only, so it is a cut of
-        both."""
+        ``resident`` is a prompt as evaluated, up to a cut of it or whole; a cut at or
+        before the end of the tokens both share depends on those tokens only, so it is
+        a cut of both (and where ``prompt`` cuts at the end of a whole ``resident``,
+        that end was a cut of ``resident`` too)."""
         return self._cuts.covered(prompt, _common(resident, prompt))
 
-    def _copy_longer_prefix(self, slot: Slot, prompt: list[int]) -> None:
+    def _copy_longer_prefix(self, slot: Slot, prompt: list[int], whole: bool) -> None:
         """Where another slot (running or not) or a kept state of any key holds more of
         ``prompt`` than ``slot`` does, copy that KV into ``slot``: its canonical part is
         exactly what evaluating those tokens here would give."""
-        have = self._kept(slot.resident, prompt)
-        offers = [(self._kept(s.resident, prompt), s) for s in self.slots if s is not slot]
+
+        def reach(other: Slot) -> int:
+            return self._reach(other.resident, other.logits if whole else None, prompt)
+
+        have = reach(slot)
+        offers = [(reach(s), s) for s in self.slots if s is not slot]
         best, donor = max(offers, key=lambda offer: offer[0], default=(0, slot))
         assert self._cache is not None
-        kept = self._cache.longest(self._model_id, prompt, self._ends(prompt, len(prompt) - 1))
+        ends = self._ends(prompt, len(prompt) - 1) + ([len(prompt)] if whole else [])
+        kept = self._cache.longest(self._model_id, prompt, ends)
         if kept is not None and kept[0] > max(best, have):
             # a kept state is copied once (a donor slot's is read out first)
             if self._restore(slot, kept[1]):
@@ -132,8 +163,8 @@ class Slots:
             self.copied_prefixes += 1
 
     def _ends(self, tokens: list[int], limit: int) -> list[int]:
-        """Where the chunks of ``tokens`` end, up to ``limit`` tokens (a kept state's own
-        tokens end on a cut; a prompt's last token is always evaluated)."""
+        """Where the chunks of ``tokens`` end, up to ``limit`` tokens (a prompt's last
+        token is evaluated again unless a state holds that whole prompt with its logits)."""
         ends = self._cuts.starts(tokens[:limit])[1:]
         if limit > 0 and self._cuts.covered(tokens, limit) == limit:
             ends.append(limit)
@@ -154,15 +185,18 @@ class Slots:
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
         to.key, to.busy, to.saved = slot.key, True, False
         slot.key, slot.resident, slot.busy, slot.saved = None, [], False, False
+        slot.logits = None
         slot.used_at = time.monotonic()
         self.moves += 1
         return True
 
-    def release(self, slot: Slot, prompt: list[int]) -> None:
-        """The generation in ``slot`` ended: keep only its prompt's whole chunks."""
-        kept = self._cuts.covered(prompt, len(prompt))
+    def release(self, slot: Slot, prompt: list[int], logits: bytes | None = None) -> None:
+        """The generation in ``slot`` ended: keep its prompt, all of it with the
+        ``logits`` its evaluation ended with (for that very prompt again; a longer one
+        shares only its whole chunks, :meth:`_kept`), else only its whole chunks."""
+        kept = len(prompt) if logits is not None else self._cuts.covered(prompt, len(prompt))
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, kept, -1)
-        slot.resident = prompt[:kept]
+        slot.resident, slot.logits = prompt[:kept], logits
         slot.busy = False
         slot.saved = False
         slot.used_at = time.monotonic()
@@ -170,26 +204,31 @@ class Slots:
     def clear(self, slot: Slot) -> None:
         """Free ``slot`` and forget what it holds (its generation failed part-way)."""
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
-        slot.key, slot.resident = None, []
+        slot.key, slot.resident, slot.logits = None, [], None
         slot.busy = slot.saved = False
         slot.used_at = time.monotonic()
 
-    def _switch(self, slot: Slot, key: str | None, prompt: list[int]) -> None:
+    def _switch(self, slot: Slot, key: str | None, prompt: list[int], whole: bool) -> None:
         """Give ``slot`` to ``key``: save the resident state of the key it held, then keep
         what of it ``prompt`` shares, unless ``key``'s own saved state covers more."""
         if self._unsaved(slot):
             self._save(slot)
-        kept = self._kept(slot.resident, prompt)
+
+        def reach(tokens: list[int], logits: bytes | None) -> int:
+            return self._reach(tokens, logits if whole else None, prompt)
+
+        kept = reach(slot.resident, slot.logits)
         slot.key = key
         if self._cache is not None and key is not None:
             saved = self._cache.take(key, self._model_id)
-            if saved is not None and saved.tokens and self._kept(saved.tokens, prompt) > kept:
+            if saved is not None and saved.tokens and reach(saved.tokens, saved.logits) > kept:
                 if self._restore(slot, saved):
                     return
             elif saved is not None:
                 self._cache.put(key, saved)  # not used now: still the thread's to come back to
         self._lib.llama_memory_seq_rm(self._memory, slot.seq, kept, -1)
-        slot.resident = slot.resident[:kept]
+        if kept < len(slot.resident):
+            slot.resident, slot.logits = slot.resident[:kept], None
 
     def save_idle(self) -> bool:
         """Save one idle slot's state that the cache does not hold yet (the batcher calls
@@ -234,9 +273,9 @@ class Slots:
         del buffer
         if size != len(state):  # not loadable after all: evaluate in full
             self._lib.llama_memory_seq_rm(self._memory, slot.seq, -1, -1)
-            slot.resident = []
+            slot.resident, slot.logits = [], None
             return False
-        slot.resident = list(saved.tokens)
+        slot.resident, slot.logits = list(saved.tokens), saved.logits
         return True
 
     def _snapshot(self, slot: Slot) -> Snapshot:
@@ -248,7 +287,10 @@ class Slots:
         del view
         del state[written:]
         resident = list(slot.resident)
-        return Snapshot(self._model_id, resident, state, tuple(self._ends(resident, len(resident))))
+        ends = self._ends(resident, len(resident))
+        if slot.logits is not None and ends[-1:] != [len(resident)]:
+            ends.append(len(resident))  # a whole prompt: found by that very prompt too
+        return Snapshot(self._model_id, resident, state, tuple(ends), slot.logits)
 
 
 def _common(resident: list[int], prompt: list[int]) -> int:
