@@ -36,7 +36,12 @@ SUITE: dict[str, tuple[bool, list[str]]] = {
     "code_interpreter": (False, []),
     "retrieval": (False, []),
     "run_length": (True, []),
-    "parallel_runs": (True, ["--parallel", "1", "4", "--busy", "0"]),
+    "parallel_runs": (
+        True,
+        ["--parallel", "1", "4", "--busy", "0", "--sweep", "1", "2", "4", "8", "16"],
+    ),
+    "new_threads": (True, ["--threads", "8", "--busy", "0"]),
+    "cold_start": (True, ["--reps", "3"]),
     "responses": (True, ["--reps", "5"]),
     "codex": (True, ["--reps", "3"]),
     "dashboard": (True, ["--reps", "5", "--busy", "0"]),
@@ -143,6 +148,31 @@ def _parallel(r: dict[str, Any]) -> list[Row]:
     ]  # fmt: skip
 
 
+def _sweep(r: dict[str, Any]) -> list[Row]:
+    return [
+        (
+            f"{p['concurrency']} runs at once on {p['concurrency']} slots: tok/s, ours / llama-server",
+            f"{p['ours']['tokens_per_s_together']:.0f} / {p['llama_server']['tokens_per_s_together']:.0f} (p95 {p['ours']['together_p95_run_s']:.2f} / {p['llama_server']['together_p95_run_s']:.2f} s)",
+            _met(p["ours"]["tokens_per_s_together"] >= p["llama_server"]["tokens_per_s_together"], "ours >= llama-server"),
+        )
+        for p in r.get("sweep", [])
+    ]  # fmt: skip
+
+
+def _new_threads(r: dict[str, Any]) -> list[Row]:
+    return [
+        (f"new-thread TTFT, {p['preamble_tokens']}-token preamble, {busy} busy: ours / llama-server", f"{p['ttft_ms']['shared']:.0f} / {p['ttft_ms']['llama-server']:.0f} ms (all evaluated: {p['ttft_ms']['full']:.0f})", _met(p["shared_vs_llama_server"] <= 1.0, f"{p['shared_vs_llama_server']:.2f}x <= 1.0x"))
+        for busy, p in r["runs"].items()
+    ]  # fmt: skip
+
+
+def _cold_start(r: dict[str, Any]) -> list[Row]:
+    m, gap = r["median_s"], r["ours_minus_llama_server_s"]
+    return [
+        ("cold start to the first answer: ours / llama-server", f"{m['ours']:.2f} / {m['llama-server']:.2f} s", _met(gap <= 1.0, f"+{gap:.2f} s <= +1 s")),
+    ]  # fmt: skip
+
+
 def _responses(r: dict[str, Any]) -> list[Row]:
     m, growth = r["median_s"], r["conversation"]["growth_last_over_first"]
     return [
@@ -181,7 +211,9 @@ SUMMARIES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "code_interpreter": _code,
     "retrieval": _retrieval,
     "run_length": _run_length,
-    "parallel_runs": _parallel,
+    "parallel_runs": lambda r: _parallel(r) + _sweep(r),
+    "new_threads": _new_threads,
+    "cold_start": _cold_start,
     "responses": _responses,
     "codex": _codex,
     "dashboard": _dashboard,
@@ -252,6 +284,13 @@ def report(results: dict[str, Any], rows: list[tuple[str, Row]], model: str) -> 
         ]
     if (RESULTS / "ttft_by_turn.png").exists():
         lines += ["", "## Time to first token by turn", "", "![TTFT by turn](ttft_by_turn.png)"]
+    if (RESULTS / "concurrency.png").exists():
+        lines += [
+            "",
+            "## Throughput by concurrency, beside llama-server",
+            "",
+            "![Throughput by concurrency](concurrency.png)",
+        ]
     return "\n".join(lines) + "\n"
 
 
