@@ -10,7 +10,9 @@ completion, timed to the first content delta: each peer keeps the prefix its las
 request shared. Four runtimes take part: ours with prefix reuse (the default: prefixes
 shared by content across threads), ours with ``kv_reuse`` off (every prompt evaluated
 in full: what a new thread cost before prefixes were shared), and the two peers. The first
-thread of each warms up and is not counted. ``--busy N`` repeats it all while N other
+thread of each warms up and is not counted. The runtime with reuse off runs after the
+others, on its own: two engines in one process make two OpenMP teams, and libgomp then
+slows both (DEVELOPERS.md), which a user's server, with one engine, never sees. ``--busy N`` repeats it all while N other
 processes spin on a core.
 
     .venv/bin/python benchmarks/new_threads.py [--threads 8] [--busy 0 1] [--model PATH]
@@ -104,34 +106,34 @@ def measure(model: Path, threads: int, data: Path, servers: dict[str, str]) -> d
     """``servers``: each peer's name and origin."""
     base = Settings.from_env(data_dir=data / "on", default_model=model)
     times: dict[str, list[float]] = {"shared": [], "full": [], **{name: [] for name in servers}}
-    with (
-        Client(settings=base) as shared,
-        Client(settings=dataclasses.replace(base, data_dir=data / "off", kv_reuse=False)) as full,
-    ):
+    with Client(settings=base) as shared:
         peers = {
             name: httpx.Client(base_url=origin, timeout=300) for name, origin in servers.items()
         }
-        clients = {"shared": shared, "full": full}
-        assistants = {
-            name: c.beta.assistants.create(
-                model="default", instructions=INSTRUCTIONS, temperature=0
-            )
-            for name, c in clients.items()
-        }
+        assistant = shared.beta.assistants.create(
+            model="default", instructions=INSTRUCTIONS, temperature=0
+        )
         engine = shared.runtime.engines.get(resolve_model("default", shared.settings))
         tokens = len(engine.prompt_tokens([ChatMessage("system", INSTRUCTIONS)]))
         for i in range(threads + 1):
             question = QUESTIONS[i % len(QUESTIONS)]
-            for name, client in clients.items():
-                took = ours(client, assistants[name].id, question)
-                if i:
-                    times[name].append(took)
+            took = ours(shared, assistant.id, question)
+            if i:
+                times["shared"].append(took)
             for name, http in peers.items():
                 took = peer(http, question)
                 if i:
                     times[name].append(took)
         for http in peers.values():
             http.close()
+    with Client(settings=dataclasses.replace(base, data_dir=data / "off", kv_reuse=False)) as full:
+        assistant = full.beta.assistants.create(
+            model="default", instructions=INSTRUCTIONS, temperature=0
+        )
+        for i in range(threads + 1):
+            took = ours(full, assistant.id, QUESTIONS[i % len(QUESTIONS)])
+            if i:
+                times["full"].append(took)
     medians = {name: statistics.median(values) * 1000 for name, values in times.items()}
     return {
         "preamble_tokens": tokens,
