@@ -89,6 +89,7 @@ class PrefixCache:
         # and each indexed key's digests (to take them out again)
         self._index: dict[bytes, set[str]] = {}
         self._digests: dict[str, list[bytes]] = {}
+        self._wholes: dict[str, int] = {}  # keys kept with logits -> their token count
 
     def put(self, key: str, snapshot: Snapshot) -> None:
         """Keep ``snapshot`` as ``key``'s (replacing an older one), spilling the least
@@ -100,6 +101,8 @@ class PrefixCache:
             self.stats.stored += 1
             digests = [d for _, d in prefix_digests(snapshot.model, snapshot.tokens, snapshot.ends)]
             self._digests[key] = digests
+            if snapshot.logits is not None:
+                self._wholes[key] = len(snapshot.tokens)
             for digest in digests:
                 self._index.setdefault(digest, set()).add(key)
             while self._used > self.budget_bytes and self._memory:
@@ -125,6 +128,8 @@ class PrefixCache:
                 walked.append((end, holders))
             for best, keys in reversed(walked):
                 whole = best == len(prompt)
+                if whole:  # only a state of that very prompt with its logits, none read to see
+                    keys = {k for k in keys if self._wholes.get(k) == len(prompt)}
                 # the most recently used first, those on disk last
                 order = [k for k in reversed(self._memory) if k in keys]
                 for key in [*order, *sorted(keys - set(order))]:
@@ -172,6 +177,7 @@ class PrefixCache:
             self._drop(key)
 
     def _unindex(self, key: str) -> None:
+        self._wholes.pop(key, None)
         for digest in self._digests.pop(key, ()):
             holders = self._index.get(digest)
             if holders is not None:
