@@ -61,15 +61,19 @@ class Batcher:
         slots: Slots,
         before_decode: Callable[[], None] = lambda: None,
         n_vocab: int = 0,
+        when_idle: Callable[[], None] = lambda: None,
     ) -> None:
         """``context`` is the ``LlamaContext`` (samplers read its logits); prompt chunks
-        are cut as ``slots.cuts`` says; ``before_decode`` runs before every decode;
-        ``n_vocab`` logits a row (0: a prompt's logits are never kept)."""
+        are cut as ``slots.cuts`` says; ``before_decode`` runs before every decode and
+        ``when_idle`` each time the work runs out; ``n_vocab`` logits a row (0: a
+        prompt's logits are never kept)."""
         self._lib = lib
         self._n_vocab = n_vocab
         self._context = context
         self._slots = slots
         self._before_decode = before_decode
+        self._when_idle = when_idle
+        self._working = False  # there was work at the last turn of the loop
         self._tokens = DecodeBatch(lib, len(slots.slots))
         self._prompt = DecodeBatch(lib, slots.cuts.size)
         self._waiting: collections.deque[Sequence] = collections.deque()
@@ -116,7 +120,7 @@ class Batcher:
         while True:
             with self._wakeup:
                 while not self._closed and not self._waiting and not self._active:
-                    if self._slots.idle_work():
+                    if self._working or self._slots.idle_work():
                         break
                     self._wakeup.wait()
                 if self._closed:
@@ -124,9 +128,13 @@ class Batcher:
                 working = bool(self._waiting or self._active)
             try:
                 if working:
+                    self._working = True
                     self._admit()
                     self._generate()
                     self._read_prompt()
+                elif self._working:  # the work just ran out
+                    self._working = False
+                    self._when_idle()
                 else:  # nothing to generate: save a finished thread's state meanwhile
                     self._slots.save_idle()
             except Exception:  # noqa: BLE001 - the model's thread must outlive any one turn

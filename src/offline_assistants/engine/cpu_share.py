@@ -11,8 +11,14 @@ So the count adapts: ``CpuShare`` reads, from ``/proc/stat`` (the CPUs this proc
 may run on) and ``/proc/self/stat``, how much CPU time *other* processes took since
 the last look (steal time included: a busy host), and ``ThreadAdvisor`` gives
 generation and prompt evaluation the cores that are left (at least one). The
-engine asks every half second while it works. Where ``/proc`` is missing (macOS)
-it is every core, as before. ``OFFLINE_ASSISTANTS_THREADS`` fixes the count instead.
+engine asks every half second while it works. Only the time it works counts: what
+other programs did while the model was idle took no core from it (a client that
+works between its requests, a second server answering in turn, would otherwise make
+the next request run on one thread: a new thread's first token took ~75 ms of prompt
+evaluation instead of ~45, ``benchmarks/new_threads.py``), so the batcher says when
+its work runs out (:meth:`ThreadAdvisor.idle`) and the look after it starts afresh.
+Where ``/proc`` is missing (macOS) it is every core, as before.
+``OFFLINE_ASSISTANTS_THREADS`` fixes the count instead.
 """
 
 from __future__ import annotations
@@ -70,7 +76,8 @@ class CpuShare:
 
 
 class ThreadAdvisor:
-    """The thread counts to use now: ``fixed`` if given, else the cores others leave free."""
+    """The thread counts to use now: ``fixed`` if given, else the cores others leave free
+    while the engine works."""
 
     def __init__(self, cores: int, fixed: int | None = None, share: CpuShare | None = None):
         self.cores = cores
@@ -80,18 +87,44 @@ class ThreadAdvisor:
             self.share = CpuShare()
         self._count = fixed or cores
         self._checked = 0.0
+        self._resting = True  # no work yet, or it ran out: the next look starts a window
+        self._worked = 0.0  # seconds of work measured since the count was last set
+        self._taken = 0.0  # core-seconds others took of them
 
     def threads(self) -> int:
-        """The count for the next stretch of work (measured at most every half second)."""
+        """The count for the next stretch of work (measured at most every half second,
+        over time spent working)."""
         if self.share is None or not self.share.available:
             return self._count
         moment = time.monotonic()
-        if moment - self._checked >= INTERVAL_SECONDS:
+        if self._resting:  # what others did while the engine rested is no contention
+            self._resting = False
             self._checked = moment
-            others = self.share.sample()
-            if others is not None:
-                self._count = max(1, min(self.cores, round(self.cores - others)))
+            self.share.sample()
+        elif moment - self._checked >= INTERVAL_SECONDS:
+            self._look(moment)
         return self._count
+
+    def idle(self) -> None:
+        """The engine's work ran out: what others took of the stretch it worked counts
+        (short stretches add up to a half second), the time until it works again does not."""
+        if self.share is None or not self.share.available or self._resting:
+            return
+        self._look(time.monotonic())
+        self._resting = True
+
+    def _look(self, moment: float) -> None:
+        assert self.share is not None
+        took, self._checked = max(moment - self._checked, 1e-9), moment
+        others = self.share.sample()
+        if others is None:
+            return
+        self._worked += took
+        self._taken += others * took
+        if self._worked >= INTERVAL_SECONDS:
+            load = self._taken / self._worked
+            self._count = max(1, min(self.cores, round(self.cores - load)))
+            self._worked = self._taken = 0.0
 
 
 def _allowed_cpus() -> set[int]:

@@ -225,6 +225,7 @@ class LlamaEngine:
             self._slots,
             before_decode=self._adapt_threads,
             n_vocab=self.vocab_size,
+            when_idle=threads.idle if threads is not None else lambda: None,
         )
 
     @property
