@@ -265,8 +265,8 @@ class RunExecutor:
         run_usage: dict[str, Any] = _usage(*usage)
         if turn is not None and turn.reasoning is not None:
             run_usage |= _reasoning_usage(turn)
-        self._begin(run_id)  # ended before any work began (no room, an engine that said nothing)
         with self.store.db.transaction():
+            self._begin(run_id)  # ended before any work began (no room, an engine silent)
             if draft is not None and turn is not None:
                 self._close_draft(run_id, draft, status, turn)
             fields: dict[str, Any] = {"usage": run_usage}

@@ -124,21 +124,26 @@ class TurnRunner:
         cancelled = False
         started = turn.on_start is None
         thinking = TurnReasoning(self.journal, run.id, stream, self._summarizer(turn))
-        if not calls_possible and stream.reasoning is None and turn.reasoning_summary is None:
-            # Nothing but a message can come: its step and message are written while the
-            # model reads the prompt (the stream says when it starts), not after the first
-            # token, where they cost the first delta ~8 ms of database writes.
-            begin = stream.on_start
+        # Nothing but a message can come: its step and message are written while the
+        # model reads the prompt (the stream says when it starts), not after the first
+        # token, where they cost the first delta ~8 ms of database writes.
+        early = not calls_possible and stream.reasoning is None and turn.reasoning_summary is None
+        begin = stream.on_start
 
-            def start() -> None:
-                nonlocal draft
+        def start() -> None:
+            nonlocal draft, started
+            fresh = None
+            with self.journal.store.db.transaction():  # the run, its step, its message: one commit
                 if begin is not None:
                     begin()
-                if draft is None:
-                    draft = self._open_draft(run, None)
-                    opened.append(draft)
+                if early and draft is None:
+                    fresh = self._open_draft(run, None)
+            started = True  # so the first piece does not begin the run again (a transaction)
+            if fresh is not None:
+                draft = fresh
+                opened.append(fresh)
 
-            stream.on_start = start
+        stream.on_start = start
         for piece in stream:
             if not started and turn.on_start is not None:
                 turn.on_start()  # (idempotent) for an engine that does not say when it starts
