@@ -9,6 +9,7 @@ at temperature 0 is compared token for token with a fresh evaluation's.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -58,6 +59,29 @@ def test_a_new_thread_starts_from_another_threads_kept_state(
     # the state it came from is still the first thread's, whole, for that thread's next turn
     first = cache.take("tutor-1", engine._slots._model_id)
     assert first is not None and len(first.tokens) >= covered
+
+
+def test_a_kept_state_is_restored_rather_than_read_out_of_another_slot(
+    model_path: Path, tmp_path: Path, fresh: LlamaEngine
+) -> None:
+    """Two slots: the tutor's first thread finished in one, and its state was saved while
+    the model was idle. The second thread, given the empty slot, restores that kept state
+    (~1 ms) instead of reading the same tokens out of the other slot (~5 ms)."""
+    cache = PrefixCache(tmp_path / "kv")
+    engine = LlamaEngine(
+        model_path, n_threads=2, n_ctx=4096, progress=False, prefix_cache=cache, parallel=2
+    )
+    _turn(engine, "tutor-1", INSTRUCTIONS, QUESTIONS[0])
+    held = next(slot for slot in engine._slots.slots if slot.key == "tutor-1")
+    deadline = time.monotonic() + 30
+    while not held.saved and time.monotonic() < deadline:
+        time.sleep(0.01)  # the model's thread saves it between runs
+    assert held.saved
+    text, covered = _turn(engine, "tutor-2", INSTRUCTIONS, QUESTIONS[1])
+    assert (engine._slots.shared_states, engine._slots.copied_prefixes) == (1, 0)
+    assert covered == _shared(engine, QUESTIONS[0], QUESTIONS[1])
+    assert held.key == "tutor-1" and held.resident  # the first thread's slot untouched
+    assert text == _turn(fresh, "x", INSTRUCTIONS, QUESTIONS[1])[0]
 
 
 def test_a_shared_state_gives_a_thread_only_its_own_tokens(
