@@ -84,6 +84,8 @@ class ThreadService:
     def add_messages(self, thread_id: str, messages: list[Message]) -> None:
         """Store messages in the thread; their file_search attachments go to its vector store.
         Inside the caller's transaction."""
+        if not messages:  # (a run without additional_messages: no read of the thread)
+            return
         thread = self.retrieve(thread_id)
         with_files = self.vector_stores.attach_files(thread, messages)
         if with_files is not thread:
