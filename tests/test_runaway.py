@@ -24,6 +24,9 @@ def test_looping_means_a_whole_cycle_repeated() -> None:
     assert looping(list(range(40)) * 3)  # a long cycle, three times over
     counting = [t for n in range(100, 400) for t in (*map(int, str(n)), 11, 12)]
     assert not looping(counting)  # "100, 101, 102, ...": a pattern, never a cycle
+    assert looping([9, 8, 4] + [4, 5, 6, 7] * 12)  # after other text, and ending mid-word:
+    assert looping([4, 5, 6, 7] * 12 + [4, 5])  # the cycle is wherever its tail starts
+    assert not looping([4, 5, 6, 7] * 5 + [4, 5, 0, 7] + [4, 5, 6, 7] * 6)  # broken once
 
 
 def prefilled(engine: LlamaEngine) -> list[int]:

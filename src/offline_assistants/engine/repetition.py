@@ -22,10 +22,15 @@ MIN_REPEATS = 3
 def looping(tokens: Sequence[int]) -> bool:
     """Whether ``tokens`` end in a cycle repeated at least three times over 48+ tokens."""
     tail = list(tokens[-(MAX_PERIOD * MIN_REPEATS + MIN_SPAN) :])
+    if len(tail) < MIN_SPAN:
+        return False
+    last = tail[-1]
     for period in range(1, MAX_PERIOD + 1):
         span = max(period * MIN_REPEATS, MIN_SPAN)
         if span > len(tail):
             break
+        if tail[-1 - period] != last:  # (this check runs every token: most periods end here)
+            continue
         window = tail[-span:]
         if window[period:] == window[:-period]:
             return True
