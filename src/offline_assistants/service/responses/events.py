@@ -36,7 +36,9 @@ run incomplete / failed / cancelled         ``response.incomplete`` / ``response
 ==========================================  =============================================
 
 Item snapshots in ``*.done`` events are rendered from the store
-(``items.py``), so a stream ends with exactly what ``retrieve`` shows.
+(``items.py``), so a stream ends with exactly what ``retrieve`` shows. The calls' part
+is ``call_stream.py`` (with MCP's, ``mcp_stream.py``), the reasoning's
+``reasoning_stream.py``: mixins of :class:`ResponseEvents`.
 ``None`` in the iteration marks a quiet stretch (the server sends a comment).
 """
 
@@ -63,13 +65,13 @@ from ...runs.events import (
     Subscription,
     until_settled,
 )
-from ...runs.prompt import message_text
 from ...store import ResponseRecord, Store
+from .call_stream import CallStream
 from .event_log import ResponseEventLog
-from .items import call_items, message_item, reasoning_item
-from .mcp_stream import McpStream, served_tools
+from .items import message_item, reasoning_item
+from .mcp_stream import served_tools
 from .reasoning_stream import ReasoningStream
-from .tools import namespaces, with_namespace
+from .tools import namespaces
 from .views import ResponseViews
 
 log = logging.getLogger(__name__)
@@ -96,12 +98,6 @@ SNAPSHOT_ENDINGS = {
     "incomplete": "response.incomplete",
     "failed": "response.failed",
 }
-KINDS = {
-    "function": "function_call",
-    "code_interpreter": "code_interpreter_call",
-    "file_search": "file_search_call",
-}
-PREFIX = {"function": "fc", "code_interpreter": "ci", "file_search": "fs"}
 # Run events that may come while the model still reasons (the rest end its reasoning).
 QUIET = ("thread.run.queued", "thread.run.in_progress")
 
@@ -124,7 +120,7 @@ class ResponseHost(Protocol):
     def settled(self, record: ResponseRecord) -> None: ...
 
 
-class ResponseEvents(ReasoningStream, McpStream):
+class ResponseEvents(ReasoningStream, CallStream):
     def __init__(
         self,
         service: ResponseHost,
@@ -292,71 +288,6 @@ class ResponseEvents(ReasoningStream, McpStream):
         del self._open[message.id]
         yield self._event("response.output_item.done", item=item, output_index=index)
 
-    # -- calls ------------------------------------------------------------------------------
-
-    def _calls_delta(self, data: Any) -> Iterator[ResponseStreamEvent]:
-        details = data.delta.step_details
-        if details is None or details.type != "tool_calls":
-            return
-        for call in details.tool_calls or []:
-            key = (data.id, call.index)
-            item_id = self._calls.get(key)
-            if item_id is None:
-                if call.id is None or call.type not in KINDS:
-                    continue
-                prefix = self._mcp_prefix(call) or PREFIX[call.type]
-                item_id = f"{prefix}_{call.id.split('_', 1)[-1]}"
-                self._calls[key] = item_id
-                yield from self._call_added(item_id, call)
-            index = self._indexes[item_id]
-            kind = self._open.get(item_id)
-            if kind == "mcp_approval_request":
-                continue  # told whole when it is done
-            if call.type == "function" and call.function is not None and call.function.arguments:
-                yield self._event(
-                    "response.mcp_call_arguments.delta"
-                    if kind == "mcp_call"
-                    else "response.function_call_arguments.delta",
-                    item_id=item_id,
-                    output_index=index,
-                    delta=call.function.arguments,
-                )
-            elif call.type == "code_interpreter" and call.code_interpreter is not None:
-                piece = call.code_interpreter.input or ""
-                if piece:
-                    self._code[item_id] = self._code.get(item_id, "") + piece
-                    yield self._event(
-                        "response.code_interpreter_call_code.delta",
-                        item_id=item_id,
-                        output_index=index,
-                        delta=piece,
-                    )
-
-    def _call_added(self, item_id: str, call: Any) -> Iterator[ResponseStreamEvent]:
-        if self._mcp_prefix(call) is not None:
-            yield from self._mcp_added(item_id, call)
-            return
-        kind = KINDS[call.type]
-        item: dict[str, Any] = {"id": item_id, "type": kind, "status": "in_progress"}
-        if call.type == "function":
-            item |= {"call_id": call.id, "name": call.function.name or "", "arguments": ""}
-            item = with_namespace(item, self._namespaces)
-        elif call.type == "code_interpreter":
-            item |= {"code": "", "container_id": self.container, "outputs": None}
-        else:
-            item |= {"queries": [], "results": None}
-        yield self._added(item)
-        index = self._indexes[item_id]
-        if call.type == "code_interpreter":
-            yield self._event(
-                "response.code_interpreter_call.in_progress", item_id=item_id, output_index=index
-            )
-        elif call.type == "file_search":
-            for stage in ("in_progress", "searching"):
-                yield self._event(
-                    f"response.file_search_call.{stage}", item_id=item_id, output_index=index
-                )
-
     def _stored_reasoning(self, item_id: str) -> dict[str, Any] | None:
         seal = self.service.views.seal(self.record)
         for step in self.service.store.steps.in_run(self.record.run_id):
@@ -364,45 +295,6 @@ class ResponseEvents(ReasoningStream, McpStream):
             if item is not None and item["id"] == item_id:
                 return item
         return None
-
-    def _stored_step(self, step: RunStep) -> RunStep:
-        stored = self.service.store.steps.get(step.id, step.thread_id, step.run_id)
-        return stored or step
-
-    def _calls_done(self, step: RunStep) -> Iterator[ResponseStreamEvent]:
-        items = call_items(
-            step,
-            include=self.record.request.get("include", []),
-            with_outputs=False,
-            query=self._query(),
-            container=self.container,
-        )
-        for item in items:
-            if item["id"] not in self._open:
-                continue
-            item = with_namespace(item, self._namespaces)
-            index = self._indexes[item["id"]]
-            where = {"item_id": item["id"], "output_index": index}
-            if item["type"] == "function_call":
-                yield self._event(
-                    "response.function_call_arguments.done", arguments=item["arguments"], **where
-                )
-            elif item["type"].startswith("mcp_"):
-                yield from self._mcp_done(item, where)
-            elif item["type"] == "code_interpreter_call":
-                yield self._event(
-                    "response.code_interpreter_call_code.done", code=item["code"], **where
-                )
-                yield self._event("response.code_interpreter_call.interpreting", **where)
-                yield self._event("response.code_interpreter_call.completed", **where)
-            else:
-                yield self._event("response.file_search_call.completed", **where)
-            del self._open[item["id"]]
-            yield self._event("response.output_item.done", item=item, output_index=index)
-
-    def _query(self) -> str:
-        messages = self.service.store.messages.in_thread(self.record.thread_id)
-        return next((message_text(m) for m in reversed(messages) if m.role == "user"), "")
 
     def _close_all(self) -> Iterator[ResponseStreamEvent]:
         """Items still open when the run stopped: calls waiting for outputs, or cut short."""
