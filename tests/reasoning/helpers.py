@@ -9,11 +9,13 @@ so the runtime writes the closing tag, then the real model answers.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import openai
 
+from offline_assistants.engine.llama import LlamaEngine
 from offline_assistants.engine.reasoning import ReasoningSplitter, ThinkTags
 
 from ..conftest import EQUATION
@@ -140,3 +142,8 @@ def point(sdk: openai.OpenAI, model: str) -> Any:
     message = shaped.choices[0].message
     jsonschema.validate(json.loads(message.content or ""), POINT)
     return message
+
+
+def engine_of(path: str) -> LlamaEngine:
+    """The real engine on a reasoning family's GGUF copy (close it after)."""
+    return LlamaEngine(Path(path), n_threads=2, n_ctx=2048, progress=False)
