@@ -166,8 +166,9 @@ def test_new_threads_share_the_instructions_another_thread_evaluated(
     model_path: Path, tmp_path: Path
 ) -> None:
     """An assistant's new threads start from the prefix its first thread evaluated (one
-    slot: the state is handed over; two: copied from the other slot, even mid-generation),
-    and answer exactly as a fresh evaluation does."""
+    slot: the state is handed over; two: copied from the other slot or the state kept of
+    it, and handed over while another generates), and answer exactly as a fresh
+    evaluation does."""
     full = LlamaEngine(model_path, n_threads=2, n_ctx=4096, progress=False)
     expected = {q: _first_turn(full, f"fresh-{i}", q)[0] for i, q in enumerate([*QUESTIONS, OTHER])}
     for parallel in (1, 2):
@@ -179,8 +180,10 @@ def test_new_threads_share_the_instructions_another_thread_evaluated(
         text, covered = _first_turn(engine, "thread-0", QUESTIONS[0])
         assert covered == 0 and text == expected[QUESTIONS[0]]
         if parallel == 2:
-            # thread-0's slot is generating for another thread; a new one gets the empty
-            # slot, and a copy of the generating slot's instructions
+            # another thread generates in the empty slot, from a copy of thread-0's
+            # instructions (read out of thread-0's slot, or the state kept of it once the
+            # model's thread saved it between runs: whichever came first); a new thread
+            # then gets thread-0's slot while the other generates
             running = engine.generate(
                 engine.prompt_tokens([ChatMessage("system", INSTRUCTIONS),
                                       ChatMessage("user", OTHER)]),
@@ -189,7 +192,7 @@ def test_new_threads_share_the_instructions_another_thread_evaluated(
             pieces = iter(running)
             first = next(pieces)  # generating now, in thread-0's slot
             text, covered = _first_turn(engine, "thread-late", QUESTIONS[2])
-            assert engine._slots.copied_prefixes == 1
+            assert engine._slots.copied_prefixes + engine._slots.shared_states == 1
             assert text == expected[QUESTIONS[2]] and covered >= DEFAULT_BATCH  # copied whole
             assert first + "".join(pieces) == expected[OTHER]  # the donor went on untouched
         for i, question in enumerate(QUESTIONS[1:], start=1):
