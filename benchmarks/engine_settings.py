@@ -8,7 +8,7 @@ All on the same ~1,000-token prompt, temperature 0:
 2. Threads: prompt and generation speed with 1 thread and with every core, and again
    while other processes keep 1 core, then every core, busy (a laptop doing other
    work), next to our engine's default, which uses the cores others leave free: the
-   default must degrade gracefully, not collapse.
+   default must degrade gracefully, not collapse. Ours runs in a process of its own.
 3. Model load time with and without mmap.
 4. Our engine (``LlamaEngine``, full evaluation, the chosen batch) against raw
    llama-cpp-python at its defaults (n_batch 512): prompt tokens/s and generation tokens/s,
@@ -99,11 +99,7 @@ def contention(path: Path, prompt: list[int], cores: int, reps: int) -> list[dic
                     {"busy": load, "threads": str(threads), "batch_threads": str(batch_threads),
                      "prompt": p, "generate": g}
                 )  # fmt: skip
-            ours = LlamaEngine(
-                path, n_threads=cores, n_ctx=4096, progress=False, threads=ThreadAdvisor(cores)
-            )
-            p, g = median_pair([engine_speeds(ours, prompt, 32) for _ in range(reps)])
-            ours.close()
+            p, g = ours_apart(path, prompt, cores, reps)
             rows.append(
                 {
                     "busy": load,
@@ -114,6 +110,30 @@ def contention(path: Path, prompt: list[int], cores: int, reps: int) -> list[dic
                 }
             )
     return rows
+
+
+def ours_apart(path: Path, prompt: list[int], cores: int, reps: int) -> tuple[float, float]:
+    """Our engine's (prompt, generated) tokens/s at its adaptive default, in a process of its
+    own (this script with ``--ours-worker``), under the same load: this process decodes raw
+    llama-cpp-python on its main thread, and an engine here would decode on a second
+    thread, a second OpenMP team, which libgomp then slows (DEVELOPERS.md)."""
+    command = [sys.executable, __file__, "--ours-worker", str(path), str(cores), str(reps)]
+    done = subprocess.run(
+        command, input=json.dumps(prompt), capture_output=True, text=True, check=True
+    )
+    p, g = json.loads(done.stdout.strip().splitlines()[-1])
+    return float(p), float(g)
+
+
+def ours_worker(path: str, cores: int, reps: int) -> None:
+    """``--ours-worker``: the prompt's tokens on stdin, the median speeds on stdout."""
+    prompt = json.loads(sys.stdin.read())
+    ours = LlamaEngine(
+        Path(path), n_threads=cores, n_ctx=4096, progress=False, threads=ThreadAdvisor(cores)
+    )
+    speeds = median_pair([engine_speeds(ours, prompt, 32) for _ in range(reps)])
+    ours.close()
+    print(json.dumps(speeds))
 
 
 def raw_speeds(llm: llama_cpp.Llama, prompt: list[int], generate: int) -> tuple[float, float]:
@@ -172,7 +192,12 @@ def main() -> None:
     parser.add_argument(
         "--only-threads", action="store_true", help="only the threads-under-load comparison"
     )
+    parser.add_argument("--ours-worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.ours_worker:
+        path_given, cores_given, reps_given = args.ours_worker
+        ours_worker(path_given, int(cores_given), int(reps_given))
+        return
     settings = Settings.from_env(default_model=args.model)
     path, cores = settings.default_model, cpu_count()
     engine = LlamaEngine(path, n_threads=cores, n_ctx=4096, progress=False)
