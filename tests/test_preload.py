@@ -146,3 +146,25 @@ def test_the_server_imports_nothing_only_some_settings_need() -> None:
         "print([m for m in ('httpx', 'jupyter_client', 'mcp', 'mcp_types') if m in sys.modules])\n"
     )
     assert printed_by(probe) == ["[]"]
+
+
+def test_serve_imports_with_the_collector_resting_and_freezes_what_it_made(
+    tmp_path: Path, model_path: Path
+) -> None:
+    """``serve`` (cli.py, server/startup.py) up to the point where uvicorn would start
+    listening: the collector is on again, the objects startup made are in the permanent
+    generation (later collections skip them), the ``openai`` SDK came in without its
+    optional aiohttp transport, and aiohttp can still be imported by whoever wants it."""
+    probe = (
+        "import gc, sys, uvicorn\n"
+        "def listen(self, sockets=None):\n"
+        "    print(gc.isenabled(), gc.get_freeze_count() > 100_000)\n"
+        "    print('openai' in sys.modules, 'aiohttp' in sys.modules)\n"
+        "    import aiohttp\n"
+        "    print(aiohttp.__name__)\n"
+        "uvicorn.Server.run = listen\n"
+        "from offline_assistants.cli import main\n"
+        f"main(['serve', '--port', '0', '--model', {str(model_path)!r}, "
+        f"'--data-dir', {str(tmp_path / 'data')!r}])\n"
+    )
+    assert printed_by(probe) == ["True True", "True False", "aiohttp"]

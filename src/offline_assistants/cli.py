@@ -267,11 +267,15 @@ def serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    from .server import startup
+
+    # The collector rests while the server is imported (server/startup.py), and the
+    # default model loads meanwhile (engine/preload.py): the two waits of a cold start.
+    startup.pause_collector()
     from .engine.preload import Preload
 
-    # The default model loads while the rest is imported (engine/preload.py): about half
-    # the wait of a cold start.
     preload = Preload(settings) if settings.engine_url is None else None
+    startup.import_sdk()
     import uvicorn
     from tqdm import tqdm
 
@@ -290,12 +294,14 @@ def serve(args: argparse.Namespace) -> int:
     except OfflineAssistantsError as exc:
         if preload is not None:
             preload.close()
+        startup.resume_collector()
         print(f"offline-assistants: {exc.message}", file=sys.stderr)
         return 2
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:
         runtime.close()
+        startup.resume_collector()
         print(
             f"offline-assistants: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr
         )
@@ -306,6 +312,7 @@ def serve(args: argparse.Namespace) -> int:
     app = create_app(
         runtime, api_key=args.api_key, allowed_hosts=allowed, cors_origins=args.cors_origin
     )
+    startup.freeze_startup()
     port = sock.getsockname()[1]
     shown = f"[{args.host}]" if ":" in args.host else args.host
     # Through tqdm: the preload's progress bar, if it is still drawn, stays below the text.
