@@ -137,13 +137,14 @@ def test_the_command_line_starts_the_preload_before_the_service_layer() -> None:
 
 def test_the_server_imports_nothing_only_some_settings_need() -> None:
     """What every cold start imports: not httpx (an engine elsewhere only), jupyter_client
-    (the first Code Interpreter kernel), ~0.1 s on the import thread, nor the MCP library
-    (the first MCP call, ~0.2 s)."""
+    (the first Code Interpreter kernel), ~0.1 s on the import thread, the MCP library
+    (the first MCP call, ~0.2 s), nor jsonschema (the first schema checked, ~40 ms)."""
     probe = (
         "import sys\n"
         "from offline_assistants.server import create_app\n"
         "from offline_assistants.service import Runtime\n"
-        "print([m for m in ('httpx', 'jupyter_client', 'mcp', 'mcp_types') if m in sys.modules])\n"
+        "print([m for m in ('httpx', 'jupyter_client', 'mcp', 'mcp_types', 'jsonschema') "
+        "if m in sys.modules])\n"
     )
     assert printed_by(probe) == ["[]"]
 

@@ -10,7 +10,6 @@ import logging
 import re
 from typing import Any
 
-import jsonschema
 from openai.types.beta.assistant_response_format_option import AssistantResponseFormatOption
 from openai.types.beta.assistant_tool import AssistantTool
 from openai.types.beta.threads.message_content import MessageContent
@@ -90,7 +89,11 @@ def parse_response_format(value: Any, param: str = "response_format") -> Any:
 
 def check_schema(schema: dict[str, Any], where: str, *, strict: bool) -> None:
     """A JSON Schema a grammar can enforce: valid against its meta-schema (Draft 2020-12
-    unless ``$schema`` says otherwise), then translated once to make sure it can be."""
+    unless ``$schema`` says otherwise), then translated once to make sure it can be.
+    jsonschema is imported here, by the first request with a schema: with what it brings
+    (referencing, attrs) ~40 ms of every cold start otherwise (tests/test_preload.py)."""
+    import jsonschema
+
     try:
         validator = jsonschema.validators.validator_for(
             schema, default=jsonschema.Draft202012Validator
