@@ -1,4 +1,5 @@
-"""Assistants in DuckDB: one row per ``Assistant``, stored as its wire JSON."""
+"""Assistants in DuckDB: one row per ``Assistant``, stored as its wire JSON; the bodies of
+the most recently used are also kept in memory (:mod:`.recent_bodies`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from openai.types.beta.assistant import Assistant
 from .database import Database
 from .table import Slice, Table
 
+RECENT = 256  # bodies kept in memory for reads by id (every run reads its own)
+
 
 class AssistantRepository:
     def __init__(self, db: Database) -> None:
-        self.table = Table(db, "assistants", Assistant)
+        self.table = Table(db, "assistants", Assistant, remember=RECENT)
 
     def insert(self, assistant: Assistant) -> None:
         self.table.insert(assistant)

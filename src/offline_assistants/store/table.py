@@ -25,6 +25,7 @@ from pydantic_core import PydanticSerializationError
 
 from ..errors import InternalError, InvalidRequestError
 from .database import Database
+from .recent_bodies import RecentBodies
 
 log = logging.getLogger(__name__)
 
@@ -54,30 +55,49 @@ def list_envelope(data: list[dict[str, Any]], has_more: bool) -> dict[str, Any]:
 
 
 class Table(Generic[T]):
-    """Rows of one object kind, stored as wire JSON, filtered by simple equality columns."""
+    """Rows of one object kind, stored as wire JSON, filtered by simple equality columns.
 
-    def __init__(self, db: Database, name: str, model: type[T], columns: tuple[str, ...] = ()):
+    With ``remember``, the bodies of that many recently used rows are also kept in memory
+    for reads by id (:mod:`.recent_bodies`): only for a table whose rows are written
+    through this class alone (no other statement changes or deletes them)."""
+
+    def __init__(
+        self,
+        db: Database,
+        name: str,
+        model: type[T],
+        columns: tuple[str, ...] = (),
+        remember: int = 0,
+    ):
         self.db = db
         self.name = name
         self.model = model
         self.columns = columns
+        self._recent = RecentBodies(db, remember) if remember else None
 
     def insert(self, obj: T, **columns: Any) -> None:
         names = ["id", "seq", "body", *columns]
         marks = ["?", "nextval('object_seq')", "?", *("?" for _ in columns)]
+        body = self.dump(obj)
+        object_id: str = obj.id  # type: ignore[attr-defined]
         self.db.execute(
             f"INSERT INTO {self.name} ({', '.join(names)}) VALUES ({', '.join(marks)})",
-            [obj.id, self.dump(obj), *columns.values()],  # type: ignore[attr-defined]
+            [object_id, body, *columns.values()],
         )
+        if self._recent is not None:
+            self._recent.put(object_id, body)
 
     def update(self, obj: T, *, scope: Mapping[str, Any] | None = None, **columns: Any) -> None:
         """Rewrite the row of ``obj`` (within ``scope`` when the id alone is not the key)."""
         sets = ", ".join(["body = ?", *(f"{name} = ?" for name in columns)])
-        clause, params = _where({"id": obj.id, **(scope or {})})  # type: ignore[attr-defined]
+        object_id: str = obj.id  # type: ignore[attr-defined]
+        clause, params = _where({"id": object_id, **(scope or {})})
+        body = self.dump(obj)
         self.db.execute(
-            f"UPDATE {self.name} SET {sets} WHERE {clause}",
-            [self.dump(obj), *columns.values(), *params],
+            f"UPDATE {self.name} SET {sets} WHERE {clause}", [body, *columns.values(), *params]
         )
+        if self._recent is not None:
+            self._recent.put(object_id, body)
 
     def dump(self, obj: T) -> str:
         """The JSON to store for ``obj``, proven to parse back into its type."""
@@ -100,11 +120,16 @@ class Table(Generic[T]):
             return None
 
     def get(self, object_id: str, **where: Any) -> T | None:
-        clause, params = _where({"id": object_id, **where})
-        row = self.db.fetchone(f"SELECT body FROM {self.name} WHERE {clause}", params)
-        if row is None:
-            return None
-        found = self.load(row[0], object_id)
+        body = self._recent.get(object_id) if self._recent is not None and not where else None
+        if body is None:
+            clause, params = _where({"id": object_id, **where})
+            row = self.db.fetchone(f"SELECT body FROM {self.name} WHERE {clause}", params)
+            if row is None:
+                return None
+            body = row[0]
+            if self._recent is not None:
+                self._recent.put(object_id, body)
+        found = self.load(body, object_id)
         if found is None:
             raise InternalError(
                 f"The stored {self.name} row {object_id} cannot be read (see the server log); "
@@ -115,6 +140,8 @@ class Table(Generic[T]):
 
     def exists(self, object_id: str, **where: Any) -> bool:
         """Whether the row is there (without reading its body)."""
+        if self._recent is not None and not where and self._recent.get(object_id) is not None:
+            return True
         clause, params = _where({"id": object_id, **where})
         return self.db.fetchone(f"SELECT 1 FROM {self.name} WHERE {clause}", params) is not None
 
@@ -124,7 +151,11 @@ class Table(Generic[T]):
 
     def delete(self, **where: Any) -> int:
         clause, params = _where(where)
-        return len(self.db.fetchall(f"DELETE FROM {self.name} WHERE {clause} RETURNING id", params))
+        rows = self.db.fetchall(f"DELETE FROM {self.name} WHERE {clause} RETURNING id", params)
+        if self._recent is not None:
+            for (object_id,) in rows:
+                self._recent.forget(object_id)
+        return len(rows)
 
     def select(self, where: Mapping[str, Any], order: Order = "asc") -> list[T]:
         clause, params = _where(where)

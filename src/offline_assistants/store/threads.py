@@ -1,4 +1,6 @@
-"""Threads in DuckDB. Deleting a thread removes its messages, runs, steps and responses with it."""
+"""Threads in DuckDB (the bodies of the most recently used also in memory:
+:mod:`.recent_bodies`). Deleting a thread removes its messages, runs, steps and responses
+with it."""
 
 from __future__ import annotations
 
@@ -7,11 +9,13 @@ from openai.types.beta.thread import Thread
 from .database import Database
 from .table import Slice, Table
 
+RECENT = 256  # bodies kept in memory for reads by id (every run reads its own)
+
 
 class ThreadRepository:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.table = Table(db, "threads", Thread)
+        self.table = Table(db, "threads", Thread, remember=RECENT)
 
     def insert(self, thread: Thread) -> None:
         self.table.insert(thread)
