@@ -253,6 +253,9 @@ def test_cuts_depend_only_on_the_tokens_before_them() -> None:
         # a prompt kept whole (it ends on a cut: a generation prompt) is a prefix that
         # every longer prompt is cut after
         assert (cuts.covered(shared, len(shared)) == len(shared)) == (len(shared) in cuts_a)
+        # a prefix of the last prompt cut is read from its chunks: the same as cut afresh
+        cuts.starts(a)
+        assert cuts.starts(shared) == Cuts.of(128, [[1, 5], [2]]).starts(shared)
     message = [7] * 40 + [1, 5] + [7] * 10  # a separator ends at 42: a cut there
     assert cuts.starts(message) == [0, 42]
     assert cuts.covered(message[:42], 42) == 42
