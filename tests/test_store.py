@@ -113,7 +113,7 @@ def test_threads_read_by_id_come_from_memory_and_follow_every_write(
 
 
 def test_only_the_most_recently_used_bodies_stay_in_memory(tmp_path: Path) -> None:
-    from offline_assistants.store.threads import RECENT
+    from offline_assistants.store.recent_bodies import RECENT
 
     store = Store(tmp_path / "db.duckdb")
     for i in range(RECENT + 10):

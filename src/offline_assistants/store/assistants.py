@@ -6,9 +6,8 @@ from __future__ import annotations
 from openai.types.beta.assistant import Assistant
 
 from .database import Database
+from .recent_bodies import RECENT
 from .table import Slice, Table
-
-RECENT = 256  # bodies kept in memory for reads by id (every run reads its own)
 
 
 class AssistantRepository:

@@ -15,6 +15,8 @@ from collections import OrderedDict
 
 from .database import Database
 
+RECENT = 256  # bodies a table keeps for reads by id (every run reads its assistant and thread)
+
 
 class RecentBodies:
     """Up to ``size`` bodies by object id, least recently used dropped first."""
