@@ -169,3 +169,33 @@ def test_serve_imports_with_the_collector_resting_and_freezes_what_it_made(
         f"'--data-dir', {str(tmp_path / 'data')!r}])\n"
     )
     assert printed_by(probe) == ["True True", "True False", "aiohttp"]
+
+
+def test_serve_runs_the_sdk_type_packages_init_only_once_a_name_is_looked_up(
+    tmp_path: Path, model_path: Path
+) -> None:
+    """``serve`` builds the app without running ``openai.types.beta``'s ``__init__`` (it
+    imports the Agents types, among hundreds: server/startup.py), and the first lookup of
+    a name on such a package runs it: the same classes, ``import *`` included, as a plain
+    import gives."""
+    probe = (
+        "import sys, uvicorn\n"
+        "def listen(self, sockets=None):\n"
+        "    import openai\n"
+        "    beta = sys.modules['openai.types.beta']\n"
+        "    print('openai.types.beta.agents' in sys.modules, 'Assistant' in vars(beta))\n"
+        "    print(openai.types.beta is beta, beta.threads is sys.modules['openai.types.beta.threads'])\n"
+        "    from openai.types.beta import Assistant\n"
+        "    from openai.types.beta.assistant import Assistant as Exact\n"
+        "    print(Assistant is Exact, 'openai.types.beta.agents' in sys.modules)\n"
+        "    every = {}\n"
+        "    exec('from openai.types.beta.threads.runs import *', every)\n"
+        "    from openai.types.beta.threads.runs.run_step import RunStep\n"
+        "    from openai.types import Batch\n"
+        "    print(every['RunStep'] is RunStep, Batch.__name__)\n"
+        "uvicorn.Server.run = listen\n"
+        "from offline_assistants.cli import main\n"
+        f"main(['serve', '--port', '0', '--model', {str(model_path)!r}, "
+        f"'--data-dir', {str(tmp_path / 'data')!r}])\n"
+    )
+    assert printed_by(probe) == ["False False", "True True", "True True", "True Batch"]

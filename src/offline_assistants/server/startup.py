@@ -15,12 +15,35 @@ whenever one came while serving.
 it tries at import time (``openai._base_client``; ~0.1-0.15 s with ``attrs``) left out:
 the server never makes a call through the SDK's HTTP client, it only uses its types.
 ``aiohttp`` stays importable afterwards for anything else that wants it.
+
+It also defers the ``__init__`` of the SDK's type packages that import every type in
+them (:data:`DEFERRED`): ``openai.types.beta``'s alone imports the Agents, ChatKit,
+realtime and beta Responses types, ~0.2 s of a cold start, of which the server uses a
+few dozen Assistants classes. Such a package starts as an empty module with the real
+``__path__``, so ``openai.types.beta.threads.run`` and the other submodules import as
+usual; the first name looked up on it that it lacks (``from openai.types.beta import
+Assistant``, ``import *``) runs its real ``__init__`` in it, and from then on it is what
+a plain import makes (:func:`defer_init`).
 """
 
 from __future__ import annotations
 
 import gc
+import importlib.machinery
+import importlib.util
 import sys
+import threading
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+# The SDK's type packages whose ``__init__`` waits until a name is looked up on them.
+DEFERRED = (
+    "openai.types",
+    "openai.types.beta",
+    "openai.types.beta.threads",
+    "openai.types.beta.threads.runs",
+)
 
 
 def pause_collector() -> None:
@@ -32,6 +55,16 @@ def import_sdk() -> None:
     """Import ``openai`` (if nothing has yet) without its optional aiohttp transport."""
     if "openai" in sys.modules:
         return
+    found = importlib.util.find_spec("openai")  # finds the package without running it
+    if found is not None and found.submodule_search_locations:
+        root = Path(next(iter(found.submodule_search_locations)))
+        for name in DEFERRED:
+            if name in sys.modules:
+                continue
+            package = sys.modules[name] = defer_init(name, root.joinpath(*name.split(".")[1:]))
+            parent, _, child = name.rpartition(".")
+            if parent in sys.modules:  # as an import sets it (``openai`` itself sets types)
+                setattr(sys.modules[parent], child, package)
     masked = "aiohttp" not in sys.modules
     if masked:
         sys.modules["aiohttp"] = None  # type: ignore[assignment]  # makes the import fail
@@ -40,6 +73,37 @@ def import_sdk() -> None:
     finally:
         if masked and sys.modules.get("aiohttp", ...) is None:
             del sys.modules["aiohttp"]
+
+
+def defer_init(name: str, folder: Path) -> ModuleType:
+    """The package ``name`` in ``folder``, its ``__init__.py`` not yet run: that happens,
+    once, when a name it lacks is first looked up on it."""
+    init = folder / "__init__.py"
+    loader = importlib.machinery.SourceFileLoader(name, str(init))
+    spec = importlib.util.spec_from_file_location(
+        name, init, loader=loader, submodule_search_locations=[str(folder)]
+    )
+    assert spec is not None
+    package = importlib.util.module_from_spec(spec)
+    lock = threading.RLock()  # a second thread waits for the first to finish it
+    started = False
+
+    def complete(attribute: str) -> Any:
+        nonlocal started
+        with lock:
+            if not started:  # (the __init__'s own lookups, while it runs, only miss)
+                started = True
+                try:
+                    loader.exec_module(package)
+                finally:
+                    package.__dict__.pop("__getattr__", None)
+        try:
+            return package.__dict__[attribute]
+        except KeyError:
+            raise AttributeError(f"module {name!r} has no attribute {attribute!r}") from None
+
+    package.__getattr__ = complete  # type: ignore[method-assign]
+    return package
 
 
 def resume_collector() -> None:
