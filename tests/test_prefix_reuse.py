@@ -44,13 +44,18 @@ def _answer(engine: LlamaEngine, key: str, history: list[ChatMessage]) -> tuple[
     return text, stream.reused_tokens
 
 
-def _conversation(engine: LlamaEngine) -> tuple[list[str], list[int]]:
-    """Thread A's four turns, with thread B answering in between each."""
+def _conversation(
+    engine: LlamaEngine, lengths: list[int] | None = None
+) -> tuple[list[str], list[int]]:
+    """Thread A's four turns, with thread B answering in between each (``lengths`` gets
+    the length of each of A's prompts)."""
     a = [ChatMessage("system", INSTRUCTIONS)]
     b = [ChatMessage("system", INSTRUCTIONS)]
     answers, reused = [], []
     for question in QUESTIONS:
         a.append(ChatMessage("user", question))
+        if lengths is not None:
+            lengths.append(len(engine.prompt_tokens(a)))
         text, covered = _answer(engine, "thread_a", a)
         a.append(ChatMessage("assistant", text))
         answers.append(text)
@@ -67,12 +72,15 @@ def test_reuse_gives_the_same_tokens_as_full_evaluation(model_path: Path, tmp_pa
     cache = PrefixCache(tmp_path / "kv", budget_bytes=1)
     reusing = LlamaEngine(model_path, n_threads=2, n_ctx=4096, progress=False, prefix_cache=cache)
     full = LlamaEngine(model_path, n_threads=2, n_ctx=4096, progress=False)
-    with_reuse, covered = _conversation(reusing)
+    lengths: list[int] = []
+    with_reuse, covered = _conversation(reusing, lengths)
     without, nothing = _conversation(full)
     assert with_reuse == without
     assert nothing == [0, 0, 0, 0]
-    assert covered[0] == 0 and all(c > 0 for c in covered[1:])  # the instructions at least
-    assert covered == sorted(covered)
+    # Each turn reuses all of the prompt the one before ended with (it ends with the
+    # answer opener, always a cut) and evaluates only the answer and its question, short
+    # as they are ("Now add 7.").
+    assert covered == [0, *lengths[:-1]]
     assert cache.stats.spilled >= 6 and cache.stats.restored_from_disk >= 6
     assert reusing.evaluated_tokens < 0.6 * full.evaluated_tokens
 
@@ -260,23 +268,29 @@ def test_cuts_depend_only_on_the_tokens_before_them() -> None:
     assert cuts.starts(message) == [0, 42]
     assert cuts.covered(message[:42], 42) == 42
     assert cuts.starts([7] * (MIN_CHUNK - 3) + [2] + [7] * 10) == [0]  # too short
+    # the answer opener ends a chunk however short
+    opening = Cuts.of(128, [[1, 5], [2]], opener=[2])
+    assert opening.starts([7] * 5 + [2] + [7] * 10 + [1, 5] + [7]) == [0, 6]
+    assert opening.identity != cuts.identity
     assert Cuts.of(128, [[2]]).identity != Cuts.of(128, [[1]]).identity != cuts.identity
 
 
 def test_a_threads_next_turn_reuses_its_whole_last_prompt(model_path: Path, tmp_path: Path) -> None:
-    """A prompt ends with the template's generation prompt, a separator: when its last
-    chunk is long enough, the thread's next turn evaluates only the answer and what
-    follows, and answers exactly as a fresh evaluation does."""
+    """A prompt ends with the template's generation prompt, the answer opener, after
+    which a chunk always ends: however short its last chunk (a long question, a short
+    one), the thread's next turn evaluates only the answer and what follows, and answers
+    exactly as a fresh evaluation does."""
     engine = LlamaEngine(
         model_path, n_threads=2, n_ctx=4096, progress=False, prefix_cache=PrefixCache(tmp_path)
     )
     full = LlamaEngine(model_path, n_threads=2, n_ctx=4096, progress=False)
     long_question = "Please explain, in plain words and with care, " * 4 + QUESTIONS[0]
-    a = [ChatMessage("system", INSTRUCTIONS), ChatMessage("user", long_question)]
-    first = engine.prompt_tokens(a)
-    assert engine._slots.cuts.covered(first, len(first)) == len(first)
-    text, _ = _answer(engine, "thread_a", a)
-    a += [ChatMessage("assistant", text), ChatMessage("user", QUESTIONS[1])]
-    again, covered = _answer(engine, "thread_a", a)
-    assert covered == len(first)
-    assert again == _answer(full, "thread_a", a)[0]
+    for key, question in (("long", long_question), ("short", QUESTIONS[0])):
+        a = [ChatMessage("system", INSTRUCTIONS), ChatMessage("user", question)]
+        first = engine.prompt_tokens(a)
+        assert engine._slots.cuts.covered(first, len(first)) == len(first)
+        text, _ = _answer(engine, key, a)
+        a += [ChatMessage("assistant", text), ChatMessage("user", QUESTIONS[1])]
+        again, covered = _answer(engine, key, a)
+        assert covered == len(first)
+        assert again == _answer(full, key, a)[0]

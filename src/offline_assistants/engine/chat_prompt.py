@@ -23,6 +23,7 @@ from .base import ChatMessage, FunctionSpec
 from .chat_template import (
     Render,
     TemplateSource,
+    answer_opener,
     builtin_names,
     builtin_render,
     conform,
@@ -125,13 +126,28 @@ class ChatPrompt:
         left out."""
         found: list[list[int]] = []
         for piece, text in separators(self._render, self.traits):
-            whole = self._plain_tokens(text)
-            for variant in dict.fromkeys((piece, piece.rstrip())):
-                tokens = self._plain_tokens(variant)
-                if tokens and _contains(whole, tokens):
-                    found.append(tokens)
-                    break
+            tokens = self._in_context(piece, text)
+            if tokens:
+                found.append(tokens)
         return found
+
+    def answer_opener(self) -> list[int]:
+        """The separator between a user's text and the assistant's answer (as it is
+        tokenized before an answer's text), or [] where the template writes none: a
+        chunk always ends after it, so a thread's next turn reuses all of the prompt the
+        last one ended with that opener (:mod:`.prompt_chunks`)."""
+        found = answer_opener(self._render, self.traits)
+        return self._in_context(*found) if found is not None else []
+
+    def _in_context(self, piece: str, text: str) -> list[int]:
+        """``piece``'s tokens as they are inside ``text`` (without its trailing whitespace
+        where that joins the next word), or [] where neither is."""
+        whole = self._plain_tokens(text)
+        for variant in dict.fromkeys((piece, piece.rstrip())):
+            tokens = self._plain_tokens(variant)
+            if tokens and _contains(whole, tokens):
+                return tokens
+        return []
 
     def reasoning_plan(self, prompt: Sequence[int], budget: int | None) -> ReasoningPlan | None:
         """How a generation after ``prompt`` reasons (None: the model does not)."""

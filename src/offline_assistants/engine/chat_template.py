@@ -273,6 +273,27 @@ def separators(render: Render, traits: TemplateTraits) -> list[tuple[str, str]]:
     return [(piece, text) for piece, text in found if piece.strip()]
 
 
+def answer_opener(render: Render, traits: TemplateTraits) -> tuple[str, str] | None:
+    """What the template writes between a user's text and the assistant's answer to it,
+    with the render it came from (the answer follows it there); None where it writes
+    nothing there but whitespace, or the template cannot say."""
+    messages = [
+        {"role": "user", "content": PROBE_FIRST},
+        {"role": "assistant", "content": PROBE_REPLY},
+        {"role": "user", "content": PROBE_SECOND},
+    ]
+    try:
+        text = render(conform(messages, traits), None, True)
+    except Exception:  # noqa: BLE001 - a template that cannot say this has no opener
+        return None
+    start = text.find(PROBE_FIRST)
+    reply = text.find(PROBE_REPLY, start + len(PROBE_FIRST)) if start >= 0 else -1
+    if reply < 0:
+        return None
+    piece = text[start + len(PROBE_FIRST) : reply]
+    return (piece, text) if piece.strip() else None
+
+
 def conform(messages: Messages, traits: TemplateTraits) -> Messages:
     """``messages`` reshaped to what the template accepts (a copy; ``messages`` is kept)."""
     out = [dict(m) for m in messages]

@@ -210,7 +210,7 @@ class LlamaEngine:
         self._grammars: dict[str, Any] = {}
         self._threads = threads
         self._thread_count = n_threads
-        cuts = Cuts.of(n_batch, self._prompt.separators())
+        cuts = Cuts.of(n_batch, self._prompt.separators(), self._prompt.answer_opener())
         self._slots = Slots(
             llama_cpp,
             self._context.ctx,

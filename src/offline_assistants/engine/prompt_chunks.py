@@ -9,8 +9,16 @@ what the model's chat template writes between one message's text and the next on
 learnt from the template at load (:meth:`~.chat_prompt.ChatPrompt.separators`). So a
 chunk ends where a message's text begins: a prefix shared by many prompts (an
 assistant's instructions, a client's system prompt) is reused whole, up to the next
-message's own words, and a prompt ending with the generation prompt ends on a cut,
-so the thread's next turn can reuse all of it.
+message's own words.
+
+One separator ends a chunk however short it is: the *answer opener*, what the template
+writes between a user's text and the assistant's answer
+(``<|im_end|>\n<|im_start|>assistant\n``), which a prompt asking for an answer ends
+with (:meth:`~.chat_prompt.ChatPrompt.answer_opener`). A thread's next turn holds that
+prompt followed by the answer, and is cut at the same place, so it reuses all of it and
+evaluates only the answer and the new question. Under ``MIN_CHUNK`` alone, a short
+question (13 tokens with the generation prompt) made no cut, and every other turn
+evaluated the last question again.
 
 A cut depends only on the tokens before it, so two prompts that share a prefix are cut
 alike inside it, up to and including its end. :mod:`.slots` keeps and shares prefixes up
@@ -31,11 +39,13 @@ MIN_CHUNK = 32
 
 @dataclass(frozen=True)
 class Cuts:
-    """The cutting rule of one model's prompts: ``size`` tokens at most per chunk, and a
-    cut after any of ``separators`` (token runs) once the chunk holds ``MIN_CHUNK``."""
+    """The cutting rule of one model's prompts: ``size`` tokens at most per chunk, a cut
+    after any of ``separators`` (token runs) once the chunk holds ``MIN_CHUNK``, and
+    after ``opener`` (one of them, or empty) always."""
 
     size: int
     separators: frozenset[tuple[int, ...]] = frozenset()
+    opener: tuple[int, ...] = ()
     _by_last: dict[int, list[tuple[int, ...]]] = field(
         init=False, repr=False, compare=False, default_factory=dict
     )
@@ -53,12 +63,16 @@ class Cuts:
     @property
     def identity(self) -> str:
         """A short name of this rule: a state saved under other cuts is not restored."""
-        digest = hashlib.sha256(repr((self.size, sorted(self.separators))).encode()).hexdigest()
+        rule = (self.size, sorted(self.separators), self.opener)
+        digest = hashlib.sha256(repr(rule).encode()).hexdigest()
         return f"cuts-{digest[:12]}"
 
     @classmethod
-    def of(cls, size: int, separators: Iterable[Sequence[int]] = ()) -> Cuts:
-        return cls(size, frozenset(tuple(s) for s in separators if s))
+    def of(
+        cls, size: int, separators: Iterable[Sequence[int]] = (), opener: Sequence[int] = ()
+    ) -> Cuts:
+        every = frozenset(tuple(s) for s in separators if s)
+        return cls(size, every | {tuple(opener)} if opener else every, tuple(opener))
 
     def starts(self, prompt: Sequence[int]) -> list[int]:
         """The positions where ``prompt``'s chunks start (0 first), every one below its length."""
@@ -94,11 +108,16 @@ class Cuts:
         run = position - start
         if run == self.size:
             return True
-        if run < MIN_CHUNK:
-            return False
         for separator in self._by_last.get(prompt[position - 1], ()):
-            if position >= len(separator) and all(
-                prompt[position - len(separator) + i] == token for i, token in enumerate(separator)
+            if (run >= MIN_CHUNK or separator == self.opener) and _ends_with(
+                prompt, position, separator
             ):
                 return True
         return False
+
+
+def _ends_with(prompt: Sequence[int], position: int, separator: tuple[int, ...]) -> bool:
+    """Whether ``prompt``'s tokens before ``position`` end with ``separator``."""
+    return position >= len(separator) and all(
+        prompt[position - len(separator) + i] == token for i, token in enumerate(separator)
+    )
