@@ -94,13 +94,20 @@ class CppLlamaServer(_Process):
     ready_path = "/health"
 
     def __init__(
-        self, model: Path, log: Path, n_ctx: int = 2048, parallel: int = 1, threads: int = 2
+        self,
+        model: Path,
+        log: Path,
+        n_ctx: int = 2048,
+        parallel: int = 1,
+        threads: int = 2,
+        flash_attention: str = "auto",
     ) -> None:
         super().__init__(log)
         self.model = model
         self.n_ctx = n_ctx
         self.parallel = parallel
         self.threads = threads
+        self.flash_attention = flash_attention  # llama-server's --flash-attn: on, off, auto
 
     def command(self) -> list[str]:
         return [
@@ -109,7 +116,7 @@ class CppLlamaServer(_Process):
             "--host", "127.0.0.1", "--port", str(self.port),
             "--ctx-size", str(self.n_ctx * self.parallel), "--parallel", str(self.parallel),
             "--threads", str(self.threads), "--threads-batch", str(self.threads),
-            "--no-webui",
+            "--flash-attn", self.flash_attention, "--no-webui",
         ]  # fmt: skip
 
     @property

@@ -7,9 +7,13 @@ each with its own question, streamed, timed from ``runs.stream`` to the first
 (:mod:`benchmarks.llama_server`) and ``llama_cpp.server`` (both started here on
 127.0.0.1, same GGUF) are sent the same system prompt and question as a streamed chat
 completion, timed to the first content delta: each peer keeps the prefix its last
-request shared. Four runtimes take part: ours with prefix reuse (the default: prefixes
+request shared. Five runtimes take part: ours with prefix reuse (the default: prefixes
 shared by content across threads), ours with ``kv_reuse`` off (every prompt evaluated
-in full: what a new thread cost before prefixes were shared), and the two peers. The first
+in full: what a new thread cost before prefixes were shared), the two peers, and
+``llama-server`` again with the attention path our engine chose for this model and CPU
+(its default takes flash attention wherever it can, on some CPUs the slower: README,
+flash attention), so the table shows both what a user running it as it comes sees and
+what a run costs us besides the model. The first
 thread of each warms up and is not counted. The runtime with reuse off runs after the
 others, on its own: two engines in one process make two OpenMP teams, and libgomp then
 slows both (DEVELOPERS.md), which a user's server, with one engine, never sees. ``--busy N`` repeats it all while N other
@@ -47,6 +51,7 @@ from offline_assistants.config import Settings  # noqa: E402
 from offline_assistants.engine import ChatMessage, resolve_model  # noqa: E402
 
 RESULTS = HERE / "results"
+SAME_ATTENTION = "llama-server, our attention"
 INSTRUCTIONS = (
     "You are the help desk assistant of a small public library. Answer in one or two "
     "short sentences, politely, and only about the library. "
@@ -103,29 +108,35 @@ def peer(http: httpx.Client, question: str) -> float:
 
 
 def measure(model: Path, threads: int, data: Path, servers: dict[str, str]) -> dict[str, Any]:
-    """``servers``: each peer's name and origin."""
+    """``servers``: each peer's name and origin. A third peer, ``llama-server`` with the
+    attention path our engine chose (``--flash-attn on`` or ``off``, where its default
+    ``auto`` takes flash attention wherever it can), separates what our choice wins from
+    what the run costs besides the model."""
     base = Settings.from_env(data_dir=data / "on", default_model=model)
-    times: dict[str, list[float]] = {"shared": [], "full": [], **{name: [] for name in servers}}
-    with Client(settings=base) as shared:
-        peers = {
-            name: httpx.Client(base_url=origin, timeout=300) for name, origin in servers.items()
-        }
-        assistant = shared.beta.assistants.create(
-            model="default", instructions=INSTRUCTIONS, temperature=0
-        )
+    names = [*servers, SAME_ATTENTION]
+    times: dict[str, list[float]] = {"shared": [], "full": [], **{name: [] for name in names}}
+    with Client(settings=base) as shared, tempfile.TemporaryDirectory() as scratch:
         engine = shared.runtime.engines.get(resolve_model("default", shared.settings))
-        tokens = len(engine.prompt_tokens([ChatMessage("system", INSTRUCTIONS)]))
-        for i in range(threads + 1):
-            question = QUESTIONS[i % len(QUESTIONS)]
-            took = ours(shared, assistant.id, question)
-            if i:
-                times["shared"].append(took)
-            for name, http in peers.items():
-                took = peer(http, question)
+        attention = "on" if engine.flash_attention else "off"
+        same = CppLlamaServer(model, Path(scratch) / "log", flash_attention=attention)
+        with same:
+            origins = {**servers, SAME_ATTENTION: same.origin}
+            peers = {name: httpx.Client(base_url=url, timeout=300) for name, url in origins.items()}
+            assistant = shared.beta.assistants.create(
+                model="default", instructions=INSTRUCTIONS, temperature=0
+            )
+            tokens = len(engine.prompt_tokens([ChatMessage("system", INSTRUCTIONS)]))
+            for i in range(threads + 1):
+                question = QUESTIONS[i % len(QUESTIONS)]
+                took = ours(shared, assistant.id, question)
                 if i:
-                    times[name].append(took)
-        for http in peers.values():
-            http.close()
+                    times["shared"].append(took)
+                for name, http in peers.items():
+                    took = peer(http, question)
+                    if i:
+                        times[name].append(took)
+            for http in peers.values():
+                http.close()
     with Client(settings=dataclasses.replace(base, data_dir=data / "off", kv_reuse=False)) as full:
         assistant = full.beta.assistants.create(
             model="default", instructions=INSTRUCTIONS, temperature=0
@@ -140,6 +151,8 @@ def measure(model: Path, threads: int, data: Path, servers: dict[str, str]) -> d
         "ttft_ms": medians,
         "shared_vs_llama_server": medians["shared"] / medians["llama-server"],
         "shared_vs_llama_cpp_server": medians["shared"] / medians["llama_cpp.server"],
+        "our_attention": attention,
+        "shared_vs_llama_server_same_attention": medians["shared"] / medians[SAME_ATTENTION],
         "full_vs_llama_server": medians["full"] / medians["llama-server"],
         "samples_ms": {k: [round(v * 1000, 1) for v in vs] for k, vs in times.items()},
     }
@@ -166,14 +179,17 @@ def main() -> None:
     print(f"new-thread TTFT, {results['model']}, {args.threads} threads, medians (ms):")
     print(
         f"{'busy':>5} {'preamble':>9} {'shared':>8} {'full':>8} {'llama-server':>13} "
-        f"{'llama_cpp.server':>17} {'shared/llama-server':>20}"
+        f"{'llama_cpp.server':>17} {'shared/llama-server':>20} "
+        f"{'llama-server, our attention (ratio)':>36}"
     )
     for spinning, r in results["runs"].items():
         t = r["ttft_ms"]
+        ratio = r["shared_vs_llama_server_same_attention"]
+        same = f"{t[SAME_ATTENTION]:.0f} ms, {r['our_attention']} ({ratio:.2f})"
         print(
             f"{spinning:>5} {r['preamble_tokens']:>9} {t['shared']:>8.0f} {t['full']:>8.0f} "
             f"{t['llama-server']:>13.0f} {t['llama_cpp.server']:>17.0f} "
-            f"{r['shared_vs_llama_server']:>20.2f}"
+            f"{r['shared_vs_llama_server']:>20.2f} {same:>36}"
         )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "new_threads.json").write_text(json.dumps(results, indent=2))
