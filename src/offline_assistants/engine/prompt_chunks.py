@@ -41,7 +41,7 @@ MIN_CHUNK = 32
 class Cuts:
     """The cutting rule of one model's prompts: ``size`` tokens at most per chunk, a cut
     after any of ``separators`` (token runs) once the chunk holds ``MIN_CHUNK``, and
-    after ``opener`` (one of them, or empty) always."""
+    after ``opener`` (empty: none) always."""
 
     size: int
     separators: frozenset[tuple[int, ...]] = frozenset()
@@ -56,7 +56,7 @@ class Cuts:
     )
 
     def __post_init__(self) -> None:
-        for separator in self.separators:
+        for separator in self.separators | {self.opener}:
             if separator:
                 self._by_last.setdefault(separator[-1], []).append(separator)
 
@@ -71,8 +71,7 @@ class Cuts:
     def of(
         cls, size: int, separators: Iterable[Sequence[int]] = (), opener: Sequence[int] = ()
     ) -> Cuts:
-        every = frozenset(tuple(s) for s in separators if s)
-        return cls(size, every | {tuple(opener)} if opener else every, tuple(opener))
+        return cls(size, frozenset(tuple(s) for s in separators if s), tuple(opener))
 
     def starts(self, prompt: Sequence[int]) -> list[int]:
         """The positions where ``prompt``'s chunks start (0 first), every one below its length."""

@@ -52,16 +52,18 @@ def pause_collector() -> None:
 
 
 def import_sdk() -> None:
-    """Import ``openai`` (if nothing has yet) without its optional aiohttp transport."""
+    """Import ``openai`` (if nothing has yet) without its optional aiohttp transport, the
+    packages of :data:`DEFERRED` waiting for a name to be looked up on them."""
     if "openai" in sys.modules:
         return
     found = importlib.util.find_spec("openai")  # finds the package without running it
     if found is not None and found.submodule_search_locations:
         root = Path(next(iter(found.submodule_search_locations)))
         for name in DEFERRED:
-            if name in sys.modules:
-                continue
-            package = sys.modules[name] = defer_init(name, root.joinpath(*name.split(".")[1:]))
+            folder = root.joinpath(*name.split(".")[1:])
+            if name in sys.modules or not (folder / "__init__.py").is_file():
+                continue  # another SDK version may lay it out otherwise: imported as usual
+            package = sys.modules[name] = defer_init(name, folder)
             parent, _, child = name.rpartition(".")
             if parent in sys.modules:  # as an import sets it (``openai`` itself sets types)
                 setattr(sys.modules[parent], child, package)
