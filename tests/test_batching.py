@@ -180,7 +180,9 @@ def test_the_generating_batch_goes_to_llama_cpp_in_sequence_order(
         reader.join(120)
     monkeypatch.undo()
     steps = [seqs for seqs in batches if len(set(seqs)) > 1]
-    assert sorted(slot_of.values()) in steps  # all three advanced together, in one batch
+    # All three advanced together, in one batch (in the slots they started in, or lower:
+    # a generation moves down into a free slot below it, test below).
+    assert any(len(set(seqs)) == 3 for seqs in steps), steps
     assert all(seqs == sorted(seqs) for seqs in steps), steps
 
 
