@@ -63,6 +63,8 @@ PROBE_SYSTEM = "Probe7system"
 PROBE_FIRST = "Probe7first"
 PROBE_SECOND = "Probe7second"
 PROBE_REPLY = "Probe7reply"
+# A user's text, the answer, the user again: where separators and the answer opener show.
+PROBE_EXCHANGE = [("user", PROBE_FIRST), ("assistant", PROBE_REPLY), ("user", PROBE_SECOND)]
 
 
 @dataclass(frozen=True)
@@ -249,10 +251,7 @@ def separators(render: Render, traits: TemplateTraits) -> list[tuple[str, str]]:
     the last user text (the generation prompt), each with the whole render it came from:
     prompt chunks end there (:mod:`.prompt_chunks`). Pure whitespace (a system text
     folded into the user turn) is no separator."""
-    conversations = [
-        [("system", PROBE_SYSTEM), ("user", PROBE_FIRST)],
-        [("user", PROBE_FIRST), ("assistant", PROBE_REPLY), ("user", PROBE_SECOND)],
-    ]
+    conversations = [[("system", PROBE_SYSTEM), ("user", PROBE_FIRST)], PROBE_EXCHANGE]
     found: list[tuple[str, str]] = []
     for conversation in conversations:
         messages = [{"role": role, "content": text} for role, text in conversation]
@@ -277,11 +276,7 @@ def answer_opener(render: Render, traits: TemplateTraits) -> tuple[str, str] | N
     """What the template writes between a user's text and the assistant's answer to it,
     with the render it came from (the answer follows it there); None where it writes
     nothing there but whitespace, or the template cannot say."""
-    messages = [
-        {"role": "user", "content": PROBE_FIRST},
-        {"role": "assistant", "content": PROBE_REPLY},
-        {"role": "user", "content": PROBE_SECOND},
-    ]
+    messages = [{"role": role, "content": text} for role, text in PROBE_EXCHANGE]
     try:
         text = render(conform(messages, traits), None, True)
     except Exception:  # noqa: BLE001 - a template that cannot say this has no opener
