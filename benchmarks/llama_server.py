@@ -101,6 +101,7 @@ class CppLlamaServer(_Process):
         parallel: int = 1,
         threads: int = 2,
         flash_attention: str = "auto",
+        kv_type: str = "f16",
     ) -> None:
         super().__init__(log)
         self.model = model
@@ -108,6 +109,7 @@ class CppLlamaServer(_Process):
         self.parallel = parallel
         self.threads = threads
         self.flash_attention = flash_attention  # llama-server's --flash-attn: on, off, auto
+        self.kv_type = kv_type  # its --cache-type-k and -v: f16 (its default), bf16...
 
     def command(self) -> list[str]:
         return [
@@ -117,6 +119,7 @@ class CppLlamaServer(_Process):
             "--ctx-size", str(self.n_ctx * self.parallel), "--parallel", str(self.parallel),
             "--threads", str(self.threads), "--threads-batch", str(self.threads),
             "--flash-attn", self.flash_attention, "--no-webui",
+            "--cache-type-k", self.kv_type, "--cache-type-v", self.kv_type,
         ]  # fmt: skip
 
     @property

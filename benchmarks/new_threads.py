@@ -11,9 +11,10 @@ request shared. Five runtimes take part: ours with prefix reuse (the default: pr
 shared by content across threads), ours with ``kv_reuse`` off (every prompt evaluated
 in full: what a new thread cost before prefixes were shared), the two peers, and
 ``llama-server`` again with the attention path our engine chose for this model and CPU
-(its default takes flash attention wherever it can, on some CPUs the slower: README,
-flash attention), so the table shows both what a user running it as it comes sees and
-what a run costs us besides the model. The first
+(flash attention or not, and the KV cache's type: its default takes flash attention
+over an F16 cache wherever it can, on some CPUs the slower: README, attention paths),
+so the table shows both what a user running it as it comes sees and what a run costs
+us besides the model. The first
 thread of each warms up and is not counted. The runtime with reuse off runs after the
 others, on its own: two engines in one process make two OpenMP teams, and libgomp then
 slows both (DEVELOPERS.md), which a user's server, with one engine, never sees. ``--busy N`` repeats it all while N other
@@ -109,16 +110,19 @@ def peer(http: httpx.Client, question: str) -> float:
 
 def measure(model: Path, threads: int, data: Path, servers: dict[str, str]) -> dict[str, Any]:
     """``servers``: each peer's name and origin. A third peer, ``llama-server`` with the
-    attention path our engine chose (``--flash-attn on`` or ``off``, where its default
-    ``auto`` takes flash attention wherever it can), separates what our choice wins from
-    what the run costs besides the model."""
+    attention path our engine chose (``--flash-attn on`` or ``off`` and ``--cache-type-k``
+    and ``-v``, where its defaults take flash attention over F16 wherever it can),
+    separates what our choice wins from what the run costs besides the model."""
     base = Settings.from_env(data_dir=data / "on", default_model=model)
     names = [*servers, SAME_ATTENTION]
     times: dict[str, list[float]] = {"shared": [], "full": [], **{name: [] for name in names}}
     with Client(settings=base) as shared, tempfile.TemporaryDirectory() as scratch:
         engine = shared.runtime.engines.get(resolve_model("default", shared.settings))
-        attention = "on" if engine.flash_attention else "off"
-        same = CppLlamaServer(model, Path(scratch) / "log", flash_attention=attention)
+        path = engine.attention
+        same = CppLlamaServer(
+            model, Path(scratch) / "log", flash_attention="on" if path.flash else "off",
+            kv_type=path.kv_type,
+        )  # fmt: skip
         with same:
             origins = {**servers, SAME_ATTENTION: same.origin}
             peers = {name: httpx.Client(base_url=url, timeout=300) for name, url in origins.items()}
@@ -151,7 +155,7 @@ def measure(model: Path, threads: int, data: Path, servers: dict[str, str]) -> d
         "ttft_ms": medians,
         "shared_vs_llama_server": medians["shared"] / medians["llama-server"],
         "shared_vs_llama_cpp_server": medians["shared"] / medians["llama_cpp.server"],
-        "our_attention": attention,
+        "our_attention": path.name,
         "shared_vs_llama_server_same_attention": medians["shared"] / medians[SAME_ATTENTION],
         "full_vs_llama_server": medians["full"] / medians["llama-server"],
         "samples_ms": {k: [round(v * 1000, 1) for v in vs] for k, vs in times.items()},
@@ -180,7 +184,7 @@ def main() -> None:
     print(
         f"{'busy':>5} {'preamble':>9} {'shared':>8} {'full':>8} {'llama-server':>13} "
         f"{'llama_cpp.server':>17} {'shared/llama-server':>20} "
-        f"{'llama-server, our attention (ratio)':>36}"
+        f"{'llama-server, our attention (ratio)':>42}"
     )
     for spinning, r in results["runs"].items():
         t = r["ttft_ms"]
@@ -189,7 +193,7 @@ def main() -> None:
         print(
             f"{spinning:>5} {r['preamble_tokens']:>9} {t['shared']:>8.0f} {t['full']:>8.0f} "
             f"{t['llama-server']:>13.0f} {t['llama_cpp.server']:>17.0f} "
-            f"{r['shared_vs_llama_server']:>20.2f} {same:>36}"
+            f"{r['shared_vs_llama_server']:>20.2f} {same:>42}"
         )
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "new_threads.json").write_text(json.dumps(results, indent=2))

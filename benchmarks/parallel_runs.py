@@ -61,6 +61,7 @@ from tests.servers import SERVED_NAME  # noqa: E402
 
 from offline_assistants import Client  # noqa: E402
 from offline_assistants.config import Settings  # noqa: E402
+from offline_assistants.engine.attention import PATHS  # noqa: E402
 
 QUESTIONS = EVERYDAY[:12]  # the runs cycle through these
 
@@ -187,7 +188,7 @@ def peer_pass(server: CppLlamaServer, runs: int, tokens: int) -> dict[str, Any]:
     }
 
 
-def _ceiling(model: Path, n_vocab: int, flash: bool) -> dict[str, float]:
+def _ceiling(model: Path, n_vocab: int, attention: str) -> dict[str, float]:
     """Raw llama.cpp's speeds (:func:`~benchmarks.weights_formats.speeds`), in a process of
     their own: raw contexts made in this one left every runtime made here after them
     slower (a single run took 1.14 s after them, 0.61 s in a fresh process)."""
@@ -195,7 +196,7 @@ def _ceiling(model: Path, n_vocab: int, flash: bool) -> dict[str, float]:
         "import json, sys; from pathlib import Path; "
         f"sys.path.insert(0, {str(HERE.parent)!r}); "
         "from benchmarks.weights_formats import speeds; "
-        f"print(json.dumps(speeds(Path({str(model)!r}), {n_vocab}, {flash})))"
+        f"print(json.dumps(speeds(Path({str(model)!r}), {n_vocab}, {attention!r})))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     speeds_found: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -278,14 +279,14 @@ def main() -> None:
                 with peer:
                     peers.append({"busy": load, **peer_pass(peer, args.runs, args.tokens)})
                 # the ceiling: raw llama.cpp with whichever attention path decodes the
-                # batch faster here (the engine times both too: engine/attention.py)
-                paths = {flash: _ceiling(args.model, n_vocab, flash) for flash in (True, False)}
-                flash = max(paths, key=lambda f: paths[f][f"decode_{SEQUENCES}"])
-                raw = paths[flash]
+                # batch faster here (the engine times them too: engine/attention.py)
+                paths = {p.name: _ceiling(args.model, n_vocab, p.name) for p in PATHS}
+                fastest = max(paths, key=lambda name: paths[name][f"decode_{SEQUENCES}"])
+                raw = paths[fastest]
                 gain = raw[f"decode_{SEQUENCES}"] / raw["decode_1"]
                 ceilings.append(
-                    {"busy": load, "tokens_per_s": raw, "batch_gain": gain, "flash": flash,
-                     "other_path": paths[not flash]}
+                    {"busy": load, "tokens_per_s": raw, "batch_gain": gain,
+                     "attention": fastest, "every_path": paths}
                 )  # fmt: skip
     mixed = []
     if args.long_first:

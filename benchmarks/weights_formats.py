@@ -40,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "src"))
 
 from offline_assistants.config import Settings  # noqa: E402
+from offline_assistants.engine.attention import PATHS, AttentionPath, configure  # noqa: E402
 from offline_assistants.engine.llama import requantize  # noqa: E402
 
 RESULTS = HERE / "results"
@@ -69,10 +70,12 @@ QUESTIONS = [
 ]
 
 
-def load(path: Path, sequences: int, flash: bool = True) -> tuple[llama_cpp.Llama, LlamaContext]:
-    """The model, and a context of ``sequences`` streams of 1,024 tokens, flash attention
-    where llama.cpp has it unless ``flash`` is False (the engine takes the faster here:
-    engine/attention.py)."""
+def load(
+    path: Path, sequences: int, attention: str = "flash/f16"
+) -> tuple[llama_cpp.Llama, LlamaContext]:
+    """The model, and a context of ``sequences`` streams of 1,024 tokens, attending as
+    ``attention`` names (:data:`~offline_assistants.engine.attention.PATHS`; by default
+    flash attention over F16, llama-server's; the engine takes the faster here)."""
     llm = llama_cpp.Llama(
         model_path=str(path),
         n_ctx=1024,
@@ -86,9 +89,10 @@ def load(path: Path, sequences: int, flash: bool = True) -> tuple[llama_cpp.Llam
     params.n_ctx = 1024 * sequences
     params.n_seq_max = sequences
     params.kv_unified = False
-    params.flash_attn_type = (
-        llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO if flash else llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
-    )
+    chosen = AttentionPath.named(attention)
+    if chosen is None:
+        raise ValueError(f"no attention path {attention!r}: {[p.name for p in PATHS]}")
+    configure(llama_cpp, params, chosen)
     return llm, LlamaContext(model=llm._model, params=params, verbose=False)
 
 
@@ -102,8 +106,8 @@ def _decode(ctx: LlamaContext, batch: Any, rows: list[tuple[int, int, int]]) -> 
         raise RuntimeError("llama_decode failed")
 
 
-def speeds(path: Path, n_vocab: int, flash: bool = True) -> dict[str, float]:
-    llm, ctx = load(path, SEQUENCES, flash)
+def speeds(path: Path, n_vocab: int, attention: str = "flash/f16") -> dict[str, float]:
+    llm, ctx = load(path, SEQUENCES, attention)
     batch = llama_cpp.llama_batch_init(512, 0, 1)
     try:
         prompt = llm.tokenize(("The library opens at nine and closes at six. " * 60).encode())

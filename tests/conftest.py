@@ -22,10 +22,12 @@ from .servers import LlamaServer
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 # The suite's temperature-0 answers depend on llama.cpp's attention path (each rounds the
-# logits its own way; the Math Tutor rambled past 200 tokens with flash attention on). A
-# measured `auto` choice can differ between machines and measurements, so the suite fixes
-# it; tests/test_attention.py covers `auto` and both paths with the real model.
+# logits its own way; the Math Tutor rambled past 200 tokens with flash attention on), and
+# on the KV cache's element type. A measured `auto` choice can differ between machines and
+# measurements, so the suite fixes both; tests/test_attention.py covers `auto` and the
+# paths with the real model.
 os.environ.setdefault("OFFLINE_ASSISTANTS_FLASH_ATTENTION", "off")
+os.environ.setdefault("OFFLINE_ASSISTANTS_KV_CACHE_TYPE", "f16")
 
 MATH_TUTOR = "You are a personal math tutor. Answer questions briefly, in a sentence or less."
 EQUATION = "I need to solve the equation `3x + 11 = 14`. Can you help me?"

@@ -12,6 +12,8 @@ import random
 import time
 from pathlib import Path
 
+import pytest
+
 from offline_assistants import Client
 from offline_assistants.config import Settings
 from offline_assistants.engine import ChatMessage, Sampling
@@ -67,11 +69,25 @@ def _conversation(
     return answers, reused
 
 
-def test_reuse_gives_the_same_tokens_as_full_evaluation(model_path: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("flash", "kv_type"), [("off", "f16"), ("on", "bf16")])
+def test_reuse_gives_the_same_tokens_as_full_evaluation(
+    model_path: Path, tmp_path: Path, flash: str, kv_type: str
+) -> None:
+    """On the suite's attention path and on flash attention over a BF16 cache (what
+    ``auto`` takes on an AVX-512 Xeon: engine/attention.py), whose states are laid out
+    otherwise."""
     # A budget of one byte: every saved state spills to disk and comes back from there.
     cache = PrefixCache(tmp_path / "kv", budget_bytes=1)
-    reusing = LlamaEngine(model_path, n_threads=2, n_ctx=4096, progress=False, prefix_cache=cache)
-    full = LlamaEngine(model_path, n_threads=2, n_ctx=4096, progress=False)
+    path = {"flash_attention": flash, "kv_cache_type": kv_type}
+    reusing = LlamaEngine(
+        model_path, n_threads=2, n_ctx=4096, progress=False, prefix_cache=cache, **path
+    )
+    full = LlamaEngine(model_path, n_threads=2, n_ctx=4096, progress=False, **path)
+    assert (
+        reusing.attention.name
+        == full.attention.name
+        == f"{'flash' if flash == 'on' else 'plain'}/{kv_type}"
+    )
     lengths: list[int] = []
     with_reuse, covered = _conversation(reusing, lengths)
     without, nothing = _conversation(full)

@@ -42,6 +42,8 @@ Environment variables:
 - ``OFFLINE_ASSISTANTS_FLASH_ATTENTION``     ``on`` or ``off`` fixes llama.cpp's flash attention;
                                              default ``auto``: the faster here, timed once per
                                              model and CPU (engine/attention.py).
+- ``OFFLINE_ASSISTANTS_KV_CACHE_TYPE``       ``f16`` or ``bf16`` fixes the KV cache's element
+                                             type; default ``auto``: timed with the above.
 - ``OFFLINE_ASSISTANTS_UNSANDBOXED_CODE``    ``1`` lets model-written code run WITHOUT a sandbox
                                              where bubblewrap is unavailable (e.g. macOS). Unsafe.
 - ``OFFLINE_ASSISTANTS_ENGINE_URL``          an OpenAI-compatible serving engine's API root
@@ -131,6 +133,7 @@ DEFAULT_PARALLEL = 4
 # How a serving engine takes a grammar (engine/remote.py).
 ENGINE_CONSTRAINTS = ("grammar", "structured_outputs", "ebnf", "none")
 FLASH_ATTENTION = ("auto", "on", "off")
+KV_CACHE_TYPES = ("auto", "f16", "bf16")  # engine/attention.py's KV_TYPES, and auto
 
 
 @dataclass(frozen=True)
@@ -174,6 +177,8 @@ class Settings:
     kv_cache_bytes: int = 1 << 30
     # llama.cpp's flash attention: "on", "off", or "auto" (timed once: engine/attention.py).
     flash_attention: str = "auto"
+    # The KV cache's element type: "f16", "bf16", or "auto" (timed with the above).
+    kv_cache_type: str = "auto"
     # Generations decoded together in one context (engine/batcher.py), each with a window
     # of n_ctx tokens; more runs wait for a slot in arrival order. Measured in
     # benchmarks/parallel_runs.py.
@@ -270,6 +275,12 @@ class Settings:
                 f"Unknown OFFLINE_ASSISTANTS_FLASH_ATTENTION {flash!r}: use one of "
                 f"{', '.join(FLASH_ATTENTION)}."
             )
+        kv_type = env.get("OFFLINE_ASSISTANTS_KV_CACHE_TYPE") or "auto"
+        if kv_type not in KV_CACHE_TYPES:
+            raise ValueError(
+                f"Unknown OFFLINE_ASSISTANTS_KV_CACHE_TYPE {kv_type!r}: use one of "
+                f"{', '.join(KV_CACHE_TYPES)}."
+            )
         tokenizer = engine_tokenizer or env.get("OFFLINE_ASSISTANTS_ENGINE_TOKENIZER")
         expiry = run_expiry_seconds or int(env.get("OFFLINE_ASSISTANTS_RUN_EXPIRY_SECONDS") or 600)
         return cls(
@@ -302,6 +313,7 @@ class Settings:
             n_batch=max(8, int(env.get("OFFLINE_ASSISTANTS_BATCH") or 128)),
             kv_cache_bytes=int(env.get("OFFLINE_ASSISTANTS_KV_CACHE_MB") or 1024) << 20,
             flash_attention=flash,
+            kv_cache_type=kv_type,
             parallel=max(1, int(env.get("OFFLINE_ASSISTANTS_PARALLEL") or DEFAULT_PARALLEL)),
             engine_url=engine_url or env.get("OFFLINE_ASSISTANTS_ENGINE_URL") or None,
             engine_model=engine_model or env.get("OFFLINE_ASSISTANTS_ENGINE_MODEL") or None,

@@ -1,34 +1,41 @@
-"""Flash attention or not: which of llama.cpp's two attention paths runs faster here.
+"""How llama.cpp attends: flash attention or not, and the KV cache's element type.
 
 llama.cpp attends either with its fused flash-attention kernel or with plain matrix
-products, and which is faster depends on the CPU: on one machine of ours flash
-attention decoded eight sequences ~20% faster; on another (an AVX-512 Xeon) it decoded
-them 33% slower and took twice as long over a 13-token prompt chunk, the part of a
-new thread's first token that is left once its preamble is shared (DEVELOPERS.md).
-llama-server turns it on wherever it can; llama-cpp-python leaves it off.
+products, and keeps the KV cache in F16 (its default) or, among the types that lose no
+range, BF16. Which is faster depends on the CPU: on one machine of ours flash attention
+decoded eight sequences ~20% faster; on another (an AVX-512 Xeon with BF16
+instructions) flash attention over an F16 cache took twice as long over a 13-token
+prompt chunk, the part of a new thread's first token that is left once its preamble is
+shared, while over a BF16 cache it took 15% longer than the plain path there and decoded
+eight sequences 20% faster than it (DEVELOPERS.md; benchmarks/attention_paths.py, which
+also shows that a BF16 cache moves the model's next-token distributions no further from
+an F32 cache's than F16 does). llama-server takes flash attention over F16 wherever it
+can; llama-cpp-python leaves flash attention off.
 
-With ``auto`` (the default) :func:`flash_attention` times both ways once per model
-file, thread count, CPU and llama.cpp build: a 16-token prompt chunk and four
-single-token steps after a 256-token prefix, then four steps of four sequences at once
-(the batch that several runs decode, whatever the engine's own ``parallel``: the
-choice rounds every logit, so engines of one model on one machine all make the same
-one and answer alike), in a small context of its own, the best of two tries each, and
-takes flash attention, llama-server's choice, unless the plain path is clearly faster
-(``MARGIN``; about 2 s, once). A near tie goes to flash attention: timed alone the two paths
-tie on one sequence on an AMD EPYC, yet a run there, whose own thread works beside the
-model's, took 0.50 s with flash attention and 0.62 s without (64 tokens), and eight
-sequences decoded ~20% faster; the fused kernel has fewer points where llama.cpp's
-threads wait for each other. A tie needs a margin either way: otherwise the noise of
-one measurement picks the path, and with it the rounding of every logit, so the same
-greedy question could get another answer after the next measurement.
-The answer goes into a JSON file in the user's cache directory,
-so later loads cost nothing; answers for model files that are gone or changed since
-are dropped whenever it is written. ``on`` or ``off``
-(``OFFLINE_ASSISTANTS_FLASH_ATTENTION``) fix it instead.
+With ``auto`` (the default, for either setting) :func:`attention_path` times each
+path the settings allow once per model file, thread count, CPU and llama.cpp build: a
+16-token prompt chunk and four single-token steps after a 256-token prefix, then four
+steps of four sequences at once (the batch that several runs decode, whatever the
+engine's own ``parallel``: the choice rounds every logit, so engines of one model on one
+machine all make the same one and answer alike), in a small context of its own, the
+best of two tries each (about 1 s a path, once). The paths are tried in ``PATHS``'
+order, llama-server's first, and a later one is taken only where it is clearly faster
+than the one taken so far (``MARGIN``). A near tie keeps the earlier: timed alone the
+two attention kernels tie on one sequence on an AMD EPYC, yet a run there, whose own
+thread works beside the model's, took 0.50 s with flash attention and 0.62 s without
+(64 tokens), and eight sequences decoded ~20% faster; the fused kernel has fewer
+points where llama.cpp's threads wait for each other. A tie needs a margin either way:
+otherwise the noise of one measurement picks the path, and with it the rounding of
+every logit, so the same greedy question could get another answer after the next
+measurement. The answer goes into a JSON file in the user's cache directory, so later
+loads cost nothing; answers for model files that are gone or changed since are dropped
+whenever it is written. ``OFFLINE_ASSISTANTS_FLASH_ATTENTION`` (``on``, ``off``) and
+``OFFLINE_ASSISTANTS_KV_CACHE_TYPE`` (``f16``, ``bf16``) fix either instead; with both
+fixed nothing is timed.
 
-The two paths lay the KV cache out differently, so the choice is part of a saved
-prefix state's identity (:mod:`.llama`). The library (``llama_cpp``) is handed in:
-:mod:`.llama` stays its only importer.
+The paths lay the KV cache out differently (V transposed without flash attention; two
+element types), so the path is part of a saved prefix state's identity (:mod:`.llama`).
+The library (``llama_cpp``) is handed in: :mod:`.llama` stays its only importer.
 """
 
 from __future__ import annotations
@@ -39,6 +46,7 @@ import platform
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -57,12 +65,43 @@ STEPS = 4  # single-token steps timed after the chunk (and of all sequences at o
 SEQUENCES = 4  # decoding at once in the batched steps (the default OFFLINE_ASSISTANTS_PARALLEL)
 BATCH_PREFIX = 32  # each further sequence's own prefix before the steps of all of them
 ROUNDS = 2  # the timed part is repeated this often over the same prefix; the best counts
-# The plain path is taken only where it takes under this share of flash attention's time.
+# A path is taken over the one taken so far only where it takes under this share of its time.
 MARGIN = 0.9
-RULE = "batch4-tie-flash"
+RULE = "batch4-chain-kv"
+# The KV cache's element types, as ggml numbers them (ggml.h's enum ggml_type)
+KV_TYPES = {"f16": 1, "bf16": 30}
 
-# (library, model pointer, threads, flash attention, sequences) -> seconds for the timed part
-Timer = Callable[[ModuleType, Any, int, bool, int], float]
+
+@dataclass(frozen=True)
+class AttentionPath:
+    """One way for llama.cpp to attend: its flash-attention kernel or plain matrix
+    products, over a KV cache of ``kv_type`` (a key of ``KV_TYPES``)."""
+
+    flash: bool
+    kv_type: str = "f16"
+
+    @property
+    def name(self) -> str:
+        """``flash/f16``, ``plain/bf16``...: how the record and the settings say it."""
+        return f"{'flash' if self.flash else 'plain'}/{self.kv_type}"
+
+    @classmethod
+    def named(cls, name: object) -> AttentionPath | None:
+        """The path ``name`` names, or None."""
+        return next((path for path in PATHS if path.name == name), None)
+
+
+# In the order they are tried: llama-server's choice first, the same kernel over a BF16
+# cache next, then the plain path; a later path must be clearly faster to be taken.
+PATHS = (
+    AttentionPath(True, "f16"),
+    AttentionPath(True, "bf16"),
+    AttentionPath(False, "f16"),
+    AttentionPath(False, "bf16"),
+)
+
+# (library, model pointer, threads, path, sequences) -> seconds for the timed part
+Timer = Callable[[ModuleType, Any, int, AttentionPath, int], float]
 
 
 def default_record() -> Path:
@@ -70,34 +109,56 @@ def default_record() -> Path:
     return Path(platformdirs.user_cache_dir("offline-assistants")) / "attention.json"
 
 
-def flash_attention(
+def allowed(flash: str = "auto", kv_type: str = "auto") -> list[AttentionPath]:
+    """The paths the settings leave open (``flash``: auto, on, off; ``kv_type``: auto or
+    a key of ``KV_TYPES``), in ``PATHS``' order."""
+    return [
+        path
+        for path in PATHS
+        if flash in ("auto", "on" if path.flash else "off") and kv_type in ("auto", path.kv_type)
+    ]
+
+
+def attention_path(
     lib: ModuleType,
     model: Any,
     path: Path,
     n_threads: int,
-    setting: str = "auto",
+    flash: str = "auto",
+    kv_type: str = "auto",
     record: Path | None = None,
     timer: Timer | None = None,
-) -> bool:
-    """Whether the engine for the model file ``path`` (``model``: its llama_model
-    pointer) attends with flash attention: as ``setting`` says, or, for ``auto``, as
+) -> AttentionPath:
+    """How the engine for the model file ``path`` (``model``: its llama_model pointer)
+    attends: the one path the settings leave, or, where they leave several, the one
     ``record`` remembers or a measurement finds (then remembered there)."""
-    if setting in ("on", "off"):
-        return setting == "on"
+    paths = allowed(flash, kv_type)
+    if len(paths) == 1:
+        return paths[0]
     version = str(getattr(lib, "__version__", ""))
-    # RULE names the measurement and the tie-break: answers found another way are not used
-    key = "|".join((model_identity(path), _cpu_name(), str(n_threads), version, RULE))
-    known = _read(record)
-    if isinstance(known.get(key), bool):
-        return bool(known[key])
+    # RULE names the measurement and the tie-break, and the settings which paths were
+    # timed: answers found another way, or among other paths, are not used
+    open_to = ",".join(p.name for p in paths)
+    key = "|".join((model_identity(path), _cpu_name(), str(n_threads), version, RULE, open_to))
+    known = AttentionPath.named(_read(record).get(key))
+    if known in paths:
+        return known
     measure = timer or _timed
-    flash, plain = _apart(
-        lambda: [measure(lib, model, n_threads, path, SEQUENCES) for path in (True, False)]
-    )
-    faster = not plain < MARGIN * flash
+    seconds = _apart(lambda: [measure(lib, model, n_threads, p, SEQUENCES) for p in paths])
+    chosen = _pick(paths, seconds)
     if record is not None:
-        _write(record, {**_current(known), key: faster})
-    return faster
+        _write(record, {**_current(_read(record)), key: chosen.name})
+    return chosen
+
+
+def _pick(paths: list[AttentionPath], seconds: list[float]) -> AttentionPath:
+    """The first path, unless a later one takes under ``MARGIN`` of the time of the one
+    taken so far (then that one, and so on down the list)."""
+    chosen, best = paths[0], seconds[0]
+    for path, took in zip(paths[1:], seconds[1:], strict=True):
+        if took < MARGIN * best:
+            chosen, best = path, took
+    return chosen
 
 
 def _apart(timings: Callable[[], Iterable[float]]) -> list[float]:
@@ -140,7 +201,9 @@ def _current(known: dict[str, Any]) -> dict[str, Any]:
     return kept
 
 
-def _timed(lib: ModuleType, model: Any, n_threads: int, flash: bool, sequences: int = 1) -> float:
+def _timed(
+    lib: ModuleType, model: Any, n_threads: int, path: AttentionPath, sequences: int = 1
+) -> float:
     """Seconds for a prompt chunk and ``STEPS`` single tokens after ``PREFIX_TOKENS``,
     then ``STEPS`` steps of all ``sequences`` at once (each after a short prefix of its
     own, in a stream of its own, as the engine's context holds them), the best of
@@ -151,9 +214,7 @@ def _timed(lib: ModuleType, model: Any, n_threads: int, flash: bool, sequences: 
     params.n_seq_max = sequences
     params.kv_unified = False
     params.n_threads = params.n_threads_batch = n_threads
-    params.flash_attn_type = (
-        lib.LLAMA_FLASH_ATTN_TYPE_AUTO if flash else lib.LLAMA_FLASH_ATTN_TYPE_DISABLED
-    )
+    configure(lib, params, path)
     ctx = lib.llama_init_from_model(model, params)
     if not ctx:
         return float("inf")
@@ -189,6 +250,14 @@ def _timed(lib: ModuleType, model: Any, n_threads: int, flash: bool, sequences: 
     finally:
         batch.close()
         lib.llama_free(ctx)
+
+
+def configure(lib: ModuleType, params: Any, path: AttentionPath) -> None:
+    """Set llama context parameters ``params`` to attend as ``path`` says."""
+    params.flash_attn_type = (
+        lib.LLAMA_FLASH_ATTN_TYPE_AUTO if path.flash else lib.LLAMA_FLASH_ATTN_TYPE_DISABLED
+    )
+    params.type_k = params.type_v = KV_TYPES[path.kv_type]
 
 
 def _decode(batch: DecodeBatch, ctx: Any, token: int, start: int, count: int, seq: int = 0) -> None:

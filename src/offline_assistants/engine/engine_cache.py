@@ -257,6 +257,7 @@ def llama_factory(
             prefix_cache=prefix_cache,
             parallel=settings.parallel,
             flash_attention=settings.flash_attention,
+            kv_cache_type=settings.kv_cache_type,
         )
 
     return load

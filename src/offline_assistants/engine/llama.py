@@ -34,8 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InternalError, ModelFileError
-from .attention import default_record
-from .attention import flash_attention as choose_flash_attention
+from .attention import AttentionPath, attention_path, configure, default_record
 from .base import ChatMessage, FunctionSpec, Grammar, Sampling, TokenStream
 from .batcher import Batcher
 from .chat_prompt import ChatPrompt
@@ -144,13 +143,15 @@ class LlamaEngine:
         threads: ThreadAdvisor | None = None,
         parallel: int = 1,
         flash_attention: str = "auto",
+        kv_cache_type: str = "auto",
         attention_record: Path | None = None,
     ) -> None:
         """``n_threads`` is the count to use; with ``threads``, the count is asked again as
         the engine works (fewer when other programs keep cores busy). ``parallel``
         generations run at once, each with a window of ``n_ctx`` tokens. Flash attention
-        is ``on``, ``off`` or, with ``auto``, whichever :mod:`.attention` found faster
-        (remembered in ``attention_record``, by default the user's cache)."""
+        (``on``, ``off``) and the KV cache's type (``f16``, ``bf16``) are as given or, with
+        ``auto``, as :mod:`.attention` found faster (remembered in ``attention_record``,
+        by default the user's cache)."""
         import llama_cpp
         from llama_cpp._internals import LlamaContext, LlamaSampler
 
@@ -184,12 +185,13 @@ class LlamaEngine:
             self._prompt = ChatPrompt(self._llama, llama_cpp, path, chat_template)
             self.template = self._prompt.template
             # after the template check: a base model is refused without being timed
-            self.flash_attention = choose_flash_attention(
+            self.attention: AttentionPath = attention_path(
                 llama_cpp,
                 self._llama._model.model,
                 path,
                 n_threads,
                 flash_attention,
+                kv_cache_type,
                 attention_record or default_record(),
             )
             self._context = LlamaContext(
@@ -229,29 +231,31 @@ class LlamaEngine:
         )
 
     @property
+    def flash_attention(self) -> bool:
+        """Whether this engine attends with llama.cpp's flash-attention kernel."""
+        return self.attention.flash
+
+    @property
     def kv_layout(self) -> str:
         """Part of a saved prefix state's identity (with the cut rule: where its chunks
-        end): flash attention decides the KV cache's layout (V transposed without it), so
-        a state saved under another layout or other cuts is evaluated again, never
-        restored."""
-        return "flash-attn-auto" if self.flash_attention else "attn-plain"
+        end): the attention path decides the KV cache's layout (V transposed without
+        flash attention) and its element type, so a state saved under another layout or
+        other cuts is evaluated again, never restored."""
+        layout = "flash-attn-auto" if self.attention.flash else "attn-plain"
+        return (
+            layout if self.attention.kv_type == "f16" else f"{layout}-kv-{self.attention.kv_type}"
+        )
 
     def _params(self, parallel: int) -> Any:
         """The generation context's parameters: the Llama object's, with ``parallel``
-        sequences of the whole window each, every one in a KV stream of its own."""
+        sequences of the whole window each, every one in a KV stream of its own, attending
+        as :mod:`.attention` chose."""
         given = self._llama.context_params
         params = type(given).from_buffer_copy(given)
         params.n_ctx = self._context_length * parallel
         params.n_seq_max = parallel
         params.kv_unified = False
-        # Flash attention where llama.cpp supports it (llama-server's default) if it is the
-        # faster here: on one CPU it decoded eight sequences ~20% faster, on another it was
-        # a third slower (engine/attention.py).
-        params.flash_attn_type = (
-            self._llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO
-            if self.flash_attention
-            else self._llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
-        )
+        configure(self._llama_cpp, params, self.attention)
         return params
 
     @property

@@ -71,6 +71,7 @@ def check_model(path: Path, settings: Settings, *, smoke: bool = True) -> ModelR
             chat_template=settings.chat_template,
             progress=False,
             flash_attention=settings.flash_attention,
+            kv_cache_type=settings.kv_cache_type,
         )
     except ModelFileError as exc:
         report.problem = exc.message
