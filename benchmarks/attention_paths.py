@@ -10,8 +10,9 @@ the same file and cores, in turns, ``--rounds`` times (best kept):
   which path it takes from those figures;
 - the parts of a user's wait, in ms: a 13-token prompt chunk after a 300-token
   preamble (a new thread's first token once the preamble is shared), one sequence's
-  decode step after it, a step of 8 sequences after short prompts (eight runs at once)
-  and after 300-token preambles each;
+  decode step after it, the same two after 2,000 tokens (a long thread's next turn),
+  a step of 8 sequences after short prompts (eight runs at once) and after 300-token
+  preambles each;
 - the answers: greedy answers (48 tokens) to ``--prompts`` questions under a short
   system prompt, how many are token for token those of an F32 cache with the plain
   path (the reference: the same weights, keys and values unrounded), with the mean
@@ -52,6 +53,7 @@ from offline_assistants.engine.decode_batch import DecodeBatch  # noqa: E402
 
 RESULTS = HERE / "results"
 PREAMBLE = 300
+LONG = 2000  # a long thread
 CHUNK = 13
 SEQUENCES = 8
 SYSTEM = (
@@ -67,7 +69,7 @@ def _context(model: Any, path: AttentionPath | None, sequences: int) -> Any:
     """A raw llama context of ``sequences`` streams attending as ``path`` (None: the
     reference)."""
     params = llama_cpp.llama_context_default_params()
-    params.n_ctx = 1024 * sequences
+    params.n_ctx = 2048 * sequences
     params.n_batch = params.n_ubatch = 128
     params.n_seq_max = sequences
     params.kv_unified = False
@@ -133,6 +135,17 @@ def waits(model: Any, path: AttentionPath) -> dict[str, float]:
             for step in range(16):
                 _decode(batch, ctx, [(token, PREAMBLE + CHUNK + step, 0, True)])
             best("step_1_after_300", (time.perf_counter() - started) / 16)
+            llama_cpp.llama_memory_seq_rm(memory, 0, PREAMBLE, -1)
+            for start in range(PREAMBLE, LONG, 128):
+                end = min(LONG, start + 128)
+                _decode(batch, ctx, [(token, i, 0, False) for i in range(start, end)])
+            started = time.perf_counter()
+            _decode(batch, ctx, [(token, LONG + i, 0, i == CHUNK - 1) for i in range(CHUNK)])
+            best("chunk_13_after_2000", time.perf_counter() - started)
+            started = time.perf_counter()
+            for step in range(16):
+                _decode(batch, ctx, [(token, LONG + CHUNK + step, 0, True)])
+            best("step_1_after_2000", (time.perf_counter() - started) / 16)
             for prefix, name in ((40, "step_8_after_40"), (PREAMBLE, "step_8_after_300")):
                 llama_cpp.llama_memory_clear(memory, True)
                 for seq in range(SEQUENCES):
@@ -270,20 +283,22 @@ def main() -> None:
         f"attention paths of {path.name}, best of {args.rounds} rounds (ms); auto takes {auto.name}"
     )
     print(
-        f"{'path':>10} {'timing':>7} {'chunk 13':>9} {'step 1':>7} {'step 8':>7} "
-        f"{'8 @300':>7} {'as F32':>7} {'prefix':>7} {'KL':>8} {'top-1':>6}"
+        f"{'path':>10} {'timing':>7} {'chunk 13':>9} {'step 1':>7} {'@2000':>6} {'step 1':>7} "
+        f"{'step 8':>7} {'8 @300':>7} {'as F32':>7} {'prefix':>7} {'KL':>8} {'top-1':>6}"
     )
     for name, r in results["paths"].items():
         w = r["waits_ms"]
         print(
             f"{name:>10} {r['engine_timing_ms']:>7.0f} {w['chunk_13_after_300']:>9.1f} "
-            f"{w['step_1_after_300']:>7.1f} {w['step_8_after_40']:>7.1f} "
+            f"{w['step_1_after_300']:>7.1f} {w['chunk_13_after_2000']:>6.1f} "
+            f"{w['step_1_after_2000']:>7.1f} {w['step_8_after_40']:>7.1f} "
             f"{w['step_8_after_300']:>7.1f} {r['same_answers_as_f32']:>3}/{r['prompts']:<3} "
             f"{r['shared_prefix_with_f32']:>7.2f} {r['kl_from_f32']:>8.5f} {r['top1_as_f32']:>6.3f}"
         )
     print(
         "timing: the engine's own measurement (engine/attention.py); chunk 13: a 13-token "
-        "chunk after 300 tokens; step 1: one sequence's step after them; step 8: eight "
+        "chunk after 300 tokens; step 1: one sequence's step after them; @2000: the chunk "
+        "after 2,000 tokens, and the step after it; step 8: eight "
         "sequences' step after 40 tokens each (8 @300: after 300 each); as F32: greedy "
         "answers token for token the plain path's over an F32 cache, prefix: their mean "
         "share before the first difference; KL, top-1: teacher-forced against it"

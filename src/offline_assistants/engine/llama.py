@@ -193,6 +193,7 @@ class LlamaEngine:
                 flash_attention,
                 kv_cache_type,
                 attention_record or default_record(),
+                progress=progress,
             )
             self._context = LlamaContext(
                 model=self._llama._model, params=self._params(self.parallel), verbose=False
