@@ -9,6 +9,7 @@ import pytest
 from offline_assistants import ModelFileError
 from offline_assistants.config import Settings
 from offline_assistants.engine import ChatMessage, Grammar, Sampling, resolve_model
+from offline_assistants.engine import sampler as sampler_module
 from offline_assistants.engine.grammar import GrammarBuilder
 from offline_assistants.engine.llama import LlamaEngine
 from offline_assistants.engine.sampler import TEMPLATES_KEPT
@@ -157,3 +158,37 @@ def test_each_sequence_gets_a_fresh_copy_of_its_settings_chain(real_engine: Llam
     for k in range(TEMPLATES_KEPT + 4):  # settings of their own: the oldest are let go
         drawn(1, dry=0.5 + k / 100)
     assert len(native.templates) == TEMPLATES_KEPT
+
+
+def test_greedy_under_dry_picks_what_the_whole_chain_picks(
+    real_engine: LlamaEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At temperature 0 a chain that only lowers logits (DRY, as runs have it) is asked
+    about the likeliest token alone, and the whole vocabulary goes through it only when
+    that token is lowered: the answers are those of the whole chain every time, token for
+    token, with DRY mild and with DRY strong enough to turn a count aside."""
+    counting = real_engine.prompt_tokens(
+        [ChatMessage("user", "Count from 1 to 1000, separated by commas.")]
+    )
+    made: list[object] = []
+    original = real_engine.sampler
+
+    def recording(sampling: Sampling, grammar: object) -> object:
+        made.append(original(sampling, grammar))
+        return made[-1]
+
+    monkeypatch.setattr(real_engine, "sampler", recording)
+
+    def greedy(dry: float) -> str:
+        sampling = Sampling(temperature=0.0, dry_multiplier=dry)
+        return "".join(real_engine.generate(counting, max_tokens=64, sampling=sampling))
+
+    quick = {dry: greedy(dry) for dry in (0.8, 5.0)}
+    picked = sum(getattr(s, "shortcuts", 0) for s in made)
+    # most tokens come from the likeliest alone; where DRY lowered it (the strong DRY
+    # turns the count aside) the whole vocabulary went through the chain
+    assert 64 < picked < 128
+    monkeypatch.setattr(sampler_module, "only_lowers", lambda sampling: False)
+    made.clear()
+    assert {dry: greedy(dry) for dry in (0.8, 5.0)} == quick
+    assert sum(getattr(s, "shortcuts", 0) for s in made) == 0
