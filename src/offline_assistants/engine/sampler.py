@@ -13,7 +13,9 @@ the grammar applied to the whole vocabulary and the token picked again. Asking
 the grammar about every candidate costs time in proportion to the vocabulary
 (Gemma's 262,144 tokens against SmolLM2's 49,152), and at temperature 0 the
 result is the same token; when sampling, a token the grammar allows is kept
-as drawn.
+as drawn. Without a grammar, greedy under a chain that can only lower logits asks
+the chain about the likeliest raw token alone, and passes the whole vocabulary
+through it only when that token is lowered (:class:`FreeSampler`): the same token.
 """
 
 from __future__ import annotations
