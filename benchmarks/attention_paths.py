@@ -30,11 +30,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import llama_cpp
 import numpy as np
@@ -62,7 +60,6 @@ SYSTEM = (
 )
 REFERENCE = "plain/f32"  # the plain path over an F32 cache: keys and values unrounded
 F32 = 0  # ggml's number for F32
-T = TypeVar("T")
 
 
 def _context(model: Any, path: AttentionPath | None, sequences: int) -> Any:
@@ -80,28 +77,6 @@ def _context(model: Any, path: AttentionPath | None, sequences: int) -> Any:
     else:
         configure(llama_cpp, params, path)
     return llama_cpp.llama_init_from_model(model, params)
-
-
-def _alone(work: Callable[[], T]) -> T:
-    """``work()``, on a thread of its own that ends with it: every timing here runs so,
-    before anything decodes on the main thread (llama.cpp's OpenMP team outlives the
-    thread's call, and two teams make libgomp's waits sleep for good:
-    engine/attention.py)."""
-    done: list[T] = []
-    failed: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            done.append(work())
-        except BaseException as exc:  # noqa: BLE001 - raised again on the caller's thread
-            failed.append(exc)
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    thread.join()
-    if failed:
-        raise failed[0]
-    return done[0]
 
 
 def _decode(batch: DecodeBatch, ctx: Any, rows: list[tuple[int, int, int, bool]]) -> None:
@@ -122,30 +97,28 @@ def waits(model: Any, path: AttentionPath) -> dict[str, float]:
     def best(name: str, seconds: float) -> None:
         found[name] = min(found.get(name, float("inf")), seconds * 1000)
 
+    def after(prefix: int, name: str) -> None:
+        """A 13-token chunk, then single steps, after ``prefix`` tokens of sequence 0."""
+        started = time.perf_counter()
+        _decode(batch, ctx, [(token, prefix + i, 0, i == CHUNK - 1) for i in range(CHUNK)])
+        best(f"chunk_13_after_{name}", time.perf_counter() - started)
+        started = time.perf_counter()
+        for step in range(16):
+            _decode(batch, ctx, [(token, prefix + CHUNK + step, 0, True)])
+        best(f"step_1_after_{name}", (time.perf_counter() - started) / 16)
+
     try:
         for _ in range(2):
             llama_cpp.llama_memory_clear(memory, True)
             for start in range(0, PREAMBLE, 128):
                 end = min(PREAMBLE, start + 128)
                 _decode(batch, ctx, [(token, i, 0, False) for i in range(start, end)])
-            started = time.perf_counter()
-            _decode(batch, ctx, [(token, PREAMBLE + i, 0, i == CHUNK - 1) for i in range(CHUNK)])
-            best("chunk_13_after_300", time.perf_counter() - started)
-            started = time.perf_counter()
-            for step in range(16):
-                _decode(batch, ctx, [(token, PREAMBLE + CHUNK + step, 0, True)])
-            best("step_1_after_300", (time.perf_counter() - started) / 16)
+            after(PREAMBLE, "300")
             llama_cpp.llama_memory_seq_rm(memory, 0, PREAMBLE, -1)
             for start in range(PREAMBLE, LONG, 128):
                 end = min(LONG, start + 128)
                 _decode(batch, ctx, [(token, i, 0, False) for i in range(start, end)])
-            started = time.perf_counter()
-            _decode(batch, ctx, [(token, LONG + i, 0, i == CHUNK - 1) for i in range(CHUNK)])
-            best("chunk_13_after_2000", time.perf_counter() - started)
-            started = time.perf_counter()
-            for step in range(16):
-                _decode(batch, ctx, [(token, LONG + CHUNK + step, 0, True)])
-            best("step_1_after_2000", (time.perf_counter() - started) / 16)
+            after(LONG, "2000")
             for prefix, name in ((40, "step_8_after_40"), (PREAMBLE, "step_8_after_300")):
                 llama_cpp.llama_memory_clear(memory, True)
                 for seq in range(SEQUENCES):
@@ -161,6 +134,20 @@ def waits(model: Any, path: AttentionPath) -> dict[str, float]:
         batch.close()
         llama_cpp.llama_free(ctx)
     return found
+
+
+def _apart(model: Any, path: AttentionPath) -> dict[str, float]:
+    """:func:`waits`, on a thread of its own that ends with it, as the engine's own timing
+    runs (:func:`~offline_assistants.engine.attention._apart`): every timing here runs
+    so, before anything decodes on the main thread."""
+    names: list[str] = []
+
+    def timed() -> list[float]:
+        found = waits(model, path)
+        names.extend(found)
+        return list(found.values())
+
+    return dict(zip(names, attention._apart(timed), strict=True))
 
 
 def _prompts(llm: llama_cpp.Llama, count: int) -> list[list[int]]:
@@ -253,7 +240,7 @@ def main() -> None:
                 lambda p=p: [attention._timed(llama_cpp, model, 2, p, attention.SEQUENCES)]
             )[0]
             timed[p.name] = min(timed.get(p.name, float("inf")), seconds * 1000)
-            found = _alone(lambda p=p: waits(model, p))
+            found = _apart(model, p)
             for name, ms in found.items():
                 parts[p.name][name] = min(parts[p.name].get(name, float("inf")), ms)
     auto = attention._pick(list(PATHS), [timed[p.name] for p in PATHS])
